@@ -1,0 +1,10 @@
+// The datasets module's public surface: parsers, built-ins and the stored file format.
+
+export { DataError, type DataErrorCode } from './errors.js';
+export type { DatasetMeta, LoadedDataset, ParseLimits, ParseOptions } from './types.js';
+export { parseCsv, type CsvOptions } from './csv.js';
+export { parseJsonRows } from './json-rows.js';
+export { parseIdx } from './idx.js';
+export { describeTargets, MAX_CLASSES } from './infer-task.js';
+export { BUILTIN_NAMES, builtinDataset, isBuiltinName, type BuiltinName } from './builtins/index.js';
+export { encodeDataset, decodeDataset } from './binary-format.js';

@@ -1,0 +1,95 @@
+// JSON datasets: NDJSON (one object per line) or a JSON array, each row
+// {"features": number[], "label": number | number[]}. Numbers are taken as they are.
+
+import { DataError } from './errors.js';
+import { GrowableFloat32 } from './growable.js';
+import { describeTargets } from './infer-task.js';
+import { checkFeatures, checkRows } from './limits.js';
+import { numberProblem } from './numbers.js';
+import type { LoadedDataset, ParseOptions } from './types.js';
+
+export function parseJsonRows(text: string, options: ParseOptions = {}): LoadedDataset {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const trimmed = body.trimStart();
+  if (trimmed === '') throw new DataError('rows', 'the dataset is empty');
+  const acc = new RowAccumulator(options);
+  if (trimmed.startsWith('[')) {
+    let rows: unknown;
+    try {
+      rows = JSON.parse(body);
+    } catch (err) {
+      throw new DataError('rows', `not valid JSON: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(rows)) throw new DataError('rows', 'expected a JSON array of rows');
+    rows.forEach((row: unknown, r) => acc.add(row, `rows.${r}`, `row ${r}`));
+  } else {
+    const lines = body.split('\n');
+    lines.forEach((raw, l) => {
+      const line = raw.trim();
+      if (line === '') return;
+      let row: unknown;
+      try {
+        row = JSON.parse(line);
+      } catch (err) {
+        throw new DataError(`line.${l + 1}`, `line ${l + 1} is not valid JSON: ${(err as Error).message}`);
+      }
+      acc.add(row, `line.${l + 1}`, `line ${l + 1}`);
+    });
+  }
+  return acc.finish();
+}
+
+class RowAccumulator {
+  private x = new GrowableFloat32();
+  private y = new GrowableFloat32();
+  private rows = 0;
+  private features = -1;
+  private targetWidth = -1;
+
+  constructor(private readonly options: ParseOptions) {}
+
+  add(row: unknown, path: string, where: string): void {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+      throw new DataError(path, `${where}: expected an object {"features": [...], "label": ...}`);
+    }
+    const { features, label } = row as { features?: unknown; label?: unknown };
+    if (!Array.isArray(features)) throw new DataError(`${path}.features`, `${where}: "features" must be an array of numbers`);
+    if (features.length === 0) throw new DataError(`${path}.features`, `${where}: "features" is empty`);
+    if (this.features < 0) {
+      checkFeatures(features.length, this.options.limits);
+      this.features = features.length;
+    } else if (features.length !== this.features) {
+      throw new DataError(
+        `${path}.features`,
+        `${where} has ${features.length} features, earlier rows have ${this.features}`,
+      );
+    }
+    const labels = Array.isArray(label) ? label : [label];
+    if (label === undefined) throw new DataError(`${path}.label`, `${where}: "label" is missing`);
+    if (labels.length === 0) throw new DataError(`${path}.label`, `${where}: "label" is an empty array`);
+    if (this.targetWidth < 0) this.targetWidth = labels.length;
+    else if (labels.length !== this.targetWidth) {
+      throw new DataError(`${path}.label`, `${where} has ${labels.length} label values, earlier rows have ${this.targetWidth}`);
+    }
+    this.rows++;
+    checkRows(this.rows, this.options.limits);
+    features.forEach((v: unknown, c) => this.x.push(checked(v, `${path}.features.${c}`, `${where}, feature ${c}`)));
+    const labelPath = Array.isArray(label) ? (c: number) => `${path}.label.${c}` : () => `${path}.label`;
+    labels.forEach((v: unknown, c) => this.y.push(checked(v, labelPath(c), `${where}, label`)));
+  }
+
+  finish(): LoadedDataset {
+    if (this.rows === 0) throw new DataError('rows', 'the dataset has no rows');
+    const y = this.y.toArray();
+    const { task, classes } = describeTargets(y, this.rows, this.targetWidth, this.options.task);
+    const meta = { rows: this.rows, features: this.features, classes, task, targetWidth: this.targetWidth };
+    return { dataset: { x: this.x.toArray(), y, n: this.rows, features: this.features, targetWidth: this.targetWidth }, meta };
+  }
+}
+
+function checked(v: unknown, path: string, where: string): number {
+  if (typeof v !== 'number') throw new DataError(path, `${where}: ${JSON.stringify(v) ?? String(v)} is not a number`);
+  const problem = numberProblem(v);
+  if (problem !== null) throw new DataError(path, `${where}: ${v} ${problem}`);
+  return v;
+}

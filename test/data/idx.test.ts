@@ -1,0 +1,111 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { DataError, parseIdx } from '../../src/data/index.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const fashionDir = path.resolve(repoRoot, '../shared/data/fashion-mnist');
+
+/** An IDX file: zero, zero, type code, dims, then big-endian data. */
+function idx(typeCode: number, dims: number[], data: Uint8Array): Buffer {
+  const head = Buffer.alloc(4 + 4 * dims.length);
+  head[2] = typeCode;
+  head[3] = dims.length;
+  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([head, data]);
+}
+
+/** A Fashion-MNIST-shaped pair: n images of 4×4 unsigned bytes, labels 0..9. */
+function smallFashion(n: number): { images: Buffer; labels: Buffer } {
+  const pixels = Uint8Array.from({ length: n * 16 }, (_, i) => (i * 37) % 256);
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
+  return { images: idx(0x08, [n, 4, 4], pixels), labels: idx(0x08, [n], labels) };
+}
+
+function dataError(fn: () => unknown): DataError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof DataError) return err;
+    throw err;
+  }
+  throw new Error('expected a DataError');
+}
+
+describe('parseIdx', () => {
+  it('turns pixel bytes into value / 255 and labels into classes', () => {
+    const { images, labels } = smallFashion(12);
+    const { dataset, meta } = parseIdx(images, labels);
+    expect(meta).toEqual({ rows: 12, features: 16, classes: 10, task: 'classification', targetWidth: 1 });
+    expect(dataset.x[1]).toBeCloseTo(37 / 255, 7);
+    expect(dataset.x[16 * 11 + 15]).toBeCloseTo(((16 * 11 + 15) * 37 % 256) / 255, 7);
+    expect(Array.from(dataset.y.slice(0, 11))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]);
+  });
+
+  it('reads gzipped files to the same dataset', () => {
+    const { images, labels } = smallFashion(10);
+    expect(parseIdx(gzipSync(images), gzipSync(labels))).toEqual(parseIdx(images, labels));
+  });
+
+  it('refuses a header that claims more data than the file holds', () => {
+    const { images, labels } = smallFashion(10);
+    const lying = Buffer.from(images);
+    lying.writeUInt32BE(11, 4);
+    const err = dataError(() => parseIdx(lying, labels));
+    expect(err.path).toBe('images.header');
+    expect(err.message).toContain('11×4×4');
+    expect(err.message).toContain('176 bytes');
+    expect(err.message).toContain('160');
+  });
+
+  it('refuses trailing bytes after the data', () => {
+    const { images, labels } = smallFashion(10);
+    expect(dataError(() => parseIdx(images, Buffer.concat([labels, Buffer.from([1])]))).path).toBe('labels.header');
+  });
+
+  it('refuses mismatched counts, a bad magic, and a truncated header', () => {
+    const { images } = smallFashion(10);
+    const { labels } = smallFashion(9);
+    expect(dataError(() => parseIdx(images, labels)).message).toContain('10 items but labels has 9');
+    const badMagic = Buffer.from(images);
+    badMagic[0] = 7;
+    expect(dataError(() => parseIdx(badMagic, labels)).path).toBe('images.header');
+    expect(dataError(() => parseIdx(images.subarray(0, 6), labels)).message).toContain('shorter than its own');
+    expect(dataError(() => parseIdx(Buffer.from([0, 0, 0x42, 1]), labels)).message).toContain('unknown IDX element type');
+  });
+
+  it('refuses images with one dimension and float labels', () => {
+    const { labels } = smallFashion(4);
+    expect(dataError(() => parseIdx(idx(0x08, [4], new Uint8Array(4)), labels)).path).toBe('images.header');
+    const floatLabels = idx(0x0d, [4], new Uint8Array(16));
+    expect(dataError(() => parseIdx(smallFashion(4).images, floatLabels)).message).toContain('integers');
+  });
+
+  it('refuses corrupt gzip and a decompression bomb past the byte limit', () => {
+    const { images, labels } = smallFashion(10);
+    const gz = gzipSync(images);
+    const broken = Buffer.concat([gz.subarray(0, 12), Buffer.alloc(20, 0xff)]);
+    expect(dataError(() => parseIdx(broken, labels)).message).toContain('does not decompress');
+    const bomb = gzipSync(idx(0x08, [1000, 100, 100], new Uint8Array(1000 * 100 * 100)));
+    const err = dataError(() => parseIdx(bomb, labels, { limits: { maxBytes: 1 << 20 } }));
+    expect(err.code).toBe('dataset_too_large');
+  });
+
+  it('checks row and feature limits from the header before reading the data', () => {
+    const { images, labels } = smallFashion(10);
+    expect(dataError(() => parseIdx(images, labels, { limits: { maxRows: 5 } })).code).toBe('dataset_too_large');
+    expect(dataError(() => parseIdx(images, labels, { limits: { maxFeatures: 8 } })).code).toBe('dataset_too_large');
+  });
+
+  it.skipIf(!existsSync(fashionDir))('reads the real Fashion-MNIST test set', () => {
+    const images = readFileSync(path.join(fashionDir, 't10k-images-idx3-ubyte.gz'));
+    const labels = readFileSync(path.join(fashionDir, 't10k-labels-idx1-ubyte.gz'));
+    const { dataset, meta } = parseIdx(images, labels);
+    expect(meta).toEqual({ rows: 10000, features: 784, classes: 10, task: 'classification', targetWidth: 1 });
+    let max = 0;
+    for (const v of dataset.x) if (v > max) max = v;
+    expect(max).toBe(1);
+  });
+});
