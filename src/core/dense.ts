@@ -1,0 +1,48 @@
+// The dense (fully connected) layer as a forward/backward pair, like nn.Linear: W is [O × I].
+// B batch, I inputs, O outputs. All products go through the Kernels backend.
+
+import type { Kernels } from './kernels/kernels.js';
+
+/** Z[B×O] = X[B×I]·Wᵀ + b. */
+export function denseForward(
+  k: Kernels,
+  X: Float32Array,
+  W: Float32Array,
+  b: Float32Array | null,
+  Z: Float32Array,
+  B: number,
+  I: number,
+  O: number,
+): void {
+  if (b === null) {
+    k.gemm(false, true, B, O, I, 1, X, W, 0, Z);
+    return;
+  }
+  // Seed Z with the bias rows and let the GEMM add onto them (beta 1).
+  for (let r = 0; r < B; r++) Z.set(b.subarray(0, O), r * O);
+  k.gemm(false, true, B, O, I, 1, X, W, 1, Z);
+}
+
+/** dW += dZᵀ·X; db += column sums of dZ; dX = dZ·W (overwritten; pass null for the first layer). */
+export function denseBackward(
+  k: Kernels,
+  dZ: Float32Array,
+  X: Float32Array,
+  W: Float32Array,
+  dW: Float32Array,
+  db: Float32Array | null,
+  dX: Float32Array | null,
+  B: number,
+  I: number,
+  O: number,
+): void {
+  k.gemm(true, false, O, I, B, 1, dZ, X, 1, dW);
+  if (db !== null) {
+    for (let o = 0; o < O; o++) {
+      let sum = 0;
+      for (let r = 0; r < B; r++) sum += dZ[r * O + o]!;
+      db[o]! += sum;
+    }
+  }
+  if (dX !== null) k.gemm(false, false, B, I, O, 1, dZ, W, 0, dX);
+}

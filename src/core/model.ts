@@ -1,0 +1,293 @@
+// A model is a stack of dense and dropout layers with its parameters and every buffer it needs,
+// allocated once for up to maxBatch rows; forward and backward walk the stack and allocate nothing.
+
+import { activationBackward, activationForward, defaultAlpha } from './activations.js';
+import { denseBackward, denseForward } from './dense.js';
+import { dropoutBackward, dropoutForward } from './dropout.js';
+import { CoreError } from './errors.js';
+import { initialize, validateInit } from './init.js';
+import type { Kernels } from './kernels/kernels.js';
+import type { Rng } from './rng.js';
+import type { Activation, DenseLayerConfig, LayerConfig, LossConfig } from './types.js';
+
+/** A trainable tensor, named as in the checkpoint (`layers.{i}.weight` [O, I] / `layers.{i}.bias` [O]). */
+export interface Param {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+  grad: Float32Array;
+  isWeight: boolean;
+}
+
+interface DenseStep {
+  kind: 'dense';
+  I: number;
+  O: number;
+  W: Param;
+  b: Param | null;
+  /** The activation applied here: 'linear' on the output layer when the loss fuses its own. */
+  activation: Activation;
+  alpha: number;
+  /** Pre-activation [maxBatch × O]. */
+  Z: Float32Array;
+  /** Output [maxBatch × O]; the same buffer as Z when the activation is linear. */
+  A: Float32Array;
+  dZ: Float32Array;
+  /** Gradient with respect to this layer's input; null when no parameter lies below. */
+  dIn: Float32Array | null;
+}
+
+interface DropoutStep {
+  kind: 'dropout';
+  width: number;
+  rate: number;
+  Y: Float32Array;
+  mask: Float32Array;
+  dIn: Float32Array | null;
+}
+
+type Step = DenseStep | DropoutStep;
+
+export interface Model {
+  readonly layers: readonly LayerConfig[];
+  readonly inputWidth: number;
+  readonly outputWidth: number;
+  readonly loss: LossConfig;
+  readonly maxBatch: number;
+  readonly kernels: Kernels;
+  /** In layer order: weight then bias (if any) of each dense layer. */
+  readonly params: Param[];
+  /** Internal: one entry per layer. */
+  readonly steps: Step[];
+  /** Internal: the input of the last forward pass, kept for backward. */
+  input: Float32Array;
+}
+
+const ACTIVATIONS: readonly Activation[] = ['linear', 'relu', 'leaky_relu', 'elu', 'sigmoid', 'tanh', 'gelu', 'softmax'];
+const LOSSES: readonly LossConfig['type'][] = ['softmax_cross_entropy', 'binary_cross_entropy', 'mse', 'mae', 'huber'];
+
+/** True when the loss takes logits and applies the output layer's softmax/sigmoid itself. */
+export function lossFusesActivation(loss: LossConfig): boolean {
+  return loss.type === 'softmax_cross_entropy' || loss.type === 'binary_cross_entropy';
+}
+
+function isPositiveInteger(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+}
+
+function validateDense(layer: DenseLayerConfig, path: string, isOutput: boolean): void {
+  if (!isPositiveInteger(layer.units)) {
+    throw new CoreError(`${path}.units`, `units must be a positive integer, got ${String(layer.units)}`);
+  }
+  if (!ACTIVATIONS.includes(layer.activation)) {
+    throw new CoreError(`${path}.activation`, `unknown activation '${String(layer.activation)}'`);
+  }
+  if (layer.activation === 'softmax' && !isOutput) {
+    throw new CoreError(`${path}.activation`, 'softmax is only supported on the output layer');
+  }
+  if (layer.activation === 'softmax' && layer.units < 2) {
+    throw new CoreError(`${path}.activation`, 'softmax over 1 unit always outputs 1; use sigmoid for a single unit');
+  }
+  if (layer.alpha !== undefined && (!Number.isFinite(layer.alpha) || layer.alpha < 0)) {
+    throw new CoreError(`${path}.alpha`, `alpha must be finite and >= 0, got ${layer.alpha}`);
+  }
+  if (typeof layer.useBias !== 'boolean') {
+    throw new CoreError(`${path}.useBias`, `useBias must be a boolean, got ${String(layer.useBias)}`);
+  }
+  validateInit(layer.init, 'weight', `${path}.init`);
+  if (layer.useBias) validateInit(layer.biasInit, 'bias', `${path}.biasInit`);
+}
+
+function validateLoss(loss: LossConfig, output: DenseLayerConfig, outputPath: string): void {
+  if (!LOSSES.includes(loss.type)) throw new CoreError('loss', `unknown loss '${String(loss.type)}'`);
+  if (loss.type === 'huber' && !(Number.isFinite(loss.delta) && loss.delta > 0)) {
+    throw new CoreError('loss.delta', `huber delta must be finite and > 0, got ${loss.delta}`);
+  }
+  if (loss.type === 'softmax_cross_entropy') {
+    if (output.units < 2) {
+      throw new CoreError(
+        'loss',
+        `softmax_cross_entropy needs an output layer of at least 2 units, got ${output.units}; ` +
+          'for two classes with one unit use binary_cross_entropy',
+      );
+    }
+    if (output.activation !== 'softmax' && output.activation !== 'linear') {
+      throw new CoreError(
+        `${outputPath}.activation`,
+        `softmax_cross_entropy applies softmax to the output layer's logits itself; its activation must be 'softmax' or 'linear', got '${output.activation}'`,
+      );
+    }
+  }
+  if (loss.type === 'binary_cross_entropy' && output.activation !== 'sigmoid' && output.activation !== 'linear') {
+    throw new CoreError(
+      `${outputPath}.activation`,
+      `binary_cross_entropy applies sigmoid to the output layer's logits itself; its activation must be 'sigmoid' or 'linear', got '${output.activation}'`,
+    );
+  }
+}
+
+/** Throws CoreError, with the config field's path, for a model that cannot run. */
+export function validateModel(layers: readonly LayerConfig[], inputWidth: number, loss: LossConfig): void {
+  if (!isPositiveInteger(inputWidth)) {
+    throw new CoreError('dataset', `the input width must be a positive integer, got ${String(inputWidth)}`);
+  }
+  if (!Array.isArray(layers) || layers.length === 0) {
+    throw new CoreError('layers', 'the model needs at least one dense layer');
+  }
+  const last = layers.length - 1;
+  layers.forEach((layer, i) => {
+    const path = `layers.${i}`;
+    if (layer.type === 'dense') {
+      validateDense(layer, path, i === last);
+    } else if (layer.type === 'dropout') {
+      if (!(Number.isFinite(layer.rate) && layer.rate >= 0 && layer.rate < 1)) {
+        throw new CoreError(`${path}.rate`, `dropout rate must be in [0, 1), got ${layer.rate}`);
+      }
+      if (i === last) {
+        throw new CoreError(`${path}.type`, 'the last layer must be dense: dropout there would drop the model\'s outputs');
+      }
+    } else {
+      throw new CoreError(`${path}.type`, `unknown layer type '${String((layer as { type: unknown }).type)}'`);
+    }
+  });
+  validateLoss(loss, layers[last] as DenseLayerConfig, `layers.${last}`);
+}
+
+/** Trainable parameter count, for limits checked before a model is built. */
+export function countParams(layers: readonly LayerConfig[], inputWidth: number): number {
+  let width = inputWidth;
+  let count = 0;
+  for (const layer of layers) {
+    if (layer.type !== 'dense') continue;
+    count += layer.units * width + (layer.useBias ? layer.units : 0);
+    width = layer.units;
+  }
+  return count;
+}
+
+function makeParam(k: Kernels, name: string, shape: number[], isWeight: boolean): Param {
+  const length = shape.reduce((a, b) => a * b, 1);
+  const data = k.alloc(length);
+  const grad = k.alloc(length);
+  data.fill(0);
+  grad.fill(0);
+  return { name, shape, data, grad, isWeight };
+}
+
+/** Validates, initializes the parameters from `rng` (weight then bias, layer by layer) and allocates all buffers. */
+export function createModel(
+  layers: LayerConfig[],
+  inputWidth: number,
+  loss: LossConfig,
+  rng: Rng,
+  k: Kernels,
+  maxBatch: number,
+): Model {
+  validateModel(layers, inputWidth, loss);
+  if (!isPositiveInteger(maxBatch)) {
+    throw new CoreError('batchSize', `the batch size must be a positive integer, got ${String(maxBatch)}`);
+  }
+  const params: Param[] = [];
+  const steps: Step[] = [];
+  const fused = lossFusesActivation(loss);
+  const last = layers.length - 1;
+  let width = inputWidth;
+  let hasParamsBelow = false;
+  layers.forEach((layer, i) => {
+    if (layer.type === 'dropout') {
+      const n = maxBatch * width;
+      steps.push({
+        kind: 'dropout',
+        width,
+        rate: layer.rate,
+        Y: k.alloc(n),
+        mask: k.alloc(n),
+        dIn: hasParamsBelow ? k.alloc(n) : null,
+      });
+      return;
+    }
+    const I = width;
+    const O = layer.units;
+    const W = makeParam(k, `layers.${i}.weight`, [O, I], true);
+    initialize(W.data, layer.init, I, O, rng, 'weight', `layers.${i}.init`);
+    params.push(W);
+    let b: Param | null = null;
+    if (layer.useBias) {
+      b = makeParam(k, `layers.${i}.bias`, [O], false);
+      initialize(b.data, layer.biasInit, I, O, rng, 'bias', `layers.${i}.biasInit`);
+      params.push(b);
+    }
+    const activation: Activation = fused && i === last ? 'linear' : layer.activation;
+    const Z = k.alloc(maxBatch * O);
+    steps.push({
+      kind: 'dense',
+      I,
+      O,
+      W,
+      b,
+      activation,
+      alpha: layer.alpha ?? defaultAlpha(layer.activation),
+      Z,
+      A: activation === 'linear' ? Z : k.alloc(maxBatch * O),
+      dZ: activation === 'linear' ? Z : k.alloc(maxBatch * O),
+      dIn: hasParamsBelow ? k.alloc(maxBatch * I) : null,
+    });
+    hasParamsBelow = true;
+    width = O;
+  });
+  return { layers, inputWidth, outputWidth: width, loss, maxBatch, kernels: k, params, steps, input: new Float32Array(0) };
+}
+
+function stepOutput(s: Step): Float32Array {
+  return s.kind === 'dense' ? s.A : s.Y;
+}
+
+/**
+ * Runs B rows of X [B × inputWidth] through the model and returns its output buffer, whose first
+ * B·outputWidth entries are valid: logits when the loss fuses softmax/sigmoid, else the final
+ * activation's values. The buffer is reused by the next call. `rng` draws the dropout masks.
+ */
+export function modelForward(m: Model, X: Float32Array, B: number, training: boolean, rng: Rng): Float32Array {
+  if (!(B >= 1 && B <= m.maxBatch)) throw new CoreError('batchSize', `batch of ${B} rows outside [1, ${m.maxBatch}]`);
+  if (X.length < B * m.inputWidth) {
+    throw new CoreError('dataset', `input holds ${X.length} values, fewer than ${B} rows × ${m.inputWidth}`);
+  }
+  m.input = X;
+  let h = X;
+  for (const s of m.steps) {
+    if (s.kind === 'dense') {
+      denseForward(m.kernels, h, s.W.data, s.b === null ? null : s.b.data, s.Z, B, s.I, s.O);
+      if (s.activation !== 'linear') activationForward(s.activation, s.Z, s.A, B, s.O, s.alpha);
+      h = s.A;
+    } else {
+      dropoutForward(h, s.Y, s.mask, B * s.width, s.rate, rng, training);
+      h = s.Y;
+    }
+  }
+  return h;
+}
+
+/** Accumulates ∂L/∂params into each Param's grad, from dOut = ∂L/∂output of the last forward pass. */
+export function modelBackward(m: Model, dOut: Float32Array, B: number): void {
+  let g = dOut;
+  for (let i = m.steps.length - 1; i >= 0; i--) {
+    const s = m.steps[i]!;
+    const input = i === 0 ? m.input : stepOutput(m.steps[i - 1]!);
+    if (s.kind === 'dense') {
+      let dZ = g;
+      if (s.activation !== 'linear') {
+        activationBackward(s.activation, s.Z, s.A, g, s.dZ, B, s.O, s.alpha);
+        dZ = s.dZ;
+      }
+      denseBackward(m.kernels, dZ, input, s.W.data, s.W.grad, s.b === null ? null : s.b.grad, s.dIn, B, s.I, s.O);
+    } else if (s.dIn !== null) {
+      dropoutBackward(g, s.mask, s.dIn, B * s.width);
+    }
+    if (s.dIn === null) return;
+    g = s.dIn;
+  }
+}
+
+export function zeroGrads(m: Model): void {
+  for (const p of m.params) p.grad.fill(0);
+}
