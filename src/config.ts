@@ -1,0 +1,153 @@
+// Environment → typed, frozen configuration, parsed once at start-up. Nothing else reads process.env.
+// Every variable, its default and its range is listed here (the README copies this table).
+import os from 'node:os';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** One configured API key: the tenant it belongs to and the hex SHA-256 of the key. */
+export interface ApiKeyEntry {
+  tenant: string;
+  sha256: string;
+}
+
+export const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+const apiKeys = z
+  .string()
+  .default('')
+  .transform((raw, ctx): ApiKeyEntry[] => {
+    const entries: ApiKeyEntry[] = [];
+    for (const part of raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+      const [tenant, sha256, ...rest] = part.split(':');
+      if (tenant === undefined || sha256 === undefined || rest.length > 0 || !TENANT_PATTERN.test(tenant) || !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+        // Never echo the entry: it might be a raw key pasted by mistake.
+        ctx.addIssue({ code: 'custom', message: `API_KEYS entry ${entries.length + 1} is not tenant:sha256hex (64 hex digits)` });
+        return z.NEVER;
+      }
+      entries.push({ tenant, sha256: sha256.toLowerCase() });
+    }
+    return entries;
+  });
+
+const EnvSchema = z.object({
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).optional(),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  WORKER_CONCURRENCY: int(1, 256).default(Math.max(1, os.availableParallelism())),
+  KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1–64)').default('traind'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRAIND_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  API_KEYS: apiKeys,
+  /** Finished jobs' records, streams and checkpoint indexes expire after this many seconds (0 = never). */
+  RETENTION_SECONDS: int(0, 10 * 365 * 86400).default(7 * 86400),
+  METRICS_MAXLEN: int(100, 10_000_000).default(100_000),
+  /** BullMQ attempts for a job that throws (a restart after a crash counts as an attempt too). */
+  MAX_ATTEMPTS: int(1, 100).default(3),
+  /** Stalled-job restarts (worker died) before the job fails. */
+  MAX_RESTARTS: int(0, 100).default(3),
+  BACKOFF_MS: int(0, 3_600_000).default(2000),
+  IDEMPOTENCY_TTL_SECONDS: int(60, 30 * 86400).default(86400),
+  BODY_LIMIT_BYTES: int(1024, 2 ** 31 - 1).default(64 * 1024 * 1024),
+  JSON_BODY_LIMIT_BYTES: int(1024, 2 ** 31 - 1).default(1024 * 1024),
+  MAX_DATASET_ROWS: int(1, 100_000_000).default(1_000_000),
+  MAX_DATASET_FEATURES: int(1, 1_000_000).default(10_000),
+  MAX_MODEL_PARAMS: int(1, 1_000_000_000).default(50_000_000),
+  MAX_EPOCH_ROWS: int(1, Number.MAX_SAFE_INTEGER).default(1_000_000_000),
+  MAX_QUEUED_JOBS_PER_TENANT: int(1, 1_000_000).default(100),
+  MAX_CHECKPOINTS: int(1, 1000).default(10),
+  MAX_PREDICT_ROWS: int(1, 1_000_000).default(10_000),
+  RATE_LIMIT_MAX: int(1, 10_000_000).default(1000),
+  RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).default(60_000),
+  /** In all-in-one mode, start a private redis-server when nothing answers at REDIS_URL. */
+  EMBEDDED_REDIS: bool.default(true),
+});
+
+export interface Limits {
+  /** Largest request body (dataset uploads), bytes; beyond it 413. */
+  bodyBytes: number;
+  /** Largest JSON body (job specs, predict), bytes. */
+  jsonBodyBytes: number;
+  datasetRows: number;
+  datasetFeatures: number;
+  modelParams: number;
+  /** epochs × training rows per job. */
+  epochRows: number;
+  queuedJobsPerTenant: number;
+  /** Most checkpoints a job may keep (checkpoints.keepBest). */
+  checkpoints: number;
+  predictRows: number;
+}
+
+export interface Config {
+  port: number;
+  /** Listen address. Defaults to 0.0.0.0 with API keys and 127.0.0.1 without (server.ts warns). */
+  host: string;
+  hostExplicit: boolean;
+  redisUrl: string;
+  dataDir: string;
+  workerConcurrency: number;
+  keyPrefix: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  role: 'all' | 'api' | 'worker';
+  apiKeys: readonly ApiKeyEntry[];
+  retentionSeconds: number;
+  metricsMaxLen: number;
+  maxAttempts: number;
+  maxRestarts: number;
+  backoffMs: number;
+  idempotencyTtlSeconds: number;
+  limits: Limits;
+  rateLimit: { max: number; windowMs: number };
+  embeddedRedis: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST ?? (e.API_KEYS.length > 0 ? '0.0.0.0' : '127.0.0.1'),
+    hostExplicit: e.HOST !== undefined,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.DATA_DIR,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    keyPrefix: e.KEY_PREFIX,
+    logLevel: e.LOG_LEVEL,
+    role: e.TRAIND_ROLE,
+    apiKeys: Object.freeze(e.API_KEYS.map((k) => Object.freeze(k))),
+    retentionSeconds: e.RETENTION_SECONDS,
+    metricsMaxLen: e.METRICS_MAXLEN,
+    maxAttempts: e.MAX_ATTEMPTS,
+    maxRestarts: e.MAX_RESTARTS,
+    backoffMs: e.BACKOFF_MS,
+    idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    limits: Object.freeze({
+      bodyBytes: e.BODY_LIMIT_BYTES,
+      jsonBodyBytes: e.JSON_BODY_LIMIT_BYTES,
+      datasetRows: e.MAX_DATASET_ROWS,
+      datasetFeatures: e.MAX_DATASET_FEATURES,
+      modelParams: e.MAX_MODEL_PARAMS,
+      epochRows: e.MAX_EPOCH_ROWS,
+      queuedJobsPerTenant: e.MAX_QUEUED_JOBS_PER_TENANT,
+      checkpoints: e.MAX_CHECKPOINTS,
+      predictRows: e.MAX_PREDICT_ROWS,
+    }),
+    rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
+    embeddedRedis: e.EMBEDDED_REDIS,
+  };
+  return Object.freeze(config);
+}

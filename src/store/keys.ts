@@ -1,0 +1,43 @@
+// Every Redis key name the service uses, built from the configured prefix in one place.
+// BullMQ gets the same prefix with its own queue name (see src/queue/queue.ts), so `traind:train:*` is BullMQ's.
+
+export interface Keys {
+  readonly prefix: string;
+  /** Hash: the job record. */
+  job(jobId: string): string;
+  /** Stream: the job's metrics records and status events. */
+  stream(jobId: string): string;
+  /** String: set when a cancel was requested. */
+  cancel(jobId: string): string;
+  /** Hash: checkpoint index, field `e:<epoch>` → JSON meta, field `best` → epoch. */
+  checkpoints(jobId: string): string;
+  /** Pub/sub channel carrying the ids of jobs to cancel. */
+  cancelChannel(): string;
+  /** Sorted set (score 0, members ordered by id = creation time): a tenant's jobs. */
+  tenantJobs(tenant: string): string;
+  /** Sorted set like tenantJobs, one per status. */
+  tenantJobsByStatus(tenant: string, status: string): string;
+  /** String `jobId bodyHash` for an Idempotency-Key. */
+  idempotency(tenant: string, key: string): string;
+  /** Hash: dataset metadata. */
+  dataset(datasetId: string): string;
+  /** Sorted set (score 0, lexicographic ids): a tenant's datasets. */
+  tenantDatasets(tenant: string): string;
+}
+
+export function createKeys(prefix: string): Keys {
+  const p = prefix.endsWith(':') ? prefix.slice(0, -1) : prefix;
+  return Object.freeze({
+    prefix: p,
+    job: (id: string) => `${p}:job:${id}`,
+    stream: (id: string) => `${p}:job:${id}:stream`,
+    cancel: (id: string) => `${p}:job:${id}:cancel`,
+    checkpoints: (id: string) => `${p}:job:${id}:checkpoints`,
+    cancelChannel: () => `${p}:cancel`,
+    tenantJobs: (t: string) => `${p}:tenant:${t}:jobs`,
+    tenantJobsByStatus: (t: string, s: string) => `${p}:tenant:${t}:jobs:${s}`,
+    idempotency: (t: string, k: string) => `${p}:tenant:${t}:idem:${k}`,
+    dataset: (id: string) => `${p}:dataset:${id}`,
+    tenantDatasets: (t: string) => `${p}:tenant:${t}:datasets`,
+  });
+}

@@ -1,0 +1,106 @@
+// The job's Redis Stream: per-epoch metrics records and status events in one ordered log.
+// Entry fields: `type` = 'metrics' | 'status', `data` = JSON. The stream id is the client's cursor.
+import type { Redis } from 'ioredis';
+import type { Store } from './redis.js';
+
+export type StreamEntryType = 'metrics' | 'status';
+
+export interface StreamEntry {
+  id: string;
+  type: StreamEntryType;
+  data: Record<string, unknown>;
+}
+
+export const STREAM_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
+
+type RawEntry = [id: string, fields: string[]];
+
+function decode(raw: RawEntry): StreamEntry | null {
+  const [id, fields] = raw;
+  let type: string | undefined;
+  let data: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'type') type = fields[i + 1];
+    else if (fields[i] === 'data') data = fields[i + 1];
+  }
+  if ((type !== 'metrics' && type !== 'status') || data === undefined) return null;
+  try {
+    return { id, type, data: JSON.parse(data) as Record<string, unknown> };
+  } catch {
+    return null;
+  }
+}
+
+/** XADD with an approximate MAXLEN cap. Returns the new entry's id. */
+export async function appendStreamEntry(s: Store, jobId: string, type: StreamEntryType, data: object): Promise<string> {
+  const id = await s.redis.xadd(s.keys.stream(jobId), 'MAXLEN', '~', String(s.config.metricsMaxLen), '*', 'type', type, 'data', JSON.stringify(data));
+  return id as string;
+}
+
+export interface StreamPage {
+  items: StreamEntry[];
+  /** The id of the last entry scanned (pass it as `after` next time), or the given `after` when none. */
+  nextCursor: string | null;
+}
+
+/**
+ * Entries strictly after `after` (null = from the start), oldest first, at most `limit` of the
+ * wanted type(s). Scans past entries of other types, so the cursor never skips or repeats.
+ */
+export async function readStreamPage(
+  s: Store,
+  jobId: string,
+  after: string | null,
+  limit: number,
+  types: readonly StreamEntryType[] = ['metrics', 'status'],
+): Promise<StreamPage> {
+  const key = s.keys.stream(jobId);
+  const items: StreamEntry[] = [];
+  let cursor = after;
+  while (items.length < limit) {
+    const want = limit - items.length;
+    const raw = (await s.redis.xrange(key, cursor === null ? '-' : `(${cursor}`, '+', 'COUNT', want)) as RawEntry[];
+    if (raw.length === 0) break;
+    for (const r of raw) {
+      cursor = r[0];
+      const e = decode(r);
+      if (e !== null && types.includes(e.type)) items.push(e);
+    }
+    if (raw.length < want) break;
+  }
+  return { items, nextCursor: cursor };
+}
+
+/**
+ * Blocks up to `blockMs` for entries after `after` ('0' = from the start, '$' = only new ones).
+ * `conn` must be a dedicated connection (see duplicateForBlocking): the read ties it up.
+ * `lastId` is the last id read (even of an entry that could not be decoded), or `after` when none.
+ */
+export async function readStreamBlocking(
+  conn: Redis,
+  s: Store,
+  jobId: string,
+  after: string,
+  count: number,
+  blockMs: number,
+): Promise<{ items: StreamEntry[]; lastId: string }> {
+  const res = (await conn.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', s.keys.stream(jobId), after)) as
+    | [key: string, entries: RawEntry[]][]
+    | null;
+  const items: StreamEntry[] = [];
+  let lastId = after;
+  for (const [, entries] of res ?? []) {
+    for (const r of entries) {
+      lastId = r[0];
+      const e = decode(r);
+      if (e !== null) items.push(e);
+    }
+  }
+  return { items, lastId };
+}
+
+/** The id of the newest entry, or null for an empty/missing stream. */
+export async function lastStreamId(s: Store, jobId: string): Promise<string | null> {
+  const raw = (await s.redis.xrevrange(s.keys.stream(jobId), '+', '-', 'COUNT', 1)) as RawEntry[];
+  return raw[0]?.[0] ?? null;
+}
