@@ -13,7 +13,8 @@ export interface CsvOptions extends ParseOptions {
   label?: string | string[];
 }
 
-export function parseCsv(text: string, options: CsvOptions = {}): LoadedDataset {
+export function parseCsv(input: string | Uint8Array, options: CsvOptions = {}): LoadedDataset {
+  const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let header: string[] | null = null;
   let labelIdx: number[] = [];

@@ -6,5 +6,5 @@ export { parseCsv, type CsvOptions } from './csv.js';
 export { parseJsonRows } from './json-rows.js';
 export { parseIdx } from './idx.js';
 export { describeTargets, MAX_CLASSES } from './infer-task.js';
-export { BUILTIN_NAMES, builtinDataset, isBuiltinName, type BuiltinName } from './builtins/index.js';
+export { BUILTIN_NAMES, builtinDataset, builtinInfo, isBuiltinName, type BuiltinName } from './builtins/index.js';
 export { encodeDataset, decodeDataset } from './binary-format.js';

@@ -8,7 +8,8 @@ import { checkFeatures, checkRows } from './limits.js';
 import { numberProblem } from './numbers.js';
 import type { LoadedDataset, ParseOptions } from './types.js';
 
-export function parseJsonRows(text: string, options: ParseOptions = {}): LoadedDataset {
+export function parseJsonRows(input: string | Uint8Array, options: ParseOptions = {}): LoadedDataset {
+  const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const trimmed = body.trimStart();
   if (trimmed === '') throw new DataError('rows', 'the dataset is empty');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_NAMES, builtinDataset, isBuiltinName } from '../../src/data/index.js';
+import { BUILTIN_NAMES, builtinDataset, builtinInfo, isBuiltinName } from '../../src/data/index.js';
 
 function digest(a: Float32Array): string {
   return createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex').slice(0, 16);
@@ -75,5 +75,14 @@ describe('built-in datasets', () => {
   it('recognises built-in names', () => {
     expect(isBuiltinName('moons')).toBe(true);
     expect(isBuiltinName('../etc/passwd')).toBe(false);
+  });
+});
+
+describe('builtinInfo', () => {
+  it('matches the generated dataset and cannot be mutated through the cache', () => {
+    const info = builtinInfo('spirals');
+    expect(info).toEqual(builtinDataset('spirals').meta);
+    info.rows = 1;
+    expect(builtinInfo('spirals').rows).toBe(300);
   });
 });

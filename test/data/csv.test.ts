@@ -95,3 +95,10 @@ describe('parseCsv', () => {
     expect(dataError(() => parseCsv('a,label\n"1,0\n')).message).toContain('never closed');
   });
 });
+
+describe('parseCsv on bytes', () => {
+  it('decodes UTF-8 bytes the same as text', () => {
+    const text = 'a,label\n1,0\n2,1\n';
+    expect(parseCsv(new TextEncoder().encode(text))).toEqual(parseCsv(text));
+  });
+});

@@ -1,6 +1,6 @@
 // Built-in datasets by name: {"builtin": "spirals"} in a job spec needs no upload.
 
-import type { LoadedDataset } from '../types.js';
+import type { DatasetMeta, LoadedDataset } from '../types.js';
 import { IRIS_FEATURES, IRIS_ROWS } from './iris.js';
 import { circles, linear, moons, sine, spirals, xor, type RawRows } from './synthetic.js';
 
@@ -45,4 +45,16 @@ export function builtinDataset(name: BuiltinName): LoadedDataset {
     meta: { rows: n, features, classes: recipe.classes, task, targetWidth: 1 },
     featureNames: recipe.featureNames,
   };
+}
+
+const infoCache = new Map<BuiltinName, DatasetMeta>();
+
+/** A built-in's metadata, generated once per process (for submit-time spec checks). */
+export function builtinInfo(name: BuiltinName): DatasetMeta {
+  let meta = infoCache.get(name);
+  if (meta === undefined) {
+    meta = builtinDataset(name).meta;
+    infoCache.set(name, meta);
+  }
+  return { ...meta };
 }
