@@ -3,7 +3,8 @@
 // are refused. Checks that need the dataset live in to-train-config.ts.
 import { z } from 'zod';
 
-export const BUILTIN_DATASETS = ['xor', 'spirals', 'moons', 'circles', 'iris', 'sine'] as const;
+// Must match src/data's BUILTIN_NAMES (a test checks): the spec may import only zod.
+export const BUILTIN_DATASETS = ['xor', 'spirals', 'moons', 'circles', 'iris', 'sine', 'linear'] as const;
 export type BuiltinDataset = (typeof BUILTIN_DATASETS)[number];
 
 export const DATASET_ID = /^ds_[0-9A-HJKMNP-TV-Z]{26}$/;

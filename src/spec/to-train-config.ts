@@ -82,9 +82,9 @@ export function datasetInfo(ds: Dataset, task: Task, classes: number | null): Da
   return { rows: ds.n, features: ds.features, targetWidth: ds.targetWidth, task, classes };
 }
 
-/** Rows left for training after the validation split: the held-out part is floor(rows · fraction). */
+/** Rows left for training after the validation split: the held-out part is ceil(rows · fraction), as the core's splitHoldout. */
 export function trainingRows(spec: JobSpec, rows: number): number {
-  if (spec.validation !== null && 'fraction' in spec.validation) return rows - Math.floor(rows * spec.validation.fraction);
+  if (spec.validation !== null && 'fraction' in spec.validation) return rows - Math.ceil(rows * spec.validation.fraction);
   return rows;
 }
 

@@ -1,14 +1,13 @@
-// Uploaded datasets: the samples in one binary file under DATA_DIR/datasets/<id>.bin, the
-// metadata in a Redis hash, listed per tenant. File layout (little-endian):
-//   "TRAINDDS" | u32 header length | JSON header {n, features, targetWidth} | pad to 4 | x f32[n·features] | y f32[n·targetWidth]
+// Uploaded datasets: the samples in one file under DATA_DIR/datasets/<id>.bin (src/data's binary
+// format, parsed once at upload), the metadata in a Redis hash, listed per tenant.
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Dataset, Task } from '../core/types.js';
+import type { Task } from '../core/types.js';
+import { decodeDataset, encodeDataset } from '../data/index.js';
+import type { LoadedDataset } from '../data/index.js';
 import { writeFileAtomic, StorePathError } from './checkpoints.js';
 import { isDatasetId, newDatasetId } from './ids.js';
 import type { Store } from './redis.js';
-
-const MAGIC = 'TRAINDDS';
 
 export interface DatasetMeta {
   id: string;
@@ -18,7 +17,7 @@ export interface DatasetMeta {
   format: string;
   rows: number;
   features: number;
-  /** Number of classes for classification (labels 0..classes-1), null for regression. */
+  /** Number of classes for classification, null for regression. */
   classes: number | null;
   task: Task;
   targetWidth: number;
@@ -30,39 +29,6 @@ export interface DatasetMeta {
 export function datasetPath(s: Store, datasetId: string): string {
   if (!isDatasetId(datasetId)) throw new StorePathError('invalid dataset id');
   return path.join(path.resolve(s.config.dataDir), 'datasets', `${datasetId}.bin`);
-}
-
-export function encodeDataset(ds: Dataset): Uint8Array {
-  const header = Buffer.from(JSON.stringify({ n: ds.n, features: ds.features, targetWidth: ds.targetWidth }), 'utf8');
-  const headerEnd = 8 + 4 + header.length;
-  const dataStart = Math.ceil(headerEnd / 4) * 4;
-  const out = new Uint8Array(dataStart + (ds.x.length + ds.y.length) * 4);
-  const view = new DataView(out.buffer);
-  out.set(Buffer.from(MAGIC, 'latin1'), 0);
-  view.setUint32(8, header.length, true);
-  out.set(header, 12);
-  let o = dataStart;
-  for (const arr of [ds.x, ds.y]) {
-    for (let i = 0; i < arr.length; i++, o += 4) view.setFloat32(o, arr[i] ?? 0, true);
-  }
-  return out;
-}
-
-export function decodeDataset(bytes: Uint8Array): Dataset {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < 12 || Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== MAGIC) throw new Error('not a traind dataset file');
-  const len = view.getUint32(8, true);
-  const h = JSON.parse(Buffer.from(bytes.subarray(12, 12 + len)).toString('utf8')) as { n: number; features: number; targetWidth: number };
-  const dataStart = Math.ceil((12 + len) / 4) * 4;
-  const nx = h.n * h.features;
-  const ny = h.n * h.targetWidth;
-  if (bytes.byteLength !== dataStart + (nx + ny) * 4) throw new Error('dataset file has the wrong size');
-  const x = new Float32Array(nx);
-  const y = new Float32Array(ny);
-  let o = dataStart;
-  for (let i = 0; i < nx; i++, o += 4) x[i] = view.getFloat32(o, true);
-  for (let i = 0; i < ny; i++, o += 4) y[i] = view.getFloat32(o, true);
-  return { x, y, n: h.n, features: h.features, targetWidth: h.targetWidth };
 }
 
 function encodeMeta(m: DatasetMeta): string[] {
@@ -94,15 +60,14 @@ export interface NewDataset {
   tenant: string;
   name: string | null;
   format: string;
-  classes: number | null;
-  task: Task;
 }
 
 /** Writes the file, then the metadata and index entry. Returns the metadata with a new id. */
-export async function saveDataset(s: Store, d: NewDataset, ds: Dataset): Promise<DatasetMeta> {
+export async function saveDataset(s: Store, d: NewDataset, loaded: LoadedDataset): Promise<DatasetMeta> {
   const id = newDatasetId();
-  const bytes = encodeDataset(ds);
+  const bytes = encodeDataset(loaded);
   await writeFileAtomic(datasetPath(s, id), bytes);
+  const ds = loaded.dataset;
   const meta: DatasetMeta = {
     id,
     tenant: d.tenant,
@@ -110,8 +75,8 @@ export async function saveDataset(s: Store, d: NewDataset, ds: Dataset): Promise
     format: d.format,
     rows: ds.n,
     features: ds.features,
-    classes: d.classes,
-    task: d.task,
+    classes: loaded.meta.classes,
+    task: loaded.meta.task,
     targetWidth: ds.targetWidth,
     size: bytes.byteLength,
     createdAt: new Date().toISOString(),
@@ -128,7 +93,7 @@ export async function getDatasetMeta(s: Store, datasetId: string, tenant: string
   return m;
 }
 
-export async function loadDataset(s: Store, datasetId: string): Promise<Dataset> {
+export async function loadDataset(s: Store, datasetId: string): Promise<LoadedDataset> {
   return decodeDataset(new Uint8Array(await readFile(datasetPath(s, datasetId))));
 }
 
@@ -140,16 +105,15 @@ export async function listDatasets(
 ): Promise<{ items: DatasetMeta[]; nextCursor: string | null }> {
   const index = s.keys.tenantDatasets(tenant);
   const ids = await s.redis.zrevrangebylex(index, opts.cursor ? `(${opts.cursor}` : '+', '-', 'LIMIT', 0, opts.limit + 1);
+  const page = ids.slice(0, opts.limit);
   const pipe = s.redis.pipeline();
-  for (const id of ids) pipe.hgetall(s.keys.dataset(id));
-  const rows = ids.length === 0 ? [] : ((await pipe.exec()) ?? []);
-  const found = ids
+  for (const id of page) pipe.hgetall(s.keys.dataset(id));
+  const rows = page.length === 0 ? [] : ((await pipe.exec()) ?? []);
+  const items = page
     .map((_, i) => decodeMeta((rows[i]?.[1] ?? {}) as Record<string, string>))
     .filter((m): m is DatasetMeta => m !== null && m.tenant === tenant);
-  const items = found.slice(0, opts.limit);
-  const more = ids.length > opts.limit;
-  const last = ids[Math.min(ids.length, opts.limit) - 1];
-  return { items, nextCursor: more && last !== undefined ? last : null };
+  const last = page[page.length - 1];
+  return { items, nextCursor: ids.length > opts.limit && last !== undefined ? last : null };
 }
 
 /** Deletes metadata, index entry and file. False when there was no such dataset for the tenant. */
