@@ -1,0 +1,29 @@
+#!/bin/sh
+# Rebuilds the optional native GEMM addon (npm run build:native). Needs a C compiler; without one the
+# committed prebuilt (or, failing that, the WebAssembly backend) is used.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+cc=${CC:-cc}
+node_include=$(node -p "require('path').resolve(process.execPath, '../../include/node')")
+platform=$(node -p "process.platform + '-' + process.arch")
+out="$here/prebuilt/$platform"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$out"
+flags="-O3 -fPIC -fno-math-errno -ffp-contract=fast -std=gnu11 -Wall"
+case $(uname -m) in
+  x86_64)
+    $cc $flags -mavx512f -mavx512vl -mfma -DSGEMM_ISA=avx512 -DVEC_BYTES=64 -DMR=8 -c "$here/sgemm.c" -o "$tmp/avx512.o"
+    $cc $flags -mavx2 -mfma -DSGEMM_ISA=avx2 -DVEC_BYTES=32 -DMR=6 -c "$here/sgemm.c" -o "$tmp/avx2.o"
+    ;;
+  *)
+    # Other architectures: only the portable build; stubs satisfy the x86 symbols.
+    for isa in avx512 avx2; do
+      $cc $flags -DSGEMM_ISA=$isa -DVEC_BYTES=16 -DMR=6 -c "$here/sgemm.c" -o "$tmp/$isa.o"
+    done
+    ;;
+esac
+$cc $flags -DSGEMM_ISA=generic -DVEC_BYTES=16 -DMR=6 -c "$here/sgemm.c" -o "$tmp/generic.o"
+$cc $flags -I"$node_include" -c "$here/addon.c" -o "$tmp/addon.o"
+$cc -shared -pthread -o "$out/traind_kernels.node" "$tmp/addon.o" "$tmp/avx512.o" "$tmp/avx2.o" "$tmp/generic.o"
+echo "built $out/traind_kernels.node"

@@ -1,0 +1,160 @@
+// Row-major single-precision GEMM, BLIS-style: pack op(A) and op(B) into zero-padded panels, then a
+// register-tiled MR×NR micro-kernel. Compiled once per ISA (see build.sh) with SGEMM_ISA naming it.
+//
+// Determinism: every element of C is summed over k in the same order (KC blocks, FMA chain inside
+// a block) whatever tile or thread computes it, and edge tiles run the same vector code on a
+// padded copy, so a column/row range split across threads gives bit-identical results.
+#include <stddef.h>
+#include <string.h>
+
+#include "sgemm.h"
+
+#ifndef SGEMM_ISA
+#error "compile with -DSGEMM_ISA=<name> -DVEC_BYTES=<16|32|64> -DMR=<rows>"
+#endif
+
+typedef float vf __attribute__((vector_size(VEC_BYTES)));
+typedef float vfu __attribute__((vector_size(VEC_BYTES), aligned(4)));
+
+#define VL (VEC_BYTES / 4)
+#define NR (2 * VL)
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define FN(name) CAT(name##_, SGEMM_ISA)
+
+// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels, k-major inside a panel.
+static void packA(const float *A, int transA, int M, int K, int i0, int mc, int p0, int kc, float *dst) {
+  for (int ir = 0; ir < mc; ir += MR) {
+    int rows = mc - ir < MR ? mc - ir : MR;
+    float *panel = dst + (size_t)ir * kc;
+    if (!transA) {
+      for (int r = 0; r < MR; r++) {
+        if (r < rows) {
+          const float *src = A + (size_t)(i0 + ir + r) * K + p0;
+          for (int k = 0; k < kc; k++) panel[k * MR + r] = src[k];
+        } else {
+          for (int k = 0; k < kc; k++) panel[k * MR + r] = 0.0f;
+        }
+      }
+    } else {
+      for (int k = 0; k < kc; k++) {
+        const float *src = A + (size_t)(p0 + k) * M + i0 + ir;
+        float *d = panel + (size_t)k * MR;
+        int r = 0;
+        for (; r < rows; r++) d[r] = src[r];
+        for (; r < MR; r++) d[r] = 0.0f;
+      }
+    }
+  }
+}
+
+// Packs k [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-column panels, k-major inside a panel.
+static void packB(const float *B, int transB, int N, int K, int j0, int nc, int p0, int kc, float *dst) {
+  for (int jr = 0; jr < nc; jr += NR) {
+    int cols = nc - jr < NR ? nc - jr : NR;
+    float *panel = dst + (size_t)jr * kc;
+    if (!transB) {
+      for (int k = 0; k < kc; k++) {
+        const float *src = B + (size_t)(p0 + k) * N + j0 + jr;
+        float *d = panel + (size_t)k * NR;
+        int c = 0;
+        for (; c < cols; c++) d[c] = src[c];
+        for (; c < NR; c++) d[c] = 0.0f;
+      }
+    } else {
+      for (int c = 0; c < NR; c++) {
+        if (c < cols) {
+          const float *src = B + (size_t)(j0 + jr + c) * K + p0;
+          for (int k = 0; k < kc; k++) panel[k * NR + c] = src[k];
+        } else {
+          for (int k = 0; k < kc; k++) panel[k * NR + c] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// acc[MR×NR] = Ap-panel · Bp-panel over kc.
+static inline void microkernel(int kc, const float *restrict Ap, const float *restrict Bp, vf *restrict acc) {
+  vf c[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    c[i][0] = (vf){0};
+    c[i][1] = (vf){0};
+  }
+  for (int k = 0; k < kc; k++) {
+    vf b0 = *(const vf *)(Bp + (size_t)k * NR);
+    vf b1 = *(const vf *)(Bp + (size_t)k * NR + VL);
+    const float *a = Ap + (size_t)k * MR;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      c[i][0] += b0 * a[i];
+      c[i][1] += b1 * a[i];
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    acc[2 * i] = c[i][0];
+    acc[2 * i + 1] = c[i][1];
+  }
+}
+
+// C[MR×NR tile] = alpha·acc + beta·C (beta 0: C not read).
+static inline void storeTile(const vf *acc, float *C, size_t ldc, float alpha, float beta) {
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    vfu *c0 = (vfu *)(C + i * ldc);
+    vfu *c1 = (vfu *)(C + i * ldc + VL);
+    if (beta == 0.0f) {
+      *c0 = alpha * acc[2 * i];
+      *c1 = alpha * acc[2 * i + 1];
+    } else {
+      *c0 = alpha * acc[2 * i] + beta * *c0;
+      *c1 = alpha * acc[2 * i + 1] + beta * *c1;
+    }
+  }
+}
+
+size_t FN(sgemm_pack_floats)(void) { return (size_t)SGEMM_MC * SGEMM_KC + (size_t)SGEMM_KC * SGEMM_NC + 64; }
+
+int FN(sgemm_nr)(void) { return NR; }
+int FN(sgemm_mr)(void) { return MR; }
+
+// Computes columns [j0, j1) and rows [i0, i1) of C; work is a buffer of sgemm_pack_floats() floats.
+void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, const float *A, const float *B,
+                     float beta, float *C, int i0, int i1, int j0, int j1, float *work) {
+  float *bufA = (float *)(((size_t)work + 63) & ~(size_t)63);
+  float *bufB = bufA + (size_t)SGEMM_MC * SGEMM_KC;
+  vf acc[MR * 2];
+  float edge[MR * NR] __attribute__((aligned(64)));
+  for (int jc = j0; jc < j1; jc += SGEMM_NC) {
+    int nc = j1 - jc < SGEMM_NC ? j1 - jc : SGEMM_NC;
+    for (int pc = 0; pc < K; pc += SGEMM_KC) {
+      int kc = K - pc < SGEMM_KC ? K - pc : SGEMM_KC;
+      float b = pc == 0 ? beta : 1.0f;
+      packB(B, transB, N, K, jc, nc, pc, kc, bufB);
+      for (int ic = i0; ic < i1; ic += SGEMM_MC) {
+        int mc = i1 - ic < SGEMM_MC ? i1 - ic : SGEMM_MC;
+        packA(A, transA, M, K, ic, mc, pc, kc, bufA);
+        for (int jr = 0; jr < nc; jr += NR) {
+          int cols = nc - jr < NR ? nc - jr : NR;
+          for (int ir = 0; ir < mc; ir += MR) {
+            int rows = mc - ir < MR ? mc - ir : MR;
+            microkernel(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, acc);
+            float *ct = C + (size_t)(ic + ir) * N + jc + jr;
+            if (rows == MR && cols == NR) {
+              storeTile(acc, ct, (size_t)N, alpha, b);
+            } else {
+              // Same arithmetic as a full tile, on a padded copy.
+              memset(edge, 0, sizeof edge);
+              if (b != 0.0f)
+                for (int r = 0; r < rows; r++) memcpy(edge + r * NR, ct + (size_t)r * N, (size_t)cols * 4);
+              storeTile(acc, edge, NR, alpha, b);
+              for (int r = 0; r < rows; r++) memcpy(ct + (size_t)r * N, edge + r * NR, (size_t)cols * 4);
+            }
+          }
+        }
+      }
+    }
+  }
+}
