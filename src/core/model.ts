@@ -32,6 +32,7 @@ interface DenseStep {
   Z: Float32Array;
   /** Output [maxBatch × O]; the same buffer as Z when the activation is linear. */
   A: Float32Array;
+  /** Gradient with respect to Z; unused (and aliasing Z) when the activation is linear. */
   dZ: Float32Array;
   /** Gradient with respect to this layer's input; null when no parameter lies below. */
   dIn: Float32Array | null;

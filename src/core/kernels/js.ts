@@ -1,5 +1,5 @@
-// The plain TypeScript reference backend: a straightforward GEMM with cache-friendly loop orders
-// and float64 accumulation. Faster backends are checked against this one.
+// The plain TypeScript reference backend: GEMM with cache-friendly loop orders, small register
+// blocks and float64 accumulation. Faster backends are checked against this one.
 
 import type { Kernels } from './kernels.js';
 
