@@ -1,0 +1,73 @@
+// The core's training hooks for one job attempt, writing to the store: metrics to the job's
+// stream and record, best checkpoints to the checkpoint store, resume state after every epoch.
+
+import type { EpochMetrics } from '../src/core/types.js';
+import { recordBestCheckpoint, writeResumeState } from '../src/store/checkpoints.js';
+import { recordEpoch, setBestMetrics, type MetricsRecord } from '../src/store/jobs.js';
+import type { ThreadContext } from './context.js';
+
+export interface BestInfo {
+  epoch: number;
+  step: number;
+  monitor: string;
+  value: number;
+  bytes: Uint8Array;
+  kept: { epoch: number; value: number }[];
+  evicted: number[];
+}
+
+export interface JobHooks {
+  onEpoch(metrics: EpochMetrics): Promise<void>;
+  onBest(best: BestInfo): Promise<void>;
+  onLatest(latest: { epoch: number; bytes: Uint8Array }): Promise<void>;
+  /** True once the record went terminal under us (cancelled and finalised elsewhere, or expired). */
+  readonly recordGone: boolean;
+}
+
+export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: number, epochs: number): JobHooks {
+  const { store, logger } = ctx;
+  const seen = new Map<number, MetricsRecord>();
+  let bestEpoch: number | null = null;
+  let bestWritten: number | null = null;
+  let recordGone = false;
+
+  // onEpoch and onBest may come in either order for an epoch; write `best` once both are known.
+  async function syncBest(): Promise<void> {
+    if (bestEpoch === null || bestEpoch === bestWritten) return;
+    const m = seen.get(bestEpoch);
+    if (m === undefined) return;
+    bestWritten = bestEpoch;
+    await setBestMetrics(store, jobId, m);
+  }
+
+  return {
+    get recordGone() {
+      return recordGone;
+    },
+    async onEpoch(metrics) {
+      const record: MetricsRecord = { ...metrics, attempt };
+      seen.set(metrics.epoch, record);
+      const res = await recordEpoch(store, jobId, record, epochs);
+      if (!res.ok && res.why !== 'duplicate') recordGone = true;
+      logger.debug({ jobId, attempt, epoch: metrics.epoch, loss: metrics.loss, val_loss: metrics.val_loss }, 'epoch');
+      await syncBest();
+    },
+    async onBest(best) {
+      const top = best.kept[0]?.epoch ?? best.epoch;
+      await recordBestCheckpoint(store, jobId, {
+        epoch: best.epoch,
+        step: best.step,
+        monitor: best.monitor,
+        value: best.value,
+        bytes: best.bytes,
+        bestEpoch: top,
+        evicted: best.evicted,
+      });
+      bestEpoch = top;
+      await syncBest();
+    },
+    async onLatest(latest) {
+      await writeResumeState(store, jobId, latest.bytes);
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// Everything a job needs before training starts, loaded and checked in the worker: the spec as
+// the core's TrainConfig, the training rows and the validation rows. Anything wrong here is the
+// job's fault, not the worker's: it becomes a JobInputError and the job fails without a retry.
+
+import { splitHoldout } from '../src/core/index.js';
+import type { Dataset, TrainConfig } from '../src/core/types.js';
+import { builtinDataset, isBuiltinName } from '../src/data/index.js';
+import type { DatasetMeta } from '../src/data/types.js';
+import { getDatasetMeta, loadDataset } from '../src/store/datasets.js';
+import type { JobRecord } from '../src/store/jobs.js';
+import type { Store } from '../src/store/redis.js';
+import { checkSpecAgainstDataset, toTrainConfig } from '../src/spec/to-train-config.js';
+
+export class JobInputError extends Error {
+  override readonly name = 'JobInputError';
+  constructor(
+    public readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface JobInputs {
+  config: TrainConfig;
+  train: Dataset;
+  validation: Dataset | null;
+  meta: DatasetMeta;
+}
+
+interface Loaded {
+  dataset: Dataset;
+  meta: DatasetMeta;
+}
+
+export async function loadJobInputs(store: Store, record: JobRecord): Promise<JobInputs> {
+  const spec = record.spec;
+  const main = await loadRef(store, spec.dataset, record.tenant, 'dataset');
+  let train = main.dataset;
+  let validation: Dataset | null = null;
+  let validationMeta: DatasetMeta | null = null;
+  if (spec.validation !== null && 'dataset' in spec.validation) {
+    const v = await loadRef(store, spec.validation.dataset, record.tenant, 'validation.dataset');
+    validation = v.dataset;
+    validationMeta = v.meta;
+  }
+  const issues = checkSpecAgainstDataset(spec, main.meta, validationMeta);
+  if (issues.length > 0) {
+    const described = issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new JobInputError(issues[0]?.path.join('.') ?? 'spec', described.join('; '));
+  }
+  let config: TrainConfig;
+  try {
+    config = toTrainConfig(spec);
+  } catch (err) {
+    throw new JobInputError('spec', (err as Error).message);
+  }
+  if (spec.validation !== null && 'fraction' in spec.validation) {
+    try {
+      ({ train, validation } = splitHoldout(main.dataset, spec.validation.fraction, config.seed));
+    } catch (err) {
+      throw new JobInputError('validation.fraction', (err as Error).message);
+    }
+  }
+  return { config, train, validation, meta: main.meta };
+}
+
+async function loadRef(store: Store, ref: string | { builtin: string }, tenant: string, path: string): Promise<Loaded> {
+  if (typeof ref !== 'string') {
+    if (!isBuiltinName(ref.builtin)) throw new JobInputError(`${path}.builtin`, `unknown built-in dataset "${ref.builtin}"`);
+    const { dataset, meta } = builtinDataset(ref.builtin);
+    return { dataset, meta };
+  }
+  const stored = await getDatasetMeta(store, ref, tenant);
+  if (stored === null) throw new JobInputError(path, `dataset ${ref} does not exist (deleted or expired)`);
+  let loaded: Loaded;
+  try {
+    loaded = await loadDataset(store, ref);
+  } catch (err) {
+    throw new JobInputError(path, `dataset ${ref} cannot be read: ${(err as Error).message}`);
+  }
+  const { dataset, meta } = loaded;
+  if (dataset.n !== stored.rows || dataset.features !== stored.features) {
+    throw new JobInputError(path, `dataset ${ref} on disk does not match its metadata (${dataset.n}×${dataset.features})`);
+  }
+  return { dataset, meta };
+}

@@ -1,0 +1,34 @@
+// Worker process entry (`npm run worker`): a BullMQ Worker on the train queue, training in
+// sandboxed worker threads. SIGTERM/SIGINT: running jobs stop at the next mini-batch, keep their
+// resume state and go back to the queue; then the process exits.
+
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { describeBackend } from './backend.js';
+import { startTrainWorker } from './worker.js';
+
+const config = loadConfig();
+const logger = pino({ level: config.logLevel, base: { role: 'worker', pid: process.pid } });
+const worker = startTrainWorker(config, logger);
+logger.info(
+  { queue: `${config.keyPrefix}:train`, concurrency: config.workerConcurrency, backend: describeBackend(), redis: redact(config.redisUrl) },
+  'worker started',
+);
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping: handing running jobs back');
+  await worker.close().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+  logger.info('worker stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+// Started by a parent over IPC (e.g. the all-in-one server): never outlive it.
+if (process.send) process.on('disconnect', () => void stop('parent gone'));
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,120 @@
+// The BullMQ Worker on the train queue: training runs in sandboxed worker threads (compiled JS),
+// so this process's event loop stays free to renew job locks. Used by workers/main.ts and by
+// the all-in-one server. Also turns BullMQ-side failures (a job that kept killing its worker)
+// into the job record's terminal status.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from '../src/config.js';
+import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
+import { getJob, isTerminal, transitionJob } from '../src/store/jobs.js';
+import { createRedis, createStore } from '../src/store/redis.js';
+
+/** The abort reason running jobs see on shutdown: stop at the next mini-batch and hand back. */
+export const SHUTDOWN_REASON = 'worker shutting down';
+
+/** How long a graceful stop waits for jobs to hand back before closing anyway. */
+const SHUTDOWN_GRACE_MS = 15_000;
+
+export interface TrainWorker {
+  worker: Worker<TrainJobData>;
+  /** Graceful stop: running jobs stop at the next mini-batch and go back to the queue. */
+  close(): Promise<void>;
+}
+
+/**
+ * The compiled processor next to this file; when this file runs from source (tests, tsx), the
+ * build's copy: worker threads cannot load TypeScript.
+ */
+export function processorPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return path.join(path.dirname(here), 'processor.js');
+  const built = path.resolve(path.dirname(here), '../dist/workers/processor.js');
+  if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first (worker threads need compiled JS)`);
+  return built;
+}
+
+export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
+  const connection = createRedis(config, { name: `worker-${process.pid}`, maxRetriesPerRequest: null });
+  const store = createStore(config, createRedis(config, { name: `worker-store-${process.pid}`, maxRetriesPerRequest: null }));
+  const timing = lockTiming(config);
+  const worker = new Worker<TrainJobData>(TRAIN_QUEUE, processorPath(), {
+    connection,
+    prefix: config.keyPrefix,
+    concurrency: config.workerConcurrency,
+    useWorkerThreads: true,
+    // A job whose worker died is restarted this many times, then fails ("stalled more than allowable limit").
+    maxStalledCount: config.maxRestarts,
+    ...timing,
+  });
+
+  worker.on('active', (job) => logger.info({ jobId: job.id, attempt: job.attemptsStarted }, 'job taken'));
+  worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died): back to the queue'));
+  worker.on('failed', (job, err) => {
+    if (job) void reconcile(job.data.jobId, err.message);
+  });
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+
+  // A job failed by the stalled-job check never reaches a processor again, and the check may run
+  // in any worker process: listen to the queue's events for final failures too.
+  const queue = new Queue(TRAIN_QUEUE, { connection: store.redis, prefix: config.keyPrefix });
+  const eventsConnection = createRedis(config, { name: `worker-events-${process.pid}`, maxRetriesPerRequest: null });
+  const events = new QueueEvents(TRAIN_QUEUE, { connection: eventsConnection, prefix: config.keyPrefix });
+  events.on('failed', ({ jobId, failedReason }) => void reconcile(jobId, failedReason));
+  events.on('error', (err) => logger.error({ err }, 'queue events error'));
+
+  /**
+   * Brings the job record in line with BullMQ after a failure the processor may not have recorded
+   * itself (its thread crashed, or its worker died too often): failed for good, or queued for a retry.
+   */
+  async function reconcile(jobId: string, failedReason: string): Promise<void> {
+    try {
+      const record = await getJob(store, jobId);
+      if (record === null || isTerminal(record.status)) return;
+      const state = await queue.getJobState(jobId);
+      if (state === 'failed') {
+        const stalled = /stalled more than allowable limit/.test(failedReason);
+        const why = stalled ? `its worker died ${config.maxRestarts + 1} times (MAX_RESTARTS=${config.maxRestarts})` : failedReason;
+        await transitionJob(store, jobId, 'failed', { reason: `error: ${why}`, error: why });
+        logger.error({ jobId, attempt: record.attempt, reason: why }, 'job failed');
+      } else if (state === 'delayed' || state === 'waiting' || state === 'prioritized') {
+        await transitionJob(store, jobId, 'queued', { reason: `retrying after error: ${failedReason}`, from: ['running'] });
+        logger.warn({ jobId, attempt: record.attempt, reason: failedReason }, 'job will be retried');
+      }
+    } catch (err) {
+      logger.error({ err, jobId }, 'could not record a job failure');
+    }
+  }
+
+  let closing: Promise<void> | null = null;
+  return {
+    worker,
+    close() {
+      closing ??= (async () => {
+        worker.cancelAllJobs(SHUTDOWN_REASON);
+        const closed = worker.close();
+        const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS).unref());
+        if ((await Promise.race([closed, timer])) === 'timeout') {
+          logger.warn('jobs did not hand back in time; closing anyway (they resume after the stalled-job check)');
+          await worker.close(true);
+        }
+        await events.close();
+        await queue.close();
+        await store.redis.quit().catch(() => undefined);
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Lock and stalled-check timing from config when it has them (BullMQ defaults otherwise: 30 s each). */
+function lockTiming(config: Config): { lockDuration?: number; stalledInterval?: number } {
+  const c = config as Config & { lockDurationMs?: number; stalledIntervalMs?: number };
+  const out: { lockDuration?: number; stalledInterval?: number } = {};
+  if (c.lockDurationMs !== undefined) out.lockDuration = c.lockDurationMs;
+  if (c.stalledIntervalMs !== undefined) out.stalledInterval = c.stalledIntervalMs;
+  return out;
+}
