@@ -2,16 +2,8 @@
 // fixtures): sgd (momentum, nesterov), adagrad, rmsprop (momentum, centered), adam (amsgrad), adamw.
 
 import { CoreError } from './errors.js';
+import type { Param } from './model.js';
 import type { OptimizerConfig } from './types.js';
-
-/** Structurally model.ts's Param: the optimizer reads `grad` and updates `data` in place. */
-interface Param {
-  name: string;
-  shape: number[];
-  data: Float32Array;
-  grad: Float32Array;
-  isWeight: boolean;
-}
 
 /** One parameter's moments, named as in the update rules (PyTorch's names in brackets). */
 export interface ParamMoments {

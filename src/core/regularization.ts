@@ -2,15 +2,7 @@
 // gradient clipping by global norm (torch.nn.utils.clip_grad_norm_).
 
 import { CoreError } from './errors.js';
-
-/** Structurally model.ts's Param. */
-interface Param {
-  name: string;
-  shape: number[];
-  data: Float32Array;
-  grad: Float32Array;
-  isWeight: boolean;
-}
+import type { Param } from './model.js';
 
 /** Adds the penalty's gradient (2·l2·w + l1·sign(w)) to every weight's grad and returns the
  *  penalty to add to the batch's mean loss. sign(0) = 0, as tf.sign and torch.sign. */
@@ -28,6 +20,22 @@ export function applyRegularization(params: Param[], l1: number, l2: number): nu
       sumSq += wi * wi;
       sumAbs += Math.abs(wi);
       g[i] = g[i]! + twoL2 * wi + l1 * Math.sign(wi);
+    }
+  }
+  return l2 * sumSq + l1 * sumAbs;
+}
+
+/** The penalty alone (no gradient), e.g. for a validation loss reported like Keras's. */
+export function regularizationPenalty(params: readonly Param[], l1: number, l2: number): number {
+  if (l1 === 0 && l2 === 0) return 0;
+  let sumSq = 0;
+  let sumAbs = 0;
+  for (const p of params) {
+    if (!p.isWeight) continue;
+    const w = p.data;
+    for (let i = 0; i < w.length; i++) {
+      sumSq += w[i]! * w[i]!;
+      sumAbs += Math.abs(w[i]!);
     }
   }
   return l2 * sumSq + l1 * sumAbs;

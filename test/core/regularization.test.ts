@@ -2,7 +2,7 @@
 // The values themselves are compared with PyTorch in pytorch-parity-optim.test.ts.
 
 import { describe, expect, it } from 'vitest';
-import { applyRegularization, clipByGlobalNorm, validateRegularization } from '../../src/core/regularization.js';
+import { applyRegularization, clipByGlobalNorm, regularizationPenalty, validateRegularization } from '../../src/core/regularization.js';
 
 function params() {
   return [
@@ -60,5 +60,14 @@ describe('validateRegularization', () => {
       expect.objectContaining({ path: 'clipNorm', message: 'clipNorm must be > 0, got 0' }),
     );
     expect(() => validateRegularization({ l1: 1e-5, l2: 1e-4 }, 1)).not.toThrow();
+  });
+});
+
+describe('regularizationPenalty', () => {
+  it('equals the penalty applyRegularization returns, without touching grads', () => {
+    const ps = params();
+    expect(regularizationPenalty(ps, 0.1, 0.01)).toBe(applyRegularization(params(), 0.1, 0.01));
+    expect([...ps[0]!.grad]).toEqual([0.5, 0.5]);
+    expect(regularizationPenalty(ps, 0, 0)).toBe(0);
   });
 });
