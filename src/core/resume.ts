@@ -1,0 +1,109 @@
+// Resume state: everything training needs to continue exactly where an epoch ended, as one
+// safetensors file. Tensors: the weights (`layers.*`), the optimizer moments (`optimizer.*`), the
+// weights restoreBest would restore (`best.layers.*`) and the standardization (`normalize.*`);
+// metadata: the config and a JSON `state` with the epoch, step, RNG words and the small states of
+// the schedule, early stopping, convergence test and kept-checkpoint ranking.
+
+import type { Standardization } from './data.js';
+import type { EarlyStoppingState } from './early-stopping.js';
+import { CoreError } from './errors.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
+import type { PlateauState } from './schedules.js';
+import type { EpochMetrics, StopReason, TrainConfig } from './types.js';
+
+export const RESUME_FORMAT = 'traind.resume';
+export const RESUME_VERSION = '1';
+
+/** sklearn's convergence test on the training loss: `best` null = nothing seen yet. */
+export interface ConvergenceState {
+  best: number | null;
+  wait: number;
+}
+
+export interface KeptCheckpoint {
+  epoch: number;
+  value: number;
+}
+
+export interface LoopState {
+  /** Completed epochs (1-based count) and optimizer updates so far. */
+  epoch: number;
+  step: number;
+  rng: number[];
+  plateau: PlateauState | null;
+  earlyStopping: EarlyStoppingState | null;
+  convergence: ConvergenceState | null;
+  /** Kept checkpoints, best first. */
+  kept: KeptCheckpoint[];
+  /** Metrics of the best-ranked epoch, of the last epoch, and of the epoch restoreBest would
+   *  restore; stored with seconds and samplesPerSec 0 so the bytes are deterministic. */
+  best: EpochMetrics | null;
+  last: EpochMetrics | null;
+  restorable: EpochMetrics | null;
+  /** Set when the run had already decided to stop at this epoch (e.g. early stopping). */
+  stopped: StopReason | null;
+}
+
+export interface ResumeTensors {
+  weights: NamedTensor[];
+  optimizer: NamedTensor[];
+  /** Weights of the epoch restoreBest would restore, or null when there is none yet. */
+  bestWeights: NamedTensor[] | null;
+  normalization: Standardization | null;
+}
+
+// JSON has no ±Infinity or NaN; such numbers travel as strings.
+function replacer(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+}
+
+function reviver(_key: string, v: unknown): unknown {
+  return v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v === 'NaN' ? NaN : v;
+}
+
+export function encodeResumeState(config: TrainConfig, state: LoopState, t: ResumeTensors): Uint8Array {
+  const tensors: NamedTensor[] = [...t.weights, ...t.optimizer];
+  if (t.bestWeights !== null) tensors.push(...t.bestWeights.map((w) => ({ ...w, name: `best.${w.name}` })));
+  if (t.normalization !== null) {
+    tensors.push({ name: 'normalize.mean', shape: [t.normalization.mean.length], data: t.normalization.mean });
+    tensors.push({ name: 'normalize.std', shape: [t.normalization.std.length], data: t.normalization.std });
+  }
+  return encodeSafetensors(tensors, {
+    format: RESUME_FORMAT,
+    format_version: RESUME_VERSION,
+    config: JSON.stringify(config),
+    state: JSON.stringify(state, replacer),
+  });
+}
+
+export interface DecodedResume {
+  state: LoopState;
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+}
+
+/** Parses resume bytes and checks they were written for this very config. */
+export function decodeResumeState(bytes: Uint8Array, config: TrainConfig): DecodedResume {
+  let decoded;
+  try {
+    decoded = decodeSafetensors(bytes);
+  } catch (e) {
+    throw new CoreError('resume', `resume state is unreadable: ${(e as Error).message}`);
+  }
+  const { tensors, metadata } = decoded;
+  if (metadata.format !== RESUME_FORMAT || metadata.format_version !== RESUME_VERSION) {
+    throw new CoreError('resume', `not a traind resume state of version ${RESUME_VERSION}`);
+  }
+  if (metadata.config !== JSON.stringify(config)) {
+    throw new CoreError('resume', 'resume state was written for a different config');
+  }
+  let state: LoopState;
+  try {
+    state = JSON.parse(metadata.state ?? '', reviver) as LoopState;
+  } catch {
+    throw new CoreError('resume', 'resume state metadata "state" is not valid JSON');
+  }
+  if (!Number.isSafeInteger(state.epoch) || !Number.isSafeInteger(state.step) || !Array.isArray(state.kept)) {
+    throw new CoreError('resume', 'resume state metadata "state" is incomplete');
+  }
+  return { state, tensors };
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { splitHoldout } from '../../src/core/data.js';
+import { CoreError } from '../../src/core/errors.js';
+import { decodeSafetensors } from '../../src/core/safetensors.js';
+import { train, type TrainHooks, type TrainResult } from '../../src/core/train.js';
+import type { EpochMetrics, TrainConfig } from '../../src/core/types.js';
+import { config, dense, dropout, spirals, timeless } from './train-helpers.js';
+
+// Every piece of loop state is in play: dropout (RNG), adam moments, reduce-on-plateau,
+// early stopping with restoreBest, the convergence counter, best-N ranking and standardization.
+const cfg: TrainConfig = config({
+  layers: [dense(16, 'relu'), dropout(0.2), dense(16, 'relu'), dense(2)],
+  epochs: 10,
+  batchSize: 16,
+  learningRate: {
+    schedule: 'reduce_on_plateau',
+    initial: 0.02,
+    factor: 0.5,
+    patience: 1,
+    cooldown: 0,
+    minLr: 1e-4,
+    minDelta: 0,
+    monitor: 'val_loss',
+    mode: 'auto',
+    warmupSteps: 5,
+  },
+  earlyStopping: { monitor: 'val_loss', mode: 'auto', patience: 100, minDelta: 0, startFromEpoch: 0, baseline: null, restoreBest: true },
+  convergence: { tol: 0, nIterNoChange: 100 },
+  checkpoints: { keepBest: 2, monitor: 'val_accuracy', mode: 'auto' },
+  regularization: { l1: 0, l2: 1e-4 },
+  normalize: 'standard',
+  seed: 7,
+});
+const data = splitHoldout(spirals(60, 0.1), 0.2, 7);
+
+interface Run {
+  result: TrainResult;
+  epochs: EpochMetrics[];
+  best: Map<number, Uint8Array>;
+  latest: Map<number, Uint8Array>;
+}
+
+async function run(c: TrainConfig, resume: Uint8Array | null = null, stopAfterEpoch: number | null = null): Promise<Run> {
+  const out: Omit<Run, 'result'> = { epochs: [], best: new Map(), latest: new Map() };
+  const hooks: TrainHooks = {
+    onEpoch: (m) => void out.epochs.push(m),
+    onBest: (b) => void out.best.set(b.epoch, b.bytes),
+    onLatest: (l) => void out.latest.set(l.epoch, l.bytes),
+    shouldStop: () => stopAfterEpoch !== null && out.latest.has(stopAfterEpoch),
+  };
+  const result = await train(c, data, hooks, { resume });
+  return { result, ...out };
+}
+
+describe('train: determinism', () => {
+  it('gives bit-identical metrics, checkpoints and resume states for the same config, data and seed', async () => {
+    const a = await run(cfg);
+    const b = await run(cfg);
+    expect(a.epochs).toHaveLength(10);
+    expect(b.epochs.map(timeless)).toEqual(a.epochs.map(timeless));
+    expect([...b.best.keys()]).toEqual([...a.best.keys()]);
+    for (const [epoch, bytes] of a.best) expect(b.best.get(epoch)).toEqual(bytes);
+    for (const [epoch, bytes] of a.latest) expect(b.latest.get(epoch)).toEqual(bytes);
+    expect(b.result.checkpoint).toEqual(a.result.checkpoint);
+    expect(timeless(b.result.best)).toEqual(timeless(a.result.best));
+    expect(a.result.backend).toBe('js');
+
+    const other = await run({ ...cfg, seed: 8 });
+    expect(other.epochs.map(timeless)).not.toEqual(a.epochs.map(timeless));
+  });
+});
+
+describe('train: resume', () => {
+  it('continues from epoch 4 exactly as if never interrupted', async () => {
+    const whole = await run(cfg);
+    // The schedule really changed the rate along the way, so its state matters.
+    expect(new Set(whole.epochs.map((m) => m.lr)).size).toBeGreaterThan(1);
+
+    const first = await run(cfg, null, 4);
+    expect(first.result.reason).toBe('cancelled');
+    expect(first.result.epochs).toBe(4);
+    // Stopping changed nothing about the state written at epoch 4.
+    expect(first.latest.get(4)).toEqual(whole.latest.get(4));
+
+    const rest = await run(cfg, first.latest.get(4)!);
+    expect(rest.epochs.map((m) => m.epoch)).toEqual([5, 6, 7, 8, 9, 10]);
+    expect(rest.epochs.map(timeless)).toEqual(whole.epochs.slice(4).map(timeless));
+    expect(rest.result.reason).toBe(whole.result.reason);
+    expect(timeless(rest.result.last)).toEqual(timeless(whole.result.last));
+    expect(rest.result.step).toBe(whole.result.step);
+    expect(rest.result.bestEpoch).toBe(whole.result.bestEpoch);
+    expect(rest.result.restoredEpoch).toBe(whole.result.restoredEpoch);
+    expect(rest.result.checkpoint).toEqual(whole.result.checkpoint);
+    for (const [epoch, bytes] of rest.best) expect(bytes).toEqual(whole.best.get(epoch));
+    expect([...first.best.keys(), ...rest.best.keys()]).toEqual([...whole.best.keys()]);
+    expect(rest.latest.get(10)).toEqual(whole.latest.get(10));
+  });
+
+  it('a resume state from a finished run ends at once with the same result', async () => {
+    const esCfg: TrainConfig = {
+      ...cfg,
+      epochs: 60,
+      earlyStopping: { monitor: 'val_loss', mode: 'auto', patience: 2, minDelta: 0.05, startFromEpoch: 0, baseline: null, restoreBest: true },
+    };
+    const whole = await run(esCfg);
+    expect(whole.result.reason).toBe('early_stopped');
+    const again = await run(esCfg, whole.latest.get(whole.result.epochs)!);
+    expect(again.epochs).toHaveLength(0);
+    expect(again.result.reason).toBe('early_stopped');
+    expect(again.result.epochs).toBe(whole.result.epochs);
+    expect(again.result.checkpoint).toEqual(whole.result.checkpoint);
+  });
+
+  it('stores weights, optimizer moments, best weights and loop state in one safetensors file', async () => {
+    const { latest } = await run({ ...cfg, epochs: 2 });
+    const { tensors, metadata } = decodeSafetensors(latest.get(2)!);
+    expect(metadata.format).toBe('traind.resume');
+    for (const name of ['layers.0.weight', 'layers.3.bias', 'optimizer.t', 'optimizer.layers.0.weight.m', 'optimizer.layers.0.weight.v', 'best.layers.0.weight', 'normalize.mean']) {
+      expect(tensors.has(name), name).toBe(true);
+    }
+    const state = JSON.parse(metadata.state!) as Record<string, unknown>;
+    expect(state).toMatchObject({ epoch: 2, step: 12, stopped: null });
+    expect(state.rng).toHaveLength(4);
+  });
+
+  it('refuses a resume state written for another config, or not a resume state at all', async () => {
+    const { latest } = await run({ ...cfg, epochs: 1 });
+    await expect(train({ ...cfg, seed: 99 }, data, {}, { resume: latest.get(1)! })).rejects.toThrow(CoreError);
+    await expect(train(cfg, data, {}, { resume: new Uint8Array([1, 2, 3]) })).rejects.toMatchObject({ path: 'resume' });
+  });
+});
