@@ -29,7 +29,7 @@ import {
   restoreOptimizerState,
   type OptimizerState,
 } from './optimizers.js';
-import { applyRegularization, clipByGlobalNorm } from './regularization.js';
+import { applyRegularization, clipByGlobalNorm, regularizationPenalty } from './regularization.js';
 import { decodeResumeState, encodeResumeState, type KeptCheckpoint, type LoopState } from './resume.js';
 import { createRng, restoreRng, rngState, shuffleInPlace, type Rng } from './rng.js';
 import { createPlateauState, learningRateAt, plateauUpdate } from './schedules.js';
@@ -344,23 +344,8 @@ function evaluate(job: Job, ds: Dataset, acc: MetricsAccumulator): PassMetrics {
     accumulateMetrics(acc, loss, pred, Y, B, T);
   }
   const result = finishMetrics(acc);
-  result.loss += weightPenalty(job.params, config.regularization.l1, config.regularization.l2);
+  result.loss += regularizationPenalty(job.params, config.regularization.l1, config.regularization.l2);
   return result;
-}
-
-function weightPenalty(params: Param[], l1: number, l2: number): number {
-  if (l1 === 0 && l2 === 0) return 0;
-  let sumSq = 0;
-  let sumAbs = 0;
-  for (const p of params) {
-    if (!p.isWeight) continue;
-    for (let i = 0; i < p.data.length; i++) {
-      const w = p.data[i]!;
-      sumSq += w * w;
-      sumAbs += Math.abs(w);
-    }
-  }
-  return l2 * sumSq + l1 * sumAbs;
 }
 
 function epochMetrics(job: Job, trained: PassMetrics, validated: PassMetrics | null, started: number, trainedAt: number): EpochMetrics {
