@@ -1,0 +1,161 @@
+// The only file that listens. `npm start` runs the API and the training workers in one process
+// (training itself in worker threads), starting a private Redis when none answers and
+// redis-server is installed; TRAIND_ROLE=api runs the API alone, TRAIND_ROLE=worker the workers.
+// SIGTERM/SIGINT: stop accepting requests, hand running jobs back to the queue, stop, exit.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { startTrainWorker, type TrainWorker } from '../workers/worker.js';
+import { buildApp } from './api/app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createTrainQueue } from './queue/queue.js';
+import { createRedis } from './store/redis.js';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** How long shutdown may take before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 20_000;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { role: config.role, pid: process.pid } });
+  const closers: (() => Promise<unknown>)[] = [];
+
+  let redisServer: ChildProcess | null = null;
+  if (!(await redisAnswers(config.redisUrl))) {
+    redisServer = await startPrivateRedis(config, logger);
+    closers.push(() => stopChild(redisServer as ChildProcess));
+  }
+
+  if (config.role !== 'api') {
+    const worker: TrainWorker = startTrainWorker(config, logger);
+    closers.unshift(() => worker.close());
+    logger.info({ concurrency: config.workerConcurrency }, 'training workers started');
+  }
+
+  if (config.role !== 'worker') {
+    const redis = createRedis(config, { name: `api-${process.pid}` });
+    const queue = createTrainQueue(config, redis);
+    const app = await buildApp(config, { redis, queue, logger });
+    const host = listenHost(config, logger);
+    const address = await app.listen({ port: config.port, host });
+    logger.info({ address, docs: `${address}/docs` }, 'API listening');
+    // The API stops first (no new jobs), then the workers hand back, then Redis goes.
+    closers.unshift(async () => {
+      await app.close();
+      await queue.close();
+      await redis.quit();
+    });
+  }
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
+    for (const close of closers) {
+      await close().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
+    }
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  // Started by a parent over IPC (tests, supervisors): never outlive it.
+  if (process.send) process.on('disconnect', () => void stop('parent gone'));
+}
+
+/** Without API keys anyone who can connect is in: refuse to listen beyond loopback. */
+function listenHost(config: Config, logger: Logger): string {
+  if (config.apiKeys.length > 0) return config.host;
+  if (!LOOPBACK.has(config.host)) {
+    logger.warn({ requested: config.host }, 'no API_KEYS configured: ignoring HOST and listening on 127.0.0.1 only');
+    return '127.0.0.1';
+  }
+  logger.warn('no API_KEYS configured: the API is open to anyone on this machine, so it listens on loopback only');
+  return config.host;
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1500 });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** A redis-server of our own at REDIS_URL's port, append-only persistence under DATA_DIR/redis. */
+async function startPrivateRedis(config: Config, logger: Logger): Promise<ChildProcess> {
+  const url = new URL(config.redisUrl);
+  const howTo =
+    'Start one (`redis-server`, `apt-get install redis-server`, `brew install redis`, or ' +
+    '`docker run -p 6379:6379 redis:7`) or point REDIS_URL at one.';
+  if (config.role !== 'all' || !config.embeddedRedis || !LOOPBACK.has(url.hostname)) {
+    fail(`no Redis answers at ${redact(config.redisUrl)}. ${howTo}`);
+  }
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    fail(`no Redis answers at ${redact(config.redisUrl)} and redis-server is not on the PATH. ${howTo}`);
+  }
+  const dir = path.resolve(config.dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const port = url.port || '6379';
+  const child = spawn(
+    'redis-server',
+    ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'],
+    // Its own process group: a terminal's Ctrl-C must not stop Redis while workers hand jobs back.
+    { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
+  );
+  child.on('exit', (code, signal) => logger.warn({ code, signal }, 'private redis-server exited'));
+  for (let i = 0; i < 100; i++) {
+    if (await redisAnswers(config.redisUrl)) {
+      logger.info({ port, dir, pid: child.pid }, `started a private redis-server on 127.0.0.1:${port} (append-only persistence in ${dir})`);
+      return child;
+    }
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  fail(`redis-server did not start on 127.0.0.1:${port}. ${howTo}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  // redis-server saves (AOF fsync) and exits on SIGTERM.
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`traind: ${message}\n`);
+  process.exit(1);
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`traind: failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
