@@ -113,9 +113,10 @@ interface Job {
   params: Param[];
   optimizer: OptimizerState;
   rng: Rng;
-  /** Row order of the current epoch. */
+  /** Row order of the current epoch, and a view of each training row (made once, so gathering a batch is memcpy without allocation). */
   order: Int32Array;
-  /** Batch gather buffers [maxBatch × I], [maxBatch × T], and predictions/gradient [maxBatch × O]. */
+  rows: Float32Array[];
+  /** Batch gather buffers [B × I], [B × T], predictions [maxBatch × O] and ∂L/∂output [B × O]. */
   X: Float32Array;
   Y: Float32Array;
   pred: Float32Array;
@@ -318,12 +319,12 @@ function orderRows(job: Job): void {
 
 /** Copies mini-batch b's rows into the gather buffers; returns its row count. */
 function gatherBatch(job: Job, b: number): number {
-  const { train, order, X, Y, I, T } = job;
+  const { train, rows, order, X, Y, I, T } = job;
   const start = b * job.B;
   const B = Math.min(job.B, train.n - start);
   for (let r = 0; r < B; r++) {
     const src = order[start + r]!;
-    for (let j = 0; j < I; j++) X[r * I + j] = train.x[src * I + j]!;
+    X.set(rows[src]!, r * I);
     for (let j = 0; j < T; j++) Y[r * T + j] = train.y[src * T + j]!;
   }
   return B;
@@ -331,13 +332,13 @@ function gatherBatch(job: Job, b: number): number {
 
 /** Loss (with the weight penalty, as Keras reports it) and metrics of the current weights on `ds`. */
 function evaluate(job: Job, ds: Dataset, acc: MetricsAccumulator): PassMetrics {
-  const { config, model, X, Y, pred, I, O, T } = job;
+  const { config, model, pred, I, O, T } = job;
   const chunk = model.maxBatch;
   resetMetrics(acc);
   for (let start = 0; start < ds.n; start += chunk) {
     const B = Math.min(chunk, ds.n - start);
-    for (let k = 0; k < B * I; k++) X[k] = ds.x[start * I + k]!;
-    for (let k = 0; k < B * T; k++) Y[k] = ds.y[start * T + k]!;
+    const X = ds.x.subarray(start * I, (start + B) * I);
+    const Y = ds.y.subarray(start * T, (start + B) * T);
     const out = modelForward(model, X, B, false, job.rng);
     const loss = lossForward(config.loss, out, Y, B, O, T);
     outputTransform(config.loss, out, pred, B, O);
@@ -511,10 +512,11 @@ function prepareJob(config: TrainConfig, data: { train: Dataset; validation: Dat
     optimizer: createOptimizerState(config.optimizer, model.params),
     rng,
     order: new Int32Array(N),
-    X: new Float32Array(maxBatch * rawTrain.features),
-    Y: new Float32Array(maxBatch * T),
+    rows: [],
+    X: new Float32Array(B * rawTrain.features),
+    Y: new Float32Array(B * T),
     pred: new Float32Array(maxBatch * O),
-    dOut: new Float32Array(maxBatch * O),
+    dOut: new Float32Array(B * O),
     trainMetrics: createMetrics(config.loss, O, yMean),
     valMetrics: rawValidation === null ? null : createMetrics(config.loss, O, valMean),
     monitor,
@@ -542,6 +544,7 @@ function prepareJob(config: TrainConfig, data: { train: Dataset; validation: Dat
     deadline: config.maxRuntimeSeconds === null ? null : performance.now() + config.maxRuntimeSeconds * 1000,
     lastYield: performance.now(),
   };
+  for (let i = 0; i < N; i++) job.rows.push(job.train.x.subarray(i * job.I, (i + 1) * job.I));
   if (resumed !== null) restore(job, resumed.state, resumed.tensors);
   return job;
 }
