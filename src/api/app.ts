@@ -1,0 +1,122 @@
+// buildApp(config, deps): the Fastify app with every route, auth, rate limiting, the error
+// handler and the OpenAPI document. It never listens: src/server.ts does.
+import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { TrainQueue } from '../queue/queue.js';
+import { createStore } from '../store/redis.js';
+import { authHook, rateLimitKey } from './auth.js';
+import type { RouteContext } from './context.js';
+import { ApiError, errorHandler, notFoundHandler } from './errors.js';
+import { checkpointRoutes } from './routes/checkpoints.js';
+import { datasetRoutes } from './routes/datasets.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { predictRoutes } from './routes/predict.js';
+
+export interface AppDeps {
+  /** Commands connection (bounded retries). SSE readers duplicate it. */
+  redis: Redis;
+  queue: TrainQueue;
+  /** A pino logger; default: a new one at config.logLevel. */
+  logger?: FastifyBaseLogger;
+}
+
+export const API_VERSION = '1.0.0';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const logOptions = {
+    level: config.logLevel,
+    // Never log credentials.
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+  };
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: logOptions }),
+    bodyLimit: config.limits.jsonBodyBytes,
+    // Accept a caller's X-Request-Id when it is harmless, so logs correlate across services.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.decorateRequest('tenant', '');
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+
+  const ctx: RouteContext = {
+    config,
+    store: createStore(config, deps.redis),
+    queue: deps.queue,
+    redis: deps.redis,
+    openStreams: new Set(),
+  };
+  app.addHook('onClose', async () => {
+    for (const close of [...ctx.openStreams]) close();
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'traind',
+        description: 'Training-job service: upload datasets, submit training jobs, stream metrics, download the best checkpoints, predict.',
+        version: API_VERSION,
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key (npm run keygen -- <tenant>)' } } },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'datasets', description: 'training data' },
+        { name: 'jobs', description: 'training jobs, their metrics and events' },
+        { name: 'checkpoints', description: 'safetensors checkpoints' },
+        { name: 'health', description: 'liveness and readiness' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes(ctx));
+
+  // Everything under /v1: authenticated, rate limited per key.
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', authHook(config));
+    await v1.register(rateLimit, {
+      max: config.rateLimit.max,
+      timeWindow: config.rateLimit.windowMs,
+      keyGenerator: rateLimitKey,
+      redis: deps.redis,
+      nameSpace: `${ctx.store.keys.prefix}:ratelimit:`,
+      // A Redis hiccup must not turn every request into an error: fail open.
+      skipOnError: true,
+      errorResponseBuilder: (_req, c) => new ApiError('rate_limited', `rate limit exceeded: ${c.max} requests per ${Math.round(config.rateLimit.windowMs / 1000)} s; retry in ${c.after}`),
+    });
+    await v1.register(datasetRoutes(ctx));
+    await v1.register(jobRoutes(ctx));
+    await v1.register(metricsRoutes(ctx));
+    await v1.register(eventRoutes(ctx));
+    await v1.register(checkpointRoutes(ctx));
+    await v1.register(predictRoutes(ctx));
+  });
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,15 @@
+// What every route plugin gets: the config, the store, the queue and a Redis connection to
+// duplicate for blocking reads. Built once in buildApp.
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { TrainQueue } from '../queue/queue.js';
+import type { Store } from '../store/redis.js';
+
+export interface RouteContext {
+  config: Config;
+  store: Store;
+  queue: TrainQueue;
+  redis: Redis;
+  /** Closers of open long-lived responses (SSE), called when the app closes. */
+  openStreams: Set<() => void>;
+}

@@ -1,0 +1,193 @@
+// The one error catalog: every error the API answers with, its HTTP status, and the one handler
+// that maps thrown errors (ours, zod validation, Fastify's, the dataset parsers') to
+// {"error": {"code", "message", "details"}}. 5xx details are hidden from clients and logged.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_json: 400,
+  invalid_spec: 400,
+  invalid_dataset: 400,
+  invalid_inputs: 400,
+  unauthorized: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  job_finished: 409,
+  idempotency_conflict: 409,
+  no_checkpoint: 409,
+  payload_too_large: 413,
+  dataset_too_large: 413,
+  unsupported_media_type: 415,
+  too_many_queued_jobs: 429,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** One problem at one place: `path` is dotted ("model.layers.1.units"), `in` the request part. */
+export interface Issue {
+  path: string;
+  message: string;
+  in?: 'body' | 'querystring' | 'params' | 'headers' | 'multipart';
+}
+
+export interface ErrorDetails {
+  /** The first failing field's path (also in issues). */
+  path?: string;
+  issues?: Issue[];
+  [key: string]: unknown;
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetails = {},
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+/** An ApiError for a list of issues, details.path = the first issue's path. */
+export function issuesError(code: ErrorCode, issues: Issue[], message?: string): ApiError {
+  const first = issues[0];
+  const msg = message ?? (first ? `${first.path || '(root)'}: ${first.message}` : 'invalid request');
+  return new ApiError(code, issues.length > 1 ? `${msg} (and ${issues.length - 1} more)` : msg, { path: first?.path ?? '', issues });
+}
+
+export const notFound = (what: string): ApiError => new ApiError('not_found', `${what} not found`);
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+export function errorBody(code: string, message: string, details: ErrorDetails = {}): ErrorBody {
+  return { error: { code, message, details } };
+}
+
+function joinPath(parts: readonly PropertyKey[]): string {
+  return parts.map((p) => String(p)).join('.');
+}
+
+/** zod issues → our issues, one per unknown key so each names its own path. */
+export function zodIssues(issues: readonly z.core.$ZodIssue[], where?: Issue['in']): Issue[] {
+  const out: Issue[] = [];
+  for (const i of issues) {
+    const base = i.path.map((p) => (typeof p === 'symbol' ? p.toString() : p));
+    const with_ = (path: string, message: string): Issue => (where ? { path, message, in: where } : { path, message });
+    if (i.code === 'unrecognized_keys') {
+      for (const k of i.keys) out.push(with_(joinPath([...base, k]), `unknown field "${k}"`));
+    } else {
+      out.push(with_(joinPath(base), i.message));
+    }
+  }
+  return out;
+}
+
+const INSTANCE_PATH = /^\//;
+
+function fastifyValidationIssues(err: FastifyError): Issue[] {
+  const where = (err.validationContext ?? 'body') as Issue['in'];
+  return (err.validation ?? []).map((v) => {
+    const base = v.instancePath.replace(INSTANCE_PATH, '').split('/').filter((p) => p.length > 0);
+    const keys = (v.params as { keys?: unknown }).keys;
+    if (v.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
+      return { path: [...base, ...keys.map(String)].join('.'), message: `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${String(k)}"`).join(', ')}`, in: where };
+    }
+    return { path: base.join('.'), message: v.message ?? 'invalid', in: where };
+  });
+}
+
+/** Fastify's own error codes that are the client's fault. */
+const FASTIFY_CLIENT_ERRORS: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_REQ_FILE_TOO_LARGE: 'payload_too_large',
+  FST_PARTS_LIMIT: 'payload_too_large',
+  FST_FILES_LIMIT: 'payload_too_large',
+  FST_FIELDS_LIMIT: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_PROTO_VIOLATION: 'invalid_json',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+};
+
+interface DataErrorLike {
+  name: string;
+  path: string;
+  code: string;
+  message: string;
+}
+
+function isDataError(err: unknown): err is DataErrorLike {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'DataError' && typeof (err as { path?: unknown }).path === 'string';
+}
+
+function send(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+/** The app's one error handler. */
+export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err instanceof ApiError) {
+    if (err.status >= 500) request.log.error({ err, reqId: request.id }, err.message);
+    return send(reply, err.status, errorBody(err.code, err.message, err.details));
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const e = issuesError('invalid_request', fastifyValidationIssues(err));
+    return send(reply, 400, errorBody(e.code, e.message, e.details));
+  }
+  if (Array.isArray(err.validation) && err.validation.length > 0) {
+    const e = issuesError('invalid_request', fastifyValidationIssues(err));
+    return send(reply, 400, errorBody(e.code, e.message, e.details));
+  }
+  if (isDataError(err)) {
+    const code: ErrorCode = err.code === 'dataset_too_large' ? 'dataset_too_large' : 'invalid_dataset';
+    return send(reply, ERROR_STATUS[code], errorBody(code, err.message, { path: err.path, issues: [{ path: err.path, message: err.message }] }));
+  }
+  const mapped = err.code ? FASTIFY_CLIENT_ERRORS[err.code] : undefined;
+  if (mapped !== undefined) {
+    return send(reply, ERROR_STATUS[mapped], errorBody(mapped, err.message, {}));
+  }
+  if (err.statusCode === 429) {
+    return send(reply, 429, errorBody('rate_limited', err.message || 'rate limit exceeded', {}));
+  }
+  if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) {
+    return send(reply, 400, errorBody('invalid_json', `the body is not valid JSON: ${err.message}`, {}));
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return send(reply, status, errorBody('invalid_request', err.message, {}));
+  }
+  // A Redis outage is not the client's fault and not a bug: say so, and when to retry.
+  const unavailable = /ECONNREFUSED|Connection is closed|MaxRetriesPerRequest|ETIMEDOUT|Reached the max retries/i.test(err.message);
+  request.log.error({ err, reqId: request.id }, 'request failed');
+  if (unavailable) {
+    reply.header('Retry-After', '5');
+    return send(reply, 503, errorBody('unavailable', 'a backing service is unavailable; retry shortly', { requestId: request.id }));
+  }
+  return send(reply, 500, errorBody('internal', 'internal error', { requestId: request.id }));
+}
+
+/** 404 for unknown routes, in the same format. */
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return send(reply, 404, errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, {}));
+}

@@ -1,0 +1,48 @@
+// Store records → API response objects (what clients see; internal fields such as the tenant and
+// the body hash stay inside).
+import type { DatasetMeta } from '../store/datasets.js';
+import type { JobRecord } from '../store/jobs.js';
+
+export function presentJobSummary(j: JobRecord) {
+  return {
+    id: j.id,
+    name: j.name,
+    status: j.status,
+    reason: j.reason,
+    progress: j.progress,
+    latest: j.latest,
+    best: j.best,
+    attempt: j.attempt,
+    priority: j.priority,
+    createdAt: j.createdAt,
+    updatedAt: j.updatedAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    error: j.error,
+    backend: j.backend,
+  };
+}
+
+export function presentJob(j: JobRecord, queuePosition: number | null) {
+  return {
+    ...presentJobSummary(j),
+    spec: j.spec as unknown as Record<string, unknown>,
+    history: j.history,
+    queuePosition: j.status === 'queued' ? queuePosition : null,
+  };
+}
+
+export function presentDataset(d: DatasetMeta) {
+  return {
+    id: d.id,
+    name: d.name,
+    format: d.format,
+    rows: d.rows,
+    features: d.features,
+    classes: d.classes,
+    task: d.task,
+    targetWidth: d.targetWidth,
+    size: d.size,
+    createdAt: d.createdAt,
+  };
+}

@@ -1,0 +1,41 @@
+// Liveness and readiness: /healthz answers while the process runs, /readyz when Redis answers.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { RouteContext } from '../context.js';
+import { ErrorBodySchema } from '../errors.js';
+
+const READY_TIMEOUT_MS = 1000;
+
+export function healthRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/healthz',
+      { schema: { summary: 'Process is up', tags: ['health'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } } },
+      async () => ({ status: 'ok' as const }),
+    );
+
+    app.get(
+      '/readyz',
+      {
+        schema: {
+          summary: 'Redis is reachable',
+          tags: ['health'],
+          security: [],
+          response: { 200: z.object({ status: z.literal('ready') }), 503: ErrorBodySchema },
+        },
+      },
+      async (_request, reply) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS);
+        });
+        const pong = await Promise.race([ctx.redis.ping().catch(() => 'error'), timeout]);
+        clearTimeout(timer);
+        if (pong !== 'PONG') {
+          return reply.code(503).send({ error: { code: 'unavailable', message: 'Redis is not reachable', details: { redis: pong } } });
+        }
+        return { status: 'ready' as const };
+      },
+    );
+  };
+}

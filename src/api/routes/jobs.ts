@@ -1,0 +1,159 @@
+// /v1/jobs: submit (idempotent, per-tenant queue limit), list, get, cancel.
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { enqueueTrainJob, queuePosition, removeQueuedJob } from '../../queue/queue.js';
+import { JobSpecSchema, type JobSpec } from '../../spec/job-spec.js';
+import { resolveSpec } from '../../spec/to-train-config.js';
+import { requestCancel } from '../../store/cancel.js';
+import { newJobId } from '../../store/ids.js';
+import { createJob, forgetIdempotencyKey, getJob, isTerminal, listJobs, transitionJob, type JobRecord } from '../../store/jobs.js';
+import type { RouteContext } from '../context.js';
+import { ApiError, ErrorBodySchema, issuesError, notFound } from '../errors.js';
+import { presentJob, presentJobSummary } from '../present.js';
+import { IdempotencyHeaders, JobIdParams, JobListQuery, JobListSchema, JobSchema } from '../schemas.js';
+import { checkSubmittedSpec } from '../validate-spec.js';
+
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
+
+function bodyHash(spec: JobSpec): string {
+  return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+}
+
+/** Redis key material for an Idempotency-Key: a digest, so any header value makes a safe key. */
+function idemKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 40);
+}
+
+export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
+  const s = ctx.store;
+
+  async function withPosition(job: JobRecord) {
+    const pos = job.status === 'queued' ? await queuePosition(ctx.queue, ctx.redis, job.id).catch(() => null) : null;
+    return presentJob(job, pos);
+  }
+
+  async function replay(tenant: string, key: string, jobId: string, hash: string, wantHash: string) {
+    if (hash !== wantHash) {
+      throw new ApiError('idempotency_conflict', 'this Idempotency-Key was used with a different request body', { path: 'headers.idempotency-key', jobId });
+    }
+    const job = await getJob(s, jobId, tenant);
+    if (job === null) {
+      await forgetIdempotencyKey(s, tenant, key);
+      return null;
+    }
+    return job;
+  }
+
+  return async (app) => {
+    app.post(
+      '/v1/jobs',
+      {
+        schema: {
+          summary: 'Submit a training job',
+          description: 'The body is the job spec. With an Idempotency-Key header a retry returns the same job (200); the same key with a different body is 409.',
+          tags: ['jobs'],
+          body: JobSpecSchema,
+          headers: IdempotencyHeaders,
+          response: { 200: JobSchema, 201: JobSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const tenant = request.tenant;
+        const spec = request.body;
+        const hash = bodyHash(spec);
+        const rawKey = request.headers['idempotency-key'];
+        const key = rawKey === undefined ? null : idemKey(rawKey);
+        if (key !== null) {
+          const prior = await s.redis.get(s.keys.idempotency(tenant, key));
+          if (prior !== null) {
+            const [jobId = '', priorHash = ''] = prior.split(' ');
+            const job = await replay(tenant, key, jobId, priorHash, hash);
+            if (job !== null) return reply.code(200).send(await withPosition(job));
+          }
+        }
+        const checked = await checkSubmittedSpec(s, tenant, spec);
+        if (checked.issues.length > 0) throw issuesError('invalid_spec', checked.issues);
+        const resolved = resolveSpec(spec);
+        const id = newJobId();
+        const res = await createJob(s, { id, tenant, spec: resolved, priority: resolved.priority, datasetId: checked.datasetId, bodyHash: hash, idempotencyKey: key });
+        if (res.kind === 'limit') {
+          throw new ApiError('too_many_queued_jobs', `this tenant already has ${s.config.limits.queuedJobsPerTenant} queued jobs; wait for some to start or cancel some`, {
+            limit: s.config.limits.queuedJobsPerTenant,
+          });
+        }
+        if (res.kind === 'exists') {
+          const job = await replay(tenant, key ?? '', res.jobId, res.bodyHash, hash);
+          if (job === null) throw new ApiError('unavailable', 'the earlier job for this Idempotency-Key expired; retry');
+          return reply.code(200).send(await withPosition(job));
+        }
+        try {
+          await enqueueTrainJob(ctx.queue, s.config, { jobId: id, tenant }, resolved.priority);
+        } catch (err) {
+          request.log.error({ err, jobId: id }, 'enqueue failed');
+          await transitionJob(s, id, 'failed', { reason: 'error: could not enqueue', error: 'could not enqueue' }).catch(() => undefined);
+          throw new ApiError('unavailable', 'the job queue is unavailable; retry shortly', { requestId: request.id });
+        }
+        request.log.info({ jobId: id, tenant, attempt: 0, status: 'queued' }, 'job submitted');
+        return reply.code(201).header('Location', `/v1/jobs/${id}`).send(await withPosition(res.job));
+      },
+    );
+
+    app.get(
+      '/v1/jobs',
+      {
+        schema: {
+          summary: 'List jobs, newest first',
+          tags: ['jobs'],
+          querystring: JobListQuery,
+          response: { 200: JobListSchema, ...errors },
+        },
+      },
+      async (request) => {
+        const page = await listJobs(s, request.tenant, request.query);
+        return { items: page.items.map(presentJobSummary), nextCursor: page.nextCursor };
+      },
+    );
+
+    app.get(
+      '/v1/jobs/:id',
+      { schema: { summary: 'Get a job', tags: ['jobs'], params: JobIdParams, response: { 200: JobSchema, ...errors } } },
+      async (request) => {
+        const job = await getJob(s, request.params.id, request.tenant);
+        if (job === null) throw notFound('job');
+        return withPosition(job);
+      },
+    );
+
+    app.post(
+      '/v1/jobs/:id/cancel',
+      {
+        schema: {
+          summary: 'Cancel a job',
+          description: 'A queued job is cancelled at once; a running one stops within one mini-batch. 409 when the job has already finished.',
+          tags: ['jobs'],
+          params: JobIdParams,
+          response: { 202: JobSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const id = request.params.id;
+        const job = await getJob(s, id, request.tenant);
+        if (job === null) throw notFound('job');
+        if (isTerminal(job.status)) throw new ApiError('job_finished', `the job has already ${job.status}`, { status: job.status });
+        // The flag first: whichever worker holds (or is about to take) the job sees it.
+        await requestCancel(s, id);
+        if (job.status === 'queued') {
+          const t = await transitionJob(s, id, 'cancelled', { from: ['queued'], reason: 'cancelled_by_user' });
+          if (t.ok) {
+            await removeQueuedJob(ctx.queue, id);
+            request.log.info({ jobId: id, status: 'cancelled' }, 'queued job cancelled');
+          }
+        } else {
+          request.log.info({ jobId: id }, 'cancel requested');
+        }
+        const now = await getJob(s, id, request.tenant);
+        return reply.code(202).send(await withPosition(now ?? job));
+      },
+    );
+  };
+}

@@ -1,0 +1,159 @@
+// Request and response schemas of the HTTP API (zod): they validate requests, shape responses and
+// become the OpenAPI document's components. The job spec itself is src/spec/job-spec.ts.
+import { z } from 'zod';
+import { DATASET_ID_PATTERN, JOB_ID_PATTERN } from '../store/ids.js';
+import { JOB_STATUSES } from '../store/jobs.js';
+import { STREAM_ID_PATTERN } from '../store/stream.js';
+
+export const JobIdParams = z.object({ id: z.string().regex(JOB_ID_PATTERN, 'a job id (job_ followed by 26 characters)') });
+export const DatasetIdParams = z.object({ id: z.string().regex(DATASET_ID_PATTERN, 'a dataset id (ds_ followed by 26 characters)') });
+export const EpochParams = JobIdParams.extend({ epoch: z.coerce.number().int().min(0).max(1e9) });
+
+const limit = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
+
+export const JobListQuery = z.object({
+  status: z.enum(JOB_STATUSES).optional(),
+  limit: limit(20, 100),
+  cursor: z.string().regex(JOB_ID_PATTERN, 'a cursor from a previous page').optional(),
+});
+
+export const DatasetListQuery = z.object({
+  limit: limit(20, 100),
+  cursor: z.string().regex(DATASET_ID_PATTERN, 'a cursor from a previous page').optional(),
+});
+
+export const StreamCursor = z.string().regex(STREAM_ID_PATTERN, 'a cursor from a previous page (a stream id like 1700000000000-0)');
+
+export const MetricsQuery = z.object({
+  after: StreamCursor.optional(),
+  limit: limit(100, 1000),
+});
+
+export const EventsQuery = z.object({ after: StreamCursor.optional() });
+
+export const DatasetUploadQuery = z.object({
+  /** CSV: the label column(s), comma-separated. Default: a column named "label", else the last. */
+  label: z.string().min(1).max(1000).optional(),
+  name: z.string().min(1).max(200).optional(),
+  /** Override task inference (integer labels that are really a regression target). */
+  task: z.enum(['classification', 'regression']).optional(),
+});
+
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, '1–255 visible ASCII characters')
+    .optional(),
+});
+
+export const MetricsRecordSchema = z
+  .object({
+    epoch: z.number(),
+    step: z.number(),
+    loss: z.number(),
+    lr: z.number(),
+    seconds: z.number(),
+    samplesPerSec: z.number(),
+    attempt: z.number(),
+    accuracy: z.number().optional(),
+    val_loss: z.number().optional(),
+    val_accuracy: z.number().optional(),
+    mae: z.number().optional(),
+    rmse: z.number().optional(),
+    r2: z.number().optional(),
+    val_mae: z.number().optional(),
+    val_rmse: z.number().optional(),
+    val_r2: z.number().optional(),
+  })
+  .meta({ id: 'MetricsRecord' });
+
+export const HistoryEntrySchema = z
+  .object({ status: z.enum(JOB_STATUSES), at: z.string(), reason: z.string().optional(), attempt: z.number() })
+  .meta({ id: 'HistoryEntry' });
+
+const jobCommon = {
+  id: z.string(),
+  name: z.string().nullable(),
+  status: z.enum(JOB_STATUSES),
+  reason: z.string().nullable(),
+  progress: z.object({ epoch: z.number(), epochs: z.number() }),
+  latest: MetricsRecordSchema.nullable(),
+  best: MetricsRecordSchema.nullable(),
+  attempt: z.number(),
+  priority: z.number(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  error: z.string().nullable(),
+  backend: z.string().nullable(),
+};
+
+export const JobSummarySchema = z.object(jobCommon).meta({ id: 'JobSummary' });
+
+export const JobSchema = z
+  .object({
+    ...jobCommon,
+    /** The stored spec, defaults resolved (seed, learning rate and priority always present). */
+    spec: z.record(z.string(), z.unknown()),
+    history: z.array(HistoryEntrySchema),
+    /** 0-based place among waiting jobs while queued, else null. */
+    queuePosition: z.number().nullable(),
+  })
+  .meta({ id: 'Job' });
+
+export const JobListSchema = z.object({ items: z.array(JobSummarySchema), nextCursor: z.string().nullable() }).meta({ id: 'JobList' });
+
+export const MetricsPageSchema = z
+  .object({
+    items: z.array(MetricsRecordSchema),
+    /** Pass as `after` to get the records after these; null only when nothing was recorded yet. */
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: 'MetricsPage' });
+
+export const DatasetSchema = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    format: z.string(),
+    rows: z.number(),
+    features: z.number(),
+    classes: z.number().nullable(),
+    task: z.enum(['classification', 'regression']),
+    targetWidth: z.number(),
+    size: z.number(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Dataset' });
+
+export const DatasetListSchema = z.object({ items: z.array(DatasetSchema), nextCursor: z.string().nullable() }).meta({ id: 'DatasetList' });
+
+export const CheckpointSchema = z
+  .object({
+    epoch: z.number(),
+    step: z.number(),
+    monitor: z.string(),
+    value: z.number().nullable(),
+    size: z.number(),
+    sha256: z.string(),
+    createdAt: z.string(),
+    best: z.boolean(),
+  })
+  .meta({ id: 'Checkpoint' });
+
+export const CheckpointListSchema = z.object({ items: z.array(CheckpointSchema) }).meta({ id: 'CheckpointList' });
+
+export const PredictBodySchema = z
+  .strictObject({ inputs: z.array(z.array(z.number().min(-1e30).max(1e30))).min(1) })
+  .meta({ id: 'PredictRequest' });
+
+export const PredictResponseSchema = z
+  .object({
+    outputs: z.array(
+      z.union([z.object({ probabilities: z.array(z.number()), label: z.number() }), z.object({ value: z.array(z.number()) })]),
+    ),
+    /** The checkpoint used: its epoch and sha256. */
+    checkpoint: z.object({ epoch: z.number(), sha256: z.string() }),
+  })
+  .meta({ id: 'PredictResponse' });

@@ -1,0 +1,91 @@
+// Test fixtures for the API and store tests: a real Redis under a unique key prefix, a temporary
+// DATA_DIR, the real app; cleanup deletes only this run's keys and files.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { buildApp } from '../../src/api/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createTrainQueue, type TrainQueue } from '../../src/queue/queue.js';
+import { createRedis, createStore, type Store } from '../../src/store/redis.js';
+
+let counter = 0;
+
+export function uniquePrefix(): string {
+  counter += 1;
+  return `traind-test-${process.pid}-${Date.now()}-${counter}`;
+}
+
+export interface StoreFixture {
+  config: Config;
+  redis: Redis;
+  store: Store;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function storeFixture(env: Record<string, string> = {}): Promise<StoreFixture> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'traind-test-'));
+  const config = loadConfig({ KEY_PREFIX: uniquePrefix(), DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
+  const redis = createRedis(config, { name: 'test' });
+  const store = createStore(config, redis);
+  return {
+    config,
+    redis,
+    store,
+    dataDir,
+    async close() {
+      await deleteKeys(redis, `${config.keyPrefix}:*`);
+      await redis.quit();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+export interface AppFixture extends StoreFixture {
+  app: FastifyInstance;
+  queue: TrainQueue;
+}
+
+export async function appFixture(env: Record<string, string> = {}): Promise<AppFixture> {
+  const base = await storeFixture(env);
+  const queue = createTrainQueue(base.config, base.redis);
+  const app = await buildApp(base.config, { redis: base.redis, queue });
+  return {
+    ...base,
+    app,
+    queue,
+    async close() {
+      await app.close();
+      await queue.close();
+      await base.close();
+    },
+  };
+}
+
+/** A small valid spec on a built-in dataset. */
+export function xorSpec(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    dataset: { builtin: 'xor' },
+    model: { layers: [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 2 }] },
+    loss: 'softmax_cross_entropy',
+    optimizer: { type: 'adam' },
+    learningRate: 0.05,
+    epochs: 5,
+    ...extra,
+  };
+}
+
+export function errorOf(body: string): { code: string; message: string; details: { path?: string; issues?: { path: string; message: string }[] } } {
+  return (JSON.parse(body) as { error: never }).error;
+}
