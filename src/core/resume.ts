@@ -36,7 +36,7 @@ export interface LoopState {
   /** Kept checkpoints, best first. */
   kept: KeptCheckpoint[];
   /** Metrics of the best-ranked epoch, of the last epoch, and of the epoch restoreBest would
-   *  restore; stored with seconds and samplesPerSec 0 so the bytes are deterministic. */
+   *  restore, as reported (their wall-clock fields are the only bytes of the file that vary between runs). */
   best: EpochMetrics | null;
   last: EpochMetrics | null;
   restorable: EpochMetrics | null;

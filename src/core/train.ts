@@ -406,17 +406,13 @@ function checkpointInfo(job: Job, metrics: EpochMetrics | null): CheckpointInfo 
   };
 }
 
-function withoutTiming(m: EpochMetrics | null): EpochMetrics | null {
-  return m === null ? null : { ...m, seconds: 0, samplesPerSec: 0 };
-}
-
 function resumeBytes(job: Job): Uint8Array {
   const state: LoopState = {
     ...job.loop,
     rng: rngState(job.rng),
-    best: withoutTiming(job.best),
-    last: withoutTiming(job.last),
-    restorable: withoutTiming(job.restorableMetrics),
+    best: job.best,
+    last: job.last,
+    restorable: job.restorableMetrics,
   };
   const restorable = job.restorable;
   return encodeResumeState(job.config, state, {
