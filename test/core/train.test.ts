@@ -88,6 +88,24 @@ describe('train: learning', () => {
     expect(last.loss).toBeLessThan(entropy + 0.01);
   });
 
+  it('trains binary cross-entropy on one sigmoid output, and multi-label with one output per label', async () => {
+    const { result } = await collect(
+      config({ layers: [dense(8, 'tanh'), dense(1, 'sigmoid')], loss: { type: 'binary_cross_entropy' }, epochs: 300, batchSize: 4, learningRate: constantLr(0.05), clipNorm: 1 }),
+      { train: xor(), validation: null },
+    );
+    expect(result.last!.accuracy).toBe(1);
+    const probs = predict(loadCheckpoint(result.checkpoint), xor().x, 4).outputs;
+    expect([...probs].map((p) => (p > 0.5 ? 1 : 0))).toEqual([0, 1, 1, 0]);
+
+    // Labels: [XOR, AND] of the two inputs.
+    const y = Float32Array.from([0, 0, 1, 0, 1, 0, 0, 1]);
+    const multi = await collect(
+      config({ layers: [dense(8, 'tanh'), dense(2)], loss: { type: 'binary_cross_entropy' }, epochs: 300, batchSize: 'full', learningRate: constantLr(0.05) }),
+      { train: { ...xor(), y, targetWidth: 2 }, validation: null },
+    );
+    expect(multi.result.last!.accuracy).toBe(1);
+  });
+
   it('runs stochastic, mini-batch and full-batch gradient descent with the right step counts', async () => {
     const data = spirals(5); // 10 rows
     const steps = async (batchSize: number | 'full', dropLast = false) => {
