@@ -24,7 +24,8 @@ import { predictRoutes } from './routes/predict.js';
 export interface AppDeps {
   /** Commands connection (bounded retries). SSE readers duplicate it. */
   redis: Redis;
-  queue: TrainQueue;
+  /** null builds the app only to generate its OpenAPI document. */
+  queue: TrainQueue | null;
   /** A pino logger; default: a new one at config.logLevel. */
   logger?: FastifyBaseLogger;
 }

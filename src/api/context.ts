@@ -8,7 +8,8 @@ import type { Store } from '../store/redis.js';
 export interface RouteContext {
   config: Config;
   store: Store;
-  queue: TrainQueue;
+  /** Null only when the app is built to describe itself (OpenAPI generation): no handler runs then. */
+  queue: TrainQueue | null;
   redis: Redis;
   /** Closers of open long-lived responses (SSE), called when the app closes. */
   openStreams: Set<() => void>;

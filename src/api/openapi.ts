@@ -1,21 +1,18 @@
-// The OpenAPI document as the routes describe it, built without touching Redis (lazy
-// connections that are never used), so `npm run openapi` and the staleness test need no server.
+// The OpenAPI document as the routes describe it, built without touching Redis (a lazy
+// connection that is never used, no queue), so `npm run openapi` and the staleness test need no server.
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.js';
-import { createTrainQueue } from '../queue/queue.js';
 import { buildApp } from './app.js';
 
 export async function openapiDocument(): Promise<Record<string, unknown>> {
   const config = loadConfig({ LOG_LEVEL: 'silent' });
-  const redis = new Redis({ lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
-  const queue = createTrainQueue(config, redis);
+  const redis = new Redis({ lazyConnect: true });
   try {
-    const app = await buildApp(config, { redis, queue });
+    const app = await buildApp(config, { redis, queue: null });
     const doc = app.swagger() as unknown as Record<string, unknown>;
     await app.close();
     return doc;
   } finally {
-    await queue.close().catch(() => undefined);
     redis.disconnect();
   }
 }

@@ -28,7 +28,7 @@ export interface StoreFixture {
 export async function storeFixture(env: Record<string, string> = {}): Promise<StoreFixture> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'traind-test-'));
   const config = loadConfig({ KEY_PREFIX: uniquePrefix(), DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
-  const redis = createRedis(config, { name: 'test' });
+  const redis = createRedis(config, { name: `test-${config.keyPrefix}` });
   const store = createStore(config, redis);
   return {
     config,

@@ -26,9 +26,13 @@ function idemKey(key: string): string {
 
 export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   const s = ctx.store;
+  const queue = () => {
+    if (ctx.queue === null) throw new ApiError('unavailable', 'this app instance has no job queue');
+    return ctx.queue;
+  };
 
   async function withPosition(job: JobRecord) {
-    const pos = job.status === 'queued' ? await queuePosition(ctx.queue, ctx.redis, job.id).catch(() => null) : null;
+    const pos = job.status === 'queued' ? await queuePosition(queue(), ctx.redis, job.id).catch(() => null) : null;
     return presentJob(job, pos);
   }
 
@@ -87,7 +91,7 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           return reply.code(200).send(await withPosition(job));
         }
         try {
-          await enqueueTrainJob(ctx.queue, s.config, { jobId: id, tenant }, resolved.priority);
+          await enqueueTrainJob(queue(), s.config, { jobId: id, tenant }, resolved.priority);
         } catch (err) {
           request.log.error({ err, jobId: id }, 'enqueue failed');
           await transitionJob(s, id, 'failed', { reason: 'error: could not enqueue', error: 'could not enqueue' }).catch(() => undefined);
@@ -145,7 +149,7 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         if (job.status === 'queued') {
           const t = await transitionJob(s, id, 'cancelled', { from: ['queued'], reason: 'cancelled_by_user' });
           if (t.ok) {
-            await removeQueuedJob(ctx.queue, id);
+            await removeQueuedJob(queue(), id);
             request.log.info({ jobId: id, status: 'cancelled' }, 'queued job cancelled');
           }
         } else {

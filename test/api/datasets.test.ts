@@ -1,0 +1,148 @@
+// /v1/datasets: uploads in every format, and bad uploads answered with 4xx naming the problem.
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset } from '../../src/store/datasets.js';
+import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
+
+function idxImages(n: number, rows: number, cols: number, claimN = n): Buffer {
+  const b = Buffer.alloc(16 + n * rows * cols);
+  b.writeUInt32BE(0x00000803, 0);
+  b.writeUInt32BE(claimN, 4);
+  b.writeUInt32BE(rows, 8);
+  b.writeUInt32BE(cols, 12);
+  for (let i = 0; i < n * rows * cols; i++) b[16 + i] = (i * 37) % 256;
+  return b;
+}
+
+function idxLabels(labels: number[]): Buffer {
+  const b = Buffer.alloc(8 + labels.length);
+  b.writeUInt32BE(0x00000801, 0);
+  b.writeUInt32BE(labels.length, 4);
+  labels.forEach((l, i) => (b[8 + i] = l));
+  return b;
+}
+
+function multipart(parts: { name: string; filename: string; data: Buffer; type?: string }[]): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = `----traind${Date.now()}`;
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    chunks.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"; filename="${p.filename}"\r\nContent-Type: ${p.type ?? 'application/octet-stream'}\r\n\r\n`),
+      p.data,
+      Buffer.from('\r\n'),
+    );
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+describe('/v1/datasets', () => {
+  let f: AppFixture;
+  beforeAll(async () => {
+    f = await appFixture({ BODY_LIMIT_BYTES: '200000' });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  const csv = (text: string, query = '') => f.app.inject({ method: 'POST', url: `/v1/datasets${query}`, payload: text, headers: { 'content-type': 'text/csv' } });
+
+  it('uploads a CSV with a label column: 201 with rows, features, classes, task; usable in a job', async () => {
+    const res = await csv('a,b,species\n1,2,0\n3,4,1\n5,6,2\n7,8,1\n', '?label=species&name=tiny');
+    expect(res.statusCode).toBe(201);
+    const ds = res.json();
+    expect(ds).toMatchObject({ rows: 4, features: 2, classes: 3, task: 'classification', name: 'tiny', format: 'csv' });
+    const stored = await loadDataset(f.store, ds.id);
+    expect(Array.from(stored.dataset.x)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect((await f.app.inject({ method: 'GET', url: `/v1/datasets/${ds.id}` })).json()).toEqual(ds);
+    const job = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ dataset: ds.id, model: { layers: [{ type: 'dense', units: 3 }] } }) });
+    expect(job.statusCode).toBe(201);
+    const wrong = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ dataset: ds.id }) });
+    expect(wrong.statusCode).toBe(400);
+    expect(errorOf(wrong.body).details.path).toBe('model.layers.1.units');
+  });
+
+  it('refuses ragged CSV rows, naming the line', async () => {
+    const res = await csv('a,b,label\n1,2,0\n3,1\n', '?label=label');
+    expect(res.statusCode).toBe(400);
+    const err = errorOf(res.body);
+    expect(err.code).toBe('invalid_dataset');
+    expect(err.details.path).toMatch(/3/);
+  });
+
+  it('refuses a non-numeric cell, naming it', async () => {
+    const res = await csv('a,b,label\n1,2,0\n3,abc,1\n', '?label=label');
+    expect(res.statusCode).toBe(400);
+    const err = errorOf(res.body);
+    expect(err.code).toBe('invalid_dataset');
+    expect(err.details.path).toMatch(/b/);
+    expect(err.message).toMatch(/abc|number/i);
+  });
+
+  it('refuses a label column that is not there', async () => {
+    const res = await csv('a,b,c\n1,2,0\n', '?label=species');
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res.body).message).toMatch(/species/);
+  });
+
+  it('uploads JSON and NDJSON rows', async () => {
+    const rows = [
+      { features: [0.5, 1], label: 1.5 },
+      { features: [1, 2], label: 3 },
+    ];
+    const json = await f.app.inject({ method: 'POST', url: '/v1/datasets?task=regression', payload: JSON.stringify(rows), headers: { 'content-type': 'application/json' } });
+    expect(json.statusCode).toBe(201);
+    expect(json.json()).toMatchObject({ rows: 2, features: 2, task: 'regression', classes: null, format: 'json' });
+    const nd = await f.app.inject({ method: 'POST', url: '/v1/datasets', payload: rows.map((r) => JSON.stringify(r)).join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
+    expect(nd.statusCode).toBe(201);
+    expect(nd.json()).toMatchObject({ rows: 2, format: 'ndjson' });
+  });
+
+  it('uploads IDX images + labels, gzipped, scaling pixels to [0,1]', async () => {
+    const body = multipart([
+      { name: 'images', filename: 'train-images-idx3-ubyte.gz', data: gzipSync(idxImages(3, 2, 2)) },
+      { name: 'labels', filename: 'train-labels-idx1-ubyte.gz', data: gzipSync(idxLabels([0, 1, 2])) },
+    ]);
+    const res = await f.app.inject({ method: 'POST', url: '/v1/datasets', ...body });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ rows: 3, features: 4, classes: 3, format: 'idx' });
+    const stored = await loadDataset(f.store, res.json().id);
+    expect(stored.dataset.x[1]).toBeCloseTo(37 / 255, 6);
+  });
+
+  it('refuses an IDX file whose header lies about its size', async () => {
+    const body = multipart([
+      { name: 'images', filename: 'images.idx', data: idxImages(3, 2, 2, 1000) },
+      { name: 'labels', filename: 'labels.idx', data: idxLabels([0, 1, 2]) },
+    ]);
+    const res = await f.app.inject({ method: 'POST', url: '/v1/datasets', ...body });
+    expect(res.statusCode).toBe(400);
+    const err = errorOf(res.body);
+    expect(err.code).toBe('invalid_dataset');
+    expect(err.details.path).toMatch(/images/);
+  });
+
+  it('refuses an IDX upload without labels, an unknown content type, and a body over the limit', async () => {
+    const only = multipart([{ name: 'images', filename: 'i', data: idxImages(1, 1, 1) }]);
+    const r1 = await f.app.inject({ method: 'POST', url: '/v1/datasets', ...only });
+    expect(r1.statusCode).toBe(400);
+    expect(errorOf(r1.body).details.path).toBe('labels');
+    const r2 = await f.app.inject({ method: 'POST', url: '/v1/datasets', payload: 'x', headers: { 'content-type': 'image/png' } });
+    expect(r2.statusCode).toBe(415);
+    const big = `a,label\n${'1,0\n'.repeat(60000)}`;
+    const r3 = await csv(big);
+    expect(r3.statusCode).toBe(413);
+    expect(errorOf(r3.body).code).toBe('payload_too_large');
+  });
+
+  it('lists newest first and deletes', async () => {
+    const a = (await csv('x,label\n1,0\n2,1\n')).json();
+    const b = (await csv('x,label\n1,0\n2,1\n')).json();
+    const list = (await f.app.inject({ method: 'GET', url: '/v1/datasets?limit=2' })).json();
+    expect(list.items.map((d: { id: string }) => d.id)).toEqual([b.id, a.id]);
+    expect(list.nextCursor).toBe(a.id);
+    expect((await f.app.inject({ method: 'DELETE', url: `/v1/datasets/${a.id}` })).statusCode).toBe(204);
+    expect((await f.app.inject({ method: 'GET', url: `/v1/datasets/${a.id}` })).statusCode).toBe(404);
+    expect((await f.app.inject({ method: 'DELETE', url: `/v1/datasets/${a.id}` })).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,193 @@
+// Metrics polling, SSE with Last-Event-ID, checkpoint downloads (ETag/304) and predict, with the
+// worker's effects produced through the store (and a real checkpoint from the core's train()).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint, predict, train } from '../../src/core/index.js';
+import { builtinDataset } from '../../src/data/index.js';
+import { JobSpecSchema } from '../../src/spec/job-spec.js';
+import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
+import { recordBestCheckpoint } from '../../src/store/checkpoints.js';
+import { recordEpoch, transitionJob, type MetricsRecord } from '../../src/store/jobs.js';
+import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
+
+function rec(epoch: number): MetricsRecord {
+  return { epoch, step: epoch * 4, loss: 1 / epoch, accuracy: 0.5, lr: 0.05, seconds: 0.01, samplesPerSec: 400, attempt: 1 };
+}
+
+interface SseEvent {
+  id: string;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Reads an SSE response to its end (or until `stopAfter` events), over real HTTP. */
+function readSse(port: number, path: string, headers: Record<string, string> = {}, stopAfter = Infinity): Promise<{ status: number; events: SseEvent[]; type: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
+      const events: SseEvent[] = [];
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(': ')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
+          if (fields.data !== undefined) events.push({ id: fields.id ?? '', event: fields.event ?? '', data: JSON.parse(fields.data) });
+          if (events.length >= stopAfter) {
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, events, type: String(res.headers['content-type']) });
+          }
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, events, type: String(res.headers['content-type']) }));
+    });
+    req.on('error', (err) => (err.message.includes('socket hang up') ? undefined : reject(err)));
+  });
+}
+
+describe('job results', () => {
+  let f: AppFixture;
+  let port: number;
+  beforeAll(async () => {
+    f = await appFixture();
+    await f.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (f.app.server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  async function runningJob(): Promise<string> {
+    const id = (await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec() })).json().id as string;
+    await transitionJob(f.store, id, 'running', { attempt: 1 });
+    return id;
+  }
+
+  it('pages metrics with a cursor that never skips or repeats, while records keep arriving', async () => {
+    const id = await runningJob();
+    for (let e = 1; e <= 4; e++) await recordEpoch(f.store, id, rec(e), 9);
+    const seen: number[] = [];
+    let after: string | null = null;
+    const poll = async () => {
+      const res = await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/metrics?limit=3${after ? `&after=${after}` : ''}` });
+      expect(res.statusCode).toBe(200);
+      const page = res.json() as { items: MetricsRecord[]; nextCursor: string | null };
+      seen.push(...page.items.map((m) => m.epoch));
+      after = page.nextCursor;
+      return page.items.length;
+    };
+    await poll();
+    for (let e = 5; e <= 9; e++) await recordEpoch(f.store, id, rec(e), 9);
+    await transitionJob(f.store, id, 'completed', { reason: 'max_epochs' });
+    while ((await poll()) > 0);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const first = (await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/metrics` })).json();
+    expect(first.items[0]).toEqual(rec(1));
+    expect((await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/metrics?after=bogus` })).statusCode).toBe(400);
+  });
+
+  it('streams events over SSE to the terminal status, and resumes exactly after Last-Event-ID', async () => {
+    const id = await runningJob();
+    await recordEpoch(f.store, id, rec(1), 3);
+    const live = readSse(port, `/v1/jobs/${id}/events`);
+    await new Promise((r) => setTimeout(r, 150));
+    await recordEpoch(f.store, id, rec(2), 3);
+    await recordEpoch(f.store, id, rec(3), 3);
+    await transitionJob(f.store, id, 'completed', { reason: 'max_epochs' });
+    const all = await live;
+    expect(all.status).toBe(200);
+    expect(all.type).toMatch(/text\/event-stream/);
+    expect(all.events.map((e) => [e.event, e.data.status ?? e.data.epoch])).toEqual([
+      ['status', 'queued'],
+      ['status', 'running'],
+      ['metrics', 1],
+      ['metrics', 2],
+      ['metrics', 3],
+      ['status', 'completed'],
+    ]);
+    const cut = all.events[2]!.id;
+    const rest = await readSse(port, `/v1/jobs/${id}/events`, { 'Last-Event-ID': cut });
+    expect(rest.events.map((e) => e.id)).toEqual(all.events.slice(3).map((e) => e.id));
+    const none = await readSse(port, `/v1/jobs/${id}/events`, { 'Last-Event-ID': all.events[5]!.id });
+    expect(none.events).toEqual([]);
+  });
+
+  it('holds one blocking reader per SSE client and releases it when the client goes away', async () => {
+    const id = await runningJob();
+    const readers = async () => ((await f.redis.client('LIST')) as string).split('\n').filter((l) => l.includes('cmd=xread') && l.includes(`name=traind:test-${f.config.keyPrefix} `)).length;
+    const baseline = await readers();
+    const req = http.get({ host: '127.0.0.1', port, path: `/v1/jobs/${id}/events` });
+    await new Promise<void>((resolve) => req.on('response', (res) => res.once('data', () => resolve())));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await readers()).toBe(baseline + 1);
+    req.on('error', () => undefined);
+    req.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await readers()).toBe(baseline);
+  });
+
+  it('serves checkpoints with ETag, 304 on If-None-Match, and predicts from the best one', async () => {
+    const body = xorSpec({ epochs: 30, learningRate: 0.1 });
+    const id = await runningJob();
+    const spec = resolveSpec(JobSpecSchema.parse(body));
+    const data = builtinDataset('xor');
+    await train(toTrainConfig(spec), { train: data.dataset, validation: null }, {
+      onBest: async (e) => {
+        await recordBestCheckpoint(f.store, id, { epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted });
+      },
+    });
+    const list = (await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints` })).json();
+    expect(list.items.length).toBe(1);
+    const best = list.items[0];
+    expect(best).toMatchObject({ best: true, monitor: 'loss' });
+    const dl = await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints/best` });
+    expect(dl.statusCode).toBe(200);
+    expect(dl.headers['content-type']).toBe('application/octet-stream');
+    expect(dl.headers.etag).toBe(`"${best.sha256}"`);
+    expect(dl.headers['content-disposition']).toBe(`attachment; filename="${id}-epoch-${best.epoch}.safetensors"`);
+    expect(dl.rawPayload.length).toBe(best.size);
+    const byEpoch = await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints/${best.epoch}` });
+    expect(byEpoch.rawPayload.equals(dl.rawPayload)).toBe(true);
+    const cached = await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints/best`, headers: { 'if-none-match': `"${best.sha256}"` } });
+    expect(cached.statusCode).toBe(304);
+    expect(cached.rawPayload.length).toBe(0);
+    expect((await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints/9999` })).statusCode).toBe(404);
+
+    const inputs = [[0, 0], [0, 1], [1, 0], [1, 1]];
+    const res = await f.app.inject({ method: 'POST', url: `/v1/jobs/${id}/predict`, payload: { inputs } });
+    expect(res.statusCode).toBe(200);
+    const out = res.json();
+    const ckpt = loadCheckpoint(new Uint8Array(dl.rawPayload));
+    const want = predict(ckpt, Float32Array.from(inputs.flat()), 4);
+    expect(out.outputs).toHaveLength(4);
+    out.outputs.forEach((o: { probabilities: number[]; label: number }, r: number) => {
+      const row = Array.from(want.outputs.subarray(r * 2, r * 2 + 2));
+      expect(o.probabilities).toEqual(row);
+      expect(o.label).toBe(row[1]! > row[0]! ? 1 : 0);
+    });
+    expect(out.checkpoint).toEqual({ epoch: best.epoch, sha256: best.sha256 });
+    const bad = await f.app.inject({ method: 'POST', url: `/v1/jobs/${id}/predict`, payload: { inputs: [[0, 0], [1, 2, 3]] } });
+    expect(bad.statusCode).toBe(400);
+    expect(errorOf(bad.body).details.path).toBe('inputs.1');
+  });
+
+  it('predict before any checkpoint is 409; a regression model answers values', async () => {
+    const id = await runningJob();
+    const none = await f.app.inject({ method: 'POST', url: `/v1/jobs/${id}/predict`, payload: { inputs: [[0, 0]] } });
+    expect(none.statusCode).toBe(409);
+    expect(errorOf(none.body).code).toBe('no_checkpoint');
+
+    const body = { dataset: { builtin: 'sine' }, model: { layers: [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 1 }] }, loss: 'mse', epochs: 2 };
+    const rid = (await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: body })).json().id as string;
+    const spec = resolveSpec(JobSpecSchema.parse(body));
+    await train(toTrainConfig(spec), { train: builtinDataset('sine').dataset, validation: null }, {
+      onBest: (e) => recordBestCheckpoint(f.store, rid, { epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted }).then(() => undefined),
+    });
+    const res = await f.app.inject({ method: 'POST', url: `/v1/jobs/${rid}/predict`, payload: { inputs: [[0.5]] } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().outputs[0].value).toHaveLength(1);
+  });
+});
