@@ -128,10 +128,8 @@ interface Job {
   /** Weights at the end of the last completed epoch, and of the epoch restoreBest would restore. */
   lastGood: Float32Array[];
   restorable: Float32Array[] | null;
+  /** Everything else that carries over epochs (epoch, step, stopping and ranking state, best/last metrics). */
   loop: LoopState;
-  best: EpochMetrics | null;
-  last: EpochMetrics | null;
-  restorableMetrics: EpochMetrics | null;
   /** True once the current epoch has changed the weights. */
   dirty: boolean;
   lr: number;
@@ -197,10 +195,10 @@ async function endEpoch(job: Job, hooks: TrainHooks, started: number): Promise<S
   const metrics = epochMetrics(job, trained, validated, started, trainedAt);
   saveWeights(job.params, job.lastGood);
   job.dirty = false;
-  job.last = metrics;
+  job.loop.last = metrics;
 
   const reason = applyStoppingRules(job, metrics);
-  await hooks.onEpoch?.(metrics);
+  await hooks.onEpoch?.({ ...metrics });
   await keepIfBest(job, hooks, metrics);
   job.loop.stopped = reason;
   await hooks.onLatest?.({ epoch: job.loop.epoch, step: job.loop.step, bytes: resumeBytes(job) });
@@ -219,7 +217,7 @@ function applyStoppingRules(job: Job, metrics: EpochMetrics): StopReason | null 
     if (es.restoreBest && loop.earlyStopping.bestEpoch === metrics.epoch) {
       job.restorable ??= job.params.map((p) => new Float32Array(p.data.length));
       saveWeights(job.params, job.restorable);
-      job.restorableMetrics = metrics;
+      job.loop.restorable = metrics;
     }
   }
   if (config.convergence !== null && loop.convergence !== null) {
@@ -240,7 +238,8 @@ function applyStoppingRules(job: Job, metrics: EpochMetrics): StopReason | null 
 async function keepIfBest(job: Job, hooks: TrainHooks, metrics: EpochMetrics): Promise<void> {
   const value = metricValue(metrics, job.monitor);
   if (Number.isNaN(value)) return;
-  if (job.best === null || better(job, value, metricValue(job.best, job.monitor))) job.best = metrics;
+  const best = job.loop.best;
+  if (best === null || better(job, value, metricValue(best, job.monitor))) job.loop.best = metrics;
   const keep = job.config.checkpoints.keepBest;
   const kept = job.loop.kept;
   const worst = kept[kept.length - 1];
@@ -270,14 +269,15 @@ function better(job: Job, a: number, b: number): boolean {
 function finish(job: Job, reason: StopReason, kernels: Kernels): TrainResult {
   if (job.dirty) {
     loadWeights(job.lastGood, job.params);
-    job.loop.step = job.last?.step ?? job.loop.step;
+    job.loop.step = job.loop.last?.step ?? job.loop.step;
   }
-  let final = job.last;
+  const { best, last, restorable } = job.loop;
+  let final = last;
   let restoredEpoch: number | null = null;
   const es = job.config.earlyStopping;
-  if (es?.restoreBest && job.restorable !== null && job.restorableMetrics !== null && job.restorableMetrics.epoch !== job.loop.epoch) {
+  if (es?.restoreBest && job.restorable !== null && restorable !== null && restorable.epoch !== job.loop.epoch) {
     loadWeights(job.restorable, job.params);
-    final = job.restorableMetrics;
+    final = restorable;
     restoredEpoch = final.epoch;
   }
   const info = final === null ? { ...checkpointInfo(job, null), step: job.loop.step } : checkpointInfo(job, final);
@@ -285,9 +285,9 @@ function finish(job: Job, reason: StopReason, kernels: Kernels): TrainResult {
     reason,
     epochs: job.loop.epoch,
     step: job.loop.step,
-    bestEpoch: job.best?.epoch ?? null,
-    best: job.best,
-    last: job.last,
+    bestEpoch: best?.epoch ?? null,
+    best,
+    last,
     restoredEpoch,
     checkpoint: checkpointBytes(job.params, job.config, info, job.metadata),
     monitor: job.monitor,
@@ -407,13 +407,7 @@ function checkpointInfo(job: Job, metrics: EpochMetrics | null): CheckpointInfo 
 }
 
 function resumeBytes(job: Job): Uint8Array {
-  const state: LoopState = {
-    ...job.loop,
-    rng: rngState(job.rng),
-    best: job.best,
-    last: job.last,
-    restorable: job.restorableMetrics,
-  };
+  const state: LoopState = { ...job.loop, rng: rngState(job.rng) };
   const restorable = job.restorable;
   return encodeResumeState(job.config, state, {
     weights: weightTensors(job.params),
@@ -532,9 +526,6 @@ function prepareJob(config: TrainConfig, data: { train: Dataset; validation: Dat
       restorable: null,
       stopped: null,
     },
-    best: null,
-    last: null,
-    restorableMetrics: null,
     dirty: false,
     lr: learningRateAt(schedule, 0, 0, null),
     deadline: config.maxRuntimeSeconds === null ? null : performance.now() + config.maxRuntimeSeconds * 1000,
@@ -562,8 +553,5 @@ function restore(job: Job, state: LoopState, tensors: Map<string, { shape: numbe
   job.optimizer = restoreOptimizerState(job.config.optimizer, job.params, tensors);
   job.rng = restoreRng(state.rng);
   job.loop = state;
-  job.best = state.best;
-  job.last = state.last;
-  job.restorableMetrics = state.restorable;
   if (state.last !== null) job.lr = state.last.lr;
 }
