@@ -49,6 +49,10 @@ const EnvSchema = z.object({
   /** Stalled-job restarts (worker died) before the job fails. */
   MAX_RESTARTS: int(0, 100).default(3),
   BACKOFF_MS: int(0, 3_600_000).default(2000),
+  /** BullMQ job lock; a worker that stops renewing it (died) loses the job after this long. */
+  LOCK_DURATION_MS: int(500, 600_000).default(30_000),
+  /** How often workers look for stalled jobs (lock expired) to pick them up again. */
+  STALLED_INTERVAL_MS: int(500, 600_000).default(30_000),
   IDEMPOTENCY_TTL_SECONDS: int(60, 30 * 86400).default(86400),
   BODY_LIMIT_BYTES: int(1024, 2 ** 31 - 1).default(64 * 1024 * 1024),
   JSON_BODY_LIMIT_BYTES: int(1024, 2 ** 31 - 1).default(1024 * 1024),
@@ -98,6 +102,8 @@ export interface Config {
   maxAttempts: number;
   maxRestarts: number;
   backoffMs: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
   idempotencyTtlSeconds: number;
   limits: Limits;
   rateLimit: { max: number; windowMs: number };
@@ -134,6 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAttempts: e.MAX_ATTEMPTS,
     maxRestarts: e.MAX_RESTARTS,
     backoffMs: e.BACKOFF_MS,
+    lockDurationMs: e.LOCK_DURATION_MS,
+    stalledIntervalMs: e.STALLED_INTERVAL_MS,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     limits: Object.freeze({
       bodyBytes: e.BODY_LIMIT_BYTES,

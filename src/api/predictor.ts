@@ -1,6 +1,6 @@
 // Inference from a job's best checkpoint: loads it with the core (cached per checkpoint sha256,
 // so a retrained best is picked up) and shapes outputs for classifiers and regressors.
-import { loadCheckpoint, predict, type Checkpoint } from '../core/index.js';
+import { loadCheckpoint, predict, selectKernels, type Checkpoint, type Kernels } from '../core/index.js';
 import { getCheckpoint, readCheckpointBytes } from '../store/checkpoints.js';
 import type { Store } from '../store/redis.js';
 import { ApiError } from './errors.js';
@@ -9,13 +9,21 @@ import { ApiError } from './errors.js';
 const CACHE_SIZE = 16;
 const cache = new Map<string, Checkpoint>();
 
+// The backend the workers train with (one thread), so predictions reproduce the recorded
+// validation metrics bit for bit rather than to the last few bits.
+let kernels: Kernels | null = null;
+function inferenceKernels(): Kernels {
+  kernels ??= selectKernels({ threads: 1 });
+  return kernels;
+}
+
 async function loadBest(s: Store, jobId: string): Promise<{ ckpt: Checkpoint; epoch: number; sha256: string }> {
   const meta = await getCheckpoint(s, jobId, 'best');
   if (meta === null) throw new ApiError('no_checkpoint', 'the job has no checkpoint yet: predict works once its first best checkpoint is written');
   const key = `${jobId}:${meta.sha256}`;
   let ckpt = cache.get(key);
   if (ckpt === undefined) {
-    ckpt = loadCheckpoint(await readCheckpointBytes(s, jobId, meta.epoch));
+    ckpt = loadCheckpoint(await readCheckpointBytes(s, jobId, meta.epoch), inferenceKernels());
     if (cache.size >= CACHE_SIZE) {
       const oldest = cache.keys().next().value;
       if (oldest !== undefined) cache.delete(oldest);

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCheckpoint, predict, train } from '../../src/core/index.js';
+import { loadCheckpoint, predict, selectKernels, train } from '../../src/core/index.js';
 import { builtinDataset } from '../../src/data/index.js';
 import { JobSpecSchema } from '../../src/spec/job-spec.js';
 import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
@@ -160,7 +160,7 @@ describe('job results', () => {
     const res = await f.app.inject({ method: 'POST', url: `/v1/jobs/${id}/predict`, payload: { inputs } });
     expect(res.statusCode).toBe(200);
     const out = res.json();
-    const ckpt = loadCheckpoint(new Uint8Array(dl.rawPayload));
+    const ckpt = loadCheckpoint(new Uint8Array(dl.rawPayload), selectKernels({ threads: 1 }));
     const want = predict(ckpt, Float32Array.from(inputs.flat()), 4);
     expect(out.outputs).toHaveLength(4);
     out.outputs.forEach((o: { probabilities: number[]; label: number }, r: number) => {
