@@ -12,6 +12,7 @@ import type { Config } from '../src/config.js';
 import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
 import { getJob, isTerminal, transitionJob } from '../src/store/jobs.js';
 import { createRedis, createStore } from '../src/store/redis.js';
+import { startRetentionSweeper } from './retention-sweeper.js';
 
 /** The abort reason running jobs see on shutdown: stop at the next mini-batch and hand back. */
 export const SHUTDOWN_REASON = 'worker shutting down';
@@ -89,17 +90,25 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
     }
   }
 
+  const stopSweeper = startRetentionSweeper(store, logger);
+
   let closing: Promise<void> | null = null;
   return {
     worker,
     close() {
       closing ??= (async () => {
-        worker.cancelAllJobs(SHUTDOWN_REASON);
+        stopSweeper();
         const closed = worker.close();
+        worker.cancelAllJobs(SHUTDOWN_REASON);
+        // A fetch in flight when close() began can still start a job: keep asking until closed.
+        const recancel = setInterval(() => worker.cancelAllJobs(SHUTDOWN_REASON), 100);
+        const stopRecancel = () => clearInterval(recancel);
+        closed.then(stopRecancel, stopRecancel);
         const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS).unref());
         if ((await Promise.race([closed, timer])) === 'timeout') {
-          logger.warn('jobs did not hand back in time; closing anyway (they resume after the stalled-job check)');
-          await worker.close(true);
+          // The process exits anyway; the job's lock expires and the stalled-job check requeues it.
+          stopRecancel();
+          logger.warn('jobs did not hand back in time; stopping anyway (they resume after the stalled-job check)');
         }
         await events.close();
         await queue.close();

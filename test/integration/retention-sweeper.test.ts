@@ -1,0 +1,61 @@
+// The sweeper removes checkpoint files of jobs whose records Redis has expired, and only those.
+
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { newJobId } from '../../src/store/ids.js';
+import { createRedis, createStore, type Store } from '../../src/store/redis.js';
+import { sweepExpiredJobFiles } from '../../workers/retention-sweeper.js';
+
+let store: Store;
+let dataDir: string;
+
+beforeAll(() => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'traind-sweep-'));
+  const config = loadConfig({ KEY_PREFIX: `traind-test-${process.pid}-${Date.now()}`, DATA_DIR: dataDir });
+  store = createStore(config, createRedis(config, { name: 'sweeper-test' }));
+});
+
+afterAll(async () => {
+  const keys = await store.redis.keys(`${store.keys.prefix}:*`);
+  if (keys.length > 0) await store.redis.del(...keys);
+  await store.redis.quit();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function jobDirWithFile(id: string, ageMs: number): string {
+  const dir = path.join(dataDir, 'jobs', id);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'epoch-1.safetensors'), 'x');
+  const t = (Date.now() - ageMs) / 1000;
+  utimesSync(dir, t, t);
+  return dir;
+}
+
+describe('sweepExpiredJobFiles', () => {
+  it('deletes old directories of expired jobs, keeps live, young and foreign ones', async () => {
+    const expired = newJobId();
+    const live = newJobId();
+    const young = newJobId();
+    const expiredDir = jobDirWithFile(expired, 2 * 3600_000);
+    const liveDir = jobDirWithFile(live, 2 * 3600_000);
+    const youngDir = jobDirWithFile(young, 1000);
+    const foreign = path.join(dataDir, 'jobs', 'not-a-job');
+    mkdirSync(foreign, { recursive: true });
+    await store.redis.hset(store.keys.job(live), 'id', live);
+
+    const removed = await sweepExpiredJobFiles(store);
+    expect(removed).toEqual([expired]);
+    expect(existsSync(expiredDir)).toBe(false);
+    expect(existsSync(liveDir)).toBe(true);
+    expect(existsSync(youngDir)).toBe(true);
+    expect(existsSync(foreign)).toBe(true);
+  });
+
+  it('is a no-op without a jobs directory', async () => {
+    rmSync(path.join(dataDir, 'jobs'), { recursive: true, force: true });
+    expect(await sweepExpiredJobFiles(store)).toEqual([]);
+  });
+});
