@@ -168,6 +168,29 @@ describe('train: stopping', () => {
     expect(result.bestEpoch).toBe(bestEpoch.epoch);
   });
 
+  it('restoreBest also restores the best weights when training is cancelled', async () => {
+    const data = overfit();
+    const epochs: EpochMetrics[] = [];
+    const result = await train(
+      config({
+        layers: [dense(128, 'relu'), dense(128, 'relu'), dense(1)],
+        loss: { type: 'mse' },
+        epochs: 400,
+        batchSize: 8,
+        earlyStopping: { monitor: 'val_loss', mode: 'auto', patience: 1000, minDelta: 0, startFromEpoch: 0, baseline: null, restoreBest: true },
+      }),
+      data,
+      { onEpoch: (m) => void epochs.push(m), shouldStop: () => epochs.length >= 60 },
+    );
+    expect(result.reason).toBe('cancelled');
+    const bestEpoch = epochs.reduce((b, m) => (m.val_loss! < b.val_loss! ? m : b));
+    expect(bestEpoch.epoch).toBeLessThan(60);
+    expect(result.restoredEpoch).toBe(bestEpoch.epoch);
+    const ckpt = loadCheckpoint(result.checkpoint);
+    expect(ckpt.epoch).toBe(bestEpoch.epoch);
+    expect(mse(predict(ckpt, data.validation.x, data.validation.n).outputs, data.validation.y)).toBeCloseTo(bestEpoch.val_loss!, 9);
+  });
+
   it('stops with reason diverged on a NaN/Inf loss and keeps the last good weights', async () => {
     const data = regression(64);
     const { result, epochs } = await collect(
