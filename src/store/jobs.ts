@@ -4,6 +4,7 @@
 import type { EpochMetrics } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { Store } from './redis.js';
+import { runScript } from './script.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -150,7 +151,8 @@ export async function createJob(s: Store, j: NewJob): Promise<CreateJobResult> {
   };
   const k = s.keys;
   const idemKey = j.idempotencyKey === null ? k.idempotency(j.tenant, '-') : k.idempotency(j.tenant, j.idempotencyKey);
-  const res = (await s.redis.eval(
+  const res = (await runScript(
+    s.redis,
     CREATE,
     5,
     k.job(j.id),
@@ -326,7 +328,8 @@ export async function transitionJob(s: Store, jobId: string, status: JobStatus, 
   if (opts.error !== undefined) extra.push('error', opts.error);
   if (opts.backend !== undefined) extra.push('backend', opts.backend);
   const k = s.keys;
-  const res = (await s.redis.eval(
+  const res = (await runScript(
+    s.redis,
     TRANSITION,
     4,
     k.job(jobId),
@@ -363,7 +366,8 @@ export async function recordEpoch(
   epochs: number,
   best: MetricsRecord | null = null,
 ): Promise<RecordEpochResult> {
-  const res = (await s.redis.eval(
+  const res = (await runScript(
+    s.redis,
     RECORD_EPOCH,
     2,
     s.keys.job(jobId),
@@ -389,7 +393,7 @@ return 1
 
 /** Sets the job's best metrics record (the one its best checkpoint was taken at). */
 export async function setBestMetrics(s: Store, jobId: string, best: MetricsRecord): Promise<boolean> {
-  return (await s.redis.eval(HSET_IF_EXISTS, 1, s.keys.job(jobId), 'best', JSON.stringify(best))) === 1;
+  return (await runScript(s.redis, HSET_IF_EXISTS, 1, s.keys.job(jobId), 'best', JSON.stringify(best))) === 1;
 }
 
 /** Sets fields the worker learns while running (backend name, last error). */
@@ -398,5 +402,5 @@ export async function setJobFields(s: Store, jobId: string, fields: { backend?: 
   if (fields.backend !== undefined) pairs.push('backend', fields.backend);
   if (fields.error !== undefined) pairs.push('error', fields.error);
   if (pairs.length === 0) return true;
-  return (await s.redis.eval(HSET_IF_EXISTS, 1, s.keys.job(jobId), ...pairs)) === 1;
+  return (await runScript(s.redis, HSET_IF_EXISTS, 1, s.keys.job(jobId), ...pairs)) === 1;
 }
