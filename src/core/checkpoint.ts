@@ -16,9 +16,6 @@ import type { EpochMetrics, Task, TrainConfig } from './types.js';
 export const CHECKPOINT_FORMAT = 'traind.checkpoint';
 export const CHECKPOINT_VERSION = '1';
 
-/** Metadata keys the core writes; a caller's metadata cannot override them. */
-export const RESERVED_METADATA = ['format', 'format_version', 'config', 'epoch', 'step', 'metrics', 'task', 'input_width'] as const;
-
 /** An epoch's metrics without the wall-clock fields, so the same run always writes the same bytes. */
 export type DeterministicMetrics = Omit<EpochMetrics, 'seconds' | 'samplesPerSec'>;
 
