@@ -261,3 +261,14 @@ export function descendantsOf(pid: number): number[] {
   }
   return out;
 }
+
+/**
+ * How long a dead worker's job may take to be picked up again: a few seconds when the config
+ * honours LOCK_DURATION_MS/STALLED_INTERVAL_MS (set short by serviceEnv), else BullMQ's 30 s
+ * lock plus up to two 30 s stalled checks.
+ */
+export async function stalledRecoveryMs(): Promise<number> {
+  const { loadConfig } = await import('../../src/config.js');
+  const c = loadConfig({ LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000' }) as object;
+  return 'lockDurationMs' in c && 'stalledIntervalMs' in c ? 30_000 : 100_000;
+}

@@ -1,0 +1,102 @@
+// Fault: a worker is SIGKILLed in the middle of an epoch. Another worker must pick the job up
+// after BullMQ's stalled-job check, resume from the latest resume state (not epoch 0), record
+// the restart in the history, and finish bit-identical to an uninterrupted run with the same
+// seed. Nothing of the killed worker may keep running (no orphaned training process).
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allMetrics, deterministicPart, epochsByAttempt, submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';
+import { descendantsOf, isRunning, processesOfPrefix, stalledRecoveryMs } from '../helpers/processes.js';
+import { referenceRun } from '../helpers/reference.js';
+import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
+import { sleep } from '../helpers/wait.js';
+import { slowSpec } from './specs.js';
+
+const EPOCHS = 10;
+const KILL_AFTER_EPOCH = 3;
+
+let stack: ProcessStack;
+
+beforeAll(async () => {
+  stack = await startProcessStack({ tag: 'kill' });
+});
+
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+describe('worker SIGKILLed mid-training', () => {
+  it('is resumed by another worker from its resume state and ends bit-identical to an uninterrupted run', { timeout: 240_000 }, async () => {
+    const a = await stack.startWorker('worker-a');
+    const job = await submitJob(stack.api, slowSpec(EPOCHS));
+    await a.waitForLog((l) => l.msg === 'job taken' && l.jobId === job.id, 20_000, 'worker-a to take the job');
+    // The second worker is idle and ready before the kill: it takes the job once it is stalled.
+    const b = await stack.startWorker('worker-b');
+
+    const before = await waitForEpoch(stack.api, job.id, KILL_AFTER_EPOCH, 60_000);
+    expect(before.status).toBe('running');
+    // Into the middle of the next epoch.
+    await sleep(Math.round(((before.latest?.seconds ?? 0.4) * 1000) / 2));
+    const children = descendantsOf(a.pid);
+    a.kill('SIGKILL');
+    const exit = await a.exited;
+    expect(exit.signal).toBe('SIGKILL');
+
+    // No orphan: nothing the killed worker started survives it, and the only processes of this
+    // run left are the API and worker-b.
+    await sleep(300);
+    expect(children.filter(isRunning)).toEqual([]);
+    expect(processesOfPrefix(stack.prefix).sort()).toEqual([stack.apiProcess.pid, b.pid].sort());
+
+    await b.waitForLog((l) => l.msg === 'job taken' && l.jobId === job.id, await stalledRecoveryMs(), 'worker-b to take the stalled job');
+    const done = await waitForStatus(stack.api, job.id, ['completed'], 90_000);
+    expect(done.reason).toBe('max_epochs');
+    expect(done.progress).toEqual({ epoch: EPOCHS, epochs: EPOCHS });
+
+    // History: queued → running (attempt 1) → running again (a later attempt, resumed) → completed.
+    const running = done.history.filter((h) => h.status === 'running');
+    expect(running.length).toBe(2);
+    expect(running[0]?.attempt).toBe(1);
+    expect(running[1]?.attempt).toBeGreaterThan(1);
+    expect(running[1]?.reason).toMatch(/resumed from resume state/);
+    expect(done.history.at(-1)).toMatchObject({ status: 'completed', reason: 'max_epochs' });
+
+    // Metrics: the first attempt recorded 1..k; the second continued at k or k+1 (k when the
+    // kill fell between an epoch's record and its resume state), never from epoch 1.
+    const records = await allMetrics(stack.api, job.id);
+    const byAttempt = epochsByAttempt(records);
+    expect([...byAttempt.keys()]).toEqual([running[0]?.attempt, running[1]?.attempt]);
+    const first = byAttempt.get(1) ?? [];
+    const second = byAttempt.get(running[1]?.attempt ?? -1) ?? [];
+    expect(first).toEqual(first.map((_, i) => i + 1));
+    expect(first.length).toBeGreaterThanOrEqual(KILL_AFTER_EPOCH);
+    const resumedAt = second[0] ?? 0;
+    expect(resumedAt).toBeGreaterThan(1);
+    expect([first.length, first.length + 1]).toContain(resumedAt);
+    expect(second).toEqual(second.map((_, i) => resumedAt + i));
+    expect(second.at(-1)).toBe(EPOCHS);
+
+    // Bit-identical: every recorded epoch (either attempt), the final metrics and every kept
+    // checkpoint file equal the uninterrupted run's.
+    const ref = await referenceRun(stack.redis, stack.prefix, stack.dataDir, job.id);
+    expect(ref.result.epochs).toBe(EPOCHS);
+    for (const r of records) expect(deterministicPart(r)).toEqual(deterministicPart(ref.epochs[r.epoch - 1] as never));
+    expect(deterministicPart(done.latest as never)).toEqual(deterministicPart(ref.result.last as never));
+    expect(deterministicPart(done.best as never)).toEqual(deterministicPart(ref.result.best as never));
+
+    const list = await stack.api.get<{ items: { epoch: number; best: boolean; sha256: string }[] }>(`/v1/jobs/${job.id}/checkpoints`);
+    expect(list.status).toBe(200);
+    const bestEntry = list.body.items.find((c) => c.best);
+    expect(bestEntry?.epoch).toBe(ref.result.bestEpoch);
+    const best = await stack.api.bytes(`/v1/jobs/${job.id}/checkpoints/best`);
+    expect(best.status).toBe(200);
+    const want = ref.bestBytes.get(ref.result.bestEpoch ?? -1);
+    expect(want).toBeDefined();
+    expect(Buffer.from(best.bytes).equals(Buffer.from(want as Uint8Array))).toBe(true);
+    for (const c of list.body.items) {
+      const file = await stack.api.bytes(`/v1/jobs/${job.id}/checkpoints/${c.epoch}`);
+      const expected = ref.bestBytes.get(c.epoch);
+      expect(expected, `reference has a checkpoint for epoch ${c.epoch}`).toBeDefined();
+      expect(Buffer.from(file.bytes).equals(Buffer.from(expected as Uint8Array)), `epoch ${c.epoch} checkpoint bytes`).toBe(true);
+    }
+  });
+});
