@@ -5,15 +5,15 @@
 // (resume state stays, job handed back to the queue), or the input is bad (failed, no retry).
 
 import { Job, Queue, UnrecoverableError, WaitingError, type SandboxedJob } from 'bullmq';
-import { CoreError, train } from '../src/core/index.js';
-import type { TrainJobData } from '../src/queue/queue.js';
-import { TRAIN_QUEUE } from '../src/queue/queue.js';
+import type { Logger } from 'pino';
+import { CoreError, train, type TrainResult } from '../src/core/index.js';
+import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
 import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
 import { getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
 import { trainingKernels } from './backend.js';
 import { threadContext, type ThreadContext } from './context.js';
 import { createJobHooks } from './hooks.js';
-import { JobInputError, loadJobInputs } from './inputs.js';
+import { JobInputError, loadJobInputs, type JobInputs } from './inputs.js';
 import { terminalFor } from './stop-reasons.js';
 
 export interface ProcessorResult {
@@ -21,17 +21,20 @@ export interface ProcessorResult {
   reason: string | null;
 }
 
+type Terminal = 'completed' | 'failed' | 'cancelled';
+
 export default async function processTrainJob(
   job: SandboxedJob<TrainJobData>,
   token?: string,
   signal?: AbortSignal,
 ): Promise<ProcessorResult> {
   const ctx = await threadContext();
-  const { store, logger } = ctx;
+  const { store } = ctx;
   const jobId = job.data.jobId;
   // BullMQ counts every start, including restarts after a crash and hand-backs after a shutdown.
   const attempt = Math.max(1, job.attemptsStarted);
-  const log = logger.child({ jobId, attempt });
+  const log = ctx.logger.child({ jobId, attempt });
+  const finish = (status: Terminal, reason: string, error?: string) => finishJob(ctx, log, jobId, attempt, status, reason, error);
 
   const record = await getJob(store, jobId);
   if (record === null) throw new UnrecoverableError(`job record ${jobId} is gone (expired or deleted)`);
@@ -42,46 +45,59 @@ export default async function processTrainJob(
 
   const watch = await ctx.cancels.watch(jobId);
   try {
-    if (watch.cancelled) return await finish(ctx, jobId, attempt, 'cancelled', 'cancelled_by_user');
-    const resume = await readResumeState(store, jobId);
+    if (watch.cancelled) return await finish('cancelled', 'cancelled_by_user');
+    let resume = await readResumeState(store, jobId);
     const restarted = record.status === 'running' || record.attempt > 0;
-    const reason = restarted ? (resume ? 'resumed from resume state' : 'restarted from epoch 0') : undefined;
-    await transitionJob(store, jobId, 'running', { attempt, reason });
-    log.info({ resume: resume !== null, reason }, 'job running');
+    const why = restarted ? (resume ? 'resumed from resume state' : 'restarted from epoch 0') : undefined;
+    const started = await transitionJob(store, jobId, 'running', { attempt, reason: why });
+    if (!started.ok && started.why !== 'same') {
+      // Cancelled (or expired) between our read and the transition.
+      log.info({ why: started.why }, 'job no longer runnable; skipping');
+      return { status: started.status ?? 'gone', reason: null };
+    }
+    log.info({ resume: resume !== null, reason: why }, 'job running');
 
-    let inputs;
+    let inputs: JobInputs;
     try {
       inputs = await loadJobInputs(store, record);
     } catch (err) {
-      if (err instanceof JobInputError) {
-        await finish(ctx, jobId, attempt, 'failed', `error: ${err.message}`, err.message);
-        throw new UnrecoverableError(`${err.path}: ${err.message}`);
-      }
-      throw err;
+      if (!(err instanceof JobInputError)) throw err;
+      await finish('failed', `error: ${err.message}`, err.message);
+      throw new UnrecoverableError(`${err.path}: ${err.message}`);
     }
 
     const hooks = createJobHooks(ctx, jobId, attempt, inputs.config.epochs);
     const shouldStop = () => watch.cancelled || signal?.aborted === true || hooks.recordGone;
-    let result;
-    try {
-      result = await train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...hooks, shouldStop }, {
-        resume,
+    const run = (from: Uint8Array | null) =>
+      train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...hooks, shouldStop }, {
+        resume: from,
         kernels: trainingKernels(),
         metadata: { job_id: jobId },
       });
-    } catch (err: unknown) {
-      if (err instanceof CoreError) {
-        const message = `${err.path}: ${err.message}`;
-        await finish(ctx, jobId, attempt, 'failed', `error: ${message}`, message);
-        throw new UnrecoverableError(message);
+
+    let result: TrainResult;
+    try {
+      try {
+        result = await run(resume);
+      } catch (err) {
+        // A resume state this code cannot use (written by another version): start over rather than fail.
+        if (!(err instanceof CoreError && err.path === 'resume' && resume !== null)) throw err;
+        log.warn({ err: err.message }, 'resume state unusable; restarting from epoch 0');
+        await deleteResumeState(store, jobId);
+        resume = null;
+        result = await run(null);
       }
-      throw err;
+    } catch (err) {
+      if (!(err instanceof CoreError)) throw err;
+      const message = `${err.path}: ${err.message}`;
+      await finish('failed', `error: ${message}`, message);
+      throw new UnrecoverableError(message);
     }
     await setJobFields(store, jobId, { backend: result.backend });
     if (result.best) await setBestMetrics(store, jobId, { ...result.best, attempt });
 
     if (result.reason === 'cancelled') {
-      if (watch.cancelled) return await finish(ctx, jobId, attempt, 'cancelled', 'cancelled_by_user');
+      if (watch.cancelled) return await finish('cancelled', 'cancelled_by_user');
       if (hooks.recordGone) return { status: 'gone', reason: null };
       // The worker is shutting down: the resume state of the last finished epoch stays, and the
       // job goes back to the front of the queue for another worker.
@@ -90,40 +106,41 @@ export default async function processTrainJob(
       log.info({ epoch: result.epochs }, 'job handed back');
       throw new WaitingError();
     }
-    const { status, reason: why } = terminalFor(result.reason);
-    log.info({ status, reason: why, epochs: result.epochs, bestEpoch: result.bestEpoch }, 'job finished');
-    return await finish(ctx, jobId, attempt, status, why);
+    const end = terminalFor(result.reason);
+    const error = result.reason === 'diverged' ? `training diverged at epoch ${result.epochs + 1}: the loss or weights became NaN or infinite` : undefined;
+    return await finish(end.status, end.reason, error);
   } catch (err) {
     if (err instanceof UnrecoverableError || err instanceof WaitingError) throw err;
-    await noteFailedAttempt(ctx, job, attempt, err as Error);
+    await noteFailedAttempt(ctx, log, job, attempt, err as Error);
     throw err;
   } finally {
     watch.stop();
   }
 }
 
-async function finish(
+async function finishJob(
   ctx: ThreadContext,
+  log: Logger,
   jobId: string,
   attempt: number,
-  status: 'completed' | 'failed' | 'cancelled',
+  status: Terminal,
   reason: string,
   error?: string,
 ): Promise<ProcessorResult> {
   await transitionJob(ctx.store, jobId, status, { attempt, reason, ...(error !== undefined ? { error } : {}) });
   // The resume state is only for restarts; checkpoints stay until retention removes the job.
   await deleteResumeState(ctx.store, jobId);
+  log[status === 'failed' ? 'warn' : 'info']({ status, reason }, `job ${status}`);
   return { status, reason };
 }
 
 /** An unexpected error (Redis gone for good, disk full…): BullMQ retries while attempts remain. */
-async function noteFailedAttempt(ctx: ThreadContext, job: SandboxedJob<TrainJobData>, attempt: number, err: Error): Promise<void> {
+async function noteFailedAttempt(ctx: ThreadContext, log: Logger, job: SandboxedJob<TrainJobData>, attempt: number, err: Error): Promise<void> {
   const jobId = job.data.jobId;
-  const attempts = job.opts.attempts ?? 1;
-  const last = job.attemptsMade + 1 >= attempts;
-  ctx.logger.error({ jobId, attempt, err, last }, 'job attempt failed');
+  const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  log.error({ err, last }, 'job attempt failed');
   try {
-    if (last) await finish(ctx, jobId, attempt, 'failed', `error: ${err.message}`, err.message);
+    if (last) await finishJob(ctx, log, jobId, attempt, 'failed', `error: ${err.message}`, err.message);
     else await transitionJob(ctx.store, jobId, 'queued', { attempt, reason: `retrying after error: ${err.message}` });
   } catch {
     // The store is unreachable: the worker's failed-event handler records the outcome later.

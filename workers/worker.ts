@@ -41,7 +41,6 @@ export function processorPath(): string {
 export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
   const connection = createRedis(config, { name: `worker-${process.pid}`, maxRetriesPerRequest: null });
   const store = createStore(config, createRedis(config, { name: `worker-store-${process.pid}`, maxRetriesPerRequest: null }));
-  const timing = lockTiming(config);
   const worker = new Worker<TrainJobData>(TRAIN_QUEUE, processorPath(), {
     connection,
     prefix: config.keyPrefix,
@@ -49,7 +48,9 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
     useWorkerThreads: true,
     // A job whose worker died is restarted this many times, then fails ("stalled more than allowable limit").
     maxStalledCount: config.maxRestarts,
-    ...timing,
+    // How long a dead worker's job waits to be requeued: lock expiry, then the next stalled check.
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.stalledIntervalMs,
   });
 
   worker.on('active', (job) => logger.info({ jobId: job.id, attempt: job.attemptsStarted }, 'job taken'));
@@ -117,13 +118,4 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
       return closing;
     },
   };
-}
-
-/** Lock and stalled-check timing from config when it has them (BullMQ defaults otherwise: 30 s each). */
-function lockTiming(config: Config): { lockDuration?: number; stalledInterval?: number } {
-  const c = config as Config & { lockDurationMs?: number; stalledIntervalMs?: number };
-  const out: { lockDuration?: number; stalledInterval?: number } = {};
-  if (c.lockDurationMs !== undefined) out.lockDuration = c.lockDurationMs;
-  if (c.stalledIntervalMs !== undefined) out.stalledInterval = c.stalledIntervalMs;
-  return out;
 }
