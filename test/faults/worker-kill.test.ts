@@ -4,11 +4,11 @@
 // seed. Nothing of the killed worker may keep running (no orphaned training process).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allMetrics, deterministicPart, epochsByAttempt, submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';
+import { allMetrics, epochsByAttempt, submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';
 import { descendantsOf, isRunning, processesOfPrefix, stalledRecoveryMs } from '../helpers/processes.js';
-import { referenceRun } from '../helpers/reference.js';
 import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
 import { sleep } from '../helpers/wait.js';
+import { expectSameAsUninterrupted } from './compare.js';
 import { slowSpec } from './specs.js';
 
 const EPOCHS = 10;
@@ -77,26 +77,6 @@ describe('worker SIGKILLed mid-training', () => {
 
     // Bit-identical: every recorded epoch (either attempt), the final metrics and every kept
     // checkpoint file equal the uninterrupted run's.
-    const ref = await referenceRun(stack.redis, stack.prefix, stack.dataDir, job.id);
-    expect(ref.result.epochs).toBe(EPOCHS);
-    for (const r of records) expect(deterministicPart(r)).toEqual(deterministicPart(ref.epochs[r.epoch - 1] as never));
-    expect(deterministicPart(done.latest as never)).toEqual(deterministicPart(ref.result.last as never));
-    expect(deterministicPart(done.best as never)).toEqual(deterministicPart(ref.result.best as never));
-
-    const list = await stack.api.get<{ items: { epoch: number; best: boolean; sha256: string }[] }>(`/v1/jobs/${job.id}/checkpoints`);
-    expect(list.status).toBe(200);
-    const bestEntry = list.body.items.find((c) => c.best);
-    expect(bestEntry?.epoch).toBe(ref.result.bestEpoch);
-    const best = await stack.api.bytes(`/v1/jobs/${job.id}/checkpoints/best`);
-    expect(best.status).toBe(200);
-    const want = ref.bestBytes.get(ref.result.bestEpoch ?? -1);
-    expect(want).toBeDefined();
-    expect(Buffer.from(best.bytes).equals(Buffer.from(want as Uint8Array))).toBe(true);
-    for (const c of list.body.items) {
-      const file = await stack.api.bytes(`/v1/jobs/${job.id}/checkpoints/${c.epoch}`);
-      const expected = ref.bestBytes.get(c.epoch);
-      expect(expected, `reference has a checkpoint for epoch ${c.epoch}`).toBeDefined();
-      expect(Buffer.from(file.bytes).equals(Buffer.from(expected as Uint8Array)), `epoch ${c.epoch} checkpoint bytes`).toBe(true);
-    }
+    await expectSameAsUninterrupted(stack, done, records);
   });
 });
