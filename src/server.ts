@@ -119,12 +119,14 @@ async function startPrivateRedis(config: Config, logger: Logger): Promise<ChildP
   const dir = path.resolve(config.dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const port = url.port || '6379';
-  const child = spawn(
-    'redis-server',
-    ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'],
-    // Its own process group: a terminal's Ctrl-C must not stop Redis while workers hand jobs back.
-    { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
-  );
+  const args = ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'];
+  // A shell holds redis-server and stops it when our end of its stdin closes: on a clean stop, and
+  // also when this process is killed outright, so no Redis is left behind either way. Its own
+  // process group: a terminal's Ctrl-C must not stop Redis while workers hand jobs back.
+  const child = spawn('sh', ['-c', 'redis-server "$@" & pid=$!; read _; kill -TERM $pid; wait $pid', 'sh', ...args], {
+    stdio: ['pipe', 'ignore', 'inherit'],
+    detached: true,
+  });
   child.on('exit', (code, signal) => logger.warn({ code, signal }, 'private redis-server exited'));
   for (let i = 0; i < 100; i++) {
     if (await redisAnswers(config.redisUrl)) {
@@ -134,15 +136,15 @@ async function startPrivateRedis(config: Config, logger: Logger): Promise<ChildP
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  child.kill('SIGKILL');
+  child.stdin?.end();
   fail(`redis-server did not start on 127.0.0.1:${port}. ${howTo}`);
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  // redis-server saves (AOF fsync) and exits on SIGTERM.
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
+  // EOF on its stdin: the holder shell sends redis-server SIGTERM (it fsyncs the AOF and exits).
+  child.stdin?.end();
   await exited;
 }
 

@@ -3,7 +3,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,17 @@ async function freePort(): Promise<number> {
       const port = (s.address() as { port: number }).port;
       s.close(() => resolve(port));
     });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }
 
@@ -94,6 +105,18 @@ describe('the all-in-one server', () => {
     await expect(fetch(`${address}/healthz`)).rejects.toThrow();
     const probe = runServer({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, TRAIND_ROLE: 'api' });
     expect(await probe.exited).toBe(1);
+  });
+
+  it.skipIf(!haveRedisServer)('leaves no redis-server behind when it is killed outright', async () => {
+    const redisPort = await freePort();
+    const run = runServer({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, LOG_LEVEL: 'info' });
+    await run.waitFor('"API listening"');
+    expect(await portOpen(redisPort)).toBe(true);
+    run.kill('SIGKILL');
+    await run.exited;
+    const deadline = Date.now() + 5000;
+    while ((await portOpen(redisPort)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await portOpen(redisPort)).toBe(false);
   });
 
   it('exits with a message saying how to get Redis when none answers and redis-server is not installed', async () => {
