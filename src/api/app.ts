@@ -32,6 +32,29 @@ export interface AppDeps {
 
 export const API_VERSION = '1.0.0';
 
+/** How long a request waits for a reconnecting Redis before answering 503. */
+const REDIS_WAIT_MS = 1000;
+
+/** Fails fast during a Redis outage instead of queueing commands behind reconnect attempts. */
+function redisReadyHook(redis: Redis) {
+  return async (): Promise<void> => {
+    if (redis.status === 'ready') return;
+    if (redis.status === 'wait') redis.connect().catch(() => undefined);
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        redis.off('ready', onReady);
+        resolve(false);
+      }, REDIS_WAIT_MS);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      redis.once('ready', onReady);
+    });
+    if (!ready) throw new ApiError('unavailable', 'Redis is unreachable; retry shortly', { retryAfterSeconds: 5 });
+  };
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
@@ -107,6 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   // Everything under /v1: authenticated, rate limited per key.
   await app.register(async (v1) => {
+    v1.addHook('onRequest', redisReadyHook(deps.redis));
     v1.addHook('onRequest', authHook(config));
     await v1.register(rateLimit, {
       max: config.rateLimit.max,

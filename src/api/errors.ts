@@ -149,6 +149,7 @@ function send(reply: FastifyReply, status: number, body: ErrorBody): FastifyRepl
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof ApiError) {
     if (err.status >= 500) request.log.error({ err, reqId: request.id }, err.message);
+    if (err.code === 'unavailable') reply.header('Retry-After', '5');
     return send(reply, err.status, errorBody(err.code, err.message, err.details));
   }
   if (hasZodFastifySchemaValidationErrors(err)) {
@@ -178,7 +179,7 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     return send(reply, status, errorBody('invalid_request', err.message, {}));
   }
   // A Redis outage is not the client's fault and not a bug: say so, and when to retry.
-  const unavailable = /ECONNREFUSED|Connection is closed|MaxRetriesPerRequest|ETIMEDOUT|Reached the max retries/i.test(err.message);
+  const unavailable = /ECONNREFUSED|Connection is closed|MaxRetriesPerRequest|ETIMEDOUT|Reached the max retries|Command timed out|Stream isn't writeable/i.test(err.message);
   request.log.error({ err, reqId: request.id }, 'request failed');
   if (unavailable) {
     reply.header('Retry-After', '5');

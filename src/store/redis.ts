@@ -17,15 +17,20 @@ export interface RedisOptions {
    * Request handlers want a bounded wait so a Redis outage becomes a 503, not a hang.
    */
   maxRetriesPerRequest?: number | null;
+  /** Fail a command after this long, queued while reconnecting included. Default 5000 ms, none for blocking users. */
+  commandTimeoutMs?: number;
 }
 
 export function createRedis(config: Config, options: RedisOptions): Redis {
+  const blocking = options.maxRetriesPerRequest === null;
+  const timeout = options.commandTimeoutMs ?? (blocking ? undefined : 5000);
   return new Redis(config.redisUrl, {
     connectionName: `traind:${options.name}`,
-    maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 3 : options.maxRetriesPerRequest,
-    // Reconnect with a capped backoff; a restarted Redis is picked up again.
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 2 : options.maxRetriesPerRequest,
+    // Reconnect quickly with a capped backoff, so a restarted Redis is picked up again within a second.
+    retryStrategy: (times) => Math.min(times * 100, 1000),
     enableReadyCheck: true,
+    ...(timeout === undefined ? {} : { commandTimeout: timeout }),
   });
 }
 
@@ -35,5 +40,5 @@ export function createStore(config: Config, redis: Redis): Store {
 
 /** A second connection for a blocking read (XREAD BLOCK ties its connection up). Caller quits it. */
 export function duplicateForBlocking(redis: Redis): Redis {
-  return redis.duplicate({ maxRetriesPerRequest: null });
+  return redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
 }
