@@ -1,0 +1,118 @@
+// Cancel across processes: the API process sets the flag and publishes; the job trains in a
+// worker process (in its training thread). The job must stop within about one mini-batch (not
+// at the end of the epoch), end `cancelled`, keep the checkpoints written so far downloadable,
+// and the worker must go on serving other jobs.
+
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allMetrics, submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';
+import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
+import { sleep } from '../helpers/wait.js';
+
+/** A generated binary classification CSV: 32 features, label = sign of a fixed linear form. */
+function csvDataset(rows: number): string {
+  const lines = [`${Array.from({ length: 32 }, (_, j) => `f${j}`).join(',')},label`];
+  let s = 12345;
+  const rand = () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31 - 0.5;
+  };
+  for (let i = 0; i < rows; i++) {
+    const x = Array.from({ length: 32 }, () => rand());
+    const y = x.reduce((acc, v, j) => acc + (j % 3 === 0 ? v : -v / 2), 0) > 0 ? 1 : 0;
+    lines.push(`${x.map((v) => v.toFixed(4)).join(',')},${y}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const ROWS = 4000;
+const BATCH = 200;
+/** 3600 training rows / 200 = 18 mini-batches per epoch (each ~0.1–0.2 s here). */
+const BATCHES_PER_EPOCH = Math.ceil((ROWS - Math.ceil(ROWS * 0.1)) / BATCH);
+
+let stack: ProcessStack;
+
+beforeAll(async () => {
+  stack = await startProcessStack({ tag: 'cancel' });
+});
+
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+describe('cancel reaches a job running in another process', () => {
+  it('stops it within about one mini-batch, ends cancelled, keeps its checkpoints, and the worker serves on', { timeout: 180_000 }, async () => {
+    const worker = await stack.startWorker('worker');
+    const upload = await fetch(`${stack.api.baseUrl}/v1/datasets?label=label`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csvDataset(ROWS) });
+    expect(upload.status).toBe(201);
+    const dataset = (await upload.json()) as { id: string };
+
+    const job = await submitJob(stack.api, {
+      dataset: dataset.id,
+      validation: { fraction: 0.1 },
+      model: { layers: [{ type: 'dense', units: 2048, activation: 'relu' }, { type: 'dense', units: 2048, activation: 'relu' }, { type: 'dense', units: 2 }] },
+      loss: 'softmax_cross_entropy',
+      optimizer: { type: 'sgd', momentum: 0.9 },
+      learningRate: 0.01,
+      batchSize: BATCH,
+      epochs: 1000,
+      checkpoints: { keepBest: 5 },
+      seed: 3,
+    });
+    const at2 = await waitForEpoch(stack.api, job.id, 2, 120_000);
+    const epochMs = (at2.latest?.seconds ?? 1) * 1000;
+    const batchMs = epochMs / BATCHES_PER_EPOCH;
+    // Somewhere inside the third epoch, away from its ends.
+    await sleep(Math.round(epochMs * 0.4));
+
+    const sentAt = Date.now();
+    const res = await stack.api.post<{ status: string }>(`/v1/jobs/${job.id}/cancel`);
+    expect(res.status).toBe(202);
+    const done = await waitForStatus(stack.api, job.id, ['cancelled'], 30_000);
+    expect(done.reason).toBe('cancelled_by_user');
+    const cancelledAt = Date.parse(done.history.at(-1)?.at ?? '');
+    const latencyMs = cancelledAt - sentAt;
+    console.info(`cancel: ${latencyMs} ms from request to cancelled; a mini-batch takes ~${batchMs.toFixed(0)} ms, an epoch ~${epochMs.toFixed(0)} ms`);
+    // One mini-batch in progress may finish, then the stop is recorded; the fixed part covers
+    // pub/sub delivery, the status transition and a busy 2-core machine. An epoch-boundary
+    // check would take half an epoch on average.
+    expect(latencyMs).toBeLessThan(batchMs * 2 + 400);
+    expect(latencyMs).toBeLessThan(epochMs / 2);
+
+    // No metrics after the cancel; the epoch in progress was not recorded.
+    const records = await allMetrics(stack.api, job.id);
+    expect(records.map((r) => r.epoch)).toEqual(records.map((_, i) => i + 1));
+    expect(records.length).toBeGreaterThanOrEqual(2);
+    expect(records.length).toBeLessThan(1000);
+    await sleep(500);
+    expect((await allMetrics(stack.api, job.id)).length).toBe(records.length);
+
+    // Checkpoints written so far stay downloadable, intact.
+    const list = await stack.api.get<{ items: { epoch: number; sha256: string; size: number; best: boolean }[] }>(`/v1/jobs/${job.id}/checkpoints`);
+    expect(list.status).toBe(200);
+    expect(list.body.items.length).toBeGreaterThanOrEqual(1);
+    expect(list.body.items.filter((c) => c.best).length).toBe(1);
+    for (const c of list.body.items) {
+      const file = await stack.api.bytes(`/v1/jobs/${job.id}/checkpoints/${c.epoch}`);
+      expect(file.status).toBe(200);
+      expect(file.bytes.length).toBe(c.size);
+      expect(createHash('sha256').update(file.bytes).digest('hex')).toBe(c.sha256);
+    }
+    expect((await stack.api.bytes(`/v1/jobs/${job.id}/checkpoints/best`)).status).toBe(200);
+
+    // A second cancel is refused: the job has finished.
+    expect((await stack.api.post(`/v1/jobs/${job.id}/cancel`)).status).toBe(409);
+
+    // The same worker takes the next job.
+    const next = await submitJob(stack.api, {
+      dataset: { builtin: 'xor' },
+      model: { layers: [{ type: 'dense', units: 4, activation: 'tanh' }, { type: 'dense', units: 2 }] },
+      loss: 'softmax_cross_entropy',
+      epochs: 3,
+      seed: 1,
+    });
+    const after = await waitForStatus(stack.api, next.id, ['completed'], 30_000);
+    expect(after.reason).toBe('max_epochs');
+    expect(worker.alive()).toBe(true);
+  });
+});
