@@ -23,11 +23,15 @@ export function bullPriority(priority: number): number {
 }
 
 export function createTrainQueue(config: Config, connection: Redis): TrainQueue {
-  return new Queue<TrainJobData, void, 'train'>(TRAIN_QUEUE, {
+  const queue = new Queue<TrainJobData, void, 'train'>(TRAIN_QUEUE, {
     connection,
     prefix: config.keyPrefix,
     defaultJobOptions: trainJobOptions(config),
   });
+  // Connection errors also reject the commands that hit them (and become 503s); an 'error' event
+  // without a listener would instead crash the process during a Redis restart.
+  queue.on('error', () => undefined);
+  return queue;
 }
 
 /** `priority` is the API's 0–100 (higher runs sooner, see src/spec/to-train-config.ts resolveSpec). */
