@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   job_finished: 409,
   idempotency_conflict: 409,
   no_checkpoint: 409,
+  dataset_in_use: 409,
   payload_too_large: 413,
   dataset_too_large: 413,
   unsupported_media_type: 415,

@@ -116,6 +116,22 @@ export async function listDatasets(
   return { items, nextCursor: ids.length > opts.limit && last !== undefined ? last : null };
 }
 
+/**
+ * Ids of the tenant's queued or running jobs that train or validate on this dataset (a job's
+ * stored spec names it; dataset ids are unique, so a substring test is exact).
+ */
+export async function jobsUsingDataset(s: Store, tenant: string, datasetId: string): Promise<string[]> {
+  const ids = [
+    ...(await s.redis.zrange(s.keys.tenantJobsByStatus(tenant, 'queued'), 0, -1)),
+    ...(await s.redis.zrange(s.keys.tenantJobsByStatus(tenant, 'running'), 0, -1)),
+  ];
+  if (ids.length === 0) return [];
+  const pipe = s.redis.pipeline();
+  for (const id of ids) pipe.hget(s.keys.job(id), 'spec');
+  const specs = (await pipe.exec()) ?? [];
+  return ids.filter((_, i) => String(specs[i]?.[1] ?? '').includes(`"${datasetId}"`));
+}
+
 /** Deletes metadata, index entry and file. False when there was no such dataset for the tenant. */
 export async function deleteDataset(s: Store, datasetId: string, tenant: string): Promise<boolean> {
   const meta = await getDatasetMeta(s, datasetId, tenant);

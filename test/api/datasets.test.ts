@@ -57,6 +57,9 @@ describe('/v1/datasets', () => {
     expect((await f.app.inject({ method: 'GET', url: `/v1/datasets/${ds.id}` })).json()).toEqual(ds);
     const job = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ dataset: ds.id, model: { layers: [{ type: 'dense', units: 3 }] } }) });
     expect(job.statusCode).toBe(201);
+    const inUse = await f.app.inject({ method: 'DELETE', url: `/v1/datasets/${ds.id}` });
+    expect(inUse.statusCode).toBe(409);
+    expect(errorOf(inUse.body).details).toEqual({ jobs: [job.json().id] });
     const wrong = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ dataset: ds.id }) });
     expect(wrong.statusCode).toBe(400);
     expect(errorOf(wrong.body).details.path).toBe('model.layers.1.units');

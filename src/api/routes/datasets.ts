@@ -4,7 +4,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DataError, parseCsv, parseIdx, parseJsonRows, type LoadedDataset, type ParseOptions } from '../../data/index.js';
-import { deleteDataset, getDatasetMeta, listDatasets, saveDataset } from '../../store/datasets.js';
+import { deleteDataset, getDatasetMeta, jobsUsingDataset, listDatasets, saveDataset } from '../../store/datasets.js';
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
 import { presentDataset } from '../present.js';
@@ -145,9 +145,21 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
 
     app.delete(
       '/v1/datasets/:id',
-      { schema: { summary: 'Delete a dataset', tags: ['datasets'], params: DatasetIdParams, response: { 204: z.undefined(), ...errors } } },
+      {
+        schema: {
+          summary: 'Delete a dataset',
+          description: '409 while a queued or running job uses it.',
+          tags: ['datasets'],
+          params: DatasetIdParams,
+          response: { 204: z.undefined(), 409: ErrorBodySchema, ...errors },
+        },
+      },
       async (request, reply) => {
-        if (!(await deleteDataset(s, request.params.id, request.tenant))) throw notFound('dataset');
+        const { id } = request.params;
+        if ((await getDatasetMeta(s, id, request.tenant)) === null) throw notFound('dataset');
+        const users = await jobsUsingDataset(s, request.tenant, id);
+        if (users.length > 0) throw new ApiError('dataset_in_use', `the dataset is used by ${users.length} queued or running job(s); cancel them or wait`, { jobs: users });
+        if (!(await deleteDataset(s, id, request.tenant))) throw notFound('dataset');
         return reply.code(204).send();
       },
     );
