@@ -1,10 +1,12 @@
 // GET /v1/jobs/:id/events: server-sent events. Each metrics record (event: metrics) and status
 // change (event: status) as it happens, `id:` = the stream id so Last-Event-ID resumes exactly;
-// the response ends after the terminal status. One blocking reader per client connection.
+// the response ends after the terminal status. Past entries are read with XRANGE on the shared
+// connection; a live job then gets one blocking reader (XREAD BLOCK) per client connection.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
 import { duplicateForBlocking } from '../../store/redis.js';
 import { getJob, isTerminal, type JobStatus } from '../../store/jobs.js';
-import { lastStreamId, readStreamBlocking, STREAM_ID_PATTERN, type StreamEntry } from '../../store/stream.js';
+import { lastStreamId, readStreamBlocking, readStreamPage, STREAM_ID_PATTERN, type StreamEntry } from '../../store/stream.js';
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
 import { EventsQuery, JobIdParams } from '../schemas.js';
@@ -12,6 +14,7 @@ import { z } from 'zod';
 
 /** How long one XREAD blocks; between reads the job's state is re-checked and a comment keeps proxies from timing out. */
 const BLOCK_MS = 10_000;
+const CATCH_UP_PAGE = 500;
 
 function compareIds(a: string, b: string): number {
   const [am = '0', as = '0'] = a.split('-');
@@ -69,13 +72,14 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         });
         raw.write('retry: 2000\n\n');
 
-        const conn = duplicateForBlocking(ctx.redis);
+        // The blocking reader is opened only once the client has caught up on a live job.
+        let conn: Redis | null = null;
         let closed = false;
         const close = () => {
           if (closed) return;
           closed = true;
           ctx.openStreams.delete(close);
-          conn.disconnect();
+          conn?.disconnect();
           if (!raw.writableEnded) raw.end();
         };
         ctx.openStreams.add(close);
@@ -85,35 +89,43 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         const write = async (text: string) => {
           if (!raw.write(text)) await new Promise<void>((resolve) => raw.once('drain', resolve).once('close', resolve));
         };
+        /** Writes entries; true when one was the terminal status. */
+        const send = async (items: StreamEntry[]): Promise<boolean> => {
+          let ended = false;
+          for (const e of items) {
+            await write(frame(e));
+            if (e.type === 'status' && typeof e.data.status === 'string' && isTerminal(e.data.status as JobStatus)) ended = true;
+          }
+          return ended;
+        };
+        /** True when the job is gone, or finished and its last event is at or before the cursor. */
+        const finished = async (): Promise<boolean> => {
+          const now = await getJob(s, id, request.tenant);
+          if (now === null) return true;
+          if (!isTerminal(now.status)) return false;
+          const last = await lastStreamId(s, id);
+          return last === null || compareIds(cursor, last) >= 0;
+        };
 
         try {
-          let status: JobStatus = job.status;
-          let caughtUp = false;
-          if (isTerminal(status)) {
-            const last = await lastStreamId(s, id);
-            caughtUp = last === null || compareIds(cursor, last) >= 0;
+          // Catch up with plain XRANGE pages on the shared connection.
+          let ended = false;
+          while (!closed && !ended) {
+            const page = await readStreamPage(s, id, cursor === '0' ? null : cursor, CATCH_UP_PAGE);
+            if (page.nextCursor !== null) cursor = page.nextCursor;
+            ended = await send(page.items);
+            if (page.items.length < CATCH_UP_PAGE) break;
           }
-          while (!closed && !caughtUp) {
-            const { items, lastId } = await readStreamBlocking(conn, s, id, cursor, 100, BLOCK_MS);
-            cursor = lastId;
-            let ended = false;
-            for (const e of items) {
-              await write(frame(e));
-              if (e.type === 'status' && typeof e.data.status === 'string') {
-                status = e.data.status as JobStatus;
-                if (isTerminal(status)) ended = true;
+          if (!ended && !closed && !(await finished())) {
+            conn = duplicateForBlocking(ctx.redis);
+            while (!closed) {
+              const { items, lastId } = await readStreamBlocking(conn, s, id, cursor, 100, BLOCK_MS);
+              cursor = lastId;
+              if (await send(items)) break;
+              if (items.length === 0) {
+                if (await finished()) break;
+                await write(': keep-alive\n\n');
               }
-            }
-            if (ended) break;
-            if (items.length === 0) {
-              // Quiet: re-check the record (gone, or finished with its last event before our cursor).
-              const now = await getJob(s, id, request.tenant);
-              if (now === null) break;
-              if (isTerminal(now.status)) {
-                const last = await lastStreamId(s, id);
-                if (last === null || compareIds(cursor, last) >= 0) break;
-              }
-              await write(': keep-alive\n\n');
             }
           }
         } catch (err) {
