@@ -136,6 +136,23 @@ describe('/v1/datasets', () => {
     const r3 = await csv(big);
     expect(r3.statusCode).toBe(413);
     expect(errorOf(r3.body).code).toBe('payload_too_large');
+    const r4 = await f.app.inject({ method: 'POST', url: '/v1/datasets', ...multipart([{ name: 'file', filename: 'big.csv', data: Buffer.from(big), type: 'text/csv' }]) });
+    expect(r4.statusCode).toBe(413);
+    expect(errorOf(r4.body).code).toBe('payload_too_large');
+  });
+
+  it('uploads a CSV file as a multipart "file" field', async () => {
+    const res = await f.app.inject({ method: 'POST', url: '/v1/datasets?label=y', ...multipart([{ name: 'file', filename: 'd.csv', data: Buffer.from('x,y\n0.5,1\n1.5,2\n'), type: 'text/csv' }]) });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ rows: 2, features: 1, format: 'csv' });
+  });
+
+  it('refuses NaN and Infinity cells', async () => {
+    for (const cell of ['NaN', 'Infinity', '1e400']) {
+      const res = await csv(`a,label\n${cell},0\n1,1\n`);
+      expect(res.statusCode, cell).toBe(400);
+      expect(errorOf(res.body).details.path).toMatch(/a/);
+    }
   });
 
   it('lists newest first and deletes', async () => {

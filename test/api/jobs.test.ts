@@ -56,6 +56,12 @@ describe('/v1/jobs', () => {
       });
     }
 
+    it('a number too large for a double (1e400 parses as Infinity) is out of range', async () => {
+      const res = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: JSON.stringify(xorSpec()).replace('"learningRate":0.05', '"learningRate":1e400'), headers: { 'content-type': 'application/json' } });
+      expect(res.statusCode).toBe(400);
+      expect(errorOf(res.body).details.path).toBe('learningRate');
+    });
+
     it('malformed JSON and a non-object body are 400 too', async () => {
       const bad = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: '{"epochs": ', headers: { 'content-type': 'application/json' } });
       expect(bad.statusCode).toBe(400);
