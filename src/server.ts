@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { logConnection } from '../workers/connection-log.js';
 import { startTrainWorker, type TrainWorker } from '../workers/worker.js';
 import { buildApp } from './api/app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
 
   if (config.role !== 'worker') {
     const redis = createRedis(config, { name: `api-${process.pid}` });
+    logConnection(redis, logger, 'api');
     const queue = createTrainQueue(config, redis);
     const app = await buildApp(config, { redis, queue, logger });
     const host = listenHost(config, logger);

@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../src/config.js';
 import { createRedis, createStore, type Store } from '../src/store/redis.js';
 import { createCancelWatcher, type CancelWatcher } from './cancel-watch.js';
+import { logConnection } from './connection-log.js';
 
 export interface ThreadContext {
   config: Config;
@@ -32,8 +33,10 @@ async function create(): Promise<ThreadContext> {
   // Retry forever: hook writes wait through a Redis restart instead of failing the job.
   const redis = createRedis(config, { name: `trainer-${process.pid}-${threadId}`, maxRetriesPerRequest: null });
   const subscriber = createRedis(config, { name: `trainer-cancel-${process.pid}-${threadId}`, maxRetriesPerRequest: null });
+  const logger = pino({ level: config.logLevel, base: { role: 'trainer', pid: process.pid, thread: threadId } });
+  logConnection(redis, logger, 'trainer');
+  logConnection(subscriber, logger, 'trainer-cancel');
   const store = createStore(config, redis);
   const cancels = await createCancelWatcher(store, subscriber);
-  const logger = pino({ level: config.logLevel, base: { role: 'trainer', pid: process.pid, thread: threadId } });
   return { config, store, cancels, logger };
 }

@@ -11,6 +11,7 @@ import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
 import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
 import { getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
 import { trainingKernels } from './backend.js';
+import { outageLogger } from './connection-log.js';
 import { threadContext, type ThreadContext } from './context.js';
 import { createJobHooks } from './hooks.js';
 import { JobInputError, loadJobInputs, type JobInputs } from './inputs.js';
@@ -151,7 +152,10 @@ let queue: Queue | null = null;
 
 /** Moves the job from active back to waiting, releasing this worker's lock (BullMQ moveToWait). */
 async function handBack(ctx: ThreadContext, jobId: string, token: string | undefined): Promise<void> {
-  queue ??= new Queue(TRAIN_QUEUE, { connection: ctx.store.redis, prefix: ctx.config.keyPrefix });
+  if (queue === null) {
+    queue = new Queue(TRAIN_QUEUE, { connection: ctx.store.redis, prefix: ctx.config.keyPrefix });
+    queue.on('error', outageLogger(ctx.logger, 'queue'));
+  }
   const job = await Job.fromId(queue, jobId);
   if (job) await job.moveToWait(token);
 }

@@ -12,6 +12,7 @@ import type { Config } from '../src/config.js';
 import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
 import { getJob, isTerminal, transitionJob } from '../src/store/jobs.js';
 import { createRedis, createStore } from '../src/store/redis.js';
+import { logConnection, outageLogger } from './connection-log.js';
 import { startRetentionSweeper } from './retention-sweeper.js';
 
 /** The abort reason running jobs see on shutdown: stop at the next mini-batch and hand back. */
@@ -41,6 +42,8 @@ export function processorPath(): string {
 export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
   const connection = createRedis(config, { name: `worker-${process.pid}`, maxRetriesPerRequest: null });
   const store = createStore(config, createRedis(config, { name: `worker-store-${process.pid}`, maxRetriesPerRequest: null }));
+  logConnection(connection, logger, 'worker');
+  logConnection(store.redis, logger, 'worker-store');
   const worker = new Worker<TrainJobData>(TRAIN_QUEUE, processorPath(), {
     connection,
     prefix: config.keyPrefix,
@@ -58,15 +61,17 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
   worker.on('failed', (job, err) => {
     if (job) void reconcile(job.data.jobId, err.message);
   });
-  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('error', outageLogger(logger, 'worker'));
 
   // A job failed by the stalled-job check never reaches a processor again, and the check may run
   // in any worker process: listen to the queue's events for final failures too.
   const queue = new Queue(TRAIN_QUEUE, { connection: store.redis, prefix: config.keyPrefix });
+  queue.on('error', outageLogger(logger, 'queue'));
   const eventsConnection = createRedis(config, { name: `worker-events-${process.pid}`, maxRetriesPerRequest: null });
   const events = new QueueEvents(TRAIN_QUEUE, { connection: eventsConnection, prefix: config.keyPrefix });
   events.on('failed', ({ jobId, failedReason }) => void reconcile(jobId, failedReason));
-  events.on('error', (err) => logger.error({ err }, 'queue events error'));
+  logConnection(eventsConnection, logger, 'queue-events');
+  events.on('error', outageLogger(logger, 'queue events'));
 
   /**
    * Brings the job record in line with BullMQ after a failure the processor may not have recorded
