@@ -1,104 +1,14 @@
 // Job records: one Redis hash per job plus per-tenant indexes (all jobs, and one per status).
 // Creation and status transitions are Lua scripts, so the record, the indexes and the job's stream
 // change together: a transition appends to `history` AND writes a status event to the stream.
-import type { EpochMetrics } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
+import { decodeRecord, encodeRecord, isTerminal, type HistoryEntry, type JobRecord, type JobStatus, type MetricsRecord } from './job-record.js';
+import { CREATE_JOB, HSET_IF_EXISTS, RECORD_EPOCH, TRANSITION } from './job-scripts.js';
 import type { Store } from './redis.js';
 import { runScript } from './script.js';
 
-export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
-
-export function isTerminal(status: JobStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
-}
-
-export interface HistoryEntry {
-  status: JobStatus;
-  at: string;
-  reason?: string;
-  attempt: number;
-}
-
-/** A metrics record as streamed, polled and stored: the core's epoch metrics plus the attempt. */
-export type MetricsRecord = EpochMetrics & { attempt: number };
-
-export interface JobRecord {
-  id: string;
-  tenant: string;
-  name: string | null;
-  spec: JobSpec;
-  status: JobStatus;
-  reason: string | null;
-  history: HistoryEntry[];
-  progress: { epoch: number; epochs: number };
-  latest: MetricsRecord | null;
-  best: MetricsRecord | null;
-  attempt: number;
-  priority: number;
-  datasetId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  error: string | null;
-  backend: string | null;
-  bodyHash: string;
-}
-
-const CREATE = `
-if ARGV[7] == '1' then
-  local v = redis.call('GET', KEYS[5])
-  if v then return {'exists', v} end
-end
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then return {'limit', ''} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-redis.call('ZADD', KEYS[3], 0, ARGV[1])
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'type', 'status', 'data', ARGV[6])
-if ARGV[7] == '1' then redis.call('SET', KEYS[5], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[4]) end
-return {'created', ARGV[1]}
-`;
-
-const TRANSITION = `
-local cur = redis.call('HMGET', KEYS[1], 'status', 'attempt', 'tenant', 'history')
-if not cur[1] then return {'missing', ''} end
-local status = cur[1]
-local function terminal(s) return s == 'completed' or s == 'failed' or s == 'cancelled' end
-if terminal(status) then return {'terminal', status} end
-if ARGV[3] ~= '' then
-  local ok = false
-  for s in string.gmatch(ARGV[3], '[^,]+') do if s == status then ok = true end end
-  if not ok then return {'refused', status} end
-end
-if status == ARGV[1] and cur[2] == ARGV[5] then return {'same', status} end
-local h = cur[4]
-if (not h) or h == '' or h == '[]' then h = '[' .. ARGV[2] .. ']' else h = string.sub(h, 1, -2) .. ',' .. ARGV[2] .. ']' end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'history', h, 'attempt', ARGV[5], 'updatedAt', ARGV[4], unpack(ARGV, 11))
-local base = ARGV[8] .. cur[3] .. ':jobs:'
-redis.call('ZREM', base .. status, ARGV[9])
-redis.call('ZADD', base .. ARGV[1], 0, ARGV[9])
-local sid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'type', 'status', 'data', ARGV[10])
-if terminal(ARGV[1]) and tonumber(ARGV[7]) > 0 then
-  for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[7]) end
-end
-return {'ok', sid}
-`;
-
-const RECORD_EPOCH = `
-local st = redis.call('HMGET', KEYS[1], 'status', 'lastMetrics')
-if not st[1] then return {'missing', ''} end
-if st[1] == 'completed' or st[1] == 'failed' or st[1] == 'cancelled' then return {'terminal', st[1]} end
-if st[2] then
-  local a, e = string.match(st[2], '^(%d+):(%d+)$')
-  if a and tonumber(a) == tonumber(ARGV[1]) and tonumber(ARGV[2]) <= tonumber(e) then return {'duplicate', ''} end
-end
-local sid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'metrics', 'data', ARGV[3])
-redis.call('HSET', KEYS[1], 'latest', ARGV[3], 'progress', ARGV[4], 'lastMetrics', ARGV[1] .. ':' .. ARGV[2], 'updatedAt', ARGV[6])
-if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'best', ARGV[7]) end
-return {'ok', sid}
-`;
+export { JOB_STATUSES, TERMINAL_STATUSES, decodeRecord, isTerminal } from './job-record.js';
+export type { HistoryEntry, JobRecord, JobStatus, MetricsRecord } from './job-record.js';
 
 export interface NewJob {
   id: string;
@@ -153,7 +63,7 @@ export async function createJob(s: Store, j: NewJob): Promise<CreateJobResult> {
   const idemKey = j.idempotencyKey === null ? k.idempotency(j.tenant, '-') : k.idempotency(j.tenant, j.idempotencyKey);
   const res = (await runScript(
     s.redis,
-    CREATE,
+    CREATE_JOB,
     5,
     k.job(j.id),
     k.tenantJobs(j.tenant),
@@ -180,70 +90,6 @@ export async function createJob(s: Store, j: NewJob): Promise<CreateJobResult> {
 /** Forgets an Idempotency-Key (used when its job has expired). */
 export async function forgetIdempotencyKey(s: Store, tenant: string, key: string): Promise<void> {
   await s.redis.del(s.keys.idempotency(tenant, key));
-}
-
-function encodeRecord(r: JobRecord): string[] {
-  const out: string[] = [];
-  const put = (f: string, v: unknown) => {
-    if (v === null || v === undefined) return;
-    out.push(f, typeof v === 'string' ? v : JSON.stringify(v));
-  };
-  put('id', r.id);
-  put('tenant', r.tenant);
-  put('name', r.name);
-  put('spec', r.spec);
-  put('status', r.status);
-  put('reason', r.reason);
-  put('history', r.history);
-  put('progress', r.progress);
-  put('latest', r.latest);
-  put('best', r.best);
-  put('attempt', String(r.attempt));
-  put('priority', String(r.priority));
-  put('datasetId', r.datasetId);
-  put('createdAt', r.createdAt);
-  put('updatedAt', r.updatedAt);
-  put('startedAt', r.startedAt);
-  put('finishedAt', r.finishedAt);
-  put('error', r.error);
-  put('backend', r.backend);
-  put('bodyHash', r.bodyHash);
-  return out;
-}
-
-function json<T>(v: string | undefined, fallback: T): T {
-  if (v === undefined || v === '') return fallback;
-  try {
-    return JSON.parse(v) as T;
-  } catch {
-    return fallback;
-  }
-}
-
-export function decodeRecord(h: Record<string, string>): JobRecord | null {
-  if (h.id === undefined || h.tenant === undefined || h.status === undefined) return null;
-  return {
-    id: h.id,
-    tenant: h.tenant,
-    name: h.name ?? null,
-    spec: json(h.spec, {} as JobSpec),
-    status: h.status as JobStatus,
-    reason: h.reason || null,
-    history: json<HistoryEntry[]>(h.history, []),
-    progress: json(h.progress, { epoch: 0, epochs: 0 }),
-    latest: json<MetricsRecord | null>(h.latest, null),
-    best: json<MetricsRecord | null>(h.best, null),
-    attempt: Number(h.attempt ?? 0),
-    priority: Number(h.priority ?? 0),
-    datasetId: h.datasetId ?? null,
-    createdAt: h.createdAt ?? '',
-    updatedAt: h.updatedAt ?? '',
-    startedAt: h.startedAt ?? null,
-    finishedAt: h.finishedAt ?? null,
-    error: h.error || null,
-    backend: h.backend ?? null,
-    bodyHash: h.bodyHash ?? '',
-  };
 }
 
 /** The job, or null when it does not exist or (given a tenant) belongs to another tenant. */
@@ -383,13 +229,6 @@ export async function recordEpoch(
   if (res[0] === 'ok') return { ok: true, streamId: res[1] };
   return { ok: false, why: res[0] as 'missing' | 'terminal' | 'duplicate' };
 }
-
-// HSET only on a record that still exists: an expired job must not come back as a fragment.
-const HSET_IF_EXISTS = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return 1
-`;
 
 /** Sets the job's best metrics record (the one its best checkpoint was taken at). */
 export async function setBestMetrics(s: Store, jobId: string, best: MetricsRecord): Promise<boolean> {

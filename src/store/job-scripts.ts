@@ -1,0 +1,80 @@
+// The Lua scripts behind job creation, status transitions and per-epoch records: each changes
+// the record, the indexes and the job's stream in one atomic step.
+
+/**
+ * KEYS: job hash, tenant's job index, tenant's queued index, job stream, idempotency key.
+ * ARGV: jobId, bodyHash, queued limit, idempotency TTL, stream MAXLEN, first status event JSON,
+ * '1' when an Idempotency-Key was given, then the record's field/value pairs.
+ * Returns {'exists', 'jobId bodyHash'} | {'limit', ''} | {'created', jobId}.
+ */
+export const CREATE_JOB = `
+if ARGV[7] == '1' then
+  local v = redis.call('GET', KEYS[5])
+  if v then return {'exists', v} end
+end
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then return {'limit', ''} end
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'type', 'status', 'data', ARGV[6])
+if ARGV[7] == '1' then redis.call('SET', KEYS[5], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[4]) end
+return {'created', ARGV[1]}
+`;
+
+/**
+ * KEYS: job hash, job stream, checkpoint index, cancel flag (the last three expire with the job).
+ * ARGV: new status, history entry JSON, allowed from-statuses (comma list, '' = any live one), now,
+ * attempt, stream MAXLEN, retention seconds, status-index key prefix ('<p>:tenant:'), jobId,
+ * status event JSON, then extra field/value pairs for the hash.
+ * Returns {'ok', streamId} | {'missing'|'terminal'|'refused'|'same', current status}.
+ */
+export const TRANSITION = `
+local cur = redis.call('HMGET', KEYS[1], 'status', 'attempt', 'tenant', 'history')
+if not cur[1] then return {'missing', ''} end
+local status = cur[1]
+local function terminal(s) return s == 'completed' or s == 'failed' or s == 'cancelled' end
+if terminal(status) then return {'terminal', status} end
+if ARGV[3] ~= '' then
+  local ok = false
+  for s in string.gmatch(ARGV[3], '[^,]+') do if s == status then ok = true end end
+  if not ok then return {'refused', status} end
+end
+if status == ARGV[1] and cur[2] == ARGV[5] then return {'same', status} end
+local h = cur[4]
+if (not h) or h == '' or h == '[]' then h = '[' .. ARGV[2] .. ']' else h = string.sub(h, 1, -2) .. ',' .. ARGV[2] .. ']' end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'history', h, 'attempt', ARGV[5], 'updatedAt', ARGV[4], unpack(ARGV, 11))
+local base = ARGV[8] .. cur[3] .. ':jobs:'
+redis.call('ZREM', base .. status, ARGV[9])
+redis.call('ZADD', base .. ARGV[1], 0, ARGV[9])
+local sid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'type', 'status', 'data', ARGV[10])
+if terminal(ARGV[1]) and tonumber(ARGV[7]) > 0 then
+  for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[7]) end
+end
+return {'ok', sid}
+`;
+
+/**
+ * KEYS: job hash, job stream. ARGV: attempt, epoch, metrics JSON, progress JSON, stream MAXLEN,
+ * now, best metrics JSON or ''. Field `lastMetrics` = 'attempt:epoch' drops repeats.
+ * Returns {'ok', streamId} | {'missing'|'terminal'|'duplicate', …}.
+ */
+export const RECORD_EPOCH = `
+local st = redis.call('HMGET', KEYS[1], 'status', 'lastMetrics')
+if not st[1] then return {'missing', ''} end
+if st[1] == 'completed' or st[1] == 'failed' or st[1] == 'cancelled' then return {'terminal', st[1]} end
+if st[2] then
+  local a, e = string.match(st[2], '^(%d+):(%d+)$')
+  if a and tonumber(a) == tonumber(ARGV[1]) and tonumber(ARGV[2]) <= tonumber(e) then return {'duplicate', ''} end
+end
+local sid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'metrics', 'data', ARGV[3])
+redis.call('HSET', KEYS[1], 'latest', ARGV[3], 'progress', ARGV[4], 'lastMetrics', ARGV[1] .. ':' .. ARGV[2], 'updatedAt', ARGV[6])
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'best', ARGV[7]) end
+return {'ok', sid}
+`;
+
+// HSET only on a record that still exists: an expired job must not come back as a fragment.
+export const HSET_IF_EXISTS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`;
