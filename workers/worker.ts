@@ -85,11 +85,11 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
       if (state === 'failed') {
         const stalled = /stalled more than allowable limit/.test(failedReason);
         const why = stalled ? `its worker died ${config.maxRestarts + 1} times (MAX_RESTARTS=${config.maxRestarts})` : failedReason;
-        await transitionJob(store, jobId, 'failed', { reason: `error: ${why}`, error: why });
-        logger.error({ jobId, attempt: record.attempt, reason: why }, 'job failed');
+        const res = await transitionJob(store, jobId, 'failed', { reason: `error: ${why}`, error: why });
+        if (res.ok) logger.error({ jobId, attempt: record.attempt, reason: why }, 'job failed');
       } else if (state === 'delayed' || state === 'waiting' || state === 'prioritized') {
-        await transitionJob(store, jobId, 'queued', { reason: `retrying after error: ${failedReason}`, from: ['running'] });
-        logger.warn({ jobId, attempt: record.attempt, reason: failedReason }, 'job will be retried');
+        const res = await transitionJob(store, jobId, 'queued', { reason: `retrying after error: ${failedReason}`, from: ['running'] });
+        if (res.ok) logger.warn({ jobId, attempt: record.attempt, reason: failedReason }, 'job will be retried');
       }
     } catch (err) {
       logger.error({ err, jobId }, 'could not record a job failure');
