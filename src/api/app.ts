@@ -37,21 +37,26 @@ const REDIS_WAIT_MS = 1000;
 
 /** Fails fast during a Redis outage instead of queueing commands behind reconnect attempts. */
 function redisReadyHook(redis: Redis) {
-  return async (): Promise<void> => {
-    if (redis.status === 'ready') return;
-    if (redis.status === 'wait') redis.connect().catch(() => undefined);
-    const ready = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        redis.off('ready', onReady);
-        resolve(false);
-      }, REDIS_WAIT_MS);
+  // One shared wait, so a burst of requests during an outage adds one listener, not one each.
+  let waiting: Promise<boolean> | null = null;
+  const waitReady = (): Promise<boolean> =>
+    (waiting ??= new Promise<boolean>((resolve) => {
       const onReady = () => {
         clearTimeout(timer);
         resolve(true);
       };
+      const timer = setTimeout(() => {
+        redis.off('ready', onReady);
+        resolve(false);
+      }, REDIS_WAIT_MS);
       redis.once('ready', onReady);
-    });
-    if (!ready) throw new ApiError('unavailable', 'Redis is unreachable; retry shortly', { retryAfterSeconds: 5 });
+    }).finally(() => {
+      waiting = null;
+    }));
+  return async (): Promise<void> => {
+    if (redis.status === 'ready') return;
+    if (redis.status === 'wait') redis.connect().catch(() => undefined);
+    if (!(await waitReady())) throw new ApiError('unavailable', 'Redis is unreachable; retry shortly', { retryAfterSeconds: 5 });
   };
 }
 

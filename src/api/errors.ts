@@ -13,7 +13,6 @@ export const ERROR_STATUS = {
   invalid_inputs: 400,
   unauthorized: 401,
   not_found: 404,
-  method_not_allowed: 405,
   job_finished: 409,
   idempotency_conflict: 409,
   no_checkpoint: 409,
@@ -191,5 +190,6 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
 
 /** 404 for unknown routes, in the same format. */
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return send(reply, 404, errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, {}));
+  const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+  return send(reply, 404, errorBody('not_found', `no route ${request.method} ${path}`, {}));
 }
