@@ -175,38 +175,51 @@ const Validation = z.union([
 
 export const JobSpecSchema = z
   .strictObject({
-    name: z.string().min(1).max(200).optional(),
-    dataset: DatasetRef,
-    validation: Validation.nullable().default(null),
-    model: z.strictObject({ layers: z.array(LayerSpec).min(1).max(64) }),
-    loss: LossSpec,
-    optimizer: Optimizer.default({ type: 'rmsprop', rho: 0.9, momentum: 0, centered: false, epsilon: 1e-7 }),
-    /** A constant rate or a schedule; default: the optimizer's Keras default. */
-    learningRate: z.union([lr, Schedule]).optional(),
-    batchSize: z.union([int(1, 1_000_000), z.literal('full')]).default(32),
-    dropLast: z.boolean().default(false),
-    epochs: int(1, 100_000).default(1),
-    shuffle: z.boolean().default(true),
-    regularization: z.strictObject({ l1: nonneg(10).default(0), l2: nonneg(10).default(0) }).default({ l1: 0, l2: 0 }),
-    clipNorm: pos(1e6).nullable().default(null),
-    earlyStopping: EarlyStopping.nullable().default(null),
-    /** sklearn-style stop when the training loss stops improving by tol for nIterNoChange epochs. */
-    convergence: z.strictObject({ tol: nonneg(1e6).default(1e-4), nIterNoChange: int(1, 1e6).default(10) }).nullable().default(null),
+    name: z.string().min(1).max(200).optional().describe('A label for people; not unique.'),
+    dataset: DatasetRef.describe('An uploaded dataset id (ds_…) or {"builtin": name}. The input width comes from it.'),
+    validation: Validation.nullable()
+      .default(null)
+      .describe('Hold out a fraction of the dataset (ceil(fraction·rows) rows, seeded) or use another uploaded dataset. Needed for val_* metrics.'),
+    model: z.strictObject({ layers: z.array(LayerSpec).min(1).max(64) }).describe('Layers in order; the last one is dense and produces the outputs.'),
+    loss: LossSpec.describe('softmax_cross_entropy and binary_cross_entropy take logits (the output activation may stay linear).'),
+    optimizer: Optimizer.default({ type: 'rmsprop', rho: 0.9, momentum: 0, centered: false, epsilon: 1e-7 }).describe('Default: RMSprop (Keras).'),
+    learningRate: z
+      .union([lr, Schedule])
+      .optional()
+      .describe("A constant or a schedule (steps count optimizer updates); default: the optimizer's Keras default (sgd 0.01, others 0.001)."),
+    batchSize: z.union([int(1, 1_000_000), z.literal('full')]).default(32).describe('Rows per update; 1 = stochastic, "full" = whole-dataset gradient descent.'),
+    dropLast: z.boolean().default(false).describe('Drop a last partial batch.'),
+    epochs: int(1, 100_000).default(1).describe('The maximum number of epochs (Keras default 1).'),
+    shuffle: z.boolean().default(true).describe('Reshuffle every epoch, from the seed.'),
+    regularization: z
+      .strictObject({ l1: nonneg(10).default(0), l2: nonneg(10).default(0) })
+      .default({ l1: 0, l2: 0 })
+      .describe('Penalties on weights (not biases), Keras convention: l2·Σw², l1·Σ|w|.'),
+    clipNorm: pos(1e6).nullable().default(null).describe('Clip gradients by global norm; null = off.'),
+    earlyStopping: EarlyStopping.nullable().default(null).describe('Keras EarlyStopping; null = off.'),
+    convergence: z
+      .strictObject({ tol: nonneg(1e6).default(1e-4), nIterNoChange: int(1, 1e6).default(10) })
+      .nullable()
+      .default(null)
+      .describe('sklearn-style stop when the training loss has not improved by tol for nIterNoChange epochs; null = off.'),
     checkpoints: z
       .strictObject({
         keepBest: int(1, 1000).default(1),
         monitor: z.enum(METRIC_NAMES).nullable().default(null),
         mode: mode.default('auto'),
       })
-      .default({ keepBest: 1, monitor: null, mode: 'auto' }),
+      .default({ keepBest: 1, monitor: null, mode: 'auto' })
+      .describe("Keep the best N checkpoints ranked by monitor (default: early stopping's, else val_loss with validation, else loss)."),
     stopping: z
       .strictObject({ maxRuntimeSeconds: int(1, 30 * 86400).nullable().default(null) })
-      .default({ maxRuntimeSeconds: null }),
-    normalize: z.enum(['none', 'standard']).default('none'),
-    /** Seeds init, shuffling and dropout. Absent: a random seed, stored in the job's spec. */
-    seed: int(0, 2 ** 32 - 1).optional(),
-    /** Queue priority 0–100, higher runs sooner (default 50). Not part of training. */
-    priority: int(0, 100).optional(),
+      .default({ maxRuntimeSeconds: null })
+      .describe('Wall-clock limit per run; the job ends with reason max_runtime.'),
+    normalize: z
+      .enum(['none', 'standard'])
+      .default('none')
+      .describe('"standard": per-feature mean/std from the training split, stored in every checkpoint and applied by predict.'),
+    seed: int(0, 2 ** 32 - 1).optional().describe('Seeds init, the split, shuffling and dropout. Absent: a random seed, stored in the job.'),
+    priority: int(0, 100).optional().describe('Queue priority 0–100, higher runs sooner (default 50).'),
   })
   .superRefine((spec, ctx) => {
     for (const issue of crossFieldIssues(spec)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
@@ -229,7 +242,8 @@ export function lossName(loss: JobSpec['loss']): (typeof LOSSES)[number] {
   return typeof loss === 'string' ? loss : loss.type;
 }
 
-function monitorsOf(spec: JobSpec): { path: (string | number)[]; monitor: string }[] {
+/** Every metric name the spec monitors, with the field that names it. */
+export function monitorsOf(spec: JobSpec): { path: (string | number)[]; monitor: string }[] {
   const out: { path: (string | number)[]; monitor: string }[] = [];
   if (spec.earlyStopping) out.push({ path: ['earlyStopping', 'monitor'], monitor: spec.earlyStopping.monitor });
   if (spec.checkpoints.monitor !== null) out.push({ path: ['checkpoints', 'monitor'], monitor: spec.checkpoints.monitor });

@@ -2,7 +2,7 @@
 // (output width vs classes, batch vs rows, metric names vs task) and the configured limits.
 import { randomInt } from 'node:crypto';
 import type { Dataset, LayerConfig, LossConfig, ScheduleConfig, Task, TrainConfig } from '../core/types.js';
-import { DEFAULT_LEARNING_RATE, lossName, type JobSpec, type SpecIssue } from './job-spec.js';
+import { DEFAULT_LEARNING_RATE, lossName, monitorsOf, type JobSpec, type SpecIssue } from './job-spec.js';
 
 export const DEFAULT_PRIORITY = 50;
 
@@ -139,12 +139,7 @@ export function checkSpecAgainstDataset(spec: JobSpec, data: DatasetInfo, valida
       issues.push({ path: unitsPath, message: `the output layer has ${last.units} units but the dataset's targets are ${data.targetWidth} wide (loss ${loss})` });
     }
   }
-  const monitors: { path: (string | number)[]; monitor: string }[] = [];
-  if (spec.earlyStopping) monitors.push({ path: ['earlyStopping', 'monitor'], monitor: spec.earlyStopping.monitor });
-  if (spec.checkpoints.monitor !== null) monitors.push({ path: ['checkpoints', 'monitor'], monitor: spec.checkpoints.monitor });
-  if (typeof spec.learningRate === 'object' && spec.learningRate.schedule === 'reduce_on_plateau') {
-    monitors.push({ path: ['learningRate', 'monitor'], monitor: spec.learningRate.monitor });
-  }
+  const monitors = monitorsOf(spec);
   const classification = loss === 'softmax_cross_entropy' || loss === 'binary_cross_entropy';
   for (const m of monitors) {
     if (CLASSIFICATION_ONLY.has(m.monitor) && !classification) {
