@@ -168,3 +168,26 @@ describe('/v1/jobs limits', () => {
     expect(errorOf(res.body).code).toBe('payload_too_large');
   });
 });
+
+describe('queue position and priority', () => {
+  let f: AppFixture;
+  beforeAll(async () => {
+    f = await appFixture();
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it('reports each queued job\'s place, FIFO within a priority and higher priorities first', async () => {
+    const submit = async (extra: Record<string, unknown> = {}) => (await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec(extra) })).json().id as string;
+    const a = await submit();
+    const b = await submit();
+    const urgent = await submit({ priority: 90 });
+    const low = await submit({ priority: 5 });
+    const position = async (id: string) => (await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).json().queuePosition;
+    expect([await position(urgent), await position(a), await position(b), await position(low)]).toEqual([0, 1, 2, 3]);
+    await f.app.inject({ method: 'POST', url: `/v1/jobs/${a}/cancel` });
+    expect(await position(b)).toBe(1);
+    expect(await position(a)).toBeNull();
+  });
+});
