@@ -63,7 +63,8 @@ const EnvSchema = z.object({
   MAX_QUEUED_JOBS_PER_TENANT: int(1, 1_000_000).default(100),
   MAX_CHECKPOINTS: int(1, 1000).default(10),
   MAX_PREDICT_ROWS: int(1, 1_000_000).default(10_000),
-  RATE_LIMIT_MAX: int(1, 10_000_000).default(1000),
+  /** Requests per key (or per client address without a key) per window. */
+  RATE_LIMIT_MAX: int(1, 10_000_000).default(6000),
   RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).default(60_000),
   /** In all-in-one mode, start a private redis-server when nothing answers at REDIS_URL. */
   EMBEDDED_REDIS: bool.default(true),

@@ -11,6 +11,8 @@ export function predictRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
     app.post(
       '/v1/jobs/:id/predict',
       {
+        // Batches of image rows outgrow the job-spec body limit: predict takes the upload limit.
+        bodyLimit: ctx.config.limits.bodyBytes,
         schema: {
           summary: "Predict with a job's best checkpoint",
           description:
