@@ -157,5 +157,9 @@ async function handBack(ctx: ThreadContext, jobId: string, token: string | undef
     queue.on('error', outageLogger(ctx.logger, 'queue'));
   }
   const job = await Job.fromId(queue, jobId);
-  if (job) await job.moveToWait(token);
+  if (job === null || job === undefined) return;
+  await job.moveToWait(token);
+  // BullMQ puts a prioritized job back without waking idle workers (they would notice only at
+  // their next poll, ~5 s later); add the marker its own enqueue path adds, unless paused.
+  if (!(await queue.isPaused())) await ctx.store.redis.zadd(queue.toKey('marker'), 0, '0');
 }
