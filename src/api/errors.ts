@@ -80,25 +80,6 @@ export function errorBody(code: string, message: string, details: ErrorDetails =
   return { error: { code, message, details } };
 }
 
-function joinPath(parts: readonly PropertyKey[]): string {
-  return parts.map((p) => String(p)).join('.');
-}
-
-/** zod issues → our issues, one per unknown key so each names its own path. */
-export function zodIssues(issues: readonly z.core.$ZodIssue[], where?: Issue['in']): Issue[] {
-  const out: Issue[] = [];
-  for (const i of issues) {
-    const base = i.path.map((p) => (typeof p === 'symbol' ? p.toString() : p));
-    const with_ = (path: string, message: string): Issue => (where ? { path, message, in: where } : { path, message });
-    if (i.code === 'unrecognized_keys') {
-      for (const k of i.keys) out.push(with_(joinPath([...base, k]), `unknown field "${k}"`));
-    } else {
-      out.push(with_(joinPath(base), i.message));
-    }
-  }
-  return out;
-}
-
 const INSTANCE_PATH = /^\//;
 
 function fastifyValidationIssues(err: FastifyError): Issue[] {

@@ -1,6 +1,6 @@
 // GET /v1/jobs/:id/metrics: the per-epoch metrics records, oldest first, paged by stream id.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { getJob } from '../../store/jobs.js';
+import { getJob, type MetricsRecord } from '../../store/jobs.js';
 import { readStreamPage } from '../../store/stream.js';
 import type { RouteContext } from '../context.js';
 import { ErrorBodySchema, notFound } from '../errors.js';
@@ -26,7 +26,7 @@ export function metricsRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         if ((await getJob(s, id, request.tenant)) === null) throw notFound('job');
         const after = request.query.after ?? null;
         const page = await readStreamPage(s, id, after, request.query.limit, ['metrics']);
-        return { items: page.items.map((e) => e.data as never), nextCursor: page.nextCursor ?? after };
+        return { items: page.items.map((e) => e.data as unknown as MetricsRecord), nextCursor: page.nextCursor ?? after };
       },
     );
   };
