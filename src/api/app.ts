@@ -104,7 +104,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     redis: deps.redis,
     openStreams: new Set(),
   };
-  app.addHook('onClose', async () => {
+  // Before the server stops accepting: open event streams would otherwise hold close() open.
+  app.addHook('preClose', async () => {
     for (const close of [...ctx.openStreams]) close();
   });
 

@@ -129,6 +129,24 @@ describe('job results', () => {
     expect(await readers()).toBe(baseline);
   });
 
+  it('ends open event streams when the app closes', async () => {
+    const g = await appFixture();
+    await g.app.listen({ host: '127.0.0.1', port: 0 });
+    const gPort = (g.app.server.address() as AddressInfo).port;
+    const id = (await g.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec() })).json().id as string;
+    const ended = new Promise<number>((resolve) => {
+      http.get({ host: '127.0.0.1', port: gPort, path: `/v1/jobs/${id}/events` }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(Date.now()));
+      });
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    await g.close();
+    expect((await ended) - t0).toBeLessThan(3000);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
   it('serves checkpoints with ETag, 304 on If-None-Match, and predicts from the best one', async () => {
     const body = xorSpec({ epochs: 30, learningRate: 0.1 });
     const id = await runningJob();

@@ -69,6 +69,7 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           'Cache-Control': 'no-cache, no-transform',
           Connection: 'keep-alive',
           'X-Accel-Buffering': 'no',
+          'X-Request-Id': request.id,
         });
         raw.write('retry: 2000\n\n');
 
