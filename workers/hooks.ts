@@ -5,6 +5,7 @@ import type { EpochMetrics } from '../src/core/types.js';
 import { recordBestCheckpoint, writeResumeState } from '../src/store/checkpoints.js';
 import { recordEpoch, setBestMetrics, type MetricsRecord } from '../src/store/jobs.js';
 import type { ThreadContext } from './context.js';
+import { superseded } from './fence.js';
 
 export interface BestInfo {
   epoch: number;
@@ -20,8 +21,10 @@ export interface JobHooks {
   onEpoch(metrics: EpochMetrics): Promise<void>;
   onBest(best: BestInfo): Promise<void>;
   onLatest(latest: { epoch: number; bytes: Uint8Array }): Promise<void>;
-  /** True once the record went terminal under us (cancelled and finalised elsewhere, or expired). */
+  /** True once the job is no longer ours to write: terminal or expired, or taken over by a later attempt. */
   readonly recordGone: boolean;
+  /** True when a later attempt took the job over (as opposed to it ending). */
+  readonly takenOver: boolean;
 }
 
 export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: number, epochs: number): JobHooks {
@@ -30,6 +33,7 @@ export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: numbe
   let bestEpoch: number | null = null;
   let bestWritten: number | null = null;
   let recordGone = false;
+  let takenOver = false;
 
   // onEpoch and onBest may come in either order for an epoch; write `best` once both are known.
   async function syncBest(): Promise<void> {
@@ -44,7 +48,15 @@ export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: numbe
     get recordGone() {
       return recordGone;
     },
+    get takenOver() {
+      return takenOver;
+    },
     async onEpoch(metrics) {
+      if (recordGone) return;
+      if (await superseded(store, jobId, attempt)) {
+        recordGone = takenOver = true;
+        return;
+      }
       const record: MetricsRecord = { ...metrics, attempt };
       seen.set(metrics.epoch, record);
       const res = await recordEpoch(store, jobId, record, epochs);
@@ -53,6 +65,7 @@ export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: numbe
       await syncBest();
     },
     async onBest(best) {
+      if (recordGone) return;
       const top = best.kept[0]?.epoch ?? best.epoch;
       await recordBestCheckpoint(store, jobId, {
         epoch: best.epoch,
@@ -67,6 +80,7 @@ export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: numbe
       await syncBest();
     },
     async onLatest(latest) {
+      if (recordGone) return;
       await writeResumeState(store, jobId, latest.bytes);
     },
   };

@@ -13,6 +13,7 @@ import { getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from 
 import { trainingKernels } from './backend.js';
 import { outageLogger } from './connection-log.js';
 import { threadContext, type ThreadContext } from './context.js';
+import { LOCK_LOST_REASON, superseded } from './fence.js';
 import { createJobHooks } from './hooks.js';
 import { JobInputError, loadJobInputs, type JobInputs } from './inputs.js';
 import { terminalFor } from './stop-reasons.js';
@@ -94,12 +95,14 @@ export default async function processTrainJob(
       await finish('failed', `error: ${message}`, message);
       throw new UnrecoverableError(message);
     }
-    await setJobFields(store, jobId, { backend: result.backend });
-    if (result.best) await setBestMetrics(store, jobId, { ...result.best, attempt });
-
+    if (hooks.takenOver || signal?.reason === LOCK_LOST_REASON || (await superseded(store, jobId, attempt))) {
+      // Not ours any more: another attempt owns the record, and BullMQ's job is not ours to move.
+      log.warn({ epoch: result.epochs }, 'job taken over elsewhere; this copy stopped');
+      throw new WaitingError();
+    }
+    if (hooks.recordGone) return { status: 'gone', reason: null };
     if (result.reason === 'cancelled') {
       if (watch.cancelled) return await finish('cancelled', 'cancelled_by_user');
-      if (hooks.recordGone) return { status: 'gone', reason: null };
       // The worker is shutting down: the resume state of the last finished epoch stays, and the
       // job goes back to the front of the queue for another worker.
       await transitionJob(store, jobId, 'queued', { attempt, reason: 'handed back: worker shutting down' });
@@ -107,6 +110,8 @@ export default async function processTrainJob(
       log.info({ epoch: result.epochs }, 'job handed back');
       throw new WaitingError();
     }
+    await setJobFields(store, jobId, { backend: result.backend });
+    if (result.best) await setBestMetrics(store, jobId, { ...result.best, attempt });
     const end = terminalFor(result.reason);
     const error = result.reason === 'diverged' ? `training diverged at epoch ${result.epochs + 1}: the loss or weights became NaN or infinite` : undefined;
     return await finish(end.status, end.reason, error);

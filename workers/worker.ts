@@ -13,6 +13,7 @@ import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
 import { getJob, isTerminal, transitionJob } from '../src/store/jobs.js';
 import { createRedis, createStore } from '../src/store/redis.js';
 import { logConnection, outageLogger } from './connection-log.js';
+import { LOCK_LOST_REASON } from './fence.js';
 import { startRetentionSweeper } from './retention-sweeper.js';
 
 /** The abort reason running jobs see on shutdown: stop at the next mini-batch and hand back. */
@@ -57,6 +58,14 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
   });
 
   worker.on('active', (job) => logger.info({ jobId: job.id, attempt: job.attemptsStarted }, 'job taken'));
+  // Lock renewal failed (Redis was away longer than the lock): the job may already be another
+  // worker's, so stop training it here at the next mini-batch without touching its record.
+  worker.on('lockRenewalFailed', (jobIds) => {
+    for (const jobId of jobIds) {
+      logger.warn({ jobId }, 'lost the job lock; stopping this copy of the job');
+      worker.cancelJob(jobId, LOCK_LOST_REASON);
+    }
+  });
   worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died): back to the queue'));
   worker.on('failed', (job, err) => {
     if (job) void reconcile(job.data.jobId, err.message);
