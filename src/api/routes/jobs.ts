@@ -95,6 +95,8 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         } catch (err) {
           request.log.error({ err, jobId: id }, 'enqueue failed');
           await transitionJob(s, id, 'failed', { reason: 'error: could not enqueue', error: 'could not enqueue' }).catch(() => undefined);
+          // A retry with the same Idempotency-Key should submit afresh, not replay this failure.
+          if (key !== null) await forgetIdempotencyKey(s, tenant, key).catch(() => undefined);
           throw new ApiError('unavailable', 'the job queue is unavailable; retry shortly', { requestId: request.id });
         }
         request.log.info({ jobId: id, tenant, attempt: 0, status: 'queued' }, 'job submitted');
