@@ -35,6 +35,8 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/jobs/:id/events',
       {
+        // A HEAD would otherwise run this handler and hold a stream open.
+        exposeHeadRoute: false,
         schema: {
           summary: "A job's live events (SSE)",
           description:
