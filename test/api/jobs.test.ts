@@ -83,6 +83,13 @@ describe('/v1/jobs', () => {
     expect(errorOf(other.body).code).toBe('idempotency_conflict');
   });
 
+  it('Idempotency-Key: concurrent submissions make one job', async () => {
+    const key = `race-${Date.now()}`;
+    const all = await Promise.all(Array.from({ length: 6 }, () => submit(xorSpec({ epochs: 7 }), { 'idempotency-key': key })));
+    expect(new Set(all.map((r) => r.json().id)).size).toBe(1);
+    expect(all.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+  });
+
   it('lists newest first with cursor pagination that never skips or repeats', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await submit(xorSpec())).json().id);
