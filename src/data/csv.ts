@@ -36,7 +36,7 @@ export function parseCsv(input: string | Uint8Array, options: CsvOptions = {}): 
     rows++;
     checkRows(rows, options.limits);
     for (const c of featureIdx) x.push(cellValue(fields, c, header, line));
-    for (const c of labelIdx) y.push(cellValue(fields, c, header, line));
+    for (const c of labelIdx) y.push(cellValue(fields, c, header, line, LABEL_HINT));
   });
 
   if (header === null) throw new DataError('header', 'the CSV is empty: expected a header row naming the columns');
@@ -74,11 +74,13 @@ function chooseColumns(header: string[], label: string | string[] | undefined): 
   return { labelIdx, featureIdx };
 }
 
-function cellValue(fields: string[], c: number, header: string[], line: number): number {
+const LABEL_HINT = ' (labels must be numbers: class indices 0…K−1, or regression targets)';
+
+function cellValue(fields: string[], c: number, header: string[], line: number, hint = ''): number {
   const v = parseCell(fields[c] as string);
   if (typeof v === 'number') return v;
   const column = header[c] as string;
-  throw new DataError(`line.${line}.${column}`, `line ${line}, column "${column}": ${v}`);
+  throw new DataError(`line.${line}.${column}`, `line ${line}, column "${column}": ${v}${hint}`);
 }
 
 /**

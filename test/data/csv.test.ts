@@ -66,6 +66,13 @@ describe('parseCsv', () => {
     expect(err.path).toBe('line.2.a');
   });
 
+  it('says what labels must be when a label cell is text', () => {
+    const err = dataError(() => parseCsv('a,species\n1,setosa\n', { label: 'species' }));
+    expect(err.path).toBe('line.2.species');
+    expect(err.message).toContain('"setosa" is not a number');
+    expect(err.message).toContain('class indices');
+  });
+
   it('refuses a missing label column, listing the columns', () => {
     const err = dataError(() => parseCsv('a,b\n1,2\n', { label: 'species' }));
     expect(err.path).toBe('label');
