@@ -134,7 +134,7 @@ describe('a training job end to end', () => {
     expect(cancel.status).toBe(202);
     const done = await waitForJob<JobView>(stack, job.id, (j) => j.status === 'cancelled', 5000);
     // One mini-batch is one row here: the stop is bounded by message latency, not by an epoch.
-    expect(Date.now() - asked).toBeLessThan(1500);
+    expect(Date.now() - asked).toBeLessThan(2000);
     expect(done.reason).toBe('cancelled_by_user');
 
     const again = await api<{ error: { code: string } }>(stack, 'POST', `/v1/jobs/${job.id}/cancel`);
