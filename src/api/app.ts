@@ -12,6 +12,7 @@ import type { TrainQueue } from '../queue/queue.js';
 import { createStore } from '../store/redis.js';
 import { authHook, rateLimitKey } from './auth.js';
 import type { RouteContext } from './context.js';
+import { EventHub } from './event-hub.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
 import { datasetRoutes } from './routes/datasets.js';
@@ -97,16 +98,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     );
   });
 
+  const store = createStore(config, deps.redis);
   const ctx: RouteContext = {
     config,
-    store: createStore(config, deps.redis),
+    store,
     queue: deps.queue,
     redis: deps.redis,
+    events: new EventHub(store, deps.redis),
     openStreams: new Set(),
   };
   // Before the server stops accepting: open event streams would otherwise hold close() open.
   app.addHook('preClose', async () => {
     for (const close of [...ctx.openStreams]) close();
+    ctx.events.close();
   });
 
   await app.register(swagger, {

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { TrainQueue } from '../queue/queue.js';
 import type { Store } from '../store/redis.js';
+import type { EventHub } from './event-hub.js';
 
 export interface RouteContext {
   config: Config;
@@ -11,6 +12,8 @@ export interface RouteContext {
   /** Null only when the app is built to describe itself (OpenAPI generation): no handler runs then. */
   queue: TrainQueue | null;
   redis: Redis;
+  /** Live job streams, one Redis reader per watched job. */
+  events: EventHub;
   /** Closers of open long-lived responses (SSE), called when the app closes. */
   openStreams: Set<() => void>;
 }

@@ -15,6 +15,16 @@ export const STREAM_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
 
 type RawEntry = [id: string, fields: string[]];
 
+/** Orders two stream ids ('<ms>-<seq>'; '0' counts as '0-0'). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  const d = BigInt(am) - BigInt(bm);
+  if (d !== 0n) return d < 0n ? -1 : 1;
+  const e = BigInt(as) - BigInt(bs);
+  return e === 0n ? 0 : e < 0n ? -1 : 1;
+}
+
 function decode(raw: RawEntry): StreamEntry | null {
   const [id, fields] = raw;
   let type: string | undefined;

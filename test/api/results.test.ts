@@ -115,18 +115,49 @@ describe('job results', () => {
     expect(none.events).toEqual([]);
   });
 
-  it('holds one blocking reader per SSE client and releases it when the client goes away', async () => {
+  it('holds one blocking reader per watched job, shared by its clients, released when they leave', async () => {
     const id = await runningJob();
-    const readers = async () => ((await f.redis.client('LIST')) as string).split('\n').filter((l) => l.includes('cmd=xread') && l.includes(`name=traind:test-${f.config.keyPrefix} `)).length;
+    const readers = async () =>
+      ((await f.redis.client('LIST')) as string).split('\n').filter((l) => l.includes('cmd=xread') && l.includes(`name=traind:test-${f.config.keyPrefix} `)).length;
     const baseline = await readers();
-    const req = http.get({ host: '127.0.0.1', port, path: `/v1/jobs/${id}/events` });
-    await new Promise<void>((resolve) => req.on('response', (res) => res.once('data', () => resolve())));
-    await new Promise((r) => setTimeout(r, 100));
+    const open = () =>
+      new Promise<http.ClientRequest>((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path: `/v1/jobs/${id}/events` });
+        req.on('error', () => undefined);
+        req.on('response', (res) => res.once('data', () => resolve(req)));
+      });
+    const a = await open();
+    const b = await open();
+    await new Promise((r) => setTimeout(r, 150));
     expect(await readers()).toBe(baseline + 1);
-    req.on('error', () => undefined);
-    req.destroy();
+    a.destroy();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await readers()).toBe(baseline + 1);
+    b.destroy();
     await new Promise((r) => setTimeout(r, 200));
     expect(await readers()).toBe(baseline);
+  });
+
+  it('a client joining a running feed from an older Last-Event-ID gets every entry once, in order', async () => {
+    const id = await runningJob();
+    await recordEpoch(f.store, id, rec(1), 6);
+    const first = readSse(port, `/v1/jobs/${id}/events`);
+    await new Promise((r) => setTimeout(r, 150));
+    await recordEpoch(f.store, id, rec(2), 6);
+    await recordEpoch(f.store, id, rec(3), 6);
+    await new Promise((r) => setTimeout(r, 150));
+    const page = (await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/metrics?limit=1` })).json();
+    const late = readSse(port, `/v1/jobs/${id}/events`, { 'Last-Event-ID': page.nextCursor });
+    await new Promise((r) => setTimeout(r, 150));
+    for (let e = 4; e <= 6; e++) await recordEpoch(f.store, id, rec(e), 6);
+    await transitionJob(f.store, id, 'completed', { reason: 'max_epochs' });
+    const [all, rest] = await Promise.all([first, late]);
+    const epochs = (evs: SseEvent[]) => evs.filter((e) => e.event === 'metrics').map((e) => e.data.epoch);
+    expect(epochs(all.events)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(epochs(rest.events)).toEqual([2, 3, 4, 5, 6]);
+    expect(rest.events.at(-1)!.data.status).toBe('completed');
+    const ids = rest.events.map((e) => e.id);
+    expect(ids).toEqual(all.events.slice(all.events.length - ids.length).map((e) => e.id));
   });
 
   it('ends open event streams when the app closes', async () => {

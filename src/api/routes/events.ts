@@ -1,29 +1,18 @@
 // GET /v1/jobs/:id/events: server-sent events. Each metrics record (event: metrics) and status
 // change (event: status) as it happens, `id:` = the stream id so Last-Event-ID resumes exactly;
 // the response ends after the terminal status. Past entries are read with XRANGE on the shared
-// connection; a live job then gets one blocking reader (XREAD BLOCK) per client connection.
+// connection; live ones come from the process's one blocking reader per job (event-hub.ts).
+// Between live entries a keep-alive comment every BLOCK_MS keeps proxies from timing out.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
-import { duplicateForBlocking } from '../../store/redis.js';
 import { getJob, isTerminal, type JobStatus } from '../../store/jobs.js';
-import { lastStreamId, readStreamBlocking, readStreamPage, STREAM_ID_PATTERN, type StreamEntry } from '../../store/stream.js';
+import { compareStreamIds, lastStreamId, readStreamPage, STREAM_ID_PATTERN, type StreamEntry } from '../../store/stream.js';
+import type { Subscriber } from '../event-hub.js';
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
 import { EventsQuery, JobIdParams } from '../schemas.js';
 import { z } from 'zod';
 
-/** How long one XREAD blocks; between reads the job's state is re-checked and a comment keeps proxies from timing out. */
-const BLOCK_MS = 10_000;
 const CATCH_UP_PAGE = 500;
-
-function compareIds(a: string, b: string): number {
-  const [am = '0', as = '0'] = a.split('-');
-  const [bm = '0', bs = '0'] = b.split('-');
-  const d = BigInt(am) - BigInt(bm);
-  if (d !== 0n) return d < 0n ? -1 : 1;
-  const e = BigInt(as) - BigInt(bs);
-  return e === 0n ? 0 : e < 0n ? -1 : 1;
-}
 
 function frame(e: StreamEntry): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
@@ -75,14 +64,13 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         });
         raw.write('retry: 2000\n\n');
 
-        // The blocking reader is opened only once the client has caught up on a live job.
-        let conn: Redis | null = null;
         let closed = false;
+        let unsubscribe: (() => void) | null = null;
         const close = () => {
           if (closed) return;
           closed = true;
           ctx.openStreams.delete(close);
-          conn?.disconnect();
+          unsubscribe?.();
           if (!raw.writableEnded) raw.end();
         };
         ctx.openStreams.add(close);
@@ -92,14 +80,26 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         const write = async (text: string) => {
           if (!raw.write(text)) await new Promise<void>((resolve) => raw.once('drain', resolve).once('close', resolve));
         };
-        /** Writes entries; true when one was the terminal status. */
+        /** Writes the entries after the cursor (dropping any already sent); true once the terminal status went out. */
         const send = async (items: StreamEntry[]): Promise<boolean> => {
-          let ended = false;
           for (const e of items) {
+            if (closed) return true;
+            if (compareStreamIds(e.id, cursor) <= 0) continue;
             await write(frame(e));
-            if (e.type === 'status' && typeof e.data.status === 'string' && isTerminal(e.data.status as JobStatus)) ended = true;
+            cursor = e.id;
+            if (e.type === 'status' && typeof e.data.status === 'string' && isTerminal(e.data.status as JobStatus)) return true;
           }
-          return ended;
+          return false;
+        };
+        /** XRANGE pages on the shared connection up to the stream's end; true once the terminal status went out. */
+        const catchUp = async (): Promise<boolean> => {
+          while (!closed) {
+            const page = await readStreamPage(s, id, cursor === '0' ? null : cursor, CATCH_UP_PAGE);
+            if (await send(page.items)) return true;
+            if (page.nextCursor !== null && compareStreamIds(page.nextCursor, cursor) > 0) cursor = page.nextCursor;
+            if (page.items.length < CATCH_UP_PAGE) return false;
+          }
+          return true;
         };
         /** True when the job is gone, or finished and its last event is at or before the cursor. */
         const finished = async (): Promise<boolean> => {
@@ -107,33 +107,57 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           if (now === null) return true;
           if (!isTerminal(now.status)) return false;
           const last = await lastStreamId(s, id);
-          return last === null || compareIds(cursor, last) >= 0;
+          return last === null || compareStreamIds(cursor, last) >= 0;
+        };
+
+        // Live entries are written in order, one batch after another, after the catch-up.
+        let live = false;
+        const buffered: StreamEntry[] = [];
+        let chain = Promise.resolve();
+        const enqueue = (job: () => Promise<boolean | void>) => {
+          chain = chain
+            .then(async () => {
+              if (!closed && (await job()) === true) close();
+            })
+            .catch((err: unknown) => {
+              if (!closed) request.log.warn({ err, jobId: id }, 'event stream ended by an error');
+              close();
+            });
+        };
+        const subscriber: Subscriber = {
+          push: (items) => {
+            if (live) enqueue(() => send(items));
+            else buffered.push(...items);
+          },
+          idle: () =>
+            enqueue(async () => {
+              if (await finished()) return true;
+              await write(': keep-alive\n\n');
+              return false;
+            }),
+          fail: (err) => {
+            request.log.warn({ err, jobId: id }, 'event feed failed');
+            close();
+          },
         };
 
         try {
-          // Catch up with plain XRANGE pages on the shared connection.
-          let ended = false;
-          while (!closed && !ended) {
-            const page = await readStreamPage(s, id, cursor === '0' ? null : cursor, CATCH_UP_PAGE);
-            if (page.nextCursor !== null) cursor = page.nextCursor;
-            ended = await send(page.items);
-            if (page.items.length < CATCH_UP_PAGE) break;
+          if ((await catchUp()) || closed || (await finished())) {
+            close();
+            return;
           }
-          if (!ended && !closed && !(await finished())) {
-            conn = duplicateForBlocking(ctx.redis);
-            while (!closed) {
-              const { items, lastId } = await readStreamBlocking(conn, s, id, cursor, 100, BLOCK_MS);
-              cursor = lastId;
-              if (await send(items)) break;
-              if (items.length === 0) {
-                if (await finished()) break;
-                await write(': keep-alive\n\n');
-              }
-            }
+          unsubscribe = ctx.events.subscribe(id, cursor, subscriber);
+          // Anything the feed delivered before we joined is still in the stream: read it, then
+          // the buffered live entries (send drops what the catch-up already wrote).
+          if (await catchUp()) {
+            close();
+            return;
           }
+          live = true;
+          const pending = buffered.splice(0);
+          enqueue(() => send(pending));
         } catch (err) {
           if (!closed) request.log.warn({ err, jobId: id }, 'event stream ended by an error');
-        } finally {
           close();
         }
       },
