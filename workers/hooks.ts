@@ -60,7 +60,11 @@ export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: numbe
       const record: MetricsRecord = { ...metrics, attempt };
       seen.set(metrics.epoch, record);
       const res = await recordEpoch(store, jobId, record, epochs);
-      if (!res.ok && res.why !== 'duplicate') recordGone = true;
+      if (!res.ok && res.why !== 'duplicate') {
+        recordGone = true;
+        // The store's atomic fence (a later attempt owns the record), when it reports one.
+        if ((res.why as string) === 'superseded') takenOver = true;
+      }
       logger.debug({ jobId, attempt, epoch: metrics.epoch, loss: metrics.loss, val_loss: metrics.val_loss }, 'epoch');
       await syncBest();
     },
