@@ -13,6 +13,8 @@ import { EventsQuery, JobIdParams } from '../schemas.js';
 import { z } from 'zod';
 
 const CATCH_UP_PAGE = 500;
+/** Live batches a client may have waiting to be written. */
+const MAX_BACKLOG = 1000;
 
 function frame(e: StreamEntry): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
@@ -114,9 +116,16 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         let live = false;
         const buffered: StreamEntry[] = [];
         let chain = Promise.resolve();
+        let backlog = 0;
         const enqueue = (job: () => Promise<boolean | void>) => {
+          // A client too slow to keep up is dropped; it reconnects with Last-Event-ID and catches up from Redis.
+          if (++backlog > MAX_BACKLOG) {
+            close();
+            return;
+          }
           chain = chain
             .then(async () => {
+              backlog -= 1;
               if (!closed && (await job()) === true) close();
             })
             .catch((err: unknown) => {
