@@ -156,6 +156,11 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
             return;
           }
           unsubscribe = ctx.events.subscribe(id, cursor, subscriber);
+          // The client may have left while we caught up: close() ran before there was anything to unsubscribe.
+          if (closed) {
+            unsubscribe();
+            return;
+          }
           // Anything the feed delivered before we joined is still in the stream: read it, then
           // the buffered live entries (send drops what the catch-up already wrote).
           if (await catchUp()) {
