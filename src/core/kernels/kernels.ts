@@ -1,6 +1,8 @@
 // The one small interface every compute backend implements. Layers call only these, so a faster
 // backend (WebAssembly SIMD, threads, native BLAS) replaces the plain TypeScript one untouched.
 
+import type { Activation } from '../types.js';
+
 export interface Kernels {
   /** Backend name, reported in job metadata, e.g. "js" or "wasm-simd". */
   readonly name: string;
@@ -23,4 +25,19 @@ export interface Kernels {
     beta: number,
     C: Float32Array,
   ): void;
+
+  // Optional element-wise passes. A backend that has them computes exactly the bits of the
+  // TypeScript loop it replaces (float64 arithmetic in the same order, rounded on store), so callers
+  // use them when present and fall back to their own loop otherwise (or when one returns false).
+
+  /** A = f(Z) over n elements; returns false (nothing written) for kinds it does not handle. */
+  activationForward?(kind: Activation, Z: Float32Array, A: Float32Array, n: number, alpha: number): boolean;
+  /** dZ = f'(Z)·dA over n elements (dZ may alias dA); false for kinds it does not handle (softmax always). */
+  activationBackward?(kind: Activation, Z: Float32Array, A: Float32Array, dA: Float32Array, dZ: Float32Array, n: number, alpha: number): boolean;
+  /** db[o] += Σ_r dZ[r·O + o], each column summed in float64 in row order. */
+  biasGradient?(dZ: Float32Array, db: Float32Array, B: number, O: number): void;
+  /** torch.optim.SGD (dampening 0): buf = μ·buf + g; w −= lr·(nesterov ? g + μ·buf : buf); buf null: w −= lr·g. */
+  sgdStep?(w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, nesterov: boolean): void;
+  /** dst row r (width floats) = src row order[start + r], for r < count. */
+  gatherRows?(src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
 }

@@ -23,6 +23,15 @@ interface NativeAddon {
     beta: number,
     C: Float32Array,
   ): void;
+  reluForward(Z: Float32Array, A: Float32Array, n: number): void;
+  leakyReluForward(Z: Float32Array, A: Float32Array, n: number, alpha: number): void;
+  reluBackward(Z: Float32Array, dA: Float32Array, dZ: Float32Array, n: number): void;
+  leakyReluBackward(Z: Float32Array, dA: Float32Array, dZ: Float32Array, n: number, alpha: number): void;
+  sigmoidBackward(A: Float32Array, dA: Float32Array, dZ: Float32Array, n: number): void;
+  tanhBackward(A: Float32Array, dA: Float32Array, dZ: Float32Array, n: number): void;
+  biasGradient(dZ: Float32Array, db: Float32Array, B: number, O: number): void;
+  sgdStep(w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, nesterov: boolean): void;
+  gatherRows(src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
 }
 
 const ADDON_PATH = join('src', 'core', 'kernels', 'native', 'prebuilt', `${process.platform}-${process.arch}`, 'traind_kernels.node');
@@ -66,5 +75,39 @@ export function createNativeKernels(threads: number): Kernels | null {
     alloc: (length) => new Float32Array(length),
     gemm: (transA, transB, M, N, K, alpha, A, B, beta, C) =>
       native.gemm(pool, transA, transB, M, N, K, alpha, A, B, beta, C),
+    activationForward(kind, Z, A, n, alpha) {
+      switch (kind) {
+        case 'relu':
+          native.reluForward(Z, A, n);
+          return true;
+        case 'leaky_relu':
+          native.leakyReluForward(Z, A, n, alpha);
+          return true;
+        default:
+          // exp/tanh/erf would round differently from V8's Math functions: left to TypeScript.
+          return false;
+      }
+    },
+    activationBackward(kind, Z, A, dA, dZ, n, alpha) {
+      switch (kind) {
+        case 'relu':
+          native.reluBackward(Z, dA, dZ, n);
+          return true;
+        case 'leaky_relu':
+          native.leakyReluBackward(Z, dA, dZ, n, alpha);
+          return true;
+        case 'sigmoid':
+          native.sigmoidBackward(A, dA, dZ, n);
+          return true;
+        case 'tanh':
+          native.tanhBackward(A, dA, dZ, n);
+          return true;
+        default:
+          return false;
+      }
+    },
+    biasGradient: (dZ, db, B, O) => native.biasGradient(dZ, db, B, O),
+    sgdStep: (w, g, buf, n, lr, momentum, nesterov) => native.sgdStep(w, g, buf, n, lr, momentum, nesterov),
+    gatherRows: (src, width, order, start, count, dst) => native.gatherRows(src, width, order, start, count, dst),
   };
 }

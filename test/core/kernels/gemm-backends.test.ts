@@ -150,6 +150,18 @@ for (const k of backends) {
 }
 
 describe('thread count', () => {
+  it.runIf(createBackend('native', 2) !== null)('a just-created thread pool runs its first GEMM (no lost wake-up)', () => {
+    const A = randomMatrix(512 * 300, 1);
+    const B = randomMatrix(300 * 256, 2);
+    const C = new Float32Array(512 * 256);
+    const ref = new Float32Array(512 * 256);
+    createBackend('native', 1)!.gemm(false, false, 512, 256, 300, 1, A, B, 0, ref);
+    for (let i = 0; i < 50; i++) {
+      createBackend('native', 2)!.gemm(false, false, 512, 256, 300, 1, A, B, 0, C);
+      expect(C[12345]).toBe(ref[12345]);
+    }
+  });
+
   const one = createBackend('native', 1);
   const two = createBackend('native', 2);
   it.runIf(one !== null && two !== null)('native gives the same bits with 1 and 2 threads (work split by whole tiles)', () => {

@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "elementwise.h"
 #include "sgemm.h"
 
 typedef void (*range_fn)(int, int, int, int, int, float, const float *, const float *, float, float *, int, int,
@@ -41,9 +43,16 @@ typedef struct {
   float alpha, beta;
   const float *A, *B;
   float *C;
-  int parts;
-  int splitCols; // 1: split N, 0: split M
+  int chunks;
+  int splitCols; // 1: chunks are column ranges, 0: row ranges
 } task_t;
+
+// Threads claim chunks of a GEMM from one atomic word, (generation << 40) | (chunks << 20) | next,
+// so a helper that wakes late finds nothing left and the caller has done the work itself: a busy
+// machine slows a GEMM down but never stalls it. Which thread computes a chunk does not change a
+// single bit of the result (see sgemm.c), so dynamic claiming keeps results deterministic.
+#define CHUNK_BITS 20
+#define CHUNK_MASK ((1ull << CHUNK_BITS) - 1)
 
 typedef struct pool {
   int threads;
@@ -51,9 +60,11 @@ typedef struct pool {
   pthread_t *tids;
   pthread_mutex_t mu;
   pthread_cond_t start_cv, done_cv;
-  atomic_uint gen;
-  atomic_int pending;
-  int stop;
+  _Atomic uint64_t claim;
+  atomic_uint posted; // generation of the latest task, for helpers waiting for one
+  atomic_int done;    // chunks finished in the current task
+  atomic_int stop;
+  unsigned gen;
   task_t task;
 } pool_t;
 
@@ -62,7 +73,7 @@ typedef struct {
   int index;
 } worker_arg_t;
 
-// The [lo, hi) share of `total` for part p of n, cut at multiples of `unit` so tiles match a 1-thread run.
+// The [lo, hi) share of `total` for part p of n, cut at multiples of `unit` (the tile grid).
 static void share(int total, int unit, int p, int n, int *lo, int *hi) {
   int units = (total + unit - 1) / unit;
   int a = (int)((long)units * p / n), b = (int)((long)units * (p + 1) / n);
@@ -70,16 +81,35 @@ static void share(int total, int unit, int p, int n, int *lo, int *hi) {
   *hi = b * unit < total ? b * unit : total;
 }
 
-static void run_part(pool_t *pl, int p) {
-  task_t *t = &pl->task;
+static void run_chunk(const task_t *t, int c, float *work) {
   int i0 = 0, i1 = t->M, j0 = 0, j1 = t->N;
   if (t->splitCols)
-    share(t->N, g_isa.nr(), p, t->parts, &j0, &j1);
+    share(t->N, g_isa.nr(), c, t->chunks, &j0, &j1);
   else
-    share(t->M, g_isa.mr(), p, t->parts, &i0, &i1);
+    share(t->M, g_isa.mr(), c, t->chunks, &i0, &i1);
   if (i0 < i1 && j0 < j1)
-    g_isa.range(t->transA, t->transB, t->M, t->N, t->K, t->alpha, t->A, t->B, t->beta, t->C, i0, i1, j0, j1,
-                pl->work[p]);
+    g_isa.range(t->transA, t->transB, t->M, t->N, t->K, t->alpha, t->A, t->B, t->beta, t->C, i0, i1, j0, j1, work);
+}
+
+// Claims and runs chunks of task generation `gen` until none are left.
+static void work_on(pool_t *pl, unsigned gen, float *work) {
+  uint64_t cur = atomic_load_explicit(&pl->claim, memory_order_acquire);
+  for (;;) {
+    unsigned g = (unsigned)(cur >> (2 * CHUNK_BITS));
+    unsigned total = (unsigned)((cur >> CHUNK_BITS) & CHUNK_MASK), c = (unsigned)(cur & CHUNK_MASK);
+    if (g != (gen & 0xffffffu) || c >= total) return;
+    if (!atomic_compare_exchange_weak_explicit(&pl->claim, &cur, cur + 1, memory_order_acq_rel, memory_order_acquire))
+      continue;
+    // Chunk c is ours and unfinished, so the task cannot be replaced while we read it.
+    task_t t = pl->task;
+    run_chunk(&t, (int)c, work);
+    if (atomic_fetch_add_explicit(&pl->done, 1, memory_order_acq_rel) + 1 == (int)total) {
+      pthread_mutex_lock(&pl->mu);
+      pthread_cond_signal(&pl->done_cv);
+      pthread_mutex_unlock(&pl->mu);
+    }
+    cur = atomic_load_explicit(&pl->claim, memory_order_acquire);
+  }
 }
 
 static inline void cpu_relax(void) {
@@ -88,34 +118,35 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-// Spin briefly before sleeping: a training step issues GEMMs back to back, microseconds apart.
-#define SPIN_ITERS 20000
+static inline uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+// Spin this long before sleeping: a training step issues GEMMs a few microseconds apart.
+#define SPIN_NS 200000ull
 
 static void *worker_main(void *arg) {
   worker_arg_t *wa = arg;
   pool_t *pl = wa->pool;
   int index = wa->index;
   free(wa);
-  unsigned seen = atomic_load(&pl->gen);
+  unsigned seen = 0;
   for (;;) {
-    int spins = 0;
-    while (atomic_load_explicit(&pl->gen, memory_order_acquire) == seen && spins < SPIN_ITERS) {
+    uint64_t until = now_ns() + SPIN_NS;
+    for (int i = 0; atomic_load_explicit(&pl->posted, memory_order_acquire) == seen; i++) {
       cpu_relax();
-      spins++;
+      if ((i & 63) == 63 && now_ns() > until) {
+        pthread_mutex_lock(&pl->mu);
+        while (atomic_load(&pl->posted) == seen && !atomic_load(&pl->stop)) pthread_cond_wait(&pl->start_cv, &pl->mu);
+        pthread_mutex_unlock(&pl->mu);
+        break;
+      }
     }
-    if (atomic_load_explicit(&pl->gen, memory_order_acquire) == seen) {
-      pthread_mutex_lock(&pl->mu);
-      while (atomic_load(&pl->gen) == seen && !pl->stop) pthread_cond_wait(&pl->start_cv, &pl->mu);
-      pthread_mutex_unlock(&pl->mu);
-    }
-    if (pl->stop) return NULL;
-    seen = atomic_load(&pl->gen);
-    if (index < pl->task.parts) run_part(pl, index);
-    if (atomic_fetch_sub_explicit(&pl->pending, 1, memory_order_acq_rel) == 1) {
-      pthread_mutex_lock(&pl->mu);
-      pthread_cond_signal(&pl->done_cv);
-      pthread_mutex_unlock(&pl->mu);
-    }
+    if (atomic_load(&pl->stop)) return NULL;
+    seen = atomic_load_explicit(&pl->posted, memory_order_acquire);
+    work_on(pl, seen, pl->work[index]);
   }
 }
 
@@ -128,8 +159,10 @@ static pool_t *pool_create(int threads) {
   pthread_mutex_init(&pl->mu, NULL);
   pthread_cond_init(&pl->start_cv, NULL);
   pthread_cond_init(&pl->done_cv, NULL);
-  atomic_init(&pl->gen, 0);
-  atomic_init(&pl->pending, 0);
+  atomic_init(&pl->claim, 0);
+  atomic_init(&pl->posted, 0);
+  atomic_init(&pl->done, 0);
+  atomic_init(&pl->stop, 0);
   for (int i = 0; i < threads; i++) pl->work[i] = malloc(g_isa.pack_floats() * sizeof(float));
   for (int i = 1; i < threads; i++) {
     worker_arg_t *wa = malloc(sizeof *wa);
@@ -142,8 +175,8 @@ static pool_t *pool_create(int threads) {
 
 static void pool_destroy(pool_t *pl) {
   pthread_mutex_lock(&pl->mu);
-  pl->stop = 1;
-  atomic_fetch_add(&pl->gen, 1);
+  atomic_store(&pl->stop, 1);
+  atomic_fetch_add(&pl->posted, 1);
   pthread_cond_broadcast(&pl->start_cv);
   pthread_mutex_unlock(&pl->mu);
   for (int i = 1; i < pl->threads; i++) pthread_join(pl->tids[i], NULL);
@@ -155,36 +188,42 @@ static void pool_destroy(pool_t *pl) {
 
 // Below this many multiply-adds a wake-up costs more than it saves.
 #define MIN_PARALLEL_MACS (64 * 1024)
+// Chunks per thread: enough to rebalance when a helper starts late, few enough to keep re-packing cheap.
+#define CHUNKS_PER_THREAD 4
 
 static void pool_gemm(pool_t *pl, task_t t) {
   long macs = (long)t.M * t.N * t.K;
   int mr = g_isa.mr(), nr = g_isa.nr();
-  // Split the dimension with more tiles; at least one tile per part.
+  // Split the dimension with more tiles; at least one tile per chunk.
   int colTiles = (t.N + nr - 1) / nr, rowTiles = (t.M + mr - 1) / mr;
   t.splitCols = colTiles >= rowTiles;
-  int maxParts = t.splitCols ? colTiles : rowTiles;
-  t.parts = pl->threads < maxParts ? pl->threads : maxParts;
-  if (macs < MIN_PARALLEL_MACS) t.parts = 1;
-  pl->task = t;
-  if (t.parts <= 1) {
-    run_part(pl, 0);
+  int maxChunks = t.splitCols ? colTiles : rowTiles;
+  int want = pl->threads * CHUNKS_PER_THREAD;
+  t.chunks = want < maxChunks ? want : maxChunks;
+  if (pl->threads == 1 || macs < MIN_PARALLEL_MACS || t.chunks < 2) {
+    t.chunks = 1;
+    run_chunk(&t, 0, pl->work[0]);
     return;
   }
-  atomic_store(&pl->pending, pl->threads - 1);
+  pl->task = t;
+  pl->gen++;
+  atomic_store_explicit(&pl->done, 0, memory_order_relaxed);
+  atomic_store_explicit(&pl->claim, ((uint64_t)(pl->gen & 0xffffffu) << (2 * CHUNK_BITS)) | ((uint64_t)t.chunks << CHUNK_BITS),
+                        memory_order_release);
+  atomic_store_explicit(&pl->posted, pl->gen, memory_order_release);
   pthread_mutex_lock(&pl->mu);
-  atomic_fetch_add_explicit(&pl->gen, 1, memory_order_release);
   pthread_cond_broadcast(&pl->start_cv);
   pthread_mutex_unlock(&pl->mu);
-  run_part(pl, 0);
-  int spins = 0;
-  while (atomic_load_explicit(&pl->pending, memory_order_acquire) != 0 && spins < SPIN_ITERS * 10) {
+  work_on(pl, pl->gen, pl->work[0]);
+  uint64_t until = now_ns() + SPIN_NS;
+  for (int i = 0; atomic_load_explicit(&pl->done, memory_order_acquire) != t.chunks; i++) {
     cpu_relax();
-    spins++;
-  }
-  if (atomic_load(&pl->pending) != 0) {
-    pthread_mutex_lock(&pl->mu);
-    while (atomic_load(&pl->pending) != 0) pthread_cond_wait(&pl->done_cv, &pl->mu);
-    pthread_mutex_unlock(&pl->mu);
+    if ((i & 63) == 63 && now_ns() > until) {
+      pthread_mutex_lock(&pl->mu);
+      while (atomic_load(&pl->done) != t.chunks) pthread_cond_wait(&pl->done_cv, &pl->mu);
+      pthread_mutex_unlock(&pl->mu);
+      break;
+    }
   }
 }
 
@@ -271,7 +310,7 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
     for (size_t i = 0; i < n; i++) C[i] = beta == 0.0 ? 0.0f : (float)beta * C[i];
     return NULL;
   }
-  task_t t = {ta, tb, M, N, K, (float)alpha, (float)beta, A, B, C, 1, 1};
+  task_t t = {ta, tb, M, N, K, (float)alpha, (float)beta, A, B, C, 1, 0};
   pool_gemm(pl, t);
   return NULL;
 }
@@ -283,12 +322,168 @@ static napi_value js_isa(napi_env env, napi_callback_info info) {
   return s;
 }
 
+// ---- element-wise passes: f32(arrays…), then numbers; every length is checked before touching memory ----
+
+static int arg_f32(napi_env env, napi_value v, float **ptr, size_t need, const char *what) {
+  size_t len;
+  if (!get_f32(env, v, ptr, &len)) {
+    napi_throw_type_error(env, NULL, what);
+    return 0;
+  }
+  if (len < need) {
+    napi_throw_range_error(env, NULL, "a buffer is shorter than the element count");
+    return 0;
+  }
+  return 1;
+}
+
+static int arg_count(napi_env env, napi_value v, size_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 9007199254740991.0 || d != (double)(int64_t)d) {
+    napi_throw_range_error(env, NULL, "counts must be non-negative integers");
+    return 0;
+  }
+  *out = (size_t)d;
+  return 1;
+}
+
+static int arg_num(napi_env env, napi_value v, double *out) {
+  if (napi_get_value_double(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a number");
+    return 0;
+  }
+  return 1;
+}
+
+#define ARGS(n)                                                                                              \
+  size_t argc = n;                                                                                           \
+  napi_value a[n];                                                                                           \
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));                                                  \
+  if (argc != n) {                                                                                           \
+    napi_throw_type_error(env, NULL, "wrong number of arguments");                                          \
+    return NULL;                                                                                             \
+  }
+
+// (Z, A, n) and (Z, A, n, alpha)
+static napi_value js_relu_forward(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  size_t n;
+  float *Z, *A;
+  if (!arg_count(env, a[2], &n) || !arg_f32(env, a[0], &Z, n, "Z") || !arg_f32(env, a[1], &A, n, "A")) return NULL;
+  ew_relu_forward(Z, A, n);
+  return NULL;
+}
+
+static napi_value js_leaky_relu_forward(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  size_t n;
+  double alpha;
+  float *Z, *A;
+  if (!arg_count(env, a[2], &n) || !arg_num(env, a[3], &alpha) || !arg_f32(env, a[0], &Z, n, "Z") ||
+      !arg_f32(env, a[1], &A, n, "A"))
+    return NULL;
+  ew_leaky_relu_forward(Z, A, n, alpha);
+  return NULL;
+}
+
+// (X, dA, dZ, n[, alpha]) where X is Z for relu/leaky_relu and A for sigmoid/tanh.
+static napi_value backward3(napi_env env, napi_callback_info info, int kind) {
+  size_t argc = 5;
+  napi_value a[5];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  size_t n;
+  double alpha = 0;
+  float *X, *dA, *dZ;
+  if (argc < 4 || !arg_count(env, a[3], &n) || (kind == 1 && (argc < 5 || !arg_num(env, a[4], &alpha))) ||
+      !arg_f32(env, a[0], &X, n, "Z/A") || !arg_f32(env, a[1], &dA, n, "dA") || !arg_f32(env, a[2], &dZ, n, "dZ"))
+    return NULL;
+  switch (kind) {
+  case 0: ew_relu_backward(X, dA, dZ, n); break;
+  case 1: ew_leaky_relu_backward(X, dA, dZ, n, alpha); break;
+  case 2: ew_sigmoid_backward(X, dA, dZ, n); break;
+  default: ew_tanh_backward(X, dA, dZ, n); break;
+  }
+  return NULL;
+}
+static napi_value js_relu_backward(napi_env env, napi_callback_info info) { return backward3(env, info, 0); }
+static napi_value js_leaky_relu_backward(napi_env env, napi_callback_info info) { return backward3(env, info, 1); }
+static napi_value js_sigmoid_backward(napi_env env, napi_callback_info info) { return backward3(env, info, 2); }
+static napi_value js_tanh_backward(napi_env env, napi_callback_info info) { return backward3(env, info, 3); }
+
+// (dZ, db, B, O)
+static napi_value js_bias_gradient(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  size_t B, O;
+  float *dZ, *db;
+  if (!arg_count(env, a[2], &B) || !arg_count(env, a[3], &O) || !arg_f32(env, a[0], &dZ, B * O, "dZ") ||
+      !arg_f32(env, a[1], &db, O, "db"))
+    return NULL;
+  ew_bias_gradient(dZ, db, B, O);
+  return NULL;
+}
+
+// (w, g, buf | null, n, lr, momentum, nesterov)
+static napi_value js_sgd_step(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  size_t n;
+  double lr, momentum;
+  bool nesterov;
+  float *w, *g, *buf = NULL;
+  napi_valuetype bt;
+  CHECK(napi_typeof(env, a[2], &bt));
+  if (!arg_count(env, a[3], &n) || !arg_num(env, a[4], &lr) || !arg_num(env, a[5], &momentum) ||
+      !arg_f32(env, a[0], &w, n, "w") || !arg_f32(env, a[1], &g, n, "g") ||
+      (bt != napi_null && !arg_f32(env, a[2], &buf, n, "buf")))
+    return NULL;
+  CHECK(napi_get_value_bool(env, a[6], &nesterov));
+  ew_sgd_step(w, g, buf, n, lr, momentum, nesterov);
+  return NULL;
+}
+
+// (src, width, order, start, count, dst): dst row r = src row order[start + r]
+static napi_value js_gather_rows(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  size_t width, start, count, srcLen, orderLen;
+  float *src, *dst;
+  napi_typedarray_type type;
+  void *orderData;
+  napi_value ab;
+  size_t off;
+  if (!arg_count(env, a[1], &width) || !arg_count(env, a[3], &start) || !arg_count(env, a[4], &count) ||
+      !get_f32(env, a[0], &src, &srcLen) || !arg_f32(env, a[5], &dst, width * count, "dst"))
+    return NULL;
+  if (napi_get_typedarray_info(env, a[2], &type, &orderLen, &orderData, &ab, &off) != napi_ok || type != napi_int32_array ||
+      start + count > orderLen) {
+    napi_throw_range_error(env, NULL, "order must be an Int32Array holding start + count indices");
+    return NULL;
+  }
+  const int32_t *order = (const int32_t *)orderData + start;
+  size_t rows = width == 0 ? 0 : srcLen / width;
+  for (size_t r = 0; r < count; r++) {
+    if (order[r] < 0 || (size_t)order[r] >= rows) {
+      napi_throw_range_error(env, NULL, "a row index is outside src");
+      return NULL;
+    }
+  }
+  ew_gather_rows(src, width, order, count, dst);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   pthread_once(&g_isa_once, init_isa);
   napi_property_descriptor props[] = {
       {"createPool", NULL, js_create_pool, NULL, NULL, NULL, napi_default, NULL},
       {"gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL},
       {"isa", NULL, js_isa, NULL, NULL, NULL, napi_default, NULL},
+      {"reluForward", NULL, js_relu_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"leakyReluForward", NULL, js_leaky_relu_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"reluBackward", NULL, js_relu_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"leakyReluBackward", NULL, js_leaky_relu_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"sigmoidBackward", NULL, js_sigmoid_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"tanhBackward", NULL, js_tanh_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"biasGradient", NULL, js_bias_gradient, NULL, NULL, NULL, napi_default, NULL},
+      {"sgdStep", NULL, js_sgd_step, NULL, NULL, NULL, napi_default, NULL},
+      {"gatherRows", NULL, js_gather_rows, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

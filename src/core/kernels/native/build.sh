@@ -24,6 +24,8 @@ case $(uname -m) in
     ;;
 esac
 $cc $flags -DSGEMM_ISA=generic -DVEC_BYTES=16 -DMR=6 -c "$here/sgemm.c" -o "$tmp/generic.o"
+# Element-wise passes must round exactly like JavaScript: no fused multiply-add.
+$cc -O3 -fPIC -fno-math-errno -ffp-contract=off -std=gnu11 -Wall -c "$here/elementwise.c" -o "$tmp/elementwise.o"
 $cc $flags -I"$node_include" -c "$here/addon.c" -o "$tmp/addon.o"
-$cc -shared -pthread -o "$out/traind_kernels.node" "$tmp/addon.o" "$tmp/avx512.o" "$tmp/avx2.o" "$tmp/generic.o"
+$cc -shared -pthread -o "$out/traind_kernels.node" "$tmp/addon.o" "$tmp/avx512.o" "$tmp/avx2.o" "$tmp/generic.o" "$tmp/elementwise.o"
 echo "built $out/traind_kernels.node"

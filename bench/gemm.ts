@@ -1,0 +1,44 @@
+// GEMM throughput of a backend on the MLP's shapes (forward X·Wᵀ, weight gradient dZᵀ·X).
+import type { Kernels } from '../src/core/kernels/kernels.js';
+
+export interface GemmShape {
+  label: string;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/** Layer 1 of MLP 784-128-10 at batch B: forward Z = X·Wᵀ and the weight gradient dW = dZᵀ·X. */
+export function mlpShapes(batchSizes: number[]): GemmShape[] {
+  return batchSizes.flatMap((B) => [
+    { label: `forward B=${B}`, M: B, N: 128, K: 784, transA: false, transB: true },
+    { label: `weight-grad B=${B}`, M: 128, N: 784, K: B, transA: true, transB: false },
+  ]);
+}
+
+function filled(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  return a;
+}
+
+/** GFLOP/s over about `seconds` of back-to-back calls, after a warm-up. */
+export function measureGemm(k: Kernels, s: GemmShape, seconds: number): number {
+  const A = k.alloc(s.M * s.K);
+  A.set(filled(s.M * s.K));
+  const B = k.alloc(s.K * s.N);
+  B.set(filled(s.K * s.N));
+  const C = k.alloc(s.M * s.N);
+  for (let i = 0; i < 3; i++) k.gemm(s.transA, s.transB, s.M, s.N, s.K, 1, A, B, 0, C);
+  let reps = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    k.gemm(s.transA, s.transB, s.M, s.N, s.K, 1, A, B, 0, C);
+    reps++;
+    elapsed = (performance.now() - start) / 1000;
+  } while (elapsed < seconds);
+  return (2 * s.M * s.N * s.K * reps) / elapsed / 1e9;
+}

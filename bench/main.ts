@@ -1,0 +1,167 @@
+// `npm run bench`: the numeric core against PyTorch on the same machine, in one run.
+// Fashion-MNIST MLP 784-128-10 training (samples/s and test accuracy, per batch size and thread
+// count), GEMM GFLOP/s against OpenBLAS on the MLP's shapes, and the peak RSS of a training process.
+// Flags: --json (one JSON object per line on stdout), --epochs N (default 10), --quick (2 epochs,
+// short GEMM timings), --no-baseline.
+import { spawnSync } from 'node:child_process';
+import { availableParallelism, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { Kernels } from '../src/core/kernels/kernels.js';
+import { createBackend, selectKernels } from '../src/core/kernels/select.js';
+import { runBaseline, torchAvailable } from './baseline.js';
+import { loadFashionMnist } from './fashion-mnist.js';
+import { measureGemm, mlpShapes } from './gemm.js';
+import { learningRateFor, trainMlp } from './mlp.js';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const quick = args.includes('--quick');
+const epochsFlag = args.indexOf('--epochs');
+const EPOCHS = epochsFlag >= 0 ? Number(args[epochsFlag + 1]) : quick ? 2 : 10;
+const GEMM_SECONDS = quick ? 0.2 : 0.6;
+const BATCH_SIZES = [32, 128, 1024];
+const THREADS = availableParallelism() >= 2 ? [1, 2] : [1];
+const SEED = 1;
+
+/** A result: a JSON line with --json, else the human-readable line (progress goes to stderr). */
+function emit(record: Record<string, unknown>, human: string): void {
+  process.stdout.write(`${json ? JSON.stringify(record) : human}\n`);
+}
+
+function note(message: string): void {
+  process.stderr.write(`# ${message}\n`);
+}
+
+const fmt = (n: number | null, digits = 0): string =>
+  n === null || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function ratioOf(ours: number, theirs: number | null): number | null {
+  return theirs === null || theirs <= 0 ? null : Math.round((ours / theirs) * 100) / 100;
+}
+
+interface BaselineTrain {
+  samplesPerSec: number;
+  testAccuracy: number;
+  baselineKernel: string;
+}
+interface BaselineGemm {
+  shapes: { M: number; N: number; K: number; gflops: number }[];
+  baselineKernel: string;
+}
+
+const withBaseline = !args.includes('--no-baseline') && torchAvailable();
+
+function machine(): void {
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  emit(
+    { name: 'machine', cpu, cores: availableParallelism(), node: process.version, baseline: withBaseline ? 'pytorch' : null, epochs: EPOCHS },
+    `machine: ${cpu}, ${availableParallelism()} cores, Node ${process.version}; baseline: ${withBaseline ? 'PyTorch (/usr/bin/python3)' : 'none'}; ${EPOCHS} epochs per training line`,
+  );
+}
+
+function gemmSection(): void {
+  const shapes = mlpShapes(BATCH_SIZES);
+  for (const threads of THREADS) {
+    let baseline: BaselineGemm | null = null;
+    if (withBaseline) {
+      const spec = shapes.map((s) => `${s.M},${s.N},${s.K},${s.transA ? 1 : 0},${s.transB ? 1 : 0}`).join(';');
+      baseline = runBaseline<BaselineGemm>(['gemm', '--shapes', spec, '--seconds', String(GEMM_SECONDS)], threads);
+    }
+    const backends: Kernels[] = [];
+    for (const kind of ['native', 'wasm'] as const) {
+      const k = createBackend(kind, threads);
+      if (k !== null && k.threads === threads) backends.push(k);
+    }
+    for (const k of backends) {
+      shapes.forEach((s, i) => {
+        const gflops = measureGemm(k, s, GEMM_SECONDS);
+        const theirs = baseline?.shapes[i]?.gflops ?? null;
+        emit(
+          {
+            name: 'gemm',
+            shape: s.label,
+            M: s.M,
+            N: s.N,
+            K: s.K,
+            backend: k.name,
+            threads,
+            gflops: Math.round(gflops * 10) / 10,
+            baselineGflops: theirs === null ? null : Math.round(theirs * 10) / 10,
+            ratio: ratioOf(gflops, theirs),
+            baselineKernel: baseline?.baselineKernel ?? null,
+          },
+          `gemm ${s.label.padEnd(17)} ${`${s.M}x${s.N}x${s.K}`.padEnd(13)} ${k.name.padEnd(18)} ${threads}T ${fmt(gflops, 1).padStart(6)} GFLOP/s` +
+            `  OpenBLAS(${baseline?.baselineKernel ?? '—'}) ${fmt(theirs, 1).padStart(6)}  ratio ${fmt(ratioOf(gflops, theirs), 2)}`,
+        );
+      });
+    }
+  }
+}
+
+async function trainingSection(): Promise<void> {
+  note('loading Fashion-MNIST');
+  const data = loadFashionMnist();
+  const wasm = createBackend('wasm', 1);
+  for (const batchSize of BATCH_SIZES) {
+    const learningRate = learningRateFor(batchSize);
+    const run = { hidden: [128], batchSize, epochs: EPOCHS, learningRate, seed: SEED };
+    for (const threads of THREADS) {
+      const candidates: Kernels[] = [selectKernels({ threads })];
+      if (threads === 1 && wasm !== null && wasm.name !== candidates[0]!.name) candidates.push(wasm);
+      let baseline: BaselineTrain | null = null;
+      if (withBaseline) {
+        note(`PyTorch batch ${batchSize}, ${threads} thread(s)`);
+        baseline = runBaseline<BaselineTrain>(
+          ['train', '--data', data.dir, '--batch', String(batchSize), '--epochs', String(EPOCHS), '--lr', String(learningRate), '--seed', String(SEED)],
+          threads,
+        );
+      }
+      for (const k of candidates) {
+        note(`traind ${k.name} batch ${batchSize}, ${k.threads} thread(s)`);
+        const ours = await trainMlp(run, { train: data.train, test: data.test }, k);
+        const theirs = baseline?.samplesPerSec ?? null;
+        const record = {
+          name: `traind ${ours.backend}`,
+          batchSize,
+          threads: k.threads,
+          samplesPerSec: Math.round(ours.samplesPerSec),
+          baselineSamplesPerSec: theirs === null ? null : Math.round(theirs),
+          ratio: ratioOf(ours.samplesPerSec, theirs),
+          testAccuracy: Math.round(ours.testAccuracy * 10000) / 10000,
+          baselineTestAccuracy: baseline === null ? null : Math.round(baseline.testAccuracy * 10000) / 10000,
+          baselineKernel: baseline?.baselineKernel ?? null,
+          epochs: EPOCHS,
+          learningRate,
+        };
+        emit(
+          record,
+          `train ${record.name.padEnd(24)} batch ${String(batchSize).padStart(4)} ${k.threads}T ` +
+            `${fmt(record.samplesPerSec).padStart(8)} samples/s  PyTorch ${fmt(record.baselineSamplesPerSec).padStart(8)}  ratio ${fmt(record.ratio, 2).padStart(5)}` +
+            `  test acc ${fmt(record.testAccuracy * 100, 2)}% vs ${fmt(record.baselineTestAccuracy === null ? null : record.baselineTestAccuracy * 100, 2)}%` +
+            `  (${EPOCHS} epochs, lr ${learningRate}, OpenBLAS ${record.baselineKernel ?? '—'})`,
+        );
+      }
+    }
+  }
+}
+
+function rssSection(): void {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const threads of THREADS) {
+    note(`peak RSS child, ${threads} thread(s)`);
+    const r = spawnSync(process.execPath, [join(here, 'rss-child.js'), String(threads)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`rss-child failed: ${r.stderr}`);
+    const res = JSON.parse(r.stdout.trim()) as { backend: string; peakRssMiB: number; afterLoadRssMiB: number };
+    emit(
+      { name: 'peak-rss', network: '784-256-128-10', batchSize: 1024, backend: res.backend, threads, peakRssMiB: Math.round(res.peakRssMiB), afterLoadRssMiB: Math.round(res.afterLoadRssMiB) },
+      `rss   MLP 784-256-128-10 batch 1024 ${res.backend} ${threads}T: peak RSS ${fmt(res.peakRssMiB)} MiB (of which ${fmt(res.afterLoadRssMiB)} MiB after loading Fashion-MNIST)`,
+    );
+  }
+}
+
+machine();
+gemmSection();
+await trainingSection();
+rssSection();

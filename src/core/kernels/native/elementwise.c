@@ -1,0 +1,85 @@
+// Element-wise passes of a training step in C, bit-identical to the TypeScript loops they replace
+// (src/core/activations.ts, dense.ts, optimizers.ts, train.ts): the arithmetic is done in double
+// as JavaScript does, in the same order, rounded to float on store, and built with
+// -ffp-contract=off so no multiply-add is fused. Only the speed differs.
+#include <stdint.h>
+#include <string.h>
+
+#include "elementwise.h"
+
+#if defined(__x86_64__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONES
+#endif
+
+CLONES void ew_relu_forward(const float *Z, float *A, size_t n) {
+  for (size_t i = 0; i < n; i++) A[i] = Z[i] > 0 ? Z[i] : 0.0f;
+}
+
+CLONES void ew_leaky_relu_forward(const float *Z, float *A, size_t n, double alpha) {
+  for (size_t i = 0; i < n; i++) A[i] = Z[i] > 0 ? Z[i] : (float)(alpha * (double)Z[i]);
+}
+
+CLONES void ew_relu_backward(const float *Z, const float *dA, float *dZ, size_t n) {
+  for (size_t i = 0; i < n; i++) dZ[i] = Z[i] > 0 ? dA[i] : 0.0f;
+}
+
+CLONES void ew_leaky_relu_backward(const float *Z, const float *dA, float *dZ, size_t n, double alpha) {
+  for (size_t i = 0; i < n; i++) dZ[i] = Z[i] > 0 ? dA[i] : (float)(alpha * (double)dA[i]);
+}
+
+CLONES void ew_sigmoid_backward(const float *A, const float *dA, float *dZ, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    double a = A[i];
+    dZ[i] = (float)(a * (1.0 - a) * (double)dA[i]);
+  }
+}
+
+CLONES void ew_tanh_backward(const float *A, const float *dA, float *dZ, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    double a = A[i];
+    dZ[i] = (float)((1.0 - a * a) * (double)dA[i]);
+  }
+}
+
+// db[o] += Σ_r dZ[r·O + o], each column summed in double in row order (as dense.ts does), a block
+// of columns at a time so the rows are read contiguously.
+#define BIAS_BLOCK 512
+CLONES void ew_bias_gradient(const float *dZ, float *db, size_t B, size_t O) {
+  double acc[BIAS_BLOCK];
+  for (size_t o0 = 0; o0 < O; o0 += BIAS_BLOCK) {
+    size_t w = O - o0 < BIAS_BLOCK ? O - o0 : BIAS_BLOCK;
+    for (size_t j = 0; j < w; j++) acc[j] = 0.0;
+    for (size_t r = 0; r < B; r++) {
+      const float *row = dZ + r * O + o0;
+      for (size_t j = 0; j < w; j++) acc[j] += (double)row[j];
+    }
+    for (size_t j = 0; j < w; j++) db[o0 + j] = (float)((double)db[o0 + j] + acc[j]);
+  }
+}
+
+// torch.optim.SGD (dampening 0) exactly as optimizers.ts: buf = μ·buf + g; w −= lr·(buf or g + μ·buf).
+CLONES void ew_sgd_step(float *w, const float *g, float *buf, size_t n, double lr, double momentum, int nesterov) {
+  if (!buf) {
+    for (size_t i = 0; i < n; i++) w[i] = (float)((double)w[i] - lr * (double)g[i]);
+    return;
+  }
+  if (nesterov) {
+    for (size_t i = 0; i < n; i++) {
+      float b = (float)(momentum * (double)buf[i] + (double)g[i]);
+      buf[i] = b;
+      w[i] = (float)((double)w[i] - lr * ((double)g[i] + momentum * (double)b));
+    }
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      float b = (float)(momentum * (double)buf[i] + (double)g[i]);
+      buf[i] = b;
+      w[i] = (float)((double)w[i] - lr * (double)b);
+    }
+  }
+}
+
+void ew_gather_rows(const float *src, size_t width, const int32_t *order, size_t count, float *dst) {
+  for (size_t r = 0; r < count; r++) memcpy(dst + r * width, src + (size_t)order[r] * width, width * sizeof(float));
+}

@@ -1,0 +1,128 @@
+// The optional element-wise kernels must give exactly the bits of the TypeScript loops they
+// replace (activations.ts, dense.ts, optimizers.ts, train.ts's gather), for every backend that has them.
+import { describe, expect, it } from 'vitest';
+
+import { activationBackward, activationForward } from '../../../src/core/activations.js';
+import { denseBackward } from '../../../src/core/dense.js';
+import { jsKernels } from '../../../src/core/kernels/js.js';
+import { availableBackends } from '../../../src/core/kernels/select.js';
+import type { Param } from '../../../src/core/model.js';
+import { createOptimizerState, optimizerStep } from '../../../src/core/optimizers.js';
+import { createRng, nextFloat } from '../../../src/core/rng.js';
+import type { Activation } from '../../../src/core/types.js';
+
+function values(n: number, seed: number, scale = 3): Float32Array {
+  const r = createRng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (nextFloat(r) * 2 - 1) * scale;
+  // Edge values the branches must treat alike: signed zeros and NaN.
+  out[0] = 0;
+  if (n > 1) out[1] = -0;
+  if (n > 2) out[2] = NaN;
+  return out;
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+const backends = availableBackends(1).filter((k) => k.activationForward !== undefined || k.sgdStep !== undefined);
+const kinds: Activation[] = ['linear', 'relu', 'leaky_relu', 'elu', 'sigmoid', 'tanh', 'gelu', 'softmax'];
+
+it('the native backend offers the element-wise kernels when it loads', () => {
+  const native = availableBackends(1).find((k) => k.name.startsWith('native'));
+  if (native === undefined) return;
+  expect(native.activationForward).toBeTypeOf('function');
+  expect(native.sgdStep).toBeTypeOf('function');
+  expect(native.biasGradient).toBeTypeOf('function');
+  expect(native.gatherRows).toBeTypeOf('function');
+});
+
+for (const k of backends) {
+  describe(`element-wise kernels of ${k.name}`, () => {
+    const n = 1037;
+    for (const kind of kinds) {
+      it(`${kind}: forward and backward equal the TypeScript loops bit for bit (or decline)`, () => {
+        const alpha = kind === 'leaky_relu' ? 0.01 : 1;
+        const Z = values(n, 1);
+        const expectA = new Float32Array(n);
+        activationForward(kind, Z, expectA, 1, n, alpha);
+        const A = new Float32Array(n).fill(7);
+        if (k.activationForward?.(kind, Z, A, n, alpha) === true) expect(sameBits(A, expectA)).toBe(true);
+        else expect(A.every((v) => v === 7)).toBe(true);
+
+        const dA = values(n, 2);
+        const expectDZ = new Float32Array(n);
+        activationBackward(kind, Z, expectA, dA, expectDZ, 1, n, alpha);
+        const dZ = new Float32Array(n);
+        if (k.activationBackward?.(kind, Z, expectA, dA, dZ, n, alpha) === true) {
+          expect(sameBits(dZ, expectDZ)).toBe(true);
+          // In place, as the model does for linear layers.
+          const inPlace = dA.slice();
+          expect(k.activationBackward(kind, Z, expectA, inPlace, inPlace, n, alpha)).toBe(true);
+          expect(sameBits(inPlace, expectDZ)).toBe(true);
+        }
+      });
+    }
+
+    it('biasGradient equals dense.ts column sums, accumulating into db', () => {
+      if (k.biasGradient === undefined) return;
+      const B = 67;
+      const O = 600; // wider than one column block
+      const I = 3;
+      const dZ = values(B * O, 3).map((v) => (Number.isNaN(v) ? 0.5 : v));
+      const start = values(O, 4).map((v) => (Number.isNaN(v) ? 1 : v));
+      const expected = start.slice();
+      denseBackward(jsKernels, dZ, new Float32Array(B * I), new Float32Array(O * I), new Float32Array(O * I), expected, null, B, I, O);
+      const db = start.slice();
+      k.biasGradient(dZ, db, B, O);
+      expect(sameBits(db, expected)).toBe(true);
+    });
+
+    for (const [momentum, nesterov] of [
+      [0, false],
+      [0.9, false],
+      [0.9, true],
+    ] as const) {
+      it(`sgdStep equals optimizers.ts (momentum ${momentum}, nesterov ${nesterov}) over several steps`, () => {
+        if (k.sgdStep === undefined) return;
+        const cfg = { type: 'sgd' as const, momentum, nesterov };
+        const n2 = 5000;
+        const make = (): Param => ({ name: 'w', shape: [n2], data: values(n2, 5).map((v) => (Number.isNaN(v) ? 0 : v)), grad: new Float32Array(n2), isWeight: true });
+        const ref = make();
+        const ours = make();
+        const refState = createOptimizerState(cfg, [ref]);
+        const buf = momentum > 0 ? new Float32Array(n2) : null;
+        for (let step = 0; step < 4; step++) {
+          const g = values(n2, 10 + step).map((v) => (Number.isNaN(v) ? 0.25 : v));
+          ref.grad.set(g);
+          ours.grad.set(g);
+          optimizerStep(cfg, [ref], refState, 0.05);
+          k.sgdStep(ours.data, ours.grad, buf, n2, 0.05, momentum, nesterov);
+          expect(sameBits(ours.data, ref.data)).toBe(true);
+          if (buf !== null) expect(sameBits(buf, refState.moments[0]!.buf!)).toBe(true);
+        }
+      });
+    }
+
+    it('gatherRows copies the rows named by order[start…]', () => {
+      if (k.gatherRows === undefined) return;
+      const width = 5;
+      const src = values(10 * width, 6);
+      const order = new Int32Array([9, 3, 3, 0, 7, 1]);
+      const dst = new Float32Array(4 * width);
+      k.gatherRows(src, width, order, 1, 4, dst);
+      const expected = new Float32Array(4 * width);
+      [3, 3, 0, 7].forEach((row, r) => expected.set(src.subarray(row * width, (row + 1) * width), r * width));
+      expect(sameBits(dst, expected)).toBe(true);
+      expect(() => k.gatherRows!(src, width, new Int32Array([10]), 0, 1, dst)).toThrow(RangeError);
+      expect(() => k.gatherRows!(src, width, order, 4, 3, dst)).toThrow(RangeError);
+    });
+
+    it('refuses buffers shorter than the count', () => {
+      expect(() => k.activationForward?.('relu', new Float32Array(3), new Float32Array(4), 4, 0)).toThrow(RangeError);
+      expect(() => k.sgdStep?.(new Float32Array(4), new Float32Array(3), null, 4, 0.1, 0, false)).toThrow(RangeError);
+      expect(() => k.biasGradient?.(new Float32Array(5), new Float32Array(3), 2, 3)).toThrow(RangeError);
+    });
+  });
+}
