@@ -81,6 +81,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // One log line per request (the onResponse hook below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 200 },
+    // Bad URLs and over-long ids are refused before routing: answer them in the same error format.
+    frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

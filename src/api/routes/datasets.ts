@@ -39,6 +39,19 @@ function parse(format: Exclude<Format, 'idx'>, bytes: Uint8Array, query: z.infer
 /** Reads the multipart fields: `images` + `labels` (IDX, gzipped or not) or one `file`. */
 async function readMultipart(request: FastifyRequest): Promise<{ files: Map<string, { bytes: Buffer; filename: string; mimetype: string }> }> {
   const files = new Map<string, { bytes: Buffer; filename: string; mimetype: string }>();
+  try {
+    await readParts(request, files);
+  } catch (err) {
+    // busboy throws plain Errors for a body that is not valid multipart: that is the client's mistake.
+    const known = err instanceof ApiError || (typeof (err as { code?: unknown }).code === 'string' && String((err as { code: string }).code).startsWith('FST_'));
+    if (known) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ApiError('invalid_request', `malformed multipart body: ${message}`, { path: 'body', issues: [{ path: 'body', message, in: 'multipart' }] });
+  }
+  return { files };
+}
+
+async function readParts(request: FastifyRequest, files: Map<string, { bytes: Buffer; filename: string; mimetype: string }>): Promise<void> {
   for await (const part of request.parts()) {
     if (part.type !== 'file') continue;
     if (!['images', 'labels', 'file'].includes(part.fieldname)) {
@@ -50,7 +63,6 @@ async function readMultipart(request: FastifyRequest): Promise<{ files: Map<stri
     }
     files.set(part.fieldname, { bytes: await part.toBuffer(), filename: part.filename, mimetype: part.mimetype });
   }
-  return { files };
 }
 
 export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
