@@ -63,7 +63,7 @@ export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: numbe
       if (!res.ok && res.why !== 'duplicate') {
         recordGone = true;
         // The store's atomic fence (a later attempt owns the record), when it reports one.
-        if ((res.why as string) === 'superseded') takenOver = true;
+        if (res.why === 'superseded') takenOver = true;
       }
       logger.debug({ jobId, attempt, epoch: metrics.epoch, loss: metrics.loss, val_loss: metrics.val_loss }, 'epoch');
       await syncBest();

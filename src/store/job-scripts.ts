@@ -56,12 +56,14 @@ return {'ok', sid}
 /**
  * KEYS: job hash, job stream. ARGV: attempt, epoch, metrics JSON, progress JSON, stream MAXLEN,
  * now, best metrics JSON or ''. Field `lastMetrics` = 'attempt:epoch' drops repeats.
- * Returns {'ok', streamId} | {'missing'|'terminal'|'duplicate', …}.
+ * Returns {'ok', streamId} | {'missing'|'terminal'|'duplicate'|'superseded', …}.
  */
 export const RECORD_EPOCH = `
-local st = redis.call('HMGET', KEYS[1], 'status', 'lastMetrics')
+local st = redis.call('HMGET', KEYS[1], 'status', 'lastMetrics', 'attempt')
 if not st[1] then return {'missing', ''} end
 if st[1] == 'completed' or st[1] == 'failed' or st[1] == 'cancelled' then return {'terminal', st[1]} end
+-- The record's attempt is a fencing token: a trainer whose job a later attempt took over writes nothing.
+if st[3] and tonumber(st[3]) and tonumber(st[3]) > tonumber(ARGV[1]) then return {'superseded', st[3]} end
 if st[2] then
   local a, e = string.match(st[2], '^(%d+):(%d+)$')
   if a and tonumber(a) == tonumber(ARGV[1]) and tonumber(ARGV[2]) <= tonumber(e) then return {'duplicate', ''} end

@@ -198,7 +198,7 @@ export async function transitionJob(s: Store, jobId: string, status: JobStatus, 
   return { ok: false, why: res[0] as 'missing' | 'terminal' | 'refused' | 'same', status: (res[1] || null) as JobStatus | null };
 }
 
-export type RecordEpochResult = { ok: true; streamId: string } | { ok: false; why: 'missing' | 'terminal' | 'duplicate' };
+export type RecordEpochResult = { ok: true; streamId: string } | { ok: false; why: 'missing' | 'terminal' | 'duplicate' | 'superseded' };
 
 /**
  * Appends one epoch's metrics record to the stream and sets `latest` and `progress` (and `best`
@@ -227,7 +227,7 @@ export async function recordEpoch(
     best === null ? '' : JSON.stringify(best),
   )) as [string, string];
   if (res[0] === 'ok') return { ok: true, streamId: res[1] };
-  return { ok: false, why: res[0] as 'missing' | 'terminal' | 'duplicate' };
+  return { ok: false, why: res[0] as 'missing' | 'terminal' | 'duplicate' | 'superseded' };
 }
 
 /** Sets the job's best metrics record (the one its best checkpoint was taken at). */

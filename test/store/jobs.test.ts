@@ -112,6 +112,19 @@ describe('store/jobs', () => {
     expect(recs).toEqual([[1, 1], [2, 1], [2, 2]]);
   });
 
+  it('refuses an epoch from an attempt that a later attempt has taken over', async () => {
+    const r = await create('t-fence');
+    if (r.kind !== 'created') throw new Error('not created');
+    const id = r.job.id;
+    await transitionJob(f.store, id, 'running', { attempt: 1 });
+    expect((await recordEpoch(f.store, id, metrics(1), 3)).ok).toBe(true);
+    await transitionJob(f.store, id, 'running', { attempt: 2, reason: 'restarted' });
+    expect(await recordEpoch(f.store, id, metrics(2), 3)).toEqual({ ok: false, why: 'superseded' });
+    expect((await recordEpoch(f.store, id, metrics(2, 2), 3)).ok).toBe(true);
+    const recs = (await readStreamPage(f.store, id, null, 100, ['metrics'])).items.map((e) => [e.data.epoch, e.data.attempt]);
+    expect(recs).toEqual([[1, 1], [2, 2]]);
+  });
+
   it('does not bring an expired job back as a fragment', async () => {
     expect(await setBestMetrics(f.store, newJobId(), metrics(1))).toBe(false);
   });
