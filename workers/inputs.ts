@@ -26,6 +26,9 @@ export interface JobInputs {
   train: Dataset;
   validation: Dataset | null;
   meta: DatasetMeta;
+  /** Written into every checkpoint: the resolved spec (with its seed), so the file alone says how
+   *  it was made. Nothing job-specific (like the id), so the same spec gives the same bytes. */
+  checkpointMetadata: Record<string, string>;
 }
 
 interface Loaded {
@@ -62,7 +65,7 @@ export async function loadJobInputs(store: Store, record: JobRecord): Promise<Jo
       throw new JobInputError('validation.fraction', (err as Error).message);
     }
   }
-  return { config, train, validation, meta: main.meta };
+  return { config, train, validation, meta: main.meta, checkpointMetadata: { spec: JSON.stringify(spec) } };
 }
 
 async function loadRef(store: Store, ref: string | { builtin: string }, tenant: string, path: string): Promise<Loaded> {

@@ -74,7 +74,7 @@ export default async function processTrainJob(
       train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...hooks, shouldStop }, {
         resume: from,
         kernels: trainingKernels(),
-        metadata: { job_id: jobId },
+        metadata: inputs.checkpointMetadata,
       });
 
     let result: TrainResult;

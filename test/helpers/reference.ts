@@ -32,8 +32,8 @@ export async function referenceRun(redis: Redis, prefix: string, dataDir: string
       onEpoch: (m) => void epochs.push(m),
       onBest: (b) => void bestBytes.set(b.epoch, b.bytes),
     },
-    // Must match workers/processor.ts: the checkpoint metadata is part of the compared bytes.
-    { kernels: trainingKernels(), metadata: { job_id: jobId } },
+    // The worker's own checkpoint metadata: it is part of the compared bytes.
+    { kernels: trainingKernels(), metadata: inputs.checkpointMetadata },
   );
   return { epochs, bestBytes, result };
 }
