@@ -1,0 +1,149 @@
+// The service the load test runs against, all on this machine's loopback: a private redis-server
+// (so the load never touches a shared Redis), one API process and N worker processes from dist/,
+// with their CPU time read from /proc. stop() ends everything it started.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Stack {
+  baseUrl: string;
+  redisUrl: string;
+  apiPid: number;
+  redisPid: number;
+  workerPids: number[];
+  /** CPU seconds (user + system) used so far by a process. */
+  cpuSeconds(pid: number): number;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until true; a check that throws a non-network error (a process died) ends the wait. */
+async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  const attempt = () =>
+    check().catch((err: unknown) => {
+      if (err instanceof Error && err.message.includes('exited')) throw err;
+      return false;
+    });
+  while (!(await attempt())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * `apiNice` (0 = as is) lowers the API process's CPU priority, as a deployment that gives
+ * training the cores first would (nice, cgroup cpu.weight, container CPU shares).
+ */
+export async function startStack(workers: number, apiNice = 0): Promise<Stack> {
+  const children: ChildProcess[] = [];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'traind-loadtest-'));
+  const redisPort = await freePort();
+  const apiPort = await freePort();
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
+
+  const stop = async () => {
+    for (const c of children.reverse()) {
+      if (c.exitCode === null && c.signalCode === null) {
+        const gone = new Promise((r) => c.once('exit', r));
+        c.kill('SIGKILL');
+        await gone;
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes'], { stdio: 'ignore' });
+    children.push(redis);
+    const { Redis } = await import('ioredis');
+    await until('redis-server', 10_000, async () => {
+      const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      r.on('error', () => undefined);
+      try {
+        await r.connect();
+        return (await r.ping()) === 'PONG';
+      } finally {
+        r.disconnect();
+      }
+    });
+
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      REDIS_URL: redisUrl,
+      KEY_PREFIX: 'traind-loadtest',
+      DATA_DIR: path.join(dir, 'data'),
+      LOG_LEVEL: 'info',
+      EMBEDDED_REDIS: 'false',
+      WORKER_CONCURRENCY: '1',
+      RATE_LIMIT_MAX: '10000000',
+      MAX_QUEUED_JOBS_PER_TENANT: '1000000',
+    };
+    // Logs go to /dev/null: writing them is part of the service's cost, reading them is not.
+    const api = spawn(process.execPath, [path.join(ROOT, 'dist/src/server.js')], {
+      env: { ...env, TRAIND_ROLE: 'api', PORT: String(apiPort), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(api);
+    await until('the API', 20_000, async () => {
+      if (api.exitCode !== null) throw new Error(`the API exited (${api.exitCode})`);
+      return (await fetch(`${baseUrl}/readyz`)).status === 200;
+    });
+
+    if (apiNice !== 0 && api.pid !== undefined) os.setPriority(api.pid, apiNice);
+    const workerPids: number[] = [];
+    for (let i = 0; i < workers; i++) {
+      const w = spawn(process.execPath, [path.join(ROOT, 'dist/workers/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(w);
+      await new Promise<void>((resolve, reject) => {
+        let buf = '';
+        const onData = (d: Buffer) => {
+          buf += d.toString();
+          if (buf.includes('"worker started"')) {
+            w.stdout?.off('data', onData);
+            w.stdout?.resume();
+            resolve();
+          }
+        };
+        w.stdout?.on('data', onData);
+        w.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+      });
+      workerPids.push(w.pid ?? 0);
+    }
+    return { baseUrl, redisUrl, apiPid: api.pid ?? 0, redisPid: redis.pid ?? 0, workerPids, cpuSeconds, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,227 @@
+// `npm run loadtest`: while two workers train, hammer the API (submit, get, metrics polling, SSE)
+// for LOADTEST_SECONDS (30) on loopback, and report per route requests/s, p50/p99 latency and
+// errors, plus training throughput (samples/s from the metrics records) before, during and after
+// the load. Everything runs on a private redis-server and is stopped at the end.
+
+import autocannon, { type Result } from 'autocannon';
+import os from 'node:os';
+import { Redis } from 'ioredis';
+import { startSseLoad, type SseStats } from './loadtest-sse.js';
+import { startStack, type Stack } from './loadtest-stack.js';
+
+const LOAD_SECONDS = Number(process.env.LOADTEST_SECONDS ?? 30);
+const QUIET_SECONDS = Number(process.env.LOADTEST_QUIET_SECONDS ?? 15);
+const CONNECTIONS = Number(process.env.LOADTEST_CONNECTIONS ?? 4);
+/**
+ * The API process's niceness, one run per value: 0 = the same CPU priority as the training
+ * workers; 10 = training first (what nice, cgroup cpu.weight or container CPU shares give a
+ * deployment where the API and the workers share cores).
+ */
+const API_NICES = (process.env.LOADTEST_API_NICE ?? '0,10').split(',').map(Number);
+const WARMUP_MS = 3000;
+
+/** The two long jobs the workers train during the test (cancelled at the end). */
+const TRAINING_SPEC = {
+  name: 'loadtest-training',
+  dataset: { builtin: 'moons' },
+  validation: { fraction: 0.2 },
+  model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 2 }] },
+  loss: 'softmax_cross_entropy',
+  optimizer: { type: 'adam' },
+  learningRate: 0.001,
+  batchSize: 8,
+  epochs: 100_000,
+  checkpoints: { keepBest: 1 },
+  seed: 1,
+};
+
+/** What the submit route gets hammered with: small jobs that queue up behind the training ones. */
+const SUBMIT_SPEC = JSON.stringify({
+  dataset: { builtin: 'xor' },
+  model: { layers: [{ type: 'dense', units: 4, activation: 'tanh' }, { type: 'dense', units: 2 }] },
+  loss: 'softmax_cross_entropy',
+  epochs: 1,
+  priority: 0,
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Window {
+  name: string;
+  from: number;
+  to: number;
+}
+
+interface EpochRecord {
+  job: string;
+  /** When the epoch's record was written (the stream id's ms) and when the epoch started. */
+  end: number;
+  start: number;
+  samplesPerSec: number;
+}
+
+async function json<T>(res: Response): Promise<T> {
+  if (res.status >= 300) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+async function submitTraining(stack: Stack): Promise<string> {
+  const res = await fetch(`${stack.baseUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(TRAINING_SPEC) });
+  return (await json<{ id: string }>(res)).id;
+}
+
+async function waitRunning(stack: Stack, ids: string[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const states = await Promise.all(ids.map(async (id) => (await json<{ status: string }>(await fetch(`${stack.baseUrl}/v1/jobs/${id}`))).status));
+    if (states.every((s) => s === 'running')) return;
+    if (Date.now() > deadline) throw new Error(`training jobs not running: ${states.join(', ')}`);
+    await sleep(200);
+  }
+}
+
+async function epochRecords(redisUrl: string, ids: string[]): Promise<EpochRecord[]> {
+  const redis = new Redis(redisUrl);
+  try {
+    const out: EpochRecord[] = [];
+    for (const id of ids) {
+      const raw = (await redis.xrange(`traind-loadtest:job:${id}:stream`, '-', '+')) as [string, string[]][];
+      for (const [sid, fields] of raw) {
+        if (fields[1] !== 'metrics') continue;
+        const m = JSON.parse(fields[3] ?? '{}') as { seconds: number; samplesPerSec: number };
+        const end = Number(sid.split('-')[0]);
+        out.push({ job: id, end, start: end - m.seconds * 1000, samplesPerSec: m.samplesPerSec });
+      }
+    }
+    return out;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Training throughput in a window: per job, samples over training time for the epochs that ran
+ * entirely inside it (each epoch has the same rows, so that is the harmonic mean of samplesPerSec),
+ * summed over the jobs; and epochs finished per second (includes validation and the hooks' I/O).
+ */
+function throughput(records: EpochRecord[], w: Window, jobs: string[]): { samplesPerSec: number; epochsPerSec: number; epochs: number } {
+  let total = 0;
+  let epochs = 0;
+  for (const job of jobs) {
+    const inside = records.filter((r) => r.job === job && r.start >= w.from && r.end <= w.to);
+    if (inside.length === 0) continue;
+    total += inside.length / inside.reduce((acc, r) => acc + 1 / r.samplesPerSec, 0);
+    epochs += inside.length;
+  }
+  return { samplesPerSec: total, epochsPerSec: epochs / ((w.to - w.from) / 1000), epochs };
+}
+
+function pct(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
+
+function routeLine(name: string, r: Result): string {
+  const errors = r.errors + r.timeouts + r.non2xx;
+  return `${name.padEnd(34)} ${String(r.requests.total).padStart(9)} ${f1(r.requests.total / r.duration).padStart(9)} ${f1(r.latency.p50).padStart(8)} ${f1(r.latency.p99).padStart(8)} ${String(errors).padStart(7)}`;
+}
+
+interface RunSummary {
+  nice: number;
+  reqPerSec: number;
+  errors: number;
+  drop: number;
+}
+
+async function runOnce(apiNice: number): Promise<RunSummary> {
+  console.log(
+    `traind load test: 2 workers training, ${LOAD_SECONDS} s of load (${CONNECTIONS} connections per route), quiet windows of ${QUIET_SECONDS} s before and after; ` +
+      `API nice ${apiNice}; ${os.availableParallelism()} cores, load average ${os.loadavg()[0]?.toFixed(2)} at start`,
+  );
+  const stack = await startStack(2, apiNice);
+  try {
+    const jobs = [await submitTraining(stack), await submitTraining(stack)];
+    await waitRunning(stack, jobs);
+    await sleep(WARMUP_MS);
+
+    const before: Window = { name: 'before (no load)', from: Date.now(), to: 0 };
+    await sleep(QUIET_SECONDS * 1000);
+    before.to = Date.now();
+
+    const cpu0 = { api: stack.cpuSeconds(stack.apiPid), redis: stack.cpuSeconds(stack.redisPid), self: process.cpuUsage() };
+    const during: Window = { name: 'during the load', from: Date.now(), to: 0 };
+    const common = { connections: CONNECTIONS, duration: LOAD_SECONDS, timeout: 10 };
+    const sse = startSseLoad(stack.baseUrl, jobs, { connectors: CONNECTIONS, watchers: CONNECTIONS });
+    const [submit, get, metrics] = await Promise.all([
+      autocannon({ ...common, url: `${stack.baseUrl}/v1/jobs`, method: 'POST', headers: { 'content-type': 'application/json' }, body: SUBMIT_SPEC }),
+      autocannon({ ...common, url: stack.baseUrl, requests: jobs.map((id) => ({ method: 'GET', path: `/v1/jobs/${id}` })) }),
+      autocannon({ ...common, url: stack.baseUrl, requests: jobs.map((id) => ({ method: 'GET', path: `/v1/jobs/${id}/metrics?limit=50` })) }),
+    ]);
+    const sseStats: SseStats = sse.stop();
+    during.to = Date.now();
+    const apiCpu = stack.cpuSeconds(stack.apiPid) - cpu0.api;
+    const redisCpu = stack.cpuSeconds(stack.redisPid) - cpu0.redis;
+    const selfCpu = process.cpuUsage(cpu0.self);
+
+    const after: Window = { name: 'after (no load)', from: Date.now(), to: 0 };
+    await sleep(QUIET_SECONDS * 1000);
+    after.to = Date.now();
+
+    for (const id of jobs) await fetch(`${stack.baseUrl}/v1/jobs/${id}/cancel`, { method: 'POST' });
+    const records = await epochRecords(stack.redisUrl, jobs);
+
+    console.log('');
+    console.log(`${'route'.padEnd(34)} ${'requests'.padStart(9)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
+    console.log(routeLine('POST /v1/jobs (submit)', submit));
+    console.log(routeLine('GET /v1/jobs/:id', get));
+    console.log(routeLine('GET /v1/jobs/:id/metrics?limit=50', metrics));
+    const loadSeconds = (during.to - during.from) / 1000;
+    const sseLine = `${'GET /v1/jobs/:id/events (SSE)'.padEnd(34)} ${String(sseStats.connects).padStart(9)} ${f1(sseStats.connects / loadSeconds).padStart(9)} ${f1(pct(sseStats.firstEventMs, 50)).padStart(8)} ${f1(pct(sseStats.firstEventMs, 99)).padStart(8)} ${String(sseStats.errors).padStart(7)}`;
+    console.log(`${sseLine}   (connections; latency = time to first event)`);
+    console.log(`SSE live delivery (${CONNECTIONS} watchers, ${sseStats.lagMs.length} new events): lag p50 ${f1(pct(sseStats.lagMs, 50))} ms, p99 ${f1(pct(sseStats.lagMs, 99))} ms`);
+    const errors = [submit, get, metrics].reduce((acc, r) => acc + r.errors + r.timeouts + r.non2xx, 0) + sseStats.errors;
+    const statusCodes = [submit, get, metrics].map((r) => JSON.stringify(Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count]))));
+    console.log(`status codes: submit ${statusCodes[0]}, get ${statusCodes[1]}, metrics ${statusCodes[2]}; total errors ${errors}`);
+    const share = (seconds: number) => `${f1((seconds / loadSeconds) * 100)}%`;
+    console.log(`CPU during the load (of one core): API ${share(apiCpu)}, redis-server ${share(redisCpu)}, load generator ${share((selfCpu.user + selfCpu.system) / 1e6)}`);
+
+    console.log('');
+    const tb = throughput(records, before, jobs);
+    const td = throughput(records, during, jobs);
+    const ta = throughput(records, after, jobs);
+    for (const [w, t] of [[before, tb], [during, td], [after, ta]] as const) {
+      console.log(`training ${w.name.padEnd(17)} ${f1(t.samplesPerSec).padStart(10)} samples/s (2 jobs) ${t.epochsPerSec.toFixed(2).padStart(7)} epochs/s  (${t.epochs} epochs)`);
+    }
+    const baseline = (tb.samplesPerSec + ta.samplesPerSec) / 2;
+    const ratio = td.samplesPerSec / baseline;
+    const epochRatio = td.epochsPerSec / ((tb.epochsPerSec + ta.epochsPerSec) / 2);
+    console.log(
+      `under load / without: samples/s ×${ratio.toFixed(3)} (${f1((1 - ratio) * 100)}% drop), epochs/s ×${epochRatio.toFixed(3)}; goal ≤ 10% drop: ${1 - ratio <= 0.1 ? 'met' : 'NOT met'}`,
+    );
+    const reqPerSec = [submit, get, metrics].reduce((acc, r) => acc + r.requests.total / r.duration, 0) + sseStats.connects / loadSeconds;
+    return { nice: apiNice, reqPerSec, errors, drop: 1 - ratio };
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const runs: RunSummary[] = [];
+  for (const nice of API_NICES) {
+    runs.push(await runOnce(nice));
+    console.log('');
+  }
+  console.log('summary:');
+  for (const r of runs) {
+    console.log(`  API nice ${String(r.nice).padStart(2)}: ${f1(r.reqPerSec).padStart(7)} requests/s over all routes, ${r.errors} errors, training throughput drop ${f1(r.drop * 100)}%`);
+  }
+  process.exit(runs.some((r) => r.errors > 0) ? 1 : 0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
