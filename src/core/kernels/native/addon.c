@@ -189,7 +189,7 @@ static void pool_destroy(pool_t *pl) {
 // Below this many multiply-adds a wake-up costs more than it saves.
 #define MIN_PARALLEL_MACS (64 * 1024)
 // Chunks per thread: enough to rebalance when a helper starts late, few enough to keep re-packing cheap.
-#define CHUNKS_PER_THREAD 4
+#define CHUNKS_PER_THREAD 2
 
 static void pool_gemm(pool_t *pl, task_t t) {
   long macs = (long)t.M * t.N * t.K;
