@@ -6,6 +6,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';
+import { cpuShare, sampleCpu } from '../helpers/processes.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';
 import { followEvents } from '../helpers/sse.js';
 import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
@@ -72,10 +73,23 @@ describe.each(cases)('Redis crashed and restarted during training: $name', ({ lo
     await server.start();
     await waitFor(async () => (await fetch(`${stack.api.baseUrl}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'the API to be ready again' });
 
+    const cpu = sampleCpu([a.pid, b.pid], 500);
     const done = await waitForStatus(stack.api, job.id, ['completed'], 120_000);
+    // One trainer at a time: the workers never both burn a core (one short overlap allowed for a
+    // hand-over caught mid-interval).
+    const rows = cpu.stop();
+    expect(rows.some(([x = 0, y = 0]) => x > 0.5 || y > 0.5), 'the sampler sees a training worker busy').toBe(true);
+    const both = rows.filter(([x = 0, y = 0]) => x > 0.5 && y > 0.5);
+    expect(both.length, `intervals with both workers busy: ${JSON.stringify(both)}`).toBeLessThanOrEqual(1);
     expect(done.reason).toBe('max_epochs');
     // Nobody had to be restarted: the same three processes served throughout.
     for (const p of [stack.apiProcess, a, b]) expect(p.alive(), p.tail()).toBe(true);
+    // And no trainer is left behind: a superseded attempt must stop, not train on unseen.
+    await sleep(1000);
+    for (const w of [a, b]) {
+      const share = await cpuShare(w.pid, 2000);
+      expect(share, `${w.name} still uses ${(share * 100).toFixed(0)}% of a core after the job ended\n${w.tail()}`).toBeLessThan(0.3);
+    }
 
     // The stream: per attempt, consecutive epochs each exactly once; all attempts together
     // reach the last epoch; a later attempt (if the outage cost one) resumed, never from 1.

@@ -272,3 +272,44 @@ export async function stalledRecoveryMs(): Promise<number> {
   const c = loadConfig({ LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000' }) as object;
   return 'lockDurationMs' in c && 'stalledIntervalMs' in c ? 30_000 : 100_000;
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The share of one core a process used over the next `ms` (a training thread shows ~1). */
+export async function cpuShare(pid: number, ms: number): Promise<number> {
+  const before = cpuSeconds(pid);
+  await new Promise((r) => setTimeout(r, ms));
+  return (cpuSeconds(pid) - before) / (ms / 1000);
+}
+
+/**
+ * Samples the CPU share of each process every `intervalMs` until stop(): one row per interval,
+ * one share per pid (e.g. to check that two workers never train the same job at once).
+ */
+export function sampleCpu(pids: number[], intervalMs: number): { stop(): number[][] } {
+  const rows: number[][] = [];
+  let last = pids.map(cpuSeconds);
+  let at = Date.now();
+  const timer = setInterval(() => {
+    const now = pids.map(cpuSeconds);
+    const t = Date.now();
+    rows.push(now.map((c, i) => (c - (last[i] ?? 0)) / ((t - at) / 1000)));
+    last = now;
+    at = t;
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return rows;
+    },
+  };
+}
