@@ -99,6 +99,35 @@ static inline void microkernel(int kc, const float *restrict Ap, const float *re
   }
 }
 
+// The same product reading MR rows of a row-major A directly (row stride lda): when op(A) is not
+// transposed, packing it would copy every element once for little reuse (N is often small here).
+// Bit-identical to microkernel(): the same FMA chain per element.
+static inline void microkernel_rows(int kc, const float *restrict A, size_t lda, const float *restrict Bp,
+                                    vf *restrict acc) {
+  vf c[MR][2];
+  const float *a[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    c[i][0] = (vf){0};
+    c[i][1] = (vf){0};
+    a[i] = A + i * lda;
+  }
+  for (int k = 0; k < kc; k++) {
+    vf b0 = *(const vf *)(Bp + (size_t)k * NR);
+    vf b1 = *(const vf *)(Bp + (size_t)k * NR + VL);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      c[i][0] += b0 * a[i][k];
+      c[i][1] += b1 * a[i][k];
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    acc[2 * i] = c[i][0];
+    acc[2 * i + 1] = c[i][1];
+  }
+}
+
 // C[MR×NR tile] = alpha·acc + beta·C (beta 0: C not read).
 static inline void storeTile(const vf *acc, float *C, size_t ldc, float alpha, float beta) {
 #pragma GCC unroll 16
@@ -135,12 +164,17 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
       packB(B, transB, N, K, jc, nc, pc, kc, bufB);
       for (int ic = i0; ic < i1; ic += SGEMM_MC) {
         int mc = i1 - ic < SGEMM_MC ? i1 - ic : SGEMM_MC;
-        packA(A, transA, M, K, ic, mc, pc, kc, bufA);
+        // Row-major A is read in place (full MR-row panels); only transposed A and edge panels are packed.
+        int fullRows = transA ? 0 : mc / MR * MR;
+        if (fullRows < mc) packA(A, transA, M, K, ic + fullRows, mc - fullRows, pc, kc, bufA + (size_t)fullRows * kc);
         for (int jr = 0; jr < nc; jr += NR) {
           int cols = nc - jr < NR ? nc - jr : NR;
           for (int ir = 0; ir < mc; ir += MR) {
             int rows = mc - ir < MR ? mc - ir : MR;
-            microkernel(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, acc);
+            if (ir < fullRows)
+              microkernel_rows(kc, A + (size_t)(ic + ir) * K + pc, (size_t)K, bufB + (size_t)jr * kc, acc);
+            else
+              microkernel(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, acc);
             float *ct = C + (size_t)(ic + ir) * N + jc + jr;
             if (rows == MR && cols == NR) {
               storeTile(acc, ct, (size_t)N, alpha, b);
