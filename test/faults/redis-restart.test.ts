@@ -77,9 +77,9 @@ describe.each(cases)('Redis crashed and restarted during training: $name', ({ lo
     const done = await waitForStatus(stack.api, job.id, ['completed'], 120_000);
     // One trainer at a time: the workers never both burn a core (one short overlap allowed for a
     // hand-over caught mid-interval).
-    const rows = cpu.stop();
-    expect(rows.some(([x = 0, y = 0]) => x > 0.5 || y > 0.5), 'the sampler sees a training worker busy').toBe(true);
-    const both = rows.filter(([x = 0, y = 0]) => x > 0.5 && y > 0.5);
+    const samples = cpu.stop();
+    expect(samples.some(([x = 0, y = 0]) => x > 0.5 || y > 0.5), 'the sampler sees a training worker busy').toBe(true);
+    const both = samples.filter(([x = 0, y = 0]) => x > 0.5 && y > 0.5);
     expect(both.length, `intervals with both workers busy: ${JSON.stringify(both)}`).toBeLessThanOrEqual(1);
     expect(done.reason).toBe('max_epochs');
     // Nobody had to be restarted: the same three processes served throughout.
