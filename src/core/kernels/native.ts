@@ -9,7 +9,8 @@ import type { Kernels } from './kernels.js';
 
 interface NativeAddon {
   isa(): string;
-  createPool(threads: number): object;
+  supportedIsas(): string[];
+  createPool(threads: number, isa?: string): object;
   gemm(
     pool: object,
     transA: boolean,
@@ -64,13 +65,21 @@ function loadAddon(): NativeAddon | null {
   return addon;
 }
 
-/** Native kernels with `threads` threads (the caller's plus threads − 1 helpers), or null when unavailable. */
-export function createNativeKernels(threads: number): Kernels | null {
+/** The GEMM builds ("avx512", "avx2", "generic") this CPU runs, widest first; empty without the addon. */
+export function nativeIsas(): string[] {
+  return loadAddon()?.supportedIsas() ?? [];
+}
+
+/**
+ * Native kernels with `threads` threads (the caller's plus threads − 1 helpers), or null when
+ * unavailable. `isa` forces a narrower GEMM build (tests); by default the widest this CPU runs.
+ */
+export function createNativeKernels(threads: number, isa?: string): Kernels | null {
   const native = loadAddon();
   if (native === null) return null;
-  const pool = native.createPool(threads);
+  const pool = native.createPool(threads, isa);
   return {
-    name: `native-${native.isa()}`,
+    name: `native-${isa ?? native.isa()}`,
     threads,
     alloc: (length) => new Float32Array(length),
     gemm: (transA, transB, M, N, K, alpha, A, B, beta, C) =>

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Kernels } from '../../../src/core/kernels/kernels.js';
+import { createNativeKernels, nativeIsas } from '../../../src/core/kernels/native.js';
 import { availableBackends, createBackend, selectKernels } from '../../../src/core/kernels/select.js';
 import { createRng, nextFloat } from '../../../src/core/rng.js';
 
@@ -51,8 +52,15 @@ function tolerance(K: number, scale: number): number {
   return 8 * 2 ** -24 * (Math.sqrt(K) + 2) * scale + 1e-7;
 }
 
-// Backends with each thread count worth testing.
-const backends: Kernels[] = [...availableBackends(1), ...availableBackends(2).filter((k) => k.threads === 2)];
+// Backends with each thread count worth testing, and the narrower native builds this CPU also runs
+// (AVX2, portable) so they are checked here too.
+const backends: Kernels[] = [
+  ...availableBackends(1),
+  ...availableBackends(2).filter((k) => k.threads === 2),
+  ...nativeIsas()
+    .slice(1)
+    .map((isa) => createNativeKernels(1, isa)!),
+];
 
 const shapes: [number, number, number][] = [
   [1, 1, 1],
@@ -73,6 +81,13 @@ it('lists js and at least one fast backend, and selectKernels picks the first av
   expect(selectKernels().name).toBe(names[0]);
   expect(selectKernels({ prefer: 'js' }).name).toBe('js');
   expect(() => createBackend('native', 0)).toThrow(/threads/);
+});
+
+it.runIf(nativeIsas().length > 0)('native names its build and refuses one the CPU lacks', () => {
+  const isas = nativeIsas();
+  expect(isas[isas.length - 1]).toBe('generic');
+  expect(createBackend('native', 1)!.name).toBe(`native-${isas[0]}`);
+  expect(() => createNativeKernels(1, 'sse9')).toThrow(RangeError);
 });
 
 for (const k of backends) {

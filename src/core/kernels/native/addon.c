@@ -23,15 +23,29 @@ typedef struct {
   int (*nr)(void);
 } isa_t;
 
-static isa_t pick_isa(void) {
+static const isa_t ISAS[] = {
+    {"avx512", sgemm_range_avx512, sgemm_pack_floats_avx512, sgemm_mr_avx512, sgemm_nr_avx512},
+    {"avx2", sgemm_range_avx2, sgemm_pack_floats_avx2, sgemm_mr_avx2, sgemm_nr_avx2},
+    {"generic", sgemm_range_generic, sgemm_pack_floats_generic, sgemm_mr_generic, sgemm_nr_generic},
+};
+#define N_ISAS 3
+
+// Whether this CPU runs ISAS[i] (the avx512 build also uses AVX-512VL encodings).
+static int isa_supported(int i) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f"))
-    return (isa_t){"avx512", sgemm_range_avx512, sgemm_pack_floats_avx512, sgemm_mr_avx512, sgemm_nr_avx512};
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return (isa_t){"avx2", sgemm_range_avx2, sgemm_pack_floats_avx2, sgemm_mr_avx2, sgemm_nr_avx2};
+  if (i == 0) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  if (i == 1) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return 1;
+#else
+  return i == N_ISAS - 1;
 #endif
-  return (isa_t){"generic", sgemm_range_generic, sgemm_pack_floats_generic, sgemm_mr_generic, sgemm_nr_generic};
+}
+
+static isa_t pick_isa(void) {
+  for (int i = 0; i < N_ISAS; i++)
+    if (isa_supported(i)) return ISAS[i];
+  return ISAS[N_ISAS - 1];
 }
 
 static isa_t g_isa;
@@ -56,6 +70,7 @@ typedef struct {
 
 typedef struct pool {
   int threads;
+  isa_t isa;
   float **work; // one packing buffer per thread
   pthread_t *tids;
   pthread_mutex_t mu;
@@ -81,14 +96,14 @@ static void share(int total, int unit, int p, int n, int *lo, int *hi) {
   *hi = b * unit < total ? b * unit : total;
 }
 
-static void run_chunk(const task_t *t, int c, float *work) {
+static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
   int i0 = 0, i1 = t->M, j0 = 0, j1 = t->N;
   if (t->splitCols)
-    share(t->N, g_isa.nr(), c, t->chunks, &j0, &j1);
+    share(t->N, isa->nr(), c, t->chunks, &j0, &j1);
   else
-    share(t->M, g_isa.mr(), c, t->chunks, &i0, &i1);
+    share(t->M, isa->mr(), c, t->chunks, &i0, &i1);
   if (i0 < i1 && j0 < j1)
-    g_isa.range(t->transA, t->transB, t->M, t->N, t->K, t->alpha, t->A, t->B, t->beta, t->C, i0, i1, j0, j1, work);
+    isa->range(t->transA, t->transB, t->M, t->N, t->K, t->alpha, t->A, t->B, t->beta, t->C, i0, i1, j0, j1, work);
 }
 
 // Claims and runs chunks of task generation `gen` until none are left.
@@ -102,7 +117,7 @@ static void work_on(pool_t *pl, unsigned gen, float *work) {
       continue;
     // Chunk c is ours and unfinished, so the task cannot be replaced while we read it.
     task_t t = pl->task;
-    run_chunk(&t, (int)c, work);
+    run_chunk(&pl->isa, &t, (int)c, work);
     if (atomic_fetch_add_explicit(&pl->done, 1, memory_order_acq_rel) + 1 == (int)total) {
       pthread_mutex_lock(&pl->mu);
       pthread_cond_signal(&pl->done_cv);
@@ -150,10 +165,11 @@ static void *worker_main(void *arg) {
   }
 }
 
-static pool_t *pool_create(int threads) {
+static pool_t *pool_create(int threads, isa_t isa) {
   pool_t *pl = calloc(1, sizeof *pl);
   if (!pl) return NULL;
   pl->threads = threads;
+  pl->isa = isa;
   pl->work = calloc((size_t)threads, sizeof(float *));
   pl->tids = calloc((size_t)threads, sizeof(pthread_t));
   pthread_mutex_init(&pl->mu, NULL);
@@ -163,7 +179,7 @@ static pool_t *pool_create(int threads) {
   atomic_init(&pl->posted, 0);
   atomic_init(&pl->done, 0);
   atomic_init(&pl->stop, 0);
-  for (int i = 0; i < threads; i++) pl->work[i] = malloc(g_isa.pack_floats() * sizeof(float));
+  for (int i = 0; i < threads; i++) pl->work[i] = malloc(isa.pack_floats() * sizeof(float));
   for (int i = 1; i < threads; i++) {
     worker_arg_t *wa = malloc(sizeof *wa);
     wa->pool = pl;
@@ -193,7 +209,7 @@ static void pool_destroy(pool_t *pl) {
 
 static void pool_gemm(pool_t *pl, task_t t) {
   long macs = (long)t.M * t.N * t.K;
-  int mr = g_isa.mr(), nr = g_isa.nr();
+  int mr = pl->isa.mr(), nr = pl->isa.nr();
   // Split the dimension with more tiles; at least one tile per chunk.
   int colTiles = (t.N + nr - 1) / nr, rowTiles = (t.M + mr - 1) / mr;
   t.splitCols = colTiles >= rowTiles;
@@ -202,7 +218,7 @@ static void pool_gemm(pool_t *pl, task_t t) {
   t.chunks = want < maxChunks ? want : maxChunks;
   if (pl->threads == 1 || macs < MIN_PARALLEL_MACS || t.chunks < 2) {
     t.chunks = 1;
-    run_chunk(&t, 0, pl->work[0]);
+    run_chunk(&pl->isa, &t, 0, pl->work[0]);
     return;
   }
   pl->task = t;
@@ -243,9 +259,11 @@ static void finalize_pool(napi_env env, void *data, void *hint) {
   pool_destroy(data);
 }
 
+// createPool(threads, isa?): isa names a build ("avx512" | "avx2" | "generic") this CPU supports;
+// by default the widest one.
 static napi_value js_create_pool(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
+  size_t argc = 2;
+  napi_value argv[2], out;
   int32_t threads;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &threads));
@@ -253,7 +271,23 @@ static napi_value js_create_pool(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "threads must be in [1, 64]");
     return NULL;
   }
-  pool_t *pl = pool_create(threads);
+  isa_t isa = g_isa;
+  napi_valuetype vt = napi_undefined;
+  if (argc > 1) CHECK(napi_typeof(env, argv[1], &vt));
+  if (vt == napi_string) {
+    char name[16];
+    size_t len;
+    CHECK(napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len));
+    int found = -1;
+    for (int i = 0; i < N_ISAS; i++)
+      if (strcmp(name, ISAS[i].name) == 0) found = i;
+    if (found < 0 || !isa_supported(found)) {
+      napi_throw_range_error(env, NULL, "this CPU does not support the requested instruction set");
+      return NULL;
+    }
+    isa = ISAS[found];
+  }
+  pool_t *pl = pool_create(threads, isa);
   if (!pl) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
@@ -320,6 +354,20 @@ static napi_value js_isa(napi_env env, napi_callback_info info) {
   napi_value s;
   CHECK(napi_create_string_utf8(env, g_isa.name, NAPI_AUTO_LENGTH, &s));
   return s;
+}
+
+// The builds this CPU can run, widest first.
+static napi_value js_supported_isas(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value arr, s;
+  uint32_t n = 0;
+  CHECK(napi_create_array(env, &arr));
+  for (int i = 0; i < N_ISAS; i++) {
+    if (!isa_supported(i)) continue;
+    CHECK(napi_create_string_utf8(env, ISAS[i].name, NAPI_AUTO_LENGTH, &s));
+    CHECK(napi_set_element(env, arr, n++, s));
+  }
+  return arr;
 }
 
 // ---- element-wise passes: f32(arrays…), then numbers; every length is checked before touching memory ----
@@ -475,6 +523,7 @@ NAPI_MODULE_INIT() {
       {"createPool", NULL, js_create_pool, NULL, NULL, NULL, napi_default, NULL},
       {"gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL},
       {"isa", NULL, js_isa, NULL, NULL, NULL, napi_default, NULL},
+      {"supportedIsas", NULL, js_supported_isas, NULL, NULL, NULL, napi_default, NULL},
       {"reluForward", NULL, js_relu_forward, NULL, NULL, NULL, napi_default, NULL},
       {"leakyReluForward", NULL, js_leaky_relu_forward, NULL, NULL, NULL, napi_default, NULL},
       {"reluBackward", NULL, js_relu_backward, NULL, NULL, NULL, napi_default, NULL},
