@@ -35,7 +35,13 @@ function takeFrames(buffer: string, onFrame: (fields: Record<string, string>) =>
   return buffer;
 }
 
-export async function followEvents(baseUrl: string, jobId: string, opts: { timeoutMs: number; headers?: Record<string, string> }): Promise<FollowResult> {
+/** `baseUrl` may be a function: a reconnect then goes to wherever the API is now (a restarted API process). */
+export async function followEvents(
+  baseUrl: string | (() => string),
+  jobId: string,
+  opts: { timeoutMs: number; headers?: Record<string, string> },
+): Promise<FollowResult> {
+  const base = typeof baseUrl === 'string' ? () => baseUrl : baseUrl;
   const deadline = Date.now() + opts.timeoutMs;
   const events: SseEvent[] = [];
   let lastId: string | null = null;
@@ -46,7 +52,7 @@ export async function followEvents(baseUrl: string, jobId: string, opts: { timeo
     try {
       const headers: Record<string, string> = { accept: 'text/event-stream', ...opts.headers };
       if (lastId !== null) headers['last-event-id'] = lastId;
-      const res = await fetch(`${baseUrl}/v1/jobs/${jobId}/events`, { headers, signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+      const res = await fetch(`${base()}/v1/jobs/${jobId}/events`, { headers, signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
       if (res.status !== 200 || res.body === null) throw new Error(`HTTP ${res.status}`);
       const decoder = new TextDecoder();
       let buffer = '';
