@@ -27,7 +27,7 @@ export function createBackend(kind: BackendKind, threads = 1): Kernels | null {
     case 'native':
       return createNativeKernels(threads);
     case 'wasm':
-      return createWasmKernels();
+      return createWasmKernels(threads);
     case 'js':
       return jsKernels;
   }

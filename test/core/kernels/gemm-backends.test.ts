@@ -177,23 +177,25 @@ describe('thread count', () => {
     }
   });
 
-  const one = createBackend('native', 1);
-  const two = createBackend('native', 2);
-  it.runIf(one !== null && two !== null)('native gives the same bits with 1 and 2 threads (work split by whole tiles)', () => {
-    for (const [transA, transB, M, N, K] of [
-      [false, true, 1024, 128, 784],
-      [true, false, 128, 784, 1024],
-      [false, false, 77, 301, 45],
-    ] as const) {
-      const A = randomMatrix(M * K, 7);
-      const B = randomMatrix(K * N, 8);
-      const c1 = randomMatrix(M * N, 9);
-      const c2 = c1.slice();
-      one!.gemm(transA, transB, M, N, K, 1, A, B, 1, c1);
-      two!.gemm(transA, transB, M, N, K, 1, A, B, 1, c2);
-      expect(Buffer.from(c1.buffer).equals(Buffer.from(c2.buffer))).toBe(true);
-    }
-  });
+  for (const kind of ['native', 'wasm'] as const) {
+    const one = createBackend(kind, 1);
+    const two = createBackend(kind, 2);
+    it.runIf(one !== null && two !== null)(`${kind} gives the same bits with 1 and 2 threads (work split by whole tiles)`, () => {
+      for (const [transA, transB, M, N, K] of [
+        [false, true, 1024, 128, 784],
+        [true, false, 128, 784, 1024],
+        [false, false, 77, 301, 45],
+      ] as const) {
+        const A = randomMatrix(M * K, 7);
+        const B = randomMatrix(K * N, 8);
+        const c1 = randomMatrix(M * N, 9);
+        const c2 = c1.slice();
+        one!.gemm(transA, transB, M, N, K, 1, A, B, 1, c1);
+        two!.gemm(transA, transB, M, N, K, 1, A, B, 1, c2);
+        expect(Buffer.from(c1.buffer).equals(Buffer.from(c2.buffer))).toBe(true);
+      }
+    });
+  }
 });
 
 it('rejects buffers shorter than the dimensions on the fast backends', () => {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Rebuilds the WebAssembly GEMM (npm run build:wasm): compiles gemm.as with AssemblyScript twice,
-# plain SIMD and relaxed SIMD (FMA), and embeds both as base64 in gemm-wasm.ts so no compiler or
-# file lookup is needed at run time.
+# plain SIMD and relaxed SIMD (FMA), both importing a shared memory (so worker threads can compute
+# on the same operands), and embeds them as base64 in gemm-wasm.ts so no compiler or file lookup is
+# needed at run time.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../../.." && pwd)
@@ -10,7 +11,8 @@ trap 'rm -rf "$tmp"' EXIT
 # asc only reads .ts entry files; the source keeps .as so tsc and eslint leave it alone.
 cp "$here/gemm.as" "$tmp/gemm.ts"
 asc="$root/node_modules/.bin/asc"
-opts="-O3 --runtime stub --noAssert --enable simd"
+# The maximum must match MAX_PAGES in ../wasm.ts.
+opts="-O3 --runtime stub --noAssert --enable simd --enable threads --importMemory --sharedMemory --maximumMemory 16384"
 "$asc" "$tmp/gemm.ts" $opts -o "$tmp/simd.wasm"
 "$asc" "$tmp/gemm.ts" $opts --enable relaxed-simd -o "$tmp/relaxed.wasm"
 {

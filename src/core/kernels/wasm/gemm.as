@@ -11,6 +11,14 @@ export const KC: i32 = 256;
 export const MC: i32 = 128;
 export const NC: i32 = 1024;
 
+/** The register tile: work split across threads is cut at multiples of these. */
+export function tileRows(): i32 {
+  return MR;
+}
+export function tileCols(): i32 {
+  return NR;
+}
+
 /** First free byte after the module's static data, 64-byte aligned. */
 export function heapBase(): usize {
   return (__heap_base + 63) & ~(<usize>63);
