@@ -164,6 +164,25 @@ for (const k of backends) {
   });
 }
 
+it.runIf(createBackend('native', 1) !== null)('native X·Wᵀ with few rows (computed as (W·Xᵀ)ᵀ) equals X·(Wᵀ materialized) bit for bit', () => {
+  const k = createBackend('native', 1)!;
+  for (const [M, N, K] of [
+    [32, 128, 784],
+    [3, 100, 37],
+    [17, 300, 600],
+  ] as const) {
+    const X = randomMatrix(M * K, 11);
+    const W = randomMatrix(N * K, 12);
+    const Wt = new Float32Array(K * N);
+    for (let n = 0; n < N; n++) for (let kk = 0; kk < K; kk++) Wt[kk * N + n] = W[n * K + kk]!;
+    const viaT = randomMatrix(M * N, 13);
+    const direct = viaT.slice();
+    k.gemm(false, true, M, N, K, 0.5, X, W, 1, viaT);
+    k.gemm(false, false, M, N, K, 0.5, X, Wt, 1, direct);
+    expect(Buffer.from(viaT.buffer).equals(Buffer.from(direct.buffer))).toBe(true);
+  }
+});
+
 describe('thread count', () => {
   it.runIf(createBackend('native', 2) !== null)('a just-created thread pool runs its first GEMM (no lost wake-up)', () => {
     const A = randomMatrix(512 * 300, 1);

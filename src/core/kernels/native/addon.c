@@ -13,7 +13,7 @@
 #include "sgemm.h"
 
 typedef void (*range_fn)(int, int, int, int, int, float, const float *, const float *, float, float *, int, int,
-                         int, int, float *);
+                         int, int, float *, int);
 
 typedef struct {
   const char *name;
@@ -59,6 +59,7 @@ typedef struct {
   float *C;
   int chunks;
   int splitCols; // 1: chunks are column ranges, 0: row ranges
+  int transC;    // computing Cᵀ = op(B)ᵀ·op(A)ᵀ into C (see sgemm.c)
 } task_t;
 
 // Threads claim chunks of a GEMM from one atomic word, (generation << 40) | (chunks << 20) | next,
@@ -103,7 +104,7 @@ static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
   else
     share(t->M, isa->mr(), c, t->chunks, &i0, &i1);
   if (i0 < i1 && j0 < j1)
-    isa->range(t->transA, t->transB, t->M, t->N, t->K, t->alpha, t->A, t->B, t->beta, t->C, i0, i1, j0, j1, work);
+    isa->range(t->transA, t->transB, t->M, t->N, t->K, t->alpha, t->A, t->B, t->beta, t->C, i0, i1, j0, j1, work, t->transC);
 }
 
 // Claims and runs chunks of task generation `gen` until none are left.
@@ -209,6 +210,17 @@ static void pool_destroy(pool_t *pl) {
 
 static void pool_gemm(pool_t *pl, task_t t) {
   long macs = (long)t.M * t.N * t.K;
+  // X·Wᵀ with few rows: packing the transposed W (N×K) costs more than the product saves; compute
+  // Cᵀ = W·Xᵀ instead, which reads W in place and packs only the small X.
+  if (!t.transA && t.transB && 2 * t.M < t.N) {
+    const float *a = t.A;
+    int m = t.M;
+    t.A = t.B;
+    t.B = a;
+    t.M = t.N;
+    t.N = m;
+    t.transC = 1;
+  }
   int mr = pl->isa.mr(), nr = pl->isa.nr();
   // Split the dimension with more tiles; at least one tile per chunk.
   int colTiles = (t.N + nr - 1) / nr, rowTiles = (t.M + mr - 1) / mr;
@@ -344,7 +356,7 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
     for (size_t i = 0; i < n; i++) C[i] = beta == 0.0 ? 0.0f : (float)beta * C[i];
     return NULL;
   }
-  task_t t = {ta, tb, M, N, K, (float)alpha, (float)beta, A, B, C, 1, 0};
+  task_t t = {ta, tb, M, N, K, (float)alpha, (float)beta, A, B, C, 1, 0, 0};
   pool_gemm(pl, t);
   return NULL;
 }

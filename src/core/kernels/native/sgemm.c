@@ -150,8 +150,11 @@ int FN(sgemm_nr)(void) { return NR; }
 int FN(sgemm_mr)(void) { return MR; }
 
 // Computes columns [j0, j1) and rows [i0, i1) of C; work is a buffer of sgemm_pack_floats() floats.
+// transC: C is stored transposed (element (i, j) at C[j·M + i]); the caller uses it to compute
+// Cᵀ = op(B)ᵀ·op(A)ᵀ when that packs less. Each element's FMA chain is the same either way (the
+// products commute), so the result is bit-identical to the direct product.
 void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, const float *A, const float *B,
-                     float beta, float *C, int i0, int i1, int j0, int j1, float *work) {
+                     float beta, float *C, int i0, int i1, int j0, int j1, float *work, int transC) {
   float *bufA = (float *)(((size_t)work + 63) & ~(size_t)63);
   float *bufB = bufA + (size_t)SGEMM_MC * SGEMM_KC;
   vf acc[MR * 2];
@@ -175,6 +178,17 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
               microkernel_rows(kc, A + (size_t)(ic + ir) * K + pc, (size_t)K, bufB + (size_t)jr * kc, acc);
             else
               microkernel(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, acc);
+            if (transC) {
+              float *ct = C + (size_t)(jc + jr) * M + ic + ir;
+              memset(edge, 0, sizeof edge);
+              if (b != 0.0f)
+                for (int r = 0; r < rows; r++)
+                  for (int c = 0; c < cols; c++) edge[r * NR + c] = ct[(size_t)c * M + r];
+              storeTile(acc, edge, NR, alpha, b);
+              for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) ct[(size_t)c * M + r] = edge[r * NR + c];
+              continue;
+            }
             float *ct = C + (size_t)(ic + ir) * N + jc + jr;
             if (rows == MR && cols == NR) {
               storeTile(acc, ct, (size_t)N, alpha, b);

@@ -13,7 +13,8 @@
   int sgemm_nr_##isa(void);                                                                                  \
   int sgemm_mr_##isa(void);                                                                                  \
   void sgemm_range_##isa(int transA, int transB, int M, int N, int K, float alpha, const float *A,          \
-                         const float *B, float beta, float *C, int i0, int i1, int j0, int j1, float *work);
+                         const float *B, float beta, float *C, int i0, int i1, int j0, int j1, float *work,  \
+                         int transC);
 
 SGEMM_DECLARE(avx512)
 SGEMM_DECLARE(avx2)
