@@ -82,7 +82,7 @@ function gemmSection(): void {
       baseline = tryBaseline<BaselineGemm>(['gemm', '--shapes', spec, '--seconds', String(GEMM_SECONDS)], threads);
     }
     const backends: Kernels[] = [];
-    for (const kind of ['native', 'wasm'] as const) {
+    for (const kind of ['native', 'wasm', 'js'] as const) {
       const k = createBackend(kind, threads);
       if (k !== null && k.threads === threads) backends.push(k);
     }
