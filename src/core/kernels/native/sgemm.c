@@ -75,7 +75,7 @@ static void packB(const float *B, int transB, int N, int K, int j0, int nc, int 
 }
 
 // acc[MR×NR] = Ap-panel · Bp-panel over kc.
-static inline void microkernel(int kc, const float *restrict Ap, const float *restrict Bp, vf *restrict acc) {
+static inline void microkernel(int kc, const float *restrict Ap, const float *restrict Bp, size_t ldb, vf *restrict acc) {
   vf c[MR][2];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) {
@@ -83,8 +83,8 @@ static inline void microkernel(int kc, const float *restrict Ap, const float *re
     c[i][1] = (vf){0};
   }
   for (int k = 0; k < kc; k++) {
-    vf b0 = *(const vf *)(Bp + (size_t)k * NR);
-    vf b1 = *(const vf *)(Bp + (size_t)k * NR + VL);
+    vf b0 = *(const vfu *)(Bp + (size_t)k * ldb);
+    vf b1 = *(const vfu *)(Bp + (size_t)k * ldb + VL);
     const float *a = Ap + (size_t)k * MR;
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
@@ -164,7 +164,14 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
     for (int pc = 0; pc < K; pc += SGEMM_KC) {
       int kc = K - pc < SGEMM_KC ? K - pc : SGEMM_KC;
       float b = pc == 0 ? beta : 1.0f;
-      packB(B, transB, N, K, jc, nc, pc, kc, bufB);
+      // Row-major B with packed A (the weight gradient dZᵀ·X): B's rows are read in place.
+      int directB = !transB && transA;
+      if (directB) {
+        int full = nc / NR * NR;
+        if (full < nc) packB(B, transB, N, K, jc + full, nc - full, pc, kc, bufB + (size_t)full * kc);
+      } else {
+        packB(B, transB, N, K, jc, nc, pc, kc, bufB);
+      }
       for (int ic = i0; ic < i1; ic += SGEMM_MC) {
         int mc = i1 - ic < SGEMM_MC ? i1 - ic : SGEMM_MC;
         // Row-major A is read in place (full MR-row panels); only transposed A and edge panels are packed.
@@ -176,8 +183,10 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
             int rows = mc - ir < MR ? mc - ir : MR;
             if (ir < fullRows)
               microkernel_rows(kc, A + (size_t)(ic + ir) * K + pc, (size_t)K, bufB + (size_t)jr * kc, acc);
+            else if (directB && cols == NR)
+              microkernel(kc, bufA + (size_t)ir * kc, B + (size_t)pc * N + jc + jr, (size_t)N, acc);
             else
-              microkernel(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, acc);
+              microkernel(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, NR, acc);
             if (transC) {
               float *ct = C + (size_t)(jc + jr) * M + ic + ir;
               memset(edge, 0, sizeof edge);
