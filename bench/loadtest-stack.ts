@@ -61,10 +61,10 @@ function cpuSeconds(pid: number): number {
 }
 
 /**
- * `apiNice` (0 = as is) lowers the API process's CPU priority, as a deployment that gives
- * training the cores first would (nice, cgroup cpu.weight, container CPU shares).
+ * `nice` (0 = as is) lowers the CPU priority of the API and redis-server, as a deployment that
+ * gives training the cores first would (nice, cgroup cpu.weight, container CPU shares).
  */
-export async function startStack(workers: number, apiNice = 0): Promise<Stack> {
+export async function startStack(workers: number, nice = 0): Promise<Stack> {
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'traind-loadtest-'));
   const redisPort = await freePort();
@@ -121,7 +121,9 @@ export async function startStack(workers: number, apiNice = 0): Promise<Stack> {
       return (await fetch(`${baseUrl}/readyz`)).status === 200;
     });
 
-    if (apiNice !== 0 && api.pid !== undefined) os.setPriority(api.pid, apiNice);
+    if (nice !== 0) {
+      for (const pid of [api.pid, redis.pid]) if (pid !== undefined) os.setPriority(pid, nice);
+    }
     const workerPids: number[] = [];
     for (let i = 0; i < workers; i++) {
       const w = spawn(process.execPath, [path.join(ROOT, 'dist/workers/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
