@@ -6,8 +6,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allMetrics, submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';
+import { stalledRecoveryMs } from '../helpers/processes.js';
 import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
 import { sleep } from '../helpers/wait.js';
+import { slowSpec } from './specs.js';
 
 /** A generated binary classification CSV: 32 features, label = sign of a fixed linear form. */
 function csvDataset(rows: number): string {
@@ -114,5 +116,31 @@ describe('cancel reaches a job running in another process', () => {
     const after = await waitForStatus(stack.api, next.id, ['completed'], 30_000);
     expect(after.reason).toBe('max_epochs');
     expect(worker.alive()).toBe(true);
+  });
+
+  it('reaches a job whose worker just died: the next worker to take it stops it before training', { timeout: 180_000 }, async () => {
+    // Only worker-a may take the job: the first test's worker goes.
+    for (const w of stack.workers) w.kill('SIGKILL');
+    await Promise.all(stack.workers.map((w) => w.exited));
+    const a = await stack.startWorker('worker-a');
+    const job = await submitJob(stack.api, slowSpec(20));
+    await a.waitForLog((l) => l.msg === 'job taken' && l.jobId === job.id, 20_000, 'worker-a to take the job');
+    await waitForEpoch(stack.api, job.id, 2, 60_000);
+    a.kill('SIGKILL');
+    await a.exited;
+    const recorded = (await allMetrics(stack.api, job.id)).length;
+
+    // Nobody runs the job now; the cancel is only a flag and a message nobody hears.
+    const res = await stack.api.post(`/v1/jobs/${job.id}/cancel`);
+    expect(res.status).toBe(202);
+    const b = await stack.startWorker('worker-b');
+    const done = await waitForStatus(stack.api, job.id, ['cancelled'], await stalledRecoveryMs());
+    expect(done.reason).toBe('cancelled_by_user');
+    // Worker-b did not train it further.
+    expect((await allMetrics(stack.api, job.id)).length).toBe(recorded);
+    await b.waitForLog((l) => l.msg === 'job taken' && l.jobId === job.id, 10_000, 'worker-b to take the job');
+    expect(b.logs.some((l) => l.msg === 'job running' && l.jobId === job.id), b.tail()).toBe(false);
+    const list = await stack.api.get<{ items: unknown[] }>(`/v1/jobs/${job.id}/checkpoints`);
+    expect(list.body.items.length).toBeGreaterThanOrEqual(1);
   });
 });
