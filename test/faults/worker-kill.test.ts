@@ -79,4 +79,30 @@ describe('worker SIGKILLed mid-training', () => {
     // checkpoint file equal the uninterrupted run's.
     await expectSameAsUninterrupted(stack, done, records);
   });
+
+  it('with two jobs on the killed worker, both resume elsewhere and both end bit-identical', { timeout: 240_000 }, async () => {
+    for (const w of stack.workers) w.kill('SIGKILL');
+    await Promise.all(stack.workers.map((w) => w.exited));
+    const a = await stack.startWorker('worker-a2', { WORKER_CONCURRENCY: '2' });
+    const jobs = [await submitJob(stack.api, slowSpec(EPOCHS, { seed: 11 })), await submitJob(stack.api, slowSpec(EPOCHS, { seed: 12 }))];
+    for (const job of jobs) await a.waitForLog((l) => l.msg === 'job taken' && l.jobId === job.id, 20_000, `worker-a2 to take ${job.id}`);
+    const b = await stack.startWorker('worker-b2', { WORKER_CONCURRENCY: '2' });
+    for (const job of jobs) await waitForEpoch(stack.api, job.id, 2, 60_000);
+    a.kill('SIGKILL');
+    await a.exited;
+    await sleep(300);
+    expect(processesOfPrefix(stack.prefix).sort()).toEqual([stack.apiProcess.pid, b.pid].sort());
+
+    for (const job of jobs) {
+      const done = await waitForStatus(stack.api, job.id, ['completed'], 120_000);
+      const running = done.history.filter((h) => h.status === 'running');
+      expect(running.length).toBe(2);
+      expect(running[1]?.reason).toMatch(/resumed from resume state/);
+      const records = await allMetrics(stack.api, job.id);
+      const second = epochsByAttempt(records).get(running[1]?.attempt ?? -1) ?? [];
+      expect(second[0]).toBeGreaterThan(1);
+      expect(second.at(-1)).toBe(EPOCHS);
+      await expectSameAsUninterrupted(stack, done, records);
+    }
+  });
 });
