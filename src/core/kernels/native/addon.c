@@ -203,33 +203,46 @@ static void pool_destroy(pool_t *pl) {
   free(pl);
 }
 
-// Below this many multiply-adds a wake-up costs more than it saves.
-#define MIN_PARALLEL_MACS (64 * 1024)
+// Below this many multiply-adds (batch-32 layers of the benchmark MLP) waking a helper and
+// splitting the packing cost more than they save, measured on 2 cores.
+#define MIN_PARALLEL_MACS (4 * 1024 * 1024)
 // Chunks per thread: enough to rebalance when a helper starts late, few enough to keep re-packing cheap.
 #define CHUNKS_PER_THREAD 2
 
+// How to cut a GEMM into chunks so that no chunk re-packs what another also packs: row-major A is
+// read in place (sgemm.c), so a column split packs only each chunk's own columns of op(B); with a
+// transposed A and row-major B it is B that is read in place, so split rows. Returns the chunk count.
+static int plan_chunks(task_t *t, int mr, int nr, int wanted) {
+  int colTiles = (t->N + nr - 1) / nr, rowTiles = (t->M + mr - 1) / mr;
+  if (!t->transA)
+    t->splitCols = colTiles >= 2 || rowTiles < 2;
+  else if (!t->transB)
+    t->splitCols = rowTiles < 2;
+  else
+    t->splitCols = colTiles >= rowTiles;
+  int maxChunks = t->splitCols ? colTiles : rowTiles;
+  return wanted < maxChunks ? wanted : maxChunks;
+}
+
 static void pool_gemm(pool_t *pl, task_t t) {
   long macs = (long)t.M * t.N * t.K;
-  // X·Wᵀ with few rows: packing the transposed W (N×K) costs more than the product saves; compute
-  // Cᵀ = W·Xᵀ instead, which reads W in place and packs only the small X.
-  if (!t.transA && t.transB && 2 * t.M < t.N) {
-    const float *a = t.A;
-    int m = t.M;
-    t.A = t.B;
-    t.B = a;
-    t.M = t.N;
-    t.N = m;
-    t.transC = 1;
-  }
   int mr = pl->isa.mr(), nr = pl->isa.nr();
-  // Split the dimension with more tiles; at least one tile per chunk.
-  int colTiles = (t.N + nr - 1) / nr, rowTiles = (t.M + mr - 1) / mr;
-  t.splitCols = colTiles >= rowTiles;
-  int maxChunks = t.splitCols ? colTiles : rowTiles;
-  int want = pl->threads * CHUNKS_PER_THREAD;
-  t.chunks = want < maxChunks ? want : maxChunks;
-  if (pl->threads == 1 || macs < MIN_PARALLEL_MACS || t.chunks < 2) {
+  int parallel = pl->threads > 1 && macs >= MIN_PARALLEL_MACS;
+  t.chunks = parallel ? plan_chunks(&t, mr, nr, pl->threads * CHUNKS_PER_THREAD) : 1;
+  if (t.chunks < 2) {
+    // X·Wᵀ with few rows on one thread: packing the transposed W (N×K) costs more than the product
+    // saves; compute Cᵀ = W·Xᵀ instead, which reads W in place and packs only the small X.
+    if (!t.transA && t.transB && 2 * t.M < t.N) {
+      const float *a = t.A;
+      int m = t.M;
+      t.A = t.B;
+      t.B = a;
+      t.M = t.N;
+      t.N = m;
+      t.transC = 1;
+    }
     t.chunks = 1;
+    t.splitCols = 0;
     run_chunk(&pl->isa, &t, 0, pl->work[0]);
     return;
   }
