@@ -39,12 +39,12 @@ function takeFrames(buffer: string, onFrame: (fields: Record<string, string>) =>
 export async function followEvents(
   baseUrl: string | (() => string),
   jobId: string,
-  opts: { timeoutMs: number; headers?: Record<string, string> },
+  opts: { timeoutMs: number; headers?: Record<string, string>; lastEventId?: string },
 ): Promise<FollowResult> {
   const base = typeof baseUrl === 'string' ? () => baseUrl : baseUrl;
   const deadline = Date.now() + opts.timeoutMs;
   const events: SseEvent[] = [];
-  let lastId: string | null = null;
+  let lastId: string | null = opts.lastEventId ?? null;
   let connections = 0;
   while (Date.now() < deadline) {
     connections += 1;
