@@ -45,6 +45,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     requests?: RequestSpec[];
+    /** Requests per second over all connections (unlimited when absent). */
+    overallRate?: number;
   }
 
   export interface Instance extends PromiseLike<Result> {

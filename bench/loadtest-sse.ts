@@ -44,7 +44,9 @@ function open(url: string, onChunk: (text: string) => boolean, onDone: (failed: 
   return req;
 }
 
-export function startSseLoad(baseUrl: string, jobIds: string[], opts: { connectors: number; watchers: number }): { stop(): SseStats } {
+/** `rate` > 0 caps the connectors' connections per second (together); 0 = back to back. */
+export function startSseLoad(baseUrl: string, jobIds: string[], opts: { connectors: number; watchers: number; rate?: number }): { stop(): SseStats } {
+  const gapMs = opts.rate !== undefined && opts.rate > 0 ? (opts.connectors * 1000) / opts.rate : 0;
   const stats: SseStats = { connects: 0, errors: 0, firstEventMs: [], lagMs: [] };
   let running = true;
   const live = new Set<http.ClientRequest>();
@@ -70,7 +72,9 @@ export function startSseLoad(baseUrl: string, jobIds: string[], opts: { connecto
       (failed) => {
         live.delete(req);
         if ((failed || !seen) && running) stats.errors += 1;
-        setImmediate(() => connector(n + 1));
+        const wait = Math.max(0, gapMs - (performance.now() - started));
+        if (wait > 0) setTimeout(() => connector(n + 1), wait);
+        else setImmediate(() => connector(n + 1));
       },
     );
     live.add(req);

@@ -13,6 +13,8 @@ import { startStack, type Stack } from './loadtest-stack.js';
 const LOAD_SECONDS = Number(process.env.LOADTEST_SECONDS ?? 30);
 const QUIET_SECONDS = Number(process.env.LOADTEST_QUIET_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.LOADTEST_CONNECTIONS ?? 4);
+/** Requests per second per route (0 = as fast as the connections go: the default "hammer"). */
+const RATE = Number(process.env.LOADTEST_RATE ?? 0);
 /**
  * Niceness of everything but the training workers (API, redis-server, this load generator), one
  * run per value: 0 = all at the workers' CPU priority; 10 = training first, as nice, cgroup
@@ -171,7 +173,7 @@ interface RunSummary {
 
 async function runOnce(nice: number): Promise<RunSummary> {
   console.log(
-    `traind load test: 2 workers training, ${LOAD_SECONDS} s of load (${CONNECTIONS} connections per route), quiet windows of ${QUIET_SECONDS} s before and after; ` +
+    `traind load test: 2 workers training, ${LOAD_SECONDS} s of load (${CONNECTIONS} connections per route, ${RATE > 0 ? `${RATE} requests/s each` : 'unthrottled'}), quiet windows of ${QUIET_SECONDS} s before and after; ` +
       `non-worker processes at nice ${nice}; ${os.availableParallelism()} cores, load average ${os.loadavg()[0]?.toFixed(2)} at start`,
   );
   const stack = await startStack(2, nice);
@@ -189,8 +191,8 @@ async function runOnce(nice: number): Promise<RunSummary> {
     const cpu0 = { api: stack.cpuSeconds(stack.apiPid), redis: stack.cpuSeconds(stack.redisPid), self: process.cpuUsage() };
     const duringW = openWindow('during the load', stack);
     const during = duringW.w;
-    const common = { connections: CONNECTIONS, duration: LOAD_SECONDS, timeout: 10 };
-    const sse = startSseLoad(stack.baseUrl, jobs, { connectors: CONNECTIONS, watchers: CONNECTIONS });
+    const common = { connections: CONNECTIONS, duration: LOAD_SECONDS, timeout: 10, ...(RATE > 0 ? { overallRate: RATE } : {}) };
+    const sse = startSseLoad(stack.baseUrl, jobs, { connectors: CONNECTIONS, watchers: CONNECTIONS, rate: RATE });
     const [submit, get, metrics] = await Promise.all([
       autocannon({ ...common, url: `${stack.baseUrl}/v1/jobs`, method: 'POST', headers: { 'content-type': 'application/json' }, body: SUBMIT_SPEC }),
       autocannon({ ...common, url: stack.baseUrl, requests: jobs.map((id) => ({ method: 'GET', path: `/v1/jobs/${id}` })) }),
