@@ -120,3 +120,35 @@ describe.each(cases)('Redis crashed and restarted during training: $name', ({ lo
     await expectSameAsUninterrupted(stack, done, metrics.map((m) => m as never));
   });
 });
+
+describe('Redis crashes right after accepting jobs', () => {
+  it('every acknowledged submission survives (append-only file) and runs once a worker comes', { timeout: 180_000 }, async () => {
+    const server = await startPrivateRedis();
+    redis = server;
+    stack = await startProcessStack({ tag: 'redis-acked', redisUrl: server.url });
+    const tiny = (seed: number) => ({
+      dataset: { builtin: 'xor' },
+      model: { layers: [{ type: 'dense', units: 4, activation: 'tanh' }, { type: 'dense', units: 2 }] },
+      loss: 'softmax_cross_entropy',
+      epochs: 2,
+      seed,
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await submitJob(stack.api, tiny(i))).id);
+    // The crash comes right after the last 201: nothing may have been lost in between.
+    await server.stop('SIGKILL');
+    await server.start();
+    await waitFor(async () => (await fetch(`${stack.api.baseUrl}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'the API to be ready again' });
+    for (const id of ids) {
+      const res = await stack.api.get<{ status: string }>(`/v1/jobs/${id}`);
+      expect(res.status, id).toBe(200);
+      expect(res.body.status).toBe('queued');
+    }
+    await stack.startWorker('worker');
+    for (const id of ids) {
+      const done = await waitForStatus(stack.api, id, ['completed'], 60_000);
+      expect(done.history.filter((h) => h.status === 'running').length).toBe(1);
+    }
+  });
+});
+
