@@ -180,6 +180,17 @@ export async function startApi(o: ServiceOptions, name = 'api'): Promise<ApiProc
   return Object.assign(proc, { baseUrl });
 }
 
+/**
+ * The all-in-one server (`npm start`: API + workers, and its own redis-server when nothing
+ * answers at REDIS_URL), resolved once it listens.
+ */
+export async function startAllInOne(o: ServiceOptions, name = 'server'): Promise<ApiProcess> {
+  const env = serviceEnv({ ...o, env: { TRAIND_ROLE: 'all', PORT: '0', HOST: '127.0.0.1', EMBEDDED_REDIS: 'true', ...o.env } });
+  const proc = launch(name, SERVER_ENTRY, env);
+  const line = await proc.waitForLog((l) => l.msg === 'API listening' && typeof l.address === 'string', 30_000, `${name} to listen`);
+  return Object.assign(proc, { baseUrl: String(line.address) });
+}
+
 /** SIGKILLs every process this file started that is still running (afterAll/afterEach). */
 export async function killAll(): Promise<void> {
   const procs = [...started];
