@@ -37,7 +37,9 @@ export function denseBackward(
   O: number,
 ): void {
   k.gemm(true, false, O, I, B, 1, dZ, X, 1, dW);
-  if (db !== null) {
+  if (db !== null && k.biasGradient) {
+    k.biasGradient(dZ, db, B, O);
+  } else if (db !== null) {
     for (let o = 0; o < O; o++) {
       let sum = 0;
       for (let r = 0; r < B; r++) sum += dZ[r * O + o]!;

@@ -258,7 +258,9 @@ export function modelForward(m: Model, X: Float32Array, B: number, training: boo
   for (const s of m.steps) {
     if (s.kind === 'dense') {
       denseForward(m.kernels, h, s.W.data, s.b === null ? null : s.b.data, s.Z, B, s.I, s.O);
-      if (s.activation !== 'linear') activationForward(s.activation, s.Z, s.A, B, s.O, s.alpha);
+      if (s.activation !== 'linear' && !(m.kernels.activationForward?.(s.activation, s.Z, s.A, B * s.O, s.alpha) ?? false)) {
+        activationForward(s.activation, s.Z, s.A, B, s.O, s.alpha);
+      }
       h = s.A;
     } else {
       dropoutForward(h, s.Y, s.mask, B * s.width, s.rate, rng, training);
@@ -277,7 +279,10 @@ export function modelBackward(m: Model, dOut: Float32Array, B: number): void {
     if (s.kind === 'dense') {
       let dZ = g;
       if (s.activation !== 'linear') {
-        activationBackward(s.activation, s.Z, s.A, g, s.dZ, B, s.O, s.alpha);
+        // A backend's element-wise pass, when it has one, computes the same bits as ours.
+        if (!(m.kernels.activationBackward?.(s.activation, s.Z, s.A, g, s.dZ, B * s.O, s.alpha) ?? false)) {
+          activationBackward(s.activation, s.Z, s.A, g, s.dZ, B, s.O, s.alpha);
+        }
         dZ = s.dZ;
       }
       denseBackward(m.kernels, dZ, input, s.W.data, s.W.grad, s.b === null ? null : s.b.grad, s.dIn, B, s.I, s.O);

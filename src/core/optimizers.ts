@@ -2,6 +2,7 @@
 // fixtures): sgd (momentum, nesterov), adagrad, rmsprop (momentum, centered), adam (amsgrad), adamw.
 
 import { CoreError } from './errors.js';
+import type { Kernels } from './kernels/kernels.js';
 import type { Param } from './model.js';
 import type { OptimizerConfig } from './types.js';
 
@@ -67,7 +68,7 @@ export function createOptimizerState(cfg: OptimizerConfig, params: Param[]): Opt
 }
 
 /** One update of every parameter from its accumulated `grad`, with learning rate `lr`. */
-export function optimizerStep(cfg: OptimizerConfig, params: Param[], state: OptimizerState, lr: number): void {
+export function optimizerStep(cfg: OptimizerConfig, params: Param[], state: OptimizerState, lr: number, kernels?: Kernels): void {
   state.t += 1;
   const t = state.t;
   for (let k = 0; k < params.length; k++) {
@@ -75,7 +76,9 @@ export function optimizerStep(cfg: OptimizerConfig, params: Param[], state: Opti
     const s = state.moments[k]!;
     switch (cfg.type) {
       case 'sgd':
-        sgdStep(p.data, p.grad, s.buf ?? null, lr, cfg.momentum, cfg.nesterov);
+        // The backend's SGD pass, when it has one, computes the same bits as sgdStep.
+        if (kernels?.sgdStep) kernels.sgdStep(p.data, p.grad, s.buf ?? null, p.data.length, lr, cfg.momentum, cfg.nesterov);
+        else sgdStep(p.data, p.grad, s.buf ?? null, lr, cfg.momentum, cfg.nesterov);
         break;
       case 'adagrad':
         adagradStep(p.data, p.grad, s.v!, lr, cfg.epsilon);

@@ -175,7 +175,7 @@ async function trainEpoch(job: Job, hooks: TrainHooks): Promise<StopReason | nul
     if (config.clipNorm !== null) clipByGlobalNorm(params, config.clipNorm); //                clip
     if (!Number.isFinite(loss)) return 'diverged';
     job.lr = learningRateAt(config.learningRate, job.loop.step, epochIndex, job.loop.plateau);
-    optimizerStep(config.optimizer, params, job.optimizer, job.lr); //   update: w −= lr·∂L/∂w
+    optimizerStep(config.optimizer, params, job.optimizer, job.lr, job.model.kernels); //   update: w −= lr·∂L/∂w
 
     job.loop.step += 1;
     job.dirty = true;
@@ -322,6 +322,12 @@ function gatherBatch(job: Job, b: number): number {
   const { train, rows, order, X, Y, I, T } = job;
   const start = b * job.B;
   const B = Math.min(job.B, train.n - start);
+  const k = job.model.kernels;
+  if (k.gatherRows) {
+    k.gatherRows(train.x, I, order, start, B, X);
+    k.gatherRows(train.y, T, order, start, B, Y);
+    return B;
+  }
   for (let r = 0; r < B; r++) {
     const src = order[start + r]!;
     X.set(rows[src]!, r * I);
