@@ -1,7 +1,5 @@
-// SSE load for the load test (autocannon cannot read an event stream): `connectors` loops that
-// open a job's /events, wait for the first metrics event (a replay from the stream start) and
-// hang up, measuring time to first event; plus `watchers` that stay connected and measure how
-// long a new metrics record takes to reach them (now − the stream id's timestamp).
+// SSE load for the load test (autocannon cannot read an event stream): connect-until-first-event
+// loops (time to first event) and long-lived watchers (live delivery lag).
 
 import http from 'node:http';
 

@@ -1,6 +1,5 @@
-// The service the load test runs against, all on this machine's loopback: a private redis-server
-// (so the load never touches a shared Redis), one API process and N worker processes from dist/,
-// with their CPU time read from /proc. stop() ends everything it started.
+// The service the load test runs against, on loopback: a private redis-server, one API and N worker
+// processes from dist/, with their CPU time from /proc; stop() ends everything it started.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,7 +1,5 @@
-// `npm run loadtest`: while two workers train, hammer the API (submit, get, metrics polling, SSE)
-// for LOADTEST_SECONDS (30) on loopback, and report per route requests/s, p50/p99 latency and
-// errors, plus training throughput (samples/s from the metrics records) before, during and after
-// the load. Everything runs on a private redis-server and is stopped at the end.
+// `npm run loadtest`: while two workers train, hammer submit, get, metrics polling and SSE on
+// loopback and report req/s, p50/p99 and errors per route, and training samples/s with vs without.
 
 import autocannon, { type Result } from 'autocannon';
 import { readFileSync } from 'node:fs';

@@ -1,7 +1,5 @@
-// The single-machine deployment (`npm start`): one process with the API and the workers, and a
-// private redis-server it starts itself. Stopped with SIGTERM mid-training it hands the job back
-// and leaves no process behind; started again on the same DATA_DIR, the job resumes from its
-// resume state. Killed with SIGKILL mid-training, nothing of it is left running either.
+// The single-machine deployment (`npm start`: API, workers and its own redis-server in one
+// process) under SIGTERM, a restart on the same DATA_DIR, and SIGKILL.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';

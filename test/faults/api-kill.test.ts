@@ -1,6 +1,5 @@
-// Fault: the API process is SIGKILLed while a job trains and an SSE client watches. Nothing of a
-// job lives in the API's memory: training carries on in the worker, a new API process serves
-// the job, and the client, reconnecting with Last-Event-ID, ends up with every event exactly once.
+// Fault: the API process is SIGKILLed while a job trains and an SSE client watches; nothing of a
+// job lives in the API, so training goes on and the client, reconnecting, misses nothing.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';

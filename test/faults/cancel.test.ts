@@ -1,7 +1,5 @@
-// Cancel across processes: the API process sets the flag and publishes; the job trains in a
-// worker process (in its training thread). The job must stop within about one mini-batch (not
-// at the end of the epoch), end `cancelled`, keep the checkpoints written so far downloadable,
-// and the worker must go on serving other jobs.
+// Cancel across processes: the API sets the flag and publishes, the job trains in a worker process;
+// it must stop within about one mini-batch, keep its checkpoints, even if its worker just died.
 
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

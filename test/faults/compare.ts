@@ -1,6 +1,5 @@
-// The bit-identical check shared by the fault tests: a job that survived a fault must end exactly
-// where an uninterrupted run of the same stored job ends — every recorded epoch's metrics, the
-// final and best metrics, and every kept checkpoint file, byte for byte.
+// The bit-identical check: a job that survived a fault ends exactly where an uninterrupted run of
+// the same stored job ends — every epoch's metrics and every kept checkpoint, byte for byte.
 
 import { expect } from 'vitest';
 import { deterministicPart, type JobView, type MetricsRecord } from '../helpers/api.js';

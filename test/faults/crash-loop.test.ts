@@ -1,6 +1,5 @@
-// Fault: a job whose worker dies every time it runs it (SIGKILL as soon as a worker takes it).
-// After MAX_RESTARTS restarts the job must end `failed` with a reason that says why, instead of
-// looping forever; the worker that finds it so keeps serving other jobs.
+// Fault: a job whose worker dies every time it runs it. After MAX_RESTARTS restarts it must end
+// `failed` with a reason, instead of looping; the worker that finds it so keeps serving.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJob, submitJob, waitForStatus } from '../helpers/api.js';

@@ -1,8 +1,5 @@
-// Fault: Redis crashes (SIGKILL) in the middle of a training job and comes back a few seconds
-// later from its append-only file. The API process and the worker processes must ride it out
-// (reconnect, no restart of their own), the job must finish, and its stream must hold every
-// epoch exactly once per attempt — no metrics record lost or duplicated, including for an SSE
-// client that was watching across the outage.
+// Fault: Redis crashes (SIGKILL) and comes back from its append-only file, during training or
+// right after accepting jobs: no job lost, no metrics record lost or duplicated, one trainer at a time.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';

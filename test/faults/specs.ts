@@ -1,6 +1,5 @@
-// Job specs the fault tests submit: small built-in data, but epochs long enough (~0.3–0.5 s on
-// this machine) that a fault can be injected in the middle of one, and a fixed seed so a run can
-// be compared bit for bit with an uninterrupted one.
+// Job specs the fault tests submit: small built-in data, epochs long enough to inject a fault in
+// the middle of one, a fixed seed for bit-for-bit comparisons.
 
 export const SEED = 7;
 

@@ -1,7 +1,5 @@
-// Fault: a worker is SIGKILLed in the middle of an epoch. Another worker must pick the job up
-// after BullMQ's stalled-job check, resume from the latest resume state (not epoch 0), record
-// the restart in the history, and finish bit-identical to an uninterrupted run with the same
-// seed. Nothing of the killed worker may keep running (no orphaned training process).
+// Fault: a worker is SIGKILLed mid-epoch; another resumes its jobs from their resume state after
+// the stalled-job check, bit-identical to an uninterrupted run, with no orphaned process left.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allMetrics, epochsByAttempt, submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';

@@ -1,7 +1,5 @@
-// Fault: a worker is asked to stop (SIGTERM, as on a deploy or a scale-down) while training. It
-// must stop at the next mini-batch, keep the resume state of its last finished epoch, hand the
-// job back to the queue (no stalled-job wait) and exit within a few seconds; another worker
-// resumes the job and it ends bit-identical to an uninterrupted run.
+// Fault: SIGTERM to a training worker (a deploy, a scale-down): it stops at the next mini-batch,
+// hands the job back at once, exits promptly; another worker resumes it bit-identically.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allMetrics, epochsByAttempt, getJob, submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';

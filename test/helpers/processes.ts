@@ -1,7 +1,5 @@
-// Real service processes for integration and fault tests: workers (dist/workers/main.js) and API
-// servers (dist/src/server.js, TRAIND_ROLE=api), each with its own env (unique KEY_PREFIX and
-// DATA_DIR), their pino log lines captured, plus /proc scans to find processes left behind.
-// Needs `npm run build` first (worker threads run compiled JS).
+// Real service processes for tests, from dist/ (build first): workers, API servers, the all-in-one
+// server, each with its own env and captured pino logs; /proc scans for processes left behind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

@@ -1,6 +1,5 @@
-// The uninterrupted run a fault test compares against: the same stored job (spec with its seed,
-// dataset, split) loaded through the worker's own input code and trained in this process with the
-// worker's backend and checkpoint metadata, start to finish, no resume.
+// The uninterrupted run a fault test compares against: the same stored job, loaded by the worker's
+// own input code and trained here start to finish with the worker's backend and metadata.
 
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';

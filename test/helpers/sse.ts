@@ -1,6 +1,5 @@
-// An SSE client for a job's /events that behaves like a browser's EventSource: when the
-// connection drops (API restarted, Redis away) it reconnects with Last-Event-ID and carries on,
-// until the terminal status event arrives. Used to check that a client misses nothing.
+// An SSE client for a job's /events that behaves like EventSource: on a drop it reconnects with
+// Last-Event-ID (to wherever the API now is) until the terminal status event arrives.
 
 import { sleep } from './wait.js';
 

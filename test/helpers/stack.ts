@@ -1,7 +1,5 @@
-// A service made of separate processes for fault tests: an API server process and any number of
-// worker processes, all on one Redis (the shared one, or a private one the test may restart) with
-// a unique KEY_PREFIX and a temporary DATA_DIR. dispose() kills what is left and deletes only
-// this run's keys and files.
+// A service of separate processes for fault tests (API + workers) on one Redis, with a unique
+// KEY_PREFIX and temporary DATA_DIR; dispose() kills what is left and deletes only this run's keys.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -1,6 +1,5 @@
-// fast-check generators for the API property tests: job specs that are valid by construction
-// (each built-in dataset with a matching loss and output layer), mutations that corrupt one
-// place of a spec, CSV / JSON-rows dataset bodies with and without bad cells, and hostile ids.
+// fast-check generators for the API property tests: valid-by-construction job specs, one-place
+// corruptions, CSV / JSON-rows bodies with bad cells, hostile ids.
 
 import fc from 'fast-check';
 

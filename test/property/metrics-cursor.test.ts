@@ -1,7 +1,5 @@
-// Property: a client polling GET /v1/jobs/:id/metrics with the cursor it was given never misses
-// and never repeats a metrics record, whatever the page sizes, however appends (and status events,
-// which the route skips) interleave with the polls, and across restarts that start a new attempt.
-// Real app, real Redis, records written with the worker's own store call.
+// Property: polling GET /v1/jobs/:id/metrics with its cursor never misses or repeats a record,
+// whatever appends, restarts and status events interleave with the polls (real app, real Redis).
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

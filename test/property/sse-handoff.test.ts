@@ -1,7 +1,5 @@
-// Property: an SSE client of /v1/jobs/:id/events gets every stream entry after its starting
-// point exactly once and in order, however its connection races with the writes (catch-up from
-// Redis, then the shared live feed), with or without Last-Event-ID, and the stream ends with the
-// terminal status. Real app listening on loopback, real Redis.
+// Property: an SSE client racing the writer (catch-up, then the live feed; with or without
+// Last-Event-ID) gets every entry after its start exactly once, in order, then the stream ends.
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
