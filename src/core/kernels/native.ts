@@ -31,8 +31,8 @@ interface NativeAddon {
   sigmoidBackward(A: Float32Array, dA: Float32Array, dZ: Float32Array, n: number): void;
   tanhBackward(A: Float32Array, dA: Float32Array, dZ: Float32Array, n: number): void;
   biasGradient(dZ: Float32Array, db: Float32Array, B: number, O: number): void;
-  sgdStep(w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, nesterov: boolean): void;
-  gatherRows(src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
+  sgdStep(pool: object, w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, nesterov: boolean): void;
+  gatherRows(pool: object, src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
 }
 
 const ADDON_PATH = join('src', 'core', 'kernels', 'native', 'prebuilt', `${process.platform}-${process.arch}`, 'traind_kernels.node');
@@ -116,7 +116,8 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
       }
     },
     biasGradient: (dZ, db, B, O) => native.biasGradient(dZ, db, B, O),
-    sgdStep: (w, g, buf, n, lr, momentum, nesterov) => native.sgdStep(w, g, buf, n, lr, momentum, nesterov),
-    gatherRows: (src, width, order, start, count, dst) => native.gatherRows(src, width, order, start, count, dst),
+    // These two split across the pool's threads (by elements / rows: the same bits either way).
+    sgdStep: (w, g, buf, n, lr, momentum, nesterov) => native.sgdStep(pool, w, g, buf, n, lr, momentum, nesterov),
+    gatherRows: (src, width, order, start, count, dst) => native.gatherRows(pool, src, width, order, start, count, dst),
   };
 }

@@ -26,7 +26,9 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
-const backends = availableBackends(1).filter((k) => k.activationForward !== undefined || k.sgdStep !== undefined);
+const backends = [...availableBackends(1), ...availableBackends(2).filter((k) => k.threads === 2)].filter(
+  (k) => k.activationForward !== undefined || k.sgdStep !== undefined,
+);
 const kinds: Activation[] = ['linear', 'relu', 'leaky_relu', 'elu', 'sigmoid', 'tanh', 'gelu', 'softmax'];
 
 it('the native backend offers the element-wise kernels when it loads', () => {
@@ -39,7 +41,7 @@ it('the native backend offers the element-wise kernels when it loads', () => {
 });
 
 for (const k of backends) {
-  describe(`element-wise kernels of ${k.name}`, () => {
+  describe(`element-wise kernels of ${k.name} × ${k.threads} thread(s)`, () => {
     const n = 1037;
     for (const kind of kinds) {
       it(`${kind}: forward and backward equal the TypeScript loops bit for bit (or decline)`, () => {
@@ -87,7 +89,7 @@ for (const k of backends) {
       it(`sgdStep equals optimizers.ts (momentum ${momentum}, nesterov ${nesterov}) over several steps`, () => {
         if (k.sgdStep === undefined) return;
         const cfg = { type: 'sgd' as const, momentum, nesterov };
-        const n2 = 5000;
+        const n2 = 70001; // above the size at which threads split the pass
         const make = (): Param => ({ name: 'w', shape: [n2], data: values(n2, 5).map((v) => (Number.isNaN(v) ? 0 : v)), grad: new Float32Array(n2), isWeight: true });
         const ref = make();
         const ours = make();
@@ -116,6 +118,15 @@ for (const k of backends) {
       [3, 3, 0, 7].forEach((row, r) => expected.set(src.subarray(row * width, (row + 1) * width), r * width));
       expect(sameBits(dst, expected)).toBe(true);
       expect(() => k.gatherRows!(src, width, new Int32Array([10]), 0, 1, dst)).toThrow(RangeError);
+      // Large enough for the threads to split the rows.
+      const wide = 1000;
+      const big = values(300 * wide, 7);
+      const rows = Int32Array.from({ length: 200 }, (_, i) => (i * 37) % 300);
+      const got = new Float32Array(200 * wide);
+      k.gatherRows!(big, wide, rows, 0, 200, got);
+      const want = new Float32Array(200 * wide);
+      rows.forEach((row, r) => want.set(big.subarray(row * wide, (row + 1) * wide), r * wide));
+      expect(sameBits(got, want)).toBe(true);
       expect(() => k.gatherRows!(src, width, order, 4, 3, dst)).toThrow(RangeError);
     });
 

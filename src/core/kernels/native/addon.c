@@ -60,7 +60,19 @@ typedef struct {
   int chunks;
   int splitCols; // 1: chunks are column ranges, 0: row ranges
   int transC;    // computing Cᵀ = op(B)ᵀ·op(A)ᵀ into C (see sgemm.c)
+  int kind;      // TASK_GEMM, or an element-wise pass split by rows/elements (bit-identical either way)
+  const float *src;
+  const int32_t *order;
+  size_t width, count;
+  float *dst;
+  float *w, *buf;
+  const float *g;
+  size_t n;
+  double lr, momentum;
+  int nesterov;
 } task_t;
+
+enum { TASK_GEMM = 0, TASK_GATHER = 1, TASK_SGD = 2 };
 
 // Threads claim chunks of a GEMM from one atomic word, (generation << 40) | (chunks << 20) | next,
 // so a helper that wakes late finds nothing left and the caller has done the work itself: a busy
@@ -98,6 +110,18 @@ static void share(int total, int unit, int p, int n, int *lo, int *hi) {
 }
 
 static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
+  if (t->kind == TASK_GATHER) {
+    int lo, hi;
+    share((int)t->count, 1, c, t->chunks, &lo, &hi);
+    ew_gather_rows(t->src, t->width, t->order + lo, (size_t)(hi - lo), t->dst + (size_t)lo * t->width);
+    return;
+  }
+  if (t->kind == TASK_SGD) {
+    int lo, hi;
+    share((int)t->n, 16, c, t->chunks, &lo, &hi);
+    ew_sgd_step(t->w + lo, t->g + lo, t->buf ? t->buf + lo : NULL, (size_t)(hi - lo), t->lr, t->momentum, t->nesterov);
+    return;
+  }
   int i0 = 0, i1 = t->M, j0 = 0, j1 = t->N;
   if (t->splitCols)
     share(t->N, isa->nr(), c, t->chunks, &j0, &j1);
@@ -206,6 +230,9 @@ static void pool_destroy(pool_t *pl) {
 // Below this many multiply-adds (batch-32 layers of the benchmark MLP) waking a helper and
 // splitting the packing cost more than they save, measured on 2 cores.
 #define MIN_PARALLEL_MACS (4 * 1024 * 1024)
+// Element-wise passes shorter than this many floats stay on the calling thread.
+#define MIN_PARALLEL_FLOATS (64 * 1024)
+
 // Chunks per thread: enough to rebalance when a helper starts late, few enough to keep re-packing cheap.
 #define CHUNKS_PER_THREAD 2
 
@@ -223,6 +250,8 @@ static int plan_chunks(task_t *t, int mr, int nr, int wanted) {
   int maxChunks = t->splitCols ? colTiles : rowTiles;
   return wanted < maxChunks ? wanted : maxChunks;
 }
+
+static void pool_run(pool_t *pl, task_t t);
 
 static void pool_gemm(pool_t *pl, task_t t) {
   long macs = (long)t.M * t.N * t.K;
@@ -246,6 +275,11 @@ static void pool_gemm(pool_t *pl, task_t t) {
     run_chunk(&pl->isa, &t, 0, pl->work[0]);
     return;
   }
+  pool_run(pl, t);
+}
+
+// Posts t (t.chunks ≥ 2) to the helpers, works on it too, and returns when every chunk is done.
+static void pool_run(pool_t *pl, task_t t) {
   pl->task = t;
   pl->gen++;
   atomic_store_explicit(&pl->done, 0, memory_order_relaxed);
@@ -495,37 +529,57 @@ static napi_value js_bias_gradient(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// (w, g, buf | null, n, lr, momentum, nesterov)
+// (pool, w, g, buf | null, n, lr, momentum, nesterov)
 static napi_value js_sgd_step(napi_env env, napi_callback_info info) {
-  ARGS(7);
+  ARGS(8);
+  pool_t *pl;
   size_t n;
   double lr, momentum;
   bool nesterov;
   float *w, *g, *buf = NULL;
   napi_valuetype bt;
-  CHECK(napi_typeof(env, a[2], &bt));
-  if (!arg_count(env, a[3], &n) || !arg_num(env, a[4], &lr) || !arg_num(env, a[5], &momentum) ||
-      !arg_f32(env, a[0], &w, n, "w") || !arg_f32(env, a[1], &g, n, "g") ||
-      (bt != napi_null && !arg_f32(env, a[2], &buf, n, "buf")))
+  CHECK(napi_get_value_external(env, a[0], (void **)&pl));
+  napi_value *v = a + 1;
+  CHECK(napi_typeof(env, v[2], &bt));
+  if (!arg_count(env, v[3], &n) || !arg_num(env, v[4], &lr) || !arg_num(env, v[5], &momentum) ||
+      !arg_f32(env, v[0], &w, n, "w") || !arg_f32(env, v[1], &g, n, "g") ||
+      (bt != napi_null && !arg_f32(env, v[2], &buf, n, "buf")))
     return NULL;
-  CHECK(napi_get_value_bool(env, a[6], &nesterov));
-  ew_sgd_step(w, g, buf, n, lr, momentum, nesterov);
+  CHECK(napi_get_value_bool(env, v[6], &nesterov));
+  if (pl->threads > 1 && n >= MIN_PARALLEL_FLOATS) {
+    task_t t = {0};
+    t.kind = TASK_SGD;
+    t.w = w;
+    t.g = g;
+    t.buf = buf;
+    t.n = n;
+    t.lr = lr;
+    t.momentum = momentum;
+    t.nesterov = nesterov;
+    t.chunks = pl->threads * CHUNKS_PER_THREAD;
+    pool_run(pl, t);
+  } else {
+    ew_sgd_step(w, g, buf, n, lr, momentum, nesterov);
+  }
   return NULL;
 }
 
-// (src, width, order, start, count, dst): dst row r = src row order[start + r]
+// (pool, src, width, order, start, count, dst): dst row r = src row order[start + r]
 static napi_value js_gather_rows(napi_env env, napi_callback_info info) {
-  ARGS(6);
+  ARGS(7);
+  pool_t *pl;
+  CHECK(napi_get_value_external(env, a[0], (void **)&pl));
+  napi_value *v = a + 1;
   size_t width, start, count, srcLen, orderLen;
   float *src, *dst;
   napi_typedarray_type type;
   void *orderData;
   napi_value ab;
   size_t off;
-  if (!arg_count(env, a[1], &width) || !arg_count(env, a[3], &start) || !arg_count(env, a[4], &count) ||
-      !get_f32(env, a[0], &src, &srcLen) || !arg_f32(env, a[5], &dst, width * count, "dst"))
+  if (!arg_count(env, v[1], &width) || !arg_count(env, v[3], &start) || !arg_count(env, v[4], &count) ||
+      !get_f32(env, v[0], &src, &srcLen) || !arg_f32(env, v[5], &dst, width * count, "dst"))
     return NULL;
-  if (napi_get_typedarray_info(env, a[2], &type, &orderLen, &orderData, &ab, &off) != napi_ok || type != napi_int32_array ||
+  if (napi_get_typedarray_info(env, v[2], &type, &orderLen, &orderData, &ab, &off) != napi_ok || type != napi_int32_array ||
       start + count > orderLen) {
     napi_throw_range_error(env, NULL, "order must be an Int32Array holding start + count indices");
     return NULL;
@@ -538,7 +592,19 @@ static napi_value js_gather_rows(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  ew_gather_rows(src, width, order, count, dst);
+  if (pl->threads > 1 && count >= 2 && width * count >= MIN_PARALLEL_FLOATS) {
+    task_t t = {0};
+    t.kind = TASK_GATHER;
+    t.src = src;
+    t.width = width;
+    t.order = order;
+    t.count = count;
+    t.dst = dst;
+    t.chunks = pl->threads * CHUNKS_PER_THREAD;
+    pool_run(pl, t);
+  } else {
+    ew_gather_rows(src, width, order, count, dst);
+  }
   return NULL;
 }
 
