@@ -73,7 +73,8 @@ export const validSpec: fc.Arbitrary<JsonObject> = fc
     binary: fc.boolean(),
     keepBest: fc.integer({ min: 1, max: 5 }),
     seed: fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { nil: null }),
-    name: fc.option(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), { nil: null }),
+    // (A grapheme can be several UTF-16 units; the spec allows 200.)
+    name: fc.option(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((s) => s.length <= 200), { nil: null }),
     earlyStopping: fc.boolean(),
   })
   .map((g): JsonObject => {
