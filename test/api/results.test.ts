@@ -113,6 +113,8 @@ describe('job results', () => {
     expect(rest.events.map((e) => e.id)).toEqual(all.events.slice(3).map((e) => e.id));
     const none = await readSse(port, `/v1/jobs/${id}/events`, { 'Last-Event-ID': all.events[5]!.id });
     expect(none.events).toEqual([]);
+    // 204 tells an EventSource the stream is over for good (an empty 200 would make it reconnect forever).
+    expect(none.status).toBe(204);
   });
 
   it('holds one blocking reader per watched job, shared by its clients, released when they leave', async () => {

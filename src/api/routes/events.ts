@@ -38,6 +38,7 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           querystring: EventsQuery,
           response: {
             200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
+            204: z.undefined().describe('the job has finished and Last-Event-ID is its last event: nothing more will come'),
             400: ErrorBodySchema,
             401: ErrorBodySchema,
             404: ErrorBodySchema,
@@ -54,6 +55,13 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           throw new ApiError('invalid_request', 'Last-Event-ID is not an id this stream sent', { path: 'headers.last-event-id' });
         }
         let cursor = lastEventId ?? request.query.after ?? '0';
+
+        // A client that already has a finished job's last event gets 204: EventSource stops
+        // reconnecting on 204, where an empty 200 would make it retry forever.
+        if (isTerminal(job.status)) {
+          const last = await lastStreamId(s, id);
+          if (last === null || compareStreamIds(cursor, last) >= 0) return reply.code(204).send();
+        }
 
         const raw = reply.raw;
         reply.hijack();
@@ -80,7 +88,17 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         raw.on('error', close);
 
         const write = async (text: string) => {
-          if (!raw.write(text)) await new Promise<void>((resolve) => raw.once('drain', resolve).once('close', resolve));
+          if (raw.write(text)) return;
+          // Wait for drain or close, and remove both listeners whichever fires (no leak per stall).
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              raw.off('drain', done);
+              raw.off('close', done);
+              resolve();
+            };
+            raw.once('drain', done);
+            raw.once('close', done);
+          });
         };
         /** Writes the entries after the cursor (dropping any already sent); true once the terminal status went out. */
         const send = async (items: StreamEntry[]): Promise<boolean> => {
