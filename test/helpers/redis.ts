@@ -77,15 +77,16 @@ export interface PrivateRedis {
   dispose(): Promise<void>;
 }
 
-/** Starts redis-server on a free loopback port with `--appendonly yes` in a fresh temp dir. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** Starts redis-server on a free loopback port with `--appendonly yes` in a fresh temp dir (and a password if given). */
+export async function startPrivateRedis(opts: { password?: string } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'traind-redis-'));
-  const url = `redis://127.0.0.1:${port}`;
+  const url = opts.password === undefined ? `redis://127.0.0.1:${port}` : `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}`;
   let child: ChildProcess | null = null;
 
   async function start(): Promise<void> {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''];
+    if (opts.password !== undefined) args.push('--requirepass', opts.password);
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     let stderr = '';

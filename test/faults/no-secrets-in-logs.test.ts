@@ -1,0 +1,63 @@
+// Security under real processes: with API keys and a password-protected Redis, nothing the API or
+// a worker writes (at debug level, through auth failures and a Redis outage) contains a secret.
+
+import { createHash } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { apiClient, submitJob, waitForStatus } from '../helpers/api.js';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';
+import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+const KEY = 'tdk_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0';
+const WRONG_KEY = 'tdk_live_0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+const REDIS_PASSWORD = 'hunter2-redis-S3cret';
+
+let redis: PrivateRedis | undefined;
+let stack: ProcessStack | undefined;
+
+afterAll(async () => {
+  await stack?.dispose();
+  await redis?.dispose();
+});
+
+describe('secrets in logs', () => {
+  it('API keys and the Redis password never appear in any process output', { timeout: 120_000 }, async () => {
+    const server = await startPrivateRedis({ password: REDIS_PASSWORD });
+    redis = server;
+    const sha = createHash('sha256').update(KEY).digest('hex');
+    const s = await startProcessStack({ tag: 'secrets', redisUrl: server.url, env: { API_KEYS: `alpha:${sha}`, LOG_LEVEL: 'debug' } });
+    stack = s;
+    const worker = await s.startWorker('worker');
+    const api = apiClient(s.api.baseUrl, KEY);
+
+    expect((await apiClient(s.api.baseUrl).get('/v1/jobs')).status).toBe(401);
+    expect((await apiClient(s.api.baseUrl, WRONG_KEY).get('/v1/jobs')).status).toBe(401);
+    expect((await api.get('/v1/jobs', { 'x-api-key': KEY, cookie: `session=${KEY}` })).status).toBe(200);
+    const job = await submitJob(api, {
+      dataset: { builtin: 'xor' },
+      model: { layers: [{ type: 'dense', units: 4, activation: 'tanh' }, { type: 'dense', units: 2 }] },
+      loss: 'softmax_cross_entropy',
+      epochs: 3,
+      seed: 1,
+    });
+    await waitForStatus(api, job.id, ['completed'], 30_000);
+
+    // Connection errors are where URLs (and their passwords) usually leak.
+    await server.stop('SIGKILL');
+    await sleep(1500);
+    expect((await api.get('/v1/jobs')).status).toBeGreaterThanOrEqual(500);
+    await server.start();
+    await waitFor(async () => (await fetch(`${s.api.baseUrl}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'the API to be ready again' });
+    expect((await api.get('/v1/jobs')).status).toBe(200);
+    await sleep(500);
+
+    for (const p of [s.apiProcess, worker]) {
+      const output = `${p.logs.map((l) => JSON.stringify(l)).join('\n')}\n${p.text()}`;
+      expect(output.length, `${p.name} wrote logs`).toBeGreaterThan(200);
+      for (const secret of [KEY, WRONG_KEY, REDIS_PASSWORD, encodeURIComponent(REDIS_PASSWORD)]) {
+        const at = output.indexOf(secret);
+        expect(at, `${p.name} logged a secret: …${output.slice(Math.max(0, at - 200), at + 60)}…`).toBe(-1);
+      }
+    }
+  });
+});
