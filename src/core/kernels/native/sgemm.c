@@ -161,8 +161,11 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
   float edge[MR * NR] __attribute__((aligned(64)));
   for (int jc = j0; jc < j1; jc += SGEMM_NC) {
     int nc = j1 - jc < SGEMM_NC ? j1 - jc : SGEMM_NC;
-    for (int pc = 0; pc < K; pc += SGEMM_KC) {
-      int kc = K - pc < SGEMM_KC ? K - pc : SGEMM_KC;
+    // K in equal blocks of at most SGEMM_KC (784 → 2 × 392, not 256+256+256+16): a short last
+    // block would pay a full pass over C for a few k.
+    int kblocks = (K + SGEMM_KC - 1) / SGEMM_KC, kstep = (K + kblocks - 1) / kblocks;
+    for (int pc = 0; pc < K; pc += kstep) {
+      int kc = K - pc < kstep ? K - pc : kstep;
       float b = pc == 0 ? beta : 1.0f;
       // Row-major B with packed A (the weight gradient dZᵀ·X): B's rows are read in place.
       int directB = !transB && transA;
