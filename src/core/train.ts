@@ -10,7 +10,7 @@ import { createEarlyStopping, earlyStoppingUpdate, resolveMode, type Direction }
 import { CoreError } from './errors.js';
 import type { Kernels } from './kernels/kernels.js';
 import { jsKernels } from './kernels/js.js';
-import { lossBackward, lossForward, outputTransform } from './losses.js';
+import { lossAndOutputs, lossBackward } from './losses.js';
 import {
   accumulateMetrics,
   columnMeans,
@@ -166,10 +166,9 @@ async function trainEpoch(job: Job, hooks: TrainHooks): Promise<StopReason | nul
     const B = gatherBatch(job, b);
 
     const out = modelForward(model, X, B, true, job.rng); //            forward
-    let loss = lossForward(config.loss, out, Y, B, O, T); //             loss
-    outputTransform(config.loss, out, pred, B, O);
+    let loss = lossAndOutputs(config.loss, out, Y, pred, B, O, T); //    loss (and predictions)
     zeroGrads(model); //                                                 zero grads
-    lossBackward(config.loss, out, Y, dOut, B, O, T); //                 backward
+    lossBackward(config.loss, out, Y, dOut, B, O, T, pred); //           backward
     modelBackward(model, dOut, B);
     loss += applyRegularization(params, config.regularization.l1, config.regularization.l2); // regularize
     if (config.clipNorm !== null) clipByGlobalNorm(params, config.clipNorm); //                clip
@@ -346,8 +345,7 @@ function evaluate(job: Job, ds: Dataset, acc: MetricsAccumulator): PassMetrics {
     const X = ds.x.subarray(start * I, (start + B) * I);
     const Y = ds.y.subarray(start * T, (start + B) * T);
     const out = modelForward(model, X, B, false, job.rng);
-    const loss = lossForward(config.loss, out, Y, B, O, T);
-    outputTransform(config.loss, out, pred, B, O);
+    const loss = lossAndOutputs(config.loss, out, Y, pred, B, O, T);
     accumulateMetrics(acc, loss, pred, Y, B, T);
   }
   const result = finishMetrics(acc);

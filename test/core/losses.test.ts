@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { CoreError } from '../../src/core/errors.js';
-import { lossBackward, lossForward, outputTransform } from '../../src/core/losses.js';
+import { lossAndOutputs, lossBackward, lossForward, outputTransform } from '../../src/core/losses.js';
 import type { LossConfig } from '../../src/core/types.js';
 import { expectGradient, randomArray } from './gradcheck.js';
 
@@ -131,4 +131,34 @@ describe('outputTransform', () => {
     outputTransform({ type: 'mse' }, out, p, 2, 3);
     expect(Array.from(p)).toEqual(Array.from(out));
   });
+});
+
+describe('lossAndOutputs (the training loop\'s fused pass)', () => {
+  const cases: [string, LossConfig, number][] = [
+    ['softmax CE, labels', ce, 1],
+    ['softmax CE, distributions', ce, O],
+    ['binary CE', bce, O],
+    ['mse', { type: 'mse' }, O],
+    ['huber', { type: 'huber', delta: 0.5 }, O],
+  ];
+  for (const [name, loss, width] of cases) {
+    it(`${name}: the same bits as lossForward + outputTransform, and lossBackward with its probabilities`, () => {
+      const out = randomArray(B * O, 7, -4, 4);
+      const y =
+        width === 1
+          ? Float32Array.from({ length: B }, (_, r) => r % O)
+          : loss.type === 'softmax_cross_entropy'
+            ? Float32Array.from({ length: B * O }, (_, i) => (i % O === 0 ? 0.5 : 0.25))
+            : Float32Array.from({ length: B * O }, (_, i) => (i % 2 === 0 ? 1 : 0));
+      const probsSeparate = new Float32Array(B * O);
+      const expected = lossForward(loss, out, y, B, O, width);
+      outputTransform(loss, out, probsSeparate, B, O);
+      const probs = new Float32Array(B * O);
+      expect(lossAndOutputs(loss, out, y, probs, B, O, width)).toBe(expected);
+      expect(Array.from(probs)).toEqual(Array.from(probsSeparate));
+      const dWith = new Float32Array(B * O);
+      lossBackward(loss, out, y, dWith, B, O, width, probs);
+      expect(Array.from(dWith)).toEqual(Array.from(gradOf(loss, out, y, width)));
+    });
+  }
 });
