@@ -1,15 +1,9 @@
 // GEMM against a naive float64 reference, for every backend, all four transpose cases and several betas.
 
 import { describe, expect, it } from 'vitest';
-import { createRng, nextFloat } from '../../src/core/rng.js';
+import { randomArray as randomMatrix } from './gradcheck.js';
 import { forEachBackend } from './backends.js';
 
-function randomMatrix(length: number, seed: number): Float32Array {
-  const r = createRng(seed);
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) out[i] = nextFloat(r) * 2 - 1;
-  return out;
-}
 
 function naiveGemm(
   transA: boolean,

@@ -5,14 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { Kernels } from '../../../src/core/kernels/kernels.js';
 import { createNativeKernels, nativeIsas } from '../../../src/core/kernels/native.js';
 import { availableBackends, createBackend, selectKernels } from '../../../src/core/kernels/select.js';
-import { createRng, nextFloat } from '../../../src/core/rng.js';
+import { randomArray as randomMatrix } from '../gradcheck.js';
 
-function randomMatrix(length: number, seed: number): Float32Array {
-  const r = createRng(seed);
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) out[i] = nextFloat(r) * 2 - 1;
-  return out;
-}
 
 /** The exact product in float64 and, per entry, Σ|terms| to scale the float32 tolerance. */
 function reference(
