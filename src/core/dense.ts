@@ -19,7 +19,8 @@ export function denseForward(
     return;
   }
   // Seed Z with the bias rows and let the GEMM add onto them (beta 1).
-  for (let r = 0; r < B; r++) Z.set(b.subarray(0, O), r * O);
+  const bias = b.length === O ? b : b.subarray(0, O); // one view, not one per row: no allocation per batch
+  for (let r = 0; r < B; r++) Z.set(bias, r * O);
   k.gemm(false, true, B, O, I, 1, X, W, 1, Z);
 }
 
