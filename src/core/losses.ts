@@ -144,8 +144,11 @@ export function lossBackward(
     case 'softmax_cross_entropy': {
       // ∂/∂z_i = (softmax(z)_i·Σ_j y_j − y_i)/B; with labels y is one-hot.
       const scale = 1 / B;
-      if (probs !== undefined) dOut.set(probs.subarray(0, n));
-      else softmaxRows(out, dOut, B, O);
+      if (probs !== undefined) {
+        for (let i = 0; i < n; i++) dOut[i] = probs[i]!;
+      } else {
+        softmaxRows(out, dOut, B, O);
+      }
       for (let r = 0; r < B; r++) {
         const off = r * O;
         if (targetWidth === 1) {
