@@ -60,6 +60,8 @@ export interface AppFixture extends StoreFixture {
 export async function appFixture(env: Record<string, string> = {}): Promise<AppFixture> {
   const base = await storeFixture(env);
   const queue = createTrainQueue(base.config, base.redis);
+  // BullMQ writes its meta key once it is ready: wait, so that close() deletes it too.
+  await queue.waitUntilReady();
   const app = await buildApp(base.config, { redis: base.redis, queue });
   return {
     ...base,
