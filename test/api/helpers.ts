@@ -9,6 +9,7 @@ import { buildApp } from '../../src/api/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createTrainQueue, type TrainQueue } from '../../src/queue/queue.js';
 import { createRedis, createStore, type Store } from '../../src/store/redis.js';
+import { deleteKeys } from '../helpers/redis.js';
 
 let counter = 0;
 
@@ -43,14 +44,6 @@ export async function storeFixture(env: Record<string, string> = {}): Promise<St
   };
 }
 
-export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
 
 export interface AppFixture extends StoreFixture {
   app: FastifyInstance;

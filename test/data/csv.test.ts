@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DataError, parseCsv } from '../../src/data/index.js';
+import { parseCsv } from '../../src/data/index.js';
+import { dataError } from './data-error.js';
 
-function dataError(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DataError) return err;
-    throw err;
-  }
-  throw new Error('expected a DataError');
-}
 
 describe('parseCsv', () => {
   it('reads features row-major and integer labels as classes', () => {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DataError, parseIdx } from '../../src/data/index.js';
+import { parseIdx } from '../../src/data/index.js';
+import { dataError } from './data-error.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fashionDir = path.resolve(repoRoot, '../shared/data/fashion-mnist');
@@ -24,15 +25,6 @@ function smallFashion(n: number): { images: Buffer; labels: Buffer } {
   return { images: idx(0x08, [n, 4, 4], pixels), labels: idx(0x08, [n], labels) };
 }
 
-function dataError(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DataError) return err;
-    throw err;
-  }
-  throw new Error('expected a DataError');
-}
 
 describe('parseIdx', () => {
   it('turns pixel bytes into value / 255 and labels into classes', () => {

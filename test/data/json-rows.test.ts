@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DataError, parseJsonRows } from '../../src/data/index.js';
+import { parseJsonRows } from '../../src/data/index.js';
+import { dataError } from './data-error.js';
 
-function dataError(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DataError) return err;
-    throw err;
-  }
-  throw new Error('expected a DataError');
-}
 
 describe('parseJsonRows', () => {
   it('reads NDJSON rows', () => {

@@ -18,6 +18,18 @@ export function uniquePrefix(tag: string): string {
   return `traind-test-${safe}-${process.pid}-${Date.now().toString(36)}`;
 }
 
+/** Deletes the keys matching `pattern` (SCAN, so a shared Redis is never blocked); returns how many. */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
 /** Deletes every key under `${prefix}:` (ours only: BullMQ's and the store's share the prefix). */
 export async function deletePrefixedKeys(redisUrl: string, prefix: string): Promise<number> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
@@ -25,12 +37,7 @@ export async function deletePrefixedKeys(redisUrl: string, prefix: string): Prom
   let deleted = 0;
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0');
+    deleted = await deleteKeys(redis, `${prefix}:*`);
   } finally {
     redis.disconnect();
   }

@@ -13,6 +13,7 @@ import { buildApp } from '../../src/api/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createTrainQueue, type TrainQueue } from '../../src/queue/queue.js';
 import { createRedis } from '../../src/store/redis.js';
+import { deleteKeys } from '../helpers/redis.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const workerEntry = path.join(repoRoot, 'dist/workers/main.js');
@@ -102,14 +103,6 @@ export async function startStack(options: { workers: number; env?: Record<string
   };
 }
 
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
 
 export async function api<T = unknown>(stack: Stack, method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(stack.baseUrl + url, {
