@@ -6,7 +6,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { describeBackend } from '../workers/backend.js';
 import { logConnection } from '../workers/connection-log.js';
@@ -14,7 +13,7 @@ import { startTrainWorker, type TrainWorker } from '../workers/worker.js';
 import { buildApp } from './api/app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createTrainQueue } from './queue/queue.js';
-import { createRedis } from './store/redis.js';
+import { createRedis, redisAnswers } from './store/redis.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 /** How long shutdown may take before the process exits anyway. */
@@ -92,19 +91,6 @@ function listenHost(config: Config, logger: Logger): string {
   }
   logger.warn('no API_KEYS configured: the API is open to anyone on this machine, so it listens on loopback only');
   return config.host;
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1500 });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
 }
 
 /** A redis-server of our own at REDIS_URL's port, append-only persistence under DATA_DIR/redis. */

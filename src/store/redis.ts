@@ -42,3 +42,17 @@ export function createStore(config: Config, redis: Redis): Store {
 export function duplicateForBlocking(redis: Redis): Redis {
   return redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
 }
+
+/** True when a Redis answers PING at `url`: a one-off probe that never retries or queues commands. */
+export async function redisAnswers(url: string, connectTimeoutMs = 1500): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: connectTimeoutMs });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}

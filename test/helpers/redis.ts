@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { redisAnswers } from '../../src/store/redis.js';
 import { sleep, waitFor } from './wait.js';
 
 /** The shared Redis every non-restarting test uses (override with TRAIND_TEST_REDIS_URL). */
@@ -57,19 +58,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
 export interface PrivateRedis {
   port: number;
   url: string;
@@ -101,7 +89,7 @@ export async function startPrivateRedis(opts: { password?: string } = {}): Promi
     await waitFor(
       async () => {
         if (proc.exitCode !== null) throw new Error(`redis-server exited (${proc.exitCode}): ${stderr}`);
-        return redisAnswers(url);
+        return redisAnswers(url, 1000);
       },
       { timeoutMs: 10_000, intervalMs: 50, what: `redis-server on port ${port}` },
     );
