@@ -4,6 +4,7 @@ export type * from './types.js';
 export type { Kernels } from './kernels/kernels.js';
 export { jsKernels } from './kernels/js.js';
 export { selectKernels, createBackend, availableBackends } from './kernels/select.js';
+export { nativeLoadError } from './kernels/native.js';
 export type { BackendKind, SelectOptions } from './kernels/select.js';
 export { CoreError } from './errors.js';
 

@@ -38,6 +38,7 @@ interface NativeAddon {
 const ADDON_PATH = join('src', 'core', 'kernels', 'native', 'prebuilt', `${process.platform}-${process.arch}`, 'traind_kernels.node');
 
 let addon: NativeAddon | null | undefined;
+let loadError: string | null = null;
 
 /** The addon's file: looked up from this module upwards, so both src/ (tsx, vitest) and dist/ find it. */
 export function nativeAddonPath(): string | null {
@@ -55,14 +56,25 @@ function loadAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   addon = null;
   const path = nativeAddonPath();
-  if (path === null) return null;
+  if (path === null) {
+    loadError = `no native build for ${process.platform}-${process.arch} (${ADDON_PATH} not found)`;
+    return null;
+  }
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
-  } catch {
-    // A build for another libc or CPU: fall back to the portable backends.
+  } catch (err) {
+    // A build for another libc or CPU: fall back to the portable backends, and keep the reason
+    // for the service to report (the core itself does no I/O).
+    loadError = `${path}: ${(err as Error).message}`;
     addon = null;
   }
   return addon;
+}
+
+/** Why the native addon is not in use (null when it loaded): for start-up logs and /readyz. */
+export function nativeLoadError(): string | null {
+  loadAddon();
+  return loadError;
 }
 
 /** The GEMM builds ("avx512", "avx2", "generic") this CPU runs, widest first; empty without the addon. */

@@ -1,13 +1,14 @@
 // Node-API glue for the native GEMM: picks the widest ISA build the CPU supports and runs a GEMM on
 // the calling thread plus a fixed pool of helper threads (work split by whole tiles, fixed per call).
+// Threads, locks and the clock come from libuv, which the node binary exports: linking no pthread or
+// clock symbol of our own keeps the binary loadable on old glibc (it needs GLIBC_2.14 at most).
 #define NAPI_VERSION 8
 #include <node_api.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <uv.h>
 
 #include "elementwise.h"
 #include "sgemm.h"
@@ -49,7 +50,7 @@ static isa_t pick_isa(void) {
 }
 
 static isa_t g_isa;
-static pthread_once_t g_isa_once = PTHREAD_ONCE_INIT;
+static uv_once_t g_isa_once = UV_ONCE_INIT;
 static void init_isa(void) { g_isa = pick_isa(); }
 
 typedef struct {
@@ -85,9 +86,9 @@ typedef struct pool {
   int threads;
   isa_t isa;
   float **work; // one packing buffer per thread
-  pthread_t *tids;
-  pthread_mutex_t mu;
-  pthread_cond_t start_cv, done_cv;
+  uv_thread_t *tids;
+  uv_mutex_t mu;
+  uv_cond_t start_cv, done_cv;
   _Atomic uint64_t claim;
   atomic_uint posted; // generation of the latest task, for helpers waiting for one
   atomic_int done;    // chunks finished in the current task
@@ -144,9 +145,9 @@ static void work_on(pool_t *pl, unsigned gen, float *work) {
     task_t t = pl->task;
     run_chunk(&pl->isa, &t, (int)c, work);
     if (atomic_fetch_add_explicit(&pl->done, 1, memory_order_acq_rel) + 1 == (int)total) {
-      pthread_mutex_lock(&pl->mu);
-      pthread_cond_signal(&pl->done_cv);
-      pthread_mutex_unlock(&pl->mu);
+      uv_mutex_lock(&pl->mu);
+      uv_cond_signal(&pl->done_cv);
+      uv_mutex_unlock(&pl->mu);
     }
     cur = atomic_load_explicit(&pl->claim, memory_order_acquire);
   }
@@ -158,16 +159,12 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static inline uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+static inline uint64_t now_ns(void) { return uv_hrtime(); }
 
 // Spin this long before sleeping: a training step issues GEMMs a few microseconds apart.
 #define SPIN_NS 200000ull
 
-static void *worker_main(void *arg) {
+static void worker_main(void *arg) {
   worker_arg_t *wa = arg;
   pool_t *pl = wa->pool;
   int index = wa->index;
@@ -178,13 +175,13 @@ static void *worker_main(void *arg) {
     for (int i = 0; atomic_load_explicit(&pl->posted, memory_order_acquire) == seen; i++) {
       cpu_relax();
       if ((i & 63) == 63 && now_ns() > until) {
-        pthread_mutex_lock(&pl->mu);
-        while (atomic_load(&pl->posted) == seen && !atomic_load(&pl->stop)) pthread_cond_wait(&pl->start_cv, &pl->mu);
-        pthread_mutex_unlock(&pl->mu);
+        uv_mutex_lock(&pl->mu);
+        while (atomic_load(&pl->posted) == seen && !atomic_load(&pl->stop)) uv_cond_wait(&pl->start_cv, &pl->mu);
+        uv_mutex_unlock(&pl->mu);
         break;
       }
     }
-    if (atomic_load(&pl->stop)) return NULL;
+    if (atomic_load(&pl->stop)) return;
     seen = atomic_load_explicit(&pl->posted, memory_order_acquire);
     work_on(pl, seen, pl->work[index]);
   }
@@ -196,10 +193,10 @@ static pool_t *pool_create(int threads, isa_t isa) {
   pl->threads = threads;
   pl->isa = isa;
   pl->work = calloc((size_t)threads, sizeof(float *));
-  pl->tids = calloc((size_t)threads, sizeof(pthread_t));
-  pthread_mutex_init(&pl->mu, NULL);
-  pthread_cond_init(&pl->start_cv, NULL);
-  pthread_cond_init(&pl->done_cv, NULL);
+  pl->tids = calloc((size_t)threads, sizeof(uv_thread_t));
+  uv_mutex_init(&pl->mu);
+  uv_cond_init(&pl->start_cv);
+  uv_cond_init(&pl->done_cv);
   atomic_init(&pl->claim, 0);
   atomic_init(&pl->posted, 0);
   atomic_init(&pl->done, 0);
@@ -209,21 +206,24 @@ static pool_t *pool_create(int threads, isa_t isa) {
     worker_arg_t *wa = malloc(sizeof *wa);
     wa->pool = pl;
     wa->index = i;
-    pthread_create(&pl->tids[i], NULL, worker_main, wa);
+    uv_thread_create(&pl->tids[i], worker_main, wa);
   }
   return pl;
 }
 
 static void pool_destroy(pool_t *pl) {
-  pthread_mutex_lock(&pl->mu);
+  uv_mutex_lock(&pl->mu);
   atomic_store(&pl->stop, 1);
   atomic_fetch_add(&pl->posted, 1);
-  pthread_cond_broadcast(&pl->start_cv);
-  pthread_mutex_unlock(&pl->mu);
-  for (int i = 1; i < pl->threads; i++) pthread_join(pl->tids[i], NULL);
+  uv_cond_broadcast(&pl->start_cv);
+  uv_mutex_unlock(&pl->mu);
+  for (int i = 1; i < pl->threads; i++) uv_thread_join(&pl->tids[i]);
   for (int i = 0; i < pl->threads; i++) free(pl->work[i]);
   free(pl->work);
   free(pl->tids);
+  uv_cond_destroy(&pl->start_cv);
+  uv_cond_destroy(&pl->done_cv);
+  uv_mutex_destroy(&pl->mu);
   free(pl);
 }
 
@@ -286,17 +286,17 @@ static void pool_run(pool_t *pl, task_t t) {
   atomic_store_explicit(&pl->claim, ((uint64_t)(pl->gen & 0xffffffu) << (2 * CHUNK_BITS)) | ((uint64_t)t.chunks << CHUNK_BITS),
                         memory_order_release);
   atomic_store_explicit(&pl->posted, pl->gen, memory_order_release);
-  pthread_mutex_lock(&pl->mu);
-  pthread_cond_broadcast(&pl->start_cv);
-  pthread_mutex_unlock(&pl->mu);
+  uv_mutex_lock(&pl->mu);
+  uv_cond_broadcast(&pl->start_cv);
+  uv_mutex_unlock(&pl->mu);
   work_on(pl, pl->gen, pl->work[0]);
   uint64_t until = now_ns() + SPIN_NS;
   for (int i = 0; atomic_load_explicit(&pl->done, memory_order_acquire) != t.chunks; i++) {
     cpu_relax();
     if ((i & 63) == 63 && now_ns() > until) {
-      pthread_mutex_lock(&pl->mu);
-      while (atomic_load(&pl->done) != t.chunks) pthread_cond_wait(&pl->done_cv, &pl->mu);
-      pthread_mutex_unlock(&pl->mu);
+      uv_mutex_lock(&pl->mu);
+      while (atomic_load(&pl->done) != t.chunks) uv_cond_wait(&pl->done_cv, &pl->mu);
+      uv_mutex_unlock(&pl->mu);
       break;
     }
   }
@@ -609,7 +609,7 @@ static napi_value js_gather_rows(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  pthread_once(&g_isa_once, init_isa);
+  uv_once(&g_isa_once, init_isa);
   napi_property_descriptor props[] = {
       {"createPool", NULL, js_create_pool, NULL, NULL, NULL, napi_default, NULL},
       {"gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL},

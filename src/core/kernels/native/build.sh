@@ -1,12 +1,15 @@
 #!/bin/sh
 # Rebuilds the optional native GEMM addon (npm run build:native). Needs a C compiler; without one the
-# committed prebuilt (or, failing that, the WebAssembly backend) is used.
+# committed prebuilt (or, failing that, the WebAssembly backend) is used. An optional argument is
+# the output directory (the staleness test rebuilds into a temporary one and compares the bytes).
+# BUILD_INFO records the compiler and the sources' sha256, so a stale binary is caught even where
+# another compiler would not reproduce the committed bytes.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 cc=${CC:-cc}
 node_include=$(node -p "require('path').resolve(process.execPath, '../../include/node')")
 platform=$(node -p "process.platform + '-' + process.arch")
-out="$here/prebuilt/$platform"
+out=${1:-$here/prebuilt/$platform}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
@@ -27,5 +30,11 @@ $cc $flags -DSGEMM_ISA=generic -DVEC_BYTES=16 -DMR=6 -c "$here/sgemm.c" -o "$tmp
 # Element-wise passes must round exactly like JavaScript: no fused multiply-add.
 $cc -O3 -fPIC -fno-math-errno -ffp-contract=off -std=gnu11 -Wall -c "$here/elementwise.c" -o "$tmp/elementwise.o"
 $cc $flags -I"$node_include" -c "$here/addon.c" -o "$tmp/addon.o"
-$cc -shared -pthread -o "$out/traind_kernels.node" "$tmp/addon.o" "$tmp/avx512.o" "$tmp/avx2.o" "$tmp/generic.o" "$tmp/elementwise.o"
+$cc -shared -o "$out/traind_kernels.node" "$tmp/addon.o" "$tmp/avx512.o" "$tmp/avx2.o" "$tmp/generic.o" "$tmp/elementwise.o"
+{
+  echo "compiler: $($cc --version | head -n 1)"
+  for f in build.sh addon.c sgemm.c sgemm.h elementwise.c elementwise.h; do
+    echo "sha256 $f: $(sha256sum "$here/$f" | cut -d' ' -f1)"
+  done
+} > "$out/BUILD_INFO"
 echo "built $out/traind_kernels.node"
