@@ -202,8 +202,9 @@ export type RecordEpochResult = { ok: true; streamId: string } | { ok: false; wh
 
 /**
  * Appends one epoch's metrics record to the stream and sets `latest` and `progress` (and `best`
- * when given) in one step. A record for an epoch this attempt already recorded is dropped, so a
- * retried call after a lost reply never duplicates a stream entry.
+ * when given) in one step. A record for an epoch already recorded (by this attempt after a lost
+ * reply, or by an earlier attempt that died before writing that epoch's resume state) is dropped:
+ * clients see each epoch exactly once.
  */
 export async function recordEpoch(
   s: Store,

@@ -93,7 +93,7 @@ describe('store/jobs', () => {
     expect(await transitionJob(f.store, r.job.id, 'cancelled', { from: ['queued'] })).toEqual({ ok: false, why: 'refused', status: 'running' });
   });
 
-  it('records each epoch once per attempt and keeps latest/progress/best', async () => {
+  it('records each epoch once, whatever the attempt, and keeps latest/progress/best', async () => {
     const r = await create('t-epoch');
     if (r.kind !== 'created') throw new Error('not created');
     const id = r.job.id;
@@ -101,15 +101,18 @@ describe('store/jobs', () => {
     expect((await recordEpoch(f.store, id, metrics(1), 3)).ok).toBe(true);
     expect(await recordEpoch(f.store, id, metrics(1), 3)).toEqual({ ok: false, why: 'duplicate' });
     expect((await recordEpoch(f.store, id, metrics(2), 3, metrics(2))).ok).toBe(true);
-    // A restarted attempt may record an epoch again: that is a new record.
-    expect((await recordEpoch(f.store, id, metrics(2, 2), 3)).ok).toBe(true);
+    // A restarted attempt that resumed one epoch behind (killed between recording epoch 2 and
+    // writing its resume state) runs epoch 2 again: clients already have it, so it is not recorded.
+    await transitionJob(f.store, id, 'running', { attempt: 2, reason: 'resumed' });
+    expect(await recordEpoch(f.store, id, metrics(2, 2), 3)).toEqual({ ok: false, why: 'duplicate' });
+    expect((await recordEpoch(f.store, id, metrics(3, 2), 3)).ok).toBe(true);
     await setBestMetrics(f.store, id, metrics(1));
     const job = await getJob(f.store, id);
-    expect(job!.latest).toEqual(metrics(2, 2));
+    expect(job!.latest).toEqual(metrics(3, 2));
     expect(job!.best).toEqual(metrics(1));
-    expect(job!.progress).toEqual({ epoch: 2, epochs: 3 });
+    expect(job!.progress).toEqual({ epoch: 3, epochs: 3 });
     const recs = (await readStreamPage(f.store, id, null, 100, ['metrics'])).items.map((e) => [e.data.epoch, e.data.attempt]);
-    expect(recs).toEqual([[1, 1], [2, 1], [2, 2]]);
+    expect(recs).toEqual([[1, 1], [2, 1], [3, 2]]);
   });
 
   it('refuses an epoch from an attempt that a later attempt has taken over', async () => {
