@@ -42,6 +42,7 @@ describe('metrics polling with a cursor', () => {
         const id = created.json<{ id: string }>().id;
         let attempt = 1;
         let epoch = 0;
+        let recorded = 0;
         const written: string[] = [];
         const seen: string[] = [];
         let cursor: string | null = null;
@@ -51,7 +52,13 @@ describe('metrics polling with a cursor', () => {
           for (let i = 0; i < n; i++) {
             epoch += 1;
             const res = await recordEpoch(f.store, id, { epoch, step: epoch * 10, loss: 1 / epoch, lr: 0.01, seconds: 0.1, samplesPerSec: 100, attempt } as never, 100_000);
+            // An epoch redone after a restart is already recorded: clients see it once.
+            if (epoch <= recorded) {
+              expect(res).toEqual({ ok: false, why: 'duplicate' });
+              continue;
+            }
             expect(res.ok).toBe(true);
+            recorded = epoch;
             written.push(`${attempt}:${epoch}`);
           }
         };
