@@ -1,5 +1,5 @@
 // The optional native backend: a C GEMM (AVX-512 / AVX2 / portable micro-kernels, picked at load
-// time) over a fixed pthread pool, loaded as a Node-API addon when a build for this platform exists.
+// time) over a fixed pool of libuv threads, loaded as a Node-API addon when a build for this platform exists.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
