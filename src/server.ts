@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
-import { describeBackend } from '../workers/backend.js';
+import { logComputeBackend } from '../workers/backend.js';
 import { logConnection } from '../workers/connection-log.js';
 import { startTrainWorker, type TrainWorker } from '../workers/worker.js';
 import { buildApp } from './api/app.js';
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   if (config.role !== 'api') {
     const worker: TrainWorker = startTrainWorker(config, logger);
     closers.unshift(() => worker.close());
-    logger.info({ concurrency: config.workerConcurrency, backend: describeBackend() }, 'training workers started');
+    logger.info({ concurrency: config.workerConcurrency, backend: logComputeBackend(logger) }, 'training workers started');
   }
 
   if (config.role !== 'worker') {

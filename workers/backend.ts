@@ -1,15 +1,19 @@
 // The compute backend training threads use: the core's fastest available, one GEMM thread each
 // (the worker already runs one training thread per core).
 
-import { selectKernels, type Kernels } from '../src/core/index.js';
-
-let kernels: Kernels | null = null;
+import type { Logger } from 'pino';
+import { computeBackend, singleThreadKernels } from '../src/compute-backend.js';
+import type { Kernels } from '../src/core/index.js';
 
 export function trainingKernels(): Kernels {
-  kernels ??= selectKernels({ threads: 1 });
-  return kernels;
+  return singleThreadKernels();
 }
 
-export function describeBackend(): string {
-  return trainingKernels().name;
+/** Start-up line: the backend, and a warning with the reason when the native addon did not load. */
+export function logComputeBackend(logger: Logger): string {
+  const { backend, nativeAddonError } = computeBackend();
+  if (nativeAddonError !== null) {
+    logger.warn({ backend, nativeAddonError }, `native addon not loaded; training on ${backend}`);
+  }
+  return backend;
 }

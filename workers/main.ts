@@ -4,14 +4,14 @@
 
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
-import { describeBackend } from './backend.js';
+import { logComputeBackend } from './backend.js';
 import { startTrainWorker } from './worker.js';
 
 const config = loadConfig();
 const logger = pino({ level: config.logLevel, base: { role: 'worker', pid: process.pid } });
 const worker = startTrainWorker(config, logger);
 logger.info(
-  { queue: `${config.keyPrefix}:train`, concurrency: config.workerConcurrency, backend: describeBackend(), redis: redact(config.redisUrl) },
+  { queue: `${config.keyPrefix}:train`, concurrency: config.workerConcurrency, backend: logComputeBackend(logger), redis: redact(config.redisUrl) },
   'worker started',
 );
 

@@ -57,6 +57,8 @@ export default async function processTrainJob(
       log.info({ why: started.why }, 'job no longer runnable; skipping');
       return { status: started.status ?? 'gone', reason: null };
     }
+    // Visible while it runs, not only at the end: which kernels this host trains with.
+    await setJobFields(store, jobId, { backend: trainingKernels().name });
     log.info({ resume: resume !== null, reason: why }, 'job running');
 
     let inputs: JobInputs;
@@ -110,7 +112,6 @@ export default async function processTrainJob(
       log.info({ epoch: result.epochs }, 'job handed back');
       throw new WaitingError();
     }
-    await setJobFields(store, jobId, { backend: result.backend });
     if (result.best) await setBestMetrics(store, jobId, { ...result.best, attempt });
     const end = terminalFor(result.reason);
     const error = result.reason === 'diverged' ? `training diverged at epoch ${result.epochs + 1}: the loss or weights became NaN or infinite` : undefined;

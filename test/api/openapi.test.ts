@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { openapiDocument, openapiText } from '../../src/api/openapi.js';
+import { computeBackend } from '../../src/compute-backend.js';
 import { appFixture } from './helpers.js';
 
 describe('OpenAPI', () => {
@@ -22,7 +23,7 @@ describe('OpenAPI', () => {
       expect(served.statusCode).toBe(200);
       expect(Object.keys(served.json().paths)).toEqual(Object.keys(doc.paths));
       expect((await f.app.inject({ method: 'GET', url: '/docs' })).statusCode).toBe(200);
-      expect((await f.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });
+      expect((await f.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready', ...computeBackend() });
     } finally {
       await f.close();
     }

@@ -15,6 +15,7 @@ interface JobView {
   reason: string | null;
   attempt: number;
   error: string | null;
+  backend: string | null;
   history: { status: string; attempt: number; reason?: string }[];
   progress: { epoch: number; epochs: number };
 }
@@ -128,7 +129,10 @@ describe('a training job end to end', () => {
       seed: 3,
     };
     const { body: job } = await api<JobView>(stack, 'POST', '/v1/jobs', spec);
-    await waitForJob<JobView>(stack, job.id, (j) => j.progress.epoch >= 2);
+    const running = await waitForJob<JobView>(stack, job.id, (j) => j.progress.epoch >= 2);
+    // The backend is on the job while it runs, not only once it ends.
+    expect(running.status).toBe('running');
+    expect(running.backend).toMatch(/^(native-|wasm|js)/);
     const asked = Date.now();
     const cancel = await api<JobView>(stack, 'POST', `/v1/jobs/${job.id}/cancel`);
     expect(cancel.status).toBe(202);
