@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { CheckpointCorruptError } from '../store/verified-checkpoint.js';
 
 export const ERROR_STATUS = {
   invalid_request: 400,
@@ -23,6 +24,7 @@ export const ERROR_STATUS = {
   too_many_queued_jobs: 429,
   rate_limited: 429,
   internal: 500,
+  checkpoint_corrupt: 500,
   unavailable: 503,
 } as const;
 
@@ -140,6 +142,11 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if (Array.isArray(err.validation) && err.validation.length > 0) {
     const e = issuesError('invalid_request', fastifyValidationIssues(err));
     return send(reply, 400, errorBody(e.code, e.message, e.details));
+  }
+  if (err instanceof CheckpointCorruptError) {
+    // Our data, not the client's: a 500 that says what is wrong, logged for the operator.
+    request.log.error({ err, reqId: request.id, jobId: err.jobId, epoch: err.epoch }, err.message);
+    return send(reply, 500, errorBody('checkpoint_corrupt', err.message, { epoch: err.epoch, requestId: request.id }));
   }
   if (isDataError(err)) {
     const code: ErrorCode = err.code === 'dataset_too_large' ? 'dataset_too_large' : 'invalid_dataset';

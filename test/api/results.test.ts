@@ -1,5 +1,6 @@
 // Metrics polling, SSE with Last-Event-ID, checkpoint downloads (ETag/304) and predict, with the
 // worker's effects produced through the store (and a real checkpoint from the core's train()).
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { loadCheckpoint, predict, selectKernels, train } from '../../src/core/in
 import { builtinDataset } from '../../src/data/index.js';
 import { JobSpecSchema } from '../../src/spec/job-spec.js';
 import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
-import { recordBestCheckpoint } from '../../src/store/checkpoints.js';
+import { checkpointPath, recordBestCheckpoint } from '../../src/store/checkpoints.js';
 import { recordEpoch, transitionJob, type MetricsRecord } from '../../src/store/jobs.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
@@ -223,6 +224,50 @@ describe('job results', () => {
     const bad = await f.app.inject({ method: 'POST', url: `/v1/jobs/${id}/predict`, payload: { inputs: [[0, 0], [1, 2, 3]] } });
     expect(bad.statusCode).toBe(400);
     expect(errorOf(bad.body).details.path).toBe('inputs.1');
+  });
+
+  it('verifies checkpoint bytes on every read: a damaged, truncated or missing file is checkpoint_corrupt for download and predict', async () => {
+    const body = xorSpec({ epochs: 3 });
+    const id = await runningJob();
+    await train(toTrainConfig(resolveSpec(JobSpecSchema.parse(body))), { train: builtinDataset('xor').dataset, validation: null }, {
+      onBest: (e) => recordBestCheckpoint(f.store, id, { epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted }).then(() => undefined),
+    });
+    const best = (await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints` })).json().items[0];
+    const file = checkpointPath(f.store, id, best.epoch);
+    const original = await readFile(file);
+    const inputs = { inputs: [[0, 1]] };
+    const download = () => f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints/best` });
+    const predictOnce = () => f.app.inject({ method: 'POST', url: `/v1/jobs/${id}/predict`, payload: inputs });
+    const good = await predictOnce();
+    expect(good.statusCode).toBe(200);
+    const expectCorrupt = async (reason: RegExp) => {
+      for (const res of [await download(), await predictOnce()]) {
+        expect(res.statusCode).toBe(500);
+        const e = errorOf(res.body);
+        expect(e.code).toBe('checkpoint_corrupt');
+        expect(e.message).toMatch(reason);
+        expect((e.details as { epoch?: number }).epoch).toBe(best.epoch);
+      }
+    };
+
+    // One tensor byte changed in place, same size: the model in memory must not answer for it.
+    const flipped = Buffer.from(original);
+    flipped.writeUInt8(flipped.readUInt8(flipped.length - 2) ^ 0x40, flipped.length - 2);
+    await writeFile(file, flipped);
+    await expectCorrupt(/sha256 [0-9a-f]{64} on disk, [0-9a-f]{64} recorded/);
+
+    await writeFile(file, original.subarray(0, original.length - 100));
+    await expectCorrupt(new RegExp(`${original.length - 100} bytes on disk, ${best.size} recorded`));
+
+    // The right bytes back: served and predicted again, with the same answer as before.
+    await writeFile(file, original);
+    const again = await download();
+    expect(again.statusCode).toBe(200);
+    expect(again.rawPayload.equals(original)).toBe(true);
+    expect((await predictOnce()).json()).toEqual(good.json());
+
+    await rm(file);
+    await expectCorrupt(/the file is missing/);
   });
 
   it('predict before any checkpoint is 409; a regression model answers values', async () => {

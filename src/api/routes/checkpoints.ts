@@ -1,16 +1,17 @@
 // /v1/jobs/:id/checkpoints: the kept checkpoints' index and their safetensors files
-// (ETag = sha256, If-None-Match → 304). Files stay downloadable after a cancel, until retention.
-import { open } from 'node:fs/promises';
+// (ETag = sha256, If-None-Match → 304), checked against that sha256 before a byte is sent.
+// Files stay downloadable after a cancel, until retention.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { checkpointPath, getCheckpoint, listCheckpoints } from '../../store/checkpoints.js';
+import { getCheckpoint, listCheckpoints } from '../../store/checkpoints.js';
 import { getJob } from '../../store/jobs.js';
+import { openVerifiedCheckpoint } from '../../store/verified-checkpoint.js';
 import type { RouteContext } from '../context.js';
 import { ErrorBodySchema, notFound } from '../errors.js';
 import { CheckpointListSchema, EpochParams, JobIdParams } from '../schemas.js';
 import { z } from 'zod';
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema };
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 500: ErrorBodySchema };
 const fileResponse = {
   200: { description: 'the safetensors file', content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } } },
   304: { description: 'not modified (If-None-Match matched the ETag)', content: { 'application/octet-stream': { schema: z.string() } } },
@@ -36,20 +37,16 @@ export function checkpointRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
     const etag = `"${meta.sha256}"`;
     reply.header('ETag', etag).header('Cache-Control', 'private, max-age=0, must-revalidate');
     if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
-    let handle;
-    try {
-      handle = await open(checkpointPath(s, jobId, meta.epoch), 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`checkpoint file for epoch ${meta.epoch}`);
-      throw err;
-    }
+    // A corrupt file is an error (checkpoint_corrupt) before any header of the file is sent.
+    const handle = await openVerifiedCheckpoint(s, jobId, meta);
+    if (handle === null) throw notFound(`checkpoint for epoch ${meta.epoch}`); // evicted meanwhile
     return reply
       .code(200)
       .type('application/octet-stream')
       .header('Content-Length', String(meta.size))
       .header('Content-Disposition', `attachment; filename="${jobId}-epoch-${meta.epoch}.safetensors"`)
       .header('X-Checkpoint-Epoch', String(meta.epoch))
-      .send(handle.createReadStream());
+      .send(handle.createReadStream({ start: 0 }));
   }
 
   return async (app) => {

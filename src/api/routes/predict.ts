@@ -21,7 +21,7 @@ export function predictRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           tags: ['jobs'],
           params: JobIdParams,
           body: PredictBodySchema,
-          response: { 200: PredictResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
+          response: { 200: PredictResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 500: ErrorBodySchema },
         },
       },
       async (request) => {
