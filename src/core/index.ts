@@ -23,3 +23,6 @@ export { splitHoldout, standardizationOf, standardize } from './data.js';
 export type { Standardization } from './data.js';
 export { taskOf, scorePredictions } from './metrics.js';
 export { resolveMode } from './early-stopping.js';
+
+export { memoryEstimate, resolvedBatchRows } from './memory.js';
+export type { MemoryConfig, MemoryDataShape, MemoryEstimate, MemoryParts } from './memory.js';

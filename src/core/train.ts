@@ -94,7 +94,7 @@ export interface TrainResult {
 /** How long compute may run before letting the caller's I/O in. */
 const YIELD_MS = 50;
 /** Rows per forward pass when scoring validation data (results do not depend on it). */
-const EVAL_CHUNK = 256;
+export const EVAL_CHUNK = 256;
 
 interface Job {
   config: TrainConfig;
