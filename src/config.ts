@@ -66,6 +66,8 @@ const EnvSchema = z.object({
   /** Requests per key (or per client address without a key) per window. */
   RATE_LIMIT_MAX: int(1, 10_000_000).default(6000),
   RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).default(60_000),
+  /** SIGTERM: how long running jobs get to hand back before the process closes anyway (it exits within about a second more). */
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(2500),
   /** In all-in-one mode, start a private redis-server when nothing answers at REDIS_URL. */
   EMBEDDED_REDIS: bool.default(true),
 });
@@ -109,6 +111,7 @@ export interface Config {
   limits: Limits;
   rateLimit: { max: number; windowMs: number };
   embeddedRedis: boolean;
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -157,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
     embeddedRedis: e.EMBEDDED_REDIS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
   return Object.freeze(config);
 }

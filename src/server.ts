@@ -13,11 +13,14 @@ import { startTrainWorker, type TrainWorker } from '../workers/worker.js';
 import { buildApp } from './api/app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createTrainQueue } from './queue/queue.js';
+import { settlesWithin } from './settles-within.js';
 import { createRedis, redisAnswers } from './store/redis.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-/** How long shutdown may take before the process exits anyway. */
-const SHUTDOWN_TIMEOUT_MS = 20_000;
+/** Beyond the jobs' hand-back grace, how long the rest of shutdown may take before we exit anyway. */
+const SHUTDOWN_MARGIN_MS = 1500;
+/** How long each API closing step may wait (in-flight requests, Redis goodbyes). */
+const CLOSE_STEP_MS = 500;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -31,17 +34,18 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = pino({ level: config.logLevel, base: { role: config.role, pid: process.pid } });
+  // The API and the workers close side by side (each bounded: see settlesWithin); the private
+  // Redis, if any, goes last so that jobs can hand back to it.
   const closers: (() => Promise<unknown>)[] = [];
 
   let redisServer: ChildProcess | null = null;
   if (!(await redisAnswers(config.redisUrl))) {
     redisServer = await startPrivateRedis(config, logger);
-    closers.push(() => stopChild(redisServer as ChildProcess));
   }
 
   if (config.role !== 'api') {
     const worker: TrainWorker = startTrainWorker(config, logger);
-    closers.unshift(() => worker.close());
+    closers.push(() => worker.close());
     logger.info({ concurrency: config.workerConcurrency, backend: logComputeBackend(logger) }, 'training workers started');
   }
 
@@ -53,11 +57,12 @@ async function main(): Promise<void> {
     const host = listenHost(config, logger);
     const address = await app.listen({ port: config.port, host });
     logger.info({ address, docs: `${address}/docs` }, 'API listening');
-    // The API stops first (no new jobs), then the workers hand back, then Redis goes.
-    closers.unshift(async () => {
-      await app.close();
-      await queue.close();
-      await redis.quit();
+    closers.push(async () => {
+      await settlesWithin(app.close(), CLOSE_STEP_MS);
+      await settlesWithin(queue.close(), CLOSE_STEP_MS);
+      if (redis.status === 'ready') await settlesWithin(redis.quit(), CLOSE_STEP_MS);
+      // Redis unreachable: hang up instead of waiting for a reconnect that may never come.
+      redis.disconnect();
     });
   }
 
@@ -69,10 +74,9 @@ async function main(): Promise<void> {
     setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS).unref();
-    for (const close of closers) {
-      await close().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
-    }
+    }, config.shutdownGraceMs + SHUTDOWN_MARGIN_MS).unref();
+    await Promise.all(closers.map((close) => close().catch((err: unknown) => logger.error({ err }, 'error during shutdown'))));
+    if (redisServer !== null) await stopChild(redisServer);
     logger.info('stopped');
     process.exit(0);
   };

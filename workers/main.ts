@@ -20,6 +20,11 @@ async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'stopping: handing running jobs back');
+  // A safety net: close() bounds every step, so this fires only on a bug.
+  setTimeout(() => {
+    logger.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, config.shutdownGraceMs + 1500).unref();
   await worker.close().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
   logger.info('worker stopped');
   process.exit(0);

@@ -14,13 +14,14 @@ import { getJob, isTerminal, transitionJob } from '../src/store/jobs.js';
 import { createRedis, createStore } from '../src/store/redis.js';
 import { logConnection, outageLogger } from './connection-log.js';
 import { LOCK_LOST_REASON } from './fence.js';
+import { settlesWithin } from '../src/settles-within.js';
 import { startRetentionSweeper } from './retention-sweeper.js';
 
 /** The abort reason running jobs see on shutdown: stop at the next mini-batch and hand back. */
 export const SHUTDOWN_REASON = 'worker shutting down';
 
-/** How long a graceful stop waits for jobs to hand back before closing anyway. */
-const SHUTDOWN_GRACE_MS = 15_000;
+/** After the grace period, how long each closing step may wait on Redis before we hang up. */
+const CLOSE_STEP_MS = 300;
 
 export interface TrainWorker {
   worker: Worker<TrainJobData>;
@@ -119,15 +120,19 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
         const recancel = setInterval(() => worker.cancelAllJobs(SHUTDOWN_REASON), 100);
         const stopRecancel = () => clearInterval(recancel);
         closed.then(stopRecancel, stopRecancel);
-        const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS).unref());
-        if ((await Promise.race([closed, timer])) === 'timeout') {
-          // The process exits anyway; the job's lock expires and the stalled-job check requeues it.
+        if (!(await settlesWithin(closed, config.shutdownGraceMs))) {
+          // Redis is away or a job is slow to stop: exit anyway. Nothing acknowledged is lost (the
+          // resume state is on disk before an epoch is recorded); the job's lock expires and the
+          // stalled-job check requeues it, which resumes it from that state.
           stopRecancel();
-          logger.warn('jobs did not hand back in time; stopping anyway (they resume after the stalled-job check)');
+          logger.warn({ graceMs: config.shutdownGraceMs }, 'jobs did not hand back in time; stopping anyway (they resume after the stalled-job check)');
+          await settlesWithin(worker.close(true), CLOSE_STEP_MS);
         }
-        await events.close();
-        await queue.close();
-        await store.redis.quit().catch(() => undefined);
+        await settlesWithin(events.close(), CLOSE_STEP_MS);
+        await settlesWithin(queue.close(), CLOSE_STEP_MS);
+        if (store.redis.status === 'ready') await settlesWithin(store.redis.quit(), CLOSE_STEP_MS);
+        // Whatever is still waiting on an unreachable Redis: hang up rather than wait for it.
+        for (const redis of [connection, eventsConnection, store.redis]) redis.disconnect();
       })();
       return closing;
     },
