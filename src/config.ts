@@ -56,6 +56,8 @@ const EnvSchema = z.object({
   IDEMPOTENCY_TTL_SECONDS: int(60, 30 * 86400).default(86400),
   BODY_LIMIT_BYTES: int(1024, 2 ** 31 - 1).default(64 * 1024 * 1024),
   JSON_BODY_LIMIT_BYTES: int(1024, 2 ** 31 - 1).default(1024 * 1024),
+  /** Decompressed bytes of one gzipped upload, and the size of the dataset it converts to (float32). */
+  MAX_UNCOMPRESSED_BYTES: int(1024, 2 ** 40).default(256 * 1024 * 1024),
   MAX_DATASET_ROWS: int(1, 100_000_000).default(1_000_000),
   MAX_DATASET_FEATURES: int(1, 1_000_000).default(10_000),
   MAX_MODEL_PARAMS: int(1, 1_000_000_000).default(50_000_000),
@@ -77,6 +79,8 @@ export interface Limits {
   bodyBytes: number;
   /** Largest JSON body (job specs, predict), bytes. */
   jsonBodyBytes: number;
+  /** Largest decompressed upload and largest converted dataset (float32 values), bytes; beyond it 413. */
+  uncompressedBytes: number;
   datasetRows: number;
   datasetFeatures: number;
   modelParams: number;
@@ -150,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: Object.freeze({
       bodyBytes: e.BODY_LIMIT_BYTES,
       jsonBodyBytes: e.JSON_BODY_LIMIT_BYTES,
+      uncompressedBytes: e.MAX_UNCOMPRESSED_BYTES,
       datasetRows: e.MAX_DATASET_ROWS,
       datasetFeatures: e.MAX_DATASET_FEATURES,
       modelParams: e.MAX_MODEL_PARAMS,

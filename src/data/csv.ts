@@ -4,7 +4,7 @@
 import { DataError } from './errors.js';
 import { GrowableFloat32 } from './growable.js';
 import { describeTargets } from './infer-task.js';
-import { checkFeatures, checkRows } from './limits.js';
+import { checkConvertedSize, checkFeatures, checkRows } from './limits.js';
 import { parseCell } from './numbers.js';
 import type { LoadedDataset, ParseOptions } from './types.js';
 
@@ -23,7 +23,8 @@ export function parseCsv(input: string | Uint8Array, options: CsvOptions = {}): 
   const y = new GrowableFloat32();
   let rows = 0;
 
-  forEachRecord(body, (fields, line) => {
+  const width = (): number => (header === null ? Infinity : (header as string[]).length);
+  forEachRecord(body, width, (fields, line) => {
     if (header === null) {
       header = fields.map((f) => f.trim());
       ({ labelIdx, featureIdx } = chooseColumns(header, options.label));
@@ -31,12 +32,14 @@ export function parseCsv(input: string | Uint8Array, options: CsvOptions = {}): 
       return;
     }
     if (fields.length !== header.length) {
-      throw new DataError(`line.${line}`, `line ${line} has ${fields.length} fields, the header has ${header.length}`);
+      const count = fields.length > header.length ? `more than ${header.length}` : String(fields.length);
+      throw new DataError(`line.${line}`, `line ${line} has ${count} fields, the header has ${header.length}`);
     }
     rows++;
     checkRows(rows, options.limits);
     for (const c of featureIdx) x.push(cellValue(fields, c, header, line));
     for (const c of labelIdx) y.push(cellValue(fields, c, header, line, LABEL_HINT));
+    checkConvertedSize(x.length + y.length, options.limits, `line.${line}`);
   });
 
   if (header === null) throw new DataError('header', 'the CSV is empty: expected a header row naming the columns');
@@ -83,11 +86,18 @@ function cellValue(fields: string[], c: number, header: string[], line: number, 
   throw new DataError(`line.${line}.${column}`, `line ${line}, column "${column}": ${v}${hint}`);
 }
 
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+
 /**
  * Calls `onRecord` for each non-blank record with its fields and the 1-based line it starts on.
  * RFC 4180 quoting ("a,b", "say ""hi""", newlines inside quotes); unquoted lines take a fast path.
+ * Linear time: fields are cut with slice/indexOf, never grown a character at a time (a 50 MB
+ * quoted cell built with `+=` took 39 s).
  */
-function forEachRecord(text: string, onRecord: (fields: string[], line: number) => void): void {
+function forEachRecord(text: string, maxFields: () => number, onRecord: (fields: string[], line: number) => void): void {
   const n = text.length;
   let i = 0;
   let line = 1;
@@ -104,34 +114,61 @@ function forEachRecord(text: string, onRecord: (fields: string[], line: number) 
       continue;
     }
     const fields: string[] = [];
-    let cur = '';
-    let inQuotes = false;
+    // A field is unquoted and quoted segments side by side (`a"b,c"d` is one field `ab,cd`).
+    let field = '';
     let j = i;
-    for (; j < n; j++) {
-      const ch = text[j];
-      if (inQuotes) {
-        if (ch === '"') {
-          if (text[j + 1] === '"') {
-            cur += '"';
-            j++;
-          } else inQuotes = false;
-        } else {
-          if (ch === '\n') line++;
-          cur += ch;
-        }
-      } else if (ch === '"') inQuotes = true;
-      else if (ch === ',') {
-        fields.push(cur);
-        cur = '';
-      } else if (ch === '\n' || ch === '\r') break;
-      else cur += ch;
+    for (;;) {
+      let k = j;
+      while (k < n) {
+        const c = text.charCodeAt(k);
+        if (c === COMMA || c === LF || c === CR || c === QUOTE) break;
+        k++;
+      }
+      if (k > j) field += text.slice(j, k);
+      if (k < n && text.charCodeAt(k) === QUOTE) {
+        const quoted = readQuoted(text, k + 1, startLine);
+        field += quoted.value;
+        line += quoted.newlines;
+        j = quoted.end;
+        continue;
+      }
+      fields.push(field);
+      field = '';
+      // A record wider than the header is refused by the caller: stop cutting it up early.
+      if (fields.length > maxFields()) break;
+      if (k < n && text.charCodeAt(k) === COMMA) {
+        j = k + 1;
+        continue;
+      }
+      j = k;
+      break;
     }
-    if (inQuotes) throw new DataError(`line.${startLine}`, `line ${startLine}: a quoted field is never closed`);
-    fields.push(cur);
-    if (text[j] === '\r') j++;
-    if (text[j] === '\n') j++;
+    if (fields.length > maxFields()) {
+      onRecord(fields, startLine);
+      return;
+    }
+    if (text.charCodeAt(j) === CR) j++;
+    if (text.charCodeAt(j) === LF) j++;
     line++;
     i = j;
     if (fields.length > 1 || (fields[0] as string).trim() !== '') onRecord(fields, startLine);
   }
+}
+
+/** The quoted segment starting after its opening quote at `start`: its value, where it ends, newlines in it. */
+function readQuoted(text: string, start: number, line: number): { value: string; end: number; newlines: number } {
+  let from = start;
+  let escaped = false;
+  let close = text.indexOf('"', from);
+  // `""` inside quotes is one quote character: skip pairs to find the closing quote.
+  while (close >= 0 && text.charCodeAt(close + 1) === QUOTE) {
+    escaped = true;
+    from = close + 2;
+    close = text.indexOf('"', from);
+  }
+  if (close < 0) throw new DataError(`line.${line}`, `line ${line}: a quoted field is never closed`);
+  const inner = text.slice(start, close);
+  let newlines = 0;
+  for (let p = inner.indexOf('\n'); p >= 0; p = inner.indexOf('\n', p + 1)) newlines++;
+  return { value: escaped ? inner.replaceAll('""', '"') : inner, end: close + 1, newlines };
 }

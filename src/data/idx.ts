@@ -1,15 +1,20 @@
 // IDX datasets (the MNIST / Fashion-MNIST format): an images file [N, rows, cols, …] and a labels
 // file [N] of class indices, each gzipped or not. Unsigned-byte pixels become value / 255; other
 // element types are taken as they are. Every header is checked against the bytes that follow.
+// Sizes are checked from the headers before anything is inflated or converted, so a gzip bomb or
+// a 1 GB float32 conversion is refused after reading a few hundred bytes.
 
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync, inflateRawSync } from 'node:zlib';
 import { DataError } from './errors.js';
 import { describeTargets } from './infer-task.js';
-import { checkFeatures, checkRows } from './limits.js';
+import { BYTES_LIMIT_NAME, checkConvertedSize, checkFeatures, checkRows } from './limits.js';
 import type { LoadedDataset, ParseOptions } from './types.js';
 
 /** Decompressed size accepted when the caller sets no limit. */
 const DEFAULT_MAX_BYTES = 1 << 30;
+/** Compressed bytes inflated to read a gzipped file's header: at most ~1 MB comes out (deflate's 1032:1). */
+const PEEK_COMPRESSED_BYTES = 1024;
+const PEEK_MAX_OUTPUT = 2 << 20;
 
 interface IdxType {
   name: string;
@@ -36,23 +41,23 @@ interface IdxFile {
 }
 
 export function parseIdx(images: Uint8Array, labels: Uint8Array, options: ParseOptions = {}): LoadedDataset {
-  const img = readHeader(maybeGunzip(images, 'images', options), 'images');
-  const lab = readHeader(maybeGunzip(labels, 'labels', options), 'labels');
-  if (img.dims.length < 2) {
-    throw new DataError('images.header', `images must have at least 2 dimensions [N, …], the header has ${img.dims.length}`);
-  }
+  const maxBytes = options.limits?.maxBytes ?? DEFAULT_MAX_BYTES;
+  // What the images header promises is checked first: rows, features, converted size.
+  const declared = peekHeader(images, 'images');
+  if (declared !== null) checkShape(declared.dims, options, 'images');
+  const imagesRaw = maybeGunzip(images, 'images', maxBytes, declared);
+  const inflated = imagesRaw === images ? 0 : imagesRaw.length;
+  const labelsRaw = maybeGunzip(labels, 'labels', maxBytes - inflated, peekHeader(labels, 'labels'));
+  const img = readHeader(imagesRaw, 'images');
+  const lab = readHeader(labelsRaw, 'labels');
+  const { n, features } = checkShape(img.dims, options, 'images');
   if (lab.dims.length !== 1) {
     throw new DataError('labels.header', `labels must have 1 dimension [N], the header has ${lab.dims.length}`);
   }
   if (!lab.type.integer) throw new DataError('labels.header', `labels must be integers, the header says ${lab.type.name}`);
-  const n = img.dims[0] as number;
   if (lab.dims[0] !== n) {
     throw new DataError('labels', `images has ${n} items but labels has ${lab.dims[0]}: they must match`);
   }
-  if (n === 0) throw new DataError('images', 'the IDX files hold no items');
-  checkRows(n, options.limits, 'images');
-  const features = img.dims.slice(1).reduce((a, b) => a * b, 1);
-  checkFeatures(features, options.limits, 'images');
 
   const x = new Float32Array(n * features);
   if (img.typeCode === 0x08) {
@@ -74,20 +79,90 @@ export function parseIdx(images: Uint8Array, labels: Uint8Array, options: ParseO
   return { dataset: { x, y, n, features, targetWidth: 1 }, meta: { rows: n, features, classes, task, targetWidth: 1 } };
 }
 
-function maybeGunzip(bytes: Uint8Array, which: string, options: ParseOptions): Uint8Array {
-  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-  const maxOutputLength = options.limits?.maxBytes ?? DEFAULT_MAX_BYTES;
+/** Rows and features from the images dims, checked against the limits (converted size included). */
+function checkShape(dims: number[], options: ParseOptions, which: string): { n: number; features: number } {
+  if (dims.length < 2) {
+    throw new DataError(`${which}.header`, `images must have at least 2 dimensions [N, …], the header has ${dims.length}`);
+  }
+  const n = dims[0] as number;
+  if (n === 0) throw new DataError(which, 'the IDX files hold no items');
+  checkRows(n, options.limits, which);
+  const features = dims.slice(1).reduce((a, b) => a * b, 1);
+  checkFeatures(features, options.limits, which);
+  checkConvertedSize(n * features + n, options.limits, which, false);
+  return { n, features };
+}
+
+function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/**
+ * A file's header and the data size it declares, read from its first bytes (inflating about 1 KB
+ * of a gzipped file); null when those bytes do not hold a readable header (readHeader reports it).
+ */
+function peekHeader(bytes: Uint8Array, which: string): { dims: number[]; declaredBytes: number } | null {
+  const head = isGzip(bytes) ? gunzipPrefix(bytes) : bytes;
+  if (head === null) return null;
+  try {
+    const h = parseHeader(head, which);
+    return { dims: h.dims, declaredBytes: h.dataOffset + Number(h.dataBytes) };
+  } catch {
+    return null;
+  }
+}
+
+/** The first decompressed bytes of a gzip member: its header skipped, ~1 KB of deflate data inflated. */
+function gunzipPrefix(bytes: Uint8Array): Uint8Array | null {
+  // RFC 1952: 10 fixed bytes, then optional extra field, file name, comment and header CRC.
+  const flags = bytes[3] ?? 0;
+  let pos = 10;
+  if (flags & 0x04) pos += 2 + ((bytes[pos] ?? 0) | ((bytes[pos + 1] ?? 0) << 8));
+  for (const flag of [0x08, 0x10]) {
+    if (!(flags & flag)) continue;
+    while (pos < bytes.length && bytes[pos] !== 0) pos++;
+    pos++;
+  }
+  if (flags & 0x02) pos += 2;
+  if (pos >= bytes.length) return null;
+  try {
+    return inflateRawSync(bytes.subarray(pos, pos + PEEK_COMPRESSED_BYTES), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: PEEK_MAX_OUTPUT });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The file's bytes, inflated when gzipped: never more than `budget` bytes (what is left of
+ * MAX_UNCOMPRESSED_BYTES for this upload) nor more than its header declares.
+ */
+function maybeGunzip(bytes: Uint8Array, which: string, budget: number, peeked: { declaredBytes: number } | null): Uint8Array {
+  if (!isGzip(bytes)) return bytes;
+  const tooLarge = (size: string) =>
+    new DataError(which, `${which} decompresses to ${size} bytes, more than ${BYTES_LIMIT_NAME} = ${budget} bytes${which === 'labels' ? ' (what the images left of it)' : ''}`, 'dataset_too_large');
+  if (peeked !== null && peeked.declaredBytes > budget) throw tooLarge(String(peeked.declaredBytes));
+  const maxOutputLength = peeked === null ? Math.max(budget, 1) : Math.max(peeked.declaredBytes, 1);
   try {
     return gunzipSync(bytes, { maxOutputLength });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new DataError(which, `${which} decompresses to more than ${maxOutputLength} bytes (the limit)`, 'dataset_too_large');
+      if (peeked === null) throw tooLarge('more than');
+      throw new DataError(`${which}.header`, `${which} decompresses to more than the ${peeked.declaredBytes} bytes its header declares`);
     }
     throw new DataError(which, `${which} looks gzipped but does not decompress: ${(err as Error).message}`);
   }
 }
 
-function readHeader(bytes: Uint8Array, which: string): IdxFile {
+interface ParsedHeader {
+  type: IdxType;
+  typeCode: number;
+  dims: number[];
+  dataOffset: number;
+  /** Bytes of data the dims declare (may exceed 2^53: compared in BigInt). */
+  dataBytes: bigint;
+}
+
+function parseHeader(bytes: Uint8Array, which: string): ParsedHeader {
   const path = `${which}.header`;
   if (bytes.length < 4) throw new DataError(path, `${which} is ${bytes.length} bytes: too short for an IDX header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -106,13 +181,18 @@ function readHeader(bytes: Uint8Array, which: string): IdxFile {
   const dims: number[] = [];
   for (let d = 0; d < ndims; d++) dims.push(view.getUint32(4 + 4 * d, false));
   // A product of up to 255 uint32s can exceed 2^53; compare in BigInt before trusting it.
-  const expected = dims.reduce((a, b) => a * BigInt(b), BigInt(type.size));
+  const dataBytes = dims.reduce((a, b) => a * BigInt(b), BigInt(type.size));
+  return { type, typeCode, dims, dataOffset, dataBytes };
+}
+
+function readHeader(bytes: Uint8Array, which: string): IdxFile {
+  const { type, typeCode, dims, dataOffset, dataBytes } = parseHeader(bytes, which);
   const actual = BigInt(bytes.length - dataOffset);
-  if (expected !== actual) {
+  if (dataBytes !== actual) {
     throw new DataError(
-      path,
-      `${which} header says ${dims.join('×')} ${type.name}s = ${expected} bytes of data, but the file has ${actual}`,
+      `${which}.header`,
+      `${which} header says ${dims.join('×')} ${type.name}s = ${dataBytes} bytes of data, but the file has ${actual}`,
     );
   }
-  return { type, typeCode, dims, view, dataOffset };
+  return { type, typeCode, dims, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), dataOffset };
 }

@@ -4,7 +4,7 @@
 import { DataError } from './errors.js';
 import { GrowableFloat32 } from './growable.js';
 import { describeTargets } from './infer-task.js';
-import { checkFeatures, checkRows } from './limits.js';
+import { checkConvertedSize, checkFeatures, checkRows } from './limits.js';
 import { numberProblem } from './numbers.js';
 import type { LoadedDataset, ParseOptions } from './types.js';
 
@@ -77,6 +77,7 @@ class RowAccumulator {
     features.forEach((v: unknown, c) => this.x.push(checked(v, `${path}.features.${c}`, `${where}, feature ${c}`)));
     const labelPath = Array.isArray(label) ? (c: number) => `${path}.label.${c}` : () => `${path}.label`;
     labels.forEach((v: unknown, c) => this.y.push(checked(v, labelPath(c), `${where}, label`)));
+    checkConvertedSize(this.x.length + this.y.length, this.options.limits, path);
   }
 
   finish(): LoadedDataset {

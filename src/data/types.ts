@@ -24,7 +24,11 @@ export interface LoadedDataset {
 export interface ParseLimits {
   maxRows?: number;
   maxFeatures?: number;
-  /** Largest decompressed size accepted for gzipped input. */
+  /**
+   * Largest size in bytes of what an upload becomes: the decompressed bytes of gzipped input
+   * (counted across all files of one upload) and the converted dataset (float32 features and
+   * targets). The service sets it from MAX_UNCOMPRESSED_BYTES.
+   */
   maxBytes?: number;
 }
 

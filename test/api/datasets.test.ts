@@ -39,7 +39,7 @@ function multipart(parts: { name: string; filename: string; data: Buffer; type?:
 describe('/v1/datasets', () => {
   let f: AppFixture;
   beforeAll(async () => {
-    f = await appFixture({ BODY_LIMIT_BYTES: '200000' });
+    f = await appFixture({ BODY_LIMIT_BYTES: '200000', MAX_UNCOMPRESSED_BYTES: String(16 << 20) });
   });
   afterAll(async () => {
     await f.close();
@@ -123,6 +123,24 @@ describe('/v1/datasets', () => {
     const err = errorOf(res.body);
     expect(err.code).toBe('invalid_dataset');
     expect(err.details.path).toMatch(/images/);
+  });
+
+  it('refuses a gzip bomb with 413 naming MAX_UNCOMPRESSED_BYTES, and a 4x float32 conversion too', async () => {
+    // 20 KB of concatenated gzip members that inflate to 20 MiB, with an honest header.
+    const mib = 1 << 20;
+    const rest = gzipSync(new Uint8Array(mib));
+    const bomb = Buffer.concat([gzipSync(idxImages(20 * 256, 64, 64).subarray(0, mib)), ...Array.from({ length: 19 }, () => rest)]);
+    const labels = gzipSync(idxLabels(Array.from({ length: 20 * 256 }, () => 0)));
+    const res = await f.app.inject({ method: 'POST', url: '/v1/datasets', ...multipart([{ name: 'images', filename: 'i.gz', data: bomb }, { name: 'labels', filename: 'l.gz', data: labels }]) });
+    expect(res.statusCode).toBe(413);
+    const err = errorOf(res.body);
+    expect(err.code).toBe('dataset_too_large');
+    expect(err.message).toContain('MAX_UNCOMPRESSED_BYTES');
+    // 6 MB of pixels decompress within the limit but would be 24 MB of float32.
+    const pixels = gzipSync(idxImages(1500, 64, 64));
+    const wide = await f.app.inject({ method: 'POST', url: '/v1/datasets', ...multipart([{ name: 'images', filename: 'i.gz', data: pixels }, { name: 'labels', filename: 'l.gz', data: gzipSync(idxLabels(Array.from({ length: 1500 }, () => 0))) }]) });
+    expect(wide.statusCode).toBe(413);
+    expect(errorOf(wide.body).message).toContain('MAX_UNCOMPRESSED_BYTES');
   });
 
   it('refuses an IDX upload without labels, an unknown content type, and a body over the limit', async () => {

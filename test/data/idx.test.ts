@@ -85,6 +85,55 @@ describe('parseIdx', () => {
     expect(err.code).toBe('dataset_too_large');
   });
 
+  it('refuses a 260 KB gzip bomb from its header without inflating it, naming MAX_UNCOMPRESSED_BYTES', () => {
+    // 1 MiB gzip members concatenated: one gzip file of 270 MiB whose header declares its true size.
+    const mib = 1 << 20;
+    const first = gzipSync(idx(0x08, [270 * 64, 128, 128], new Uint8Array(mib - 16)));
+    const rest = gzipSync(new Uint8Array(mib));
+    const bomb = Buffer.concat([first, ...Array.from({ length: 269 }, () => rest)]);
+    expect(bomb.length).toBeLessThan(300_000);
+    const { labels } = smallFashion(10);
+    const started = performance.now();
+    const err = dataError(() => parseIdx(bomb, labels, { limits: { maxBytes: 256 * mib } }));
+    const ms = performance.now() - started;
+    expect(err.code).toBe('dataset_too_large');
+    expect(err.message).toContain('MAX_UNCOMPRESSED_BYTES');
+    // Inflating 256 MiB takes seconds under load; reading the header takes microseconds.
+    expect(ms).toBeLessThan(100);
+    // Doubles convert to half their size: here the decompressed size is what is over the limit.
+    const doubles = Buffer.concat([gzipSync(idx(0x0e, [270 * 16, 128, 64], new Uint8Array(mib - 16))), ...Array.from({ length: 269 }, () => rest)]);
+    const big = dataError(() => parseIdx(doubles, labels, { limits: { maxBytes: 256 * mib } }));
+    expect(big.message).toBe(`images decompresses to ${16 + 270 * mib} bytes, more than MAX_UNCOMPRESSED_BYTES = ${256 * mib} bytes`);
+  });
+
+  it('inflates no further than the header declares when a gzipped file lies about its size', () => {
+    const { labels } = smallFashion(10);
+    const liar = Buffer.concat([gzipSync(idx(0x08, [10, 4, 4], new Uint8Array(160))), gzipSync(new Uint8Array(16 << 20))]);
+    const err = dataError(() => parseIdx(liar, labels, { limits: { maxBytes: 256 << 20 } }));
+    expect(err.code).toBe('invalid_dataset');
+    expect(err.path).toBe('images.header');
+    expect(err.message).toContain('more than the 176 bytes its header declares');
+  });
+
+  it('counts both files of an upload against the decompressed limit', () => {
+    const images = gzipSync(idx(0x0e, [1000, 10, 10], new Uint8Array(800_000)));
+    const labels = gzipSync(idx(0x0c, [1000], new Uint8Array(4000)));
+    expect(parseIdx(images, labels, { limits: { maxBytes: 800_016 + 4008 } }).meta.rows).toBe(1000);
+    const err = dataError(() => parseIdx(images, labels, { limits: { maxBytes: 800_016 + 4007 } }));
+    expect(err.path).toBe('labels');
+    expect(err.message).toContain('MAX_UNCOMPRESSED_BYTES');
+  });
+
+  it('bounds the converted float32 size too: 300 KB of pixels is 1.2 MB of float32', () => {
+    const images = idx(0x08, [300, 32, 32], new Uint8Array(300 * 1024));
+    const labels = idx(0x08, [300], new Uint8Array(300));
+    const err = dataError(() => parseIdx(images, labels, { limits: { maxBytes: 1 << 20 } }));
+    expect(err.code).toBe('dataset_too_large');
+    expect(err.message).toContain('MAX_UNCOMPRESSED_BYTES');
+    expect(err.message).toContain(String(4 * (300 * 1024 + 300)));
+    expect(parseIdx(images, labels, { limits: { maxBytes: 4 * (300 * 1024 + 300) } }).meta.rows).toBe(300);
+  });
+
   it('checks row and feature limits from the header before reading the data', () => {
     const { images, labels } = smallFashion(10);
     expect(dataError(() => parseIdx(images, labels, { limits: { maxRows: 5 } })).code).toBe('dataset_too_large');

@@ -59,4 +59,13 @@ describe('parseJsonRows', () => {
       'rows.1.label',
     );
   });
+
+  it('refuses a dataset whose float32 conversion exceeds the byte limit, naming MAX_UNCOMPRESSED_BYTES', () => {
+    const text = '{"features": [1, 2], "label": 0}\n'.repeat(10);
+    expect(parseJsonRows(text, { limits: { maxBytes: 120 } }).meta.rows).toBe(10);
+    const err = dataError(() => parseJsonRows(text, { limits: { maxBytes: 119 } }));
+    expect(err.code).toBe('dataset_too_large');
+    expect(err.message).toContain('MAX_UNCOMPRESSED_BYTES');
+    expect(err.path).toBe('line.10');
+  });
 });

@@ -69,7 +69,7 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   const s = ctx.store;
   const limits = s.config.limits;
   const parseOptions = (task: 'classification' | 'regression' | undefined): ParseOptions => {
-    const o: ParseOptions = { limits: { maxRows: limits.datasetRows, maxFeatures: limits.datasetFeatures, maxBytes: limits.bodyBytes * 4 } };
+    const o: ParseOptions = { limits: { maxRows: limits.datasetRows, maxFeatures: limits.datasetFeatures, maxBytes: limits.uncompressedBytes } };
     if (task !== undefined) o.task = task;
     return o;
   };
