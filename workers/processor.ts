@@ -7,6 +7,7 @@
 import { Job, Queue, UnrecoverableError, WaitingError, type SandboxedJob } from 'bullmq';
 import type { Logger } from 'pino';
 import { CoreError, train, type TrainResult } from '../src/core/index.js';
+import { wakeIdleWorkers } from '../src/queue/bullmq-internals.js';
 import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
 import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
 import { getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
@@ -166,6 +167,6 @@ async function handBack(ctx: ThreadContext, jobId: string, token: string | undef
   if (job === null || job === undefined) return;
   await job.moveToWait(token);
   // BullMQ puts a prioritized job back without waking idle workers (they would notice only at
-  // their next poll, ~5 s later); add the marker its own enqueue path adds, unless paused.
-  if (!(await queue.isPaused())) await ctx.store.redis.zadd(queue.toKey('marker'), 0, '0');
+  // their next poll, ~5 s later).
+  await wakeIdleWorkers(queue, ctx.store.redis);
 }

@@ -1,5 +1,5 @@
-// The BullMQ training queue: its name, job options (attempts, backoff, retention, priority) and
-// the queue position of a waiting job. BullMQ shares the configured key prefix.
+// The BullMQ training queue: its name and job options (attempts, backoff, retention, priority).
+// BullMQ shares the configured key prefix. What needs BullMQ's private keys is in bullmq-internals.ts.
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -51,22 +51,6 @@ export function trainJobOptions(config: Config, priority?: number, jobId?: strin
 /** Enqueues a job record's id; the BullMQ job id is the traind job id. */
 export async function enqueueTrainJob(queue: TrainQueue, config: Config, data: TrainJobData, priority: number): Promise<void> {
   await queue.add('train', data, trainJobOptions(config, priority, data.jobId));
-}
-
-/**
- * 0-based position among jobs waiting to start (unprioritized 'wait' list first, then the
- * 'prioritized' set in score order), or null when BullMQ no longer holds it as waiting.
- * `client` is any connection to the queue's Redis.
- */
-export async function queuePosition(queue: TrainQueue, client: Redis, jobId: string): Promise<number | null> {
-  const [rank, waiting] = await Promise.all([
-    client.zrank(queue.toKey('prioritized'), jobId),
-    client.llen(queue.toKey('wait')),
-  ]);
-  if (rank !== null) return waiting + rank;
-  const listPos = await client.lpos(queue.toKey('wait'), jobId);
-  // BullMQ pushes new jobs on the left and takes from the right.
-  return listPos === null ? null : waiting - 1 - listPos;
 }
 
 /** Removes a waiting job from the queue (used when a queued job is cancelled). False if it is locked/running or gone. */

@@ -1,7 +1,8 @@
 // /v1/jobs: submit (idempotent, per-tenant queue limit), list, get, cancel.
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { enqueueTrainJob, queuePosition, removeQueuedJob } from '../../queue/queue.js';
+import { waitingPosition } from '../../queue/bullmq-internals.js';
+import { enqueueTrainJob, removeQueuedJob } from '../../queue/queue.js';
 import { JobSpecSchema, type JobSpec } from '../../spec/job-spec.js';
 import { resolveSpec } from '../../spec/to-train-config.js';
 import { requestCancel } from '../../store/cancel.js';
@@ -32,7 +33,7 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   };
 
   async function withPosition(job: JobRecord) {
-    const pos = job.status === 'queued' ? await queuePosition(queue(), ctx.redis, job.id).catch(() => null) : null;
+    const pos = job.status === 'queued' ? await waitingPosition(queue(), ctx.redis, job.id).catch(() => null) : null;
     return presentJob(job, pos);
   }
 
