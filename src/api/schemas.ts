@@ -3,11 +3,18 @@
 import { z } from 'zod';
 import { DATASET_ID_PATTERN, JOB_ID_PATTERN } from '../store/ids.js';
 import { JOB_STATUSES } from '../store/jobs.js';
-import { STREAM_ID_PATTERN } from '../store/stream.js';
+import { isStreamId, STREAM_ID_PATTERN } from '../store/stream.js';
 
 export const JobIdParams = z.object({ id: z.string().regex(JOB_ID_PATTERN, 'a job id (job_ followed by 26 characters)') });
 export const DatasetIdParams = z.object({ id: z.string().regex(DATASET_ID_PATTERN, 'a dataset id (ds_ followed by 26 characters)') });
-export const EpochParams = JobIdParams.extend({ epoch: z.coerce.number().int().min(0).max(1e9) });
+// Digits only, no sign, leading zero, exponent, hex or blank: "6.0", "6e0", "0x6", " 6" and "" are not epochs.
+export const EpochParams = JobIdParams.extend({
+  epoch: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,9})$/, 'an epoch number: decimal digits without sign, leading zeros or spaces')
+    .transform(Number)
+    .pipe(z.number().int().max(1e9)),
+});
 
 const limit = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
 
@@ -22,7 +29,10 @@ export const DatasetListQuery = z.object({
   cursor: z.string().regex(DATASET_ID_PATTERN, 'a cursor from a previous page').optional(),
 });
 
-export const StreamCursor = z.string().regex(STREAM_ID_PATTERN, 'a cursor from a previous page (a stream id like 1700000000000-0)');
+export const StreamCursor = z
+  .string()
+  .regex(STREAM_ID_PATTERN, 'a cursor from a previous page (a stream id like 1700000000000-0)')
+  .refine(isStreamId, 'a stream id whose parts are at most 2^64 - 1, as Redis allows');
 
 export const MetricsQuery = z.object({
   after: StreamCursor.optional(),

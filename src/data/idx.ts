@@ -88,6 +88,7 @@ function checkShape(dims: number[], options: ParseOptions, which: string): { n: 
   if (n === 0) throw new DataError(which, 'the IDX files hold no items');
   checkRows(n, options.limits, which);
   const features = dims.slice(1).reduce((a, b) => a * b, 1);
+  if (features === 0) throw new DataError(`${which}.header`, `images have shape [${dims.join(', ')}]: no features per item`);
   checkFeatures(features, options.limits, which);
   checkConvertedSize(n * features + n, options.limits, which, false);
   return { n, features };

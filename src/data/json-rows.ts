@@ -89,8 +89,17 @@ class RowAccumulator {
   }
 }
 
+/** A short description of a value that is not a number; never serializes arrays or objects (any depth). */
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  return String(v);
+}
+
 function checked(v: unknown, path: string, where: string): number {
-  if (typeof v !== 'number') throw new DataError(path, `${where}: ${JSON.stringify(v) ?? String(v)} is not a number`);
+  if (typeof v !== 'number') throw new DataError(path, `${where}: ${describe(v)} is not a number`);
   const problem = numberProblem(v);
   if (problem !== null) throw new DataError(path, `${where}: ${v} ${problem}`);
   return v;

@@ -13,6 +13,16 @@ export interface StreamEntry {
 
 export const STREAM_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
 
+const MAX_ID_PART = 2n ** 64n - 1n;
+/** The last id a stream can hold: nothing comes after it (and Redis refuses it as an exclusive start). */
+const MAX_STREAM_ID = `${MAX_ID_PART}-${MAX_ID_PART}`;
+
+/** '<ms>-<seq>' with both parts unsigned 64-bit integers, as Redis accepts them. */
+export function isStreamId(text: string): boolean {
+  if (!STREAM_ID_PATTERN.test(text)) return false;
+  return text.split('-').every((part) => BigInt(part) <= MAX_ID_PART);
+}
+
 type RawEntry = [id: string, fields: string[]];
 
 /** Orders two stream ids ('<ms>-<seq>'; '0' counts as '0-0'). */
@@ -67,6 +77,7 @@ export async function readStreamPage(
   const key = s.keys.stream(jobId);
   const items: StreamEntry[] = [];
   let cursor = after;
+  if (cursor !== null && compareStreamIds(cursor, MAX_STREAM_ID) >= 0) return { items, nextCursor: cursor };
   while (items.length < limit) {
     const want = limit - items.length;
     const raw = (await s.redis.xrange(key, cursor === null ? '-' : `(${cursor}`, '+', 'COUNT', want)) as RawEntry[];

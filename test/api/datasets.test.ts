@@ -1,4 +1,5 @@
 // /v1/datasets: uploads in every format, and bad uploads answered with 4xx naming the problem.
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/store/datasets.js';
@@ -182,5 +183,42 @@ describe('/v1/datasets', () => {
     expect((await f.app.inject({ method: 'DELETE', url: `/v1/datasets/${a.id}` })).statusCode).toBe(204);
     expect((await f.app.inject({ method: 'GET', url: `/v1/datasets/${a.id}` })).statusCode).toBe(404);
     expect((await f.app.inject({ method: 'DELETE', url: `/v1/datasets/${a.id}` })).statusCode).toBe(404);
+  });
+  it('answers 400, not 500, for a JSON row whose features nest 90,000 deep (JSON.stringify overflows at a few thousand)', async () => {
+    const deep = `${'['.repeat(90_000)}1${']'.repeat(90_000)}`;
+    for (const [type, payload] of [
+      ['application/json', `[{"features": [1, ${deep}], "label": 0}]`],
+      ['application/x-ndjson', `{"features": [${deep}], "label": 0}\n`],
+    ] as const) {
+      const res = await f.app.inject({ method: 'POST', url: '/v1/datasets', payload, headers: { 'content-type': type } });
+      expect(res.statusCode, type).toBe(400);
+      expect(errorOf(res.body).message, type).toMatch(/an array is not a number/);
+    }
+  });
+
+  it('refuses IDX images of shape [N, 0] (no features), as CSV and JSON uploads are', async () => {
+    const res = await f.app.inject({ method: 'POST', url: '/v1/datasets', ...multipart([
+      { name: 'images', filename: 'images.idx', data: idxImages(3, 1, 0) },
+      { name: 'labels', filename: 'labels.idx', data: idxLabels([0, 1, 2]) },
+    ]) });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res.body)).toMatchObject({ code: 'invalid_dataset', details: { path: 'images.header' } });
+    expect(errorOf(res.body).message).toMatch(/no features/);
+  });
+
+  it('bounds a multipart body by BODY_LIMIT_BYTES in total, not per file', async () => {
+    // Two files of 60 % of the limit each: either alone fits, together they do not.
+    const each = Math.floor(f.config.limits.bodyBytes * 0.6);
+    const images = idxImages(1, 1, each - 16);
+    const labels = Buffer.concat([idxLabels([0]), Buffer.alloc(each - 9)]);
+    const body = multipart([{ name: 'images', filename: 'i.idx', data: images }, { name: 'labels', filename: 'l.idx', data: labels }]);
+    const res = await f.app.inject({ method: 'POST', url: '/v1/datasets', ...body });
+    expect(res.statusCode).toBe(413);
+    expect(errorOf(res.body).code).toBe('payload_too_large');
+    expect(errorOf(res.body).message).toContain(`${f.config.limits.bodyBytes} bytes`);
+    // Without a Content-Length (chunked), the files' bytes are counted as they arrive.
+    const chunked = await f.app.inject({ method: 'POST', url: '/v1/datasets', headers: { ...body.headers, 'transfer-encoding': 'chunked' }, payload: Readable.from([body.payload]) });
+    expect(chunked.statusCode).toBe(413);
+    expect(errorOf(chunked.body).code).toBe('payload_too_large');
   });
 });

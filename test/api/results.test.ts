@@ -8,7 +8,7 @@ import { loadCheckpoint, predict, selectKernels, train } from '../../src/core/in
 import { builtinDataset } from '../../src/data/index.js';
 import { JobSpecSchema } from '../../src/spec/job-spec.js';
 import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
-import { checkpointPath, recordBestCheckpoint } from '../../src/store/checkpoints.js';
+import { checkpointPath, recordBestCheckpoint, saveCheckpoint } from '../../src/store/checkpoints.js';
 import { recordEpoch, transitionJob, type MetricsRecord } from '../../src/store/jobs.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
@@ -268,6 +268,37 @@ describe('job results', () => {
 
     await rm(file);
     await expectCorrupt(/the file is missing/);
+  });
+
+  it('parses checkpoint epochs strictly: 6.0, 6e0, 0x6, " 6", 06 and "" are not epoch 6 or 0', async () => {
+    const id = await runningJob();
+    for (const epoch of [0, 6]) await saveCheckpoint(f.store, id, { epoch, step: epoch, monitor: 'loss', value: 1, bytes: new Uint8Array([epoch, 1, 2]) });
+    for (const epoch of ['0', '6']) {
+      const res = await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints/${epoch}` });
+      expect(res.statusCode, epoch).toBe(200);
+      expect(res.headers['x-checkpoint-epoch']).toBe(epoch);
+    }
+    for (const epoch of ['6.0', '6e0', '0x6', '%206', '06', '+6', '']) {
+      const res = await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints/${epoch}` });
+      expect(res.statusCode, JSON.stringify(epoch)).toBe(400);
+      expect(errorOf(res.body).details.path, epoch).toBe('epoch');
+    }
+  });
+
+  it('refuses a metrics or SSE cursor beyond what a Redis stream id can hold with 400, and the largest one reads nothing', async () => {
+    const id = await runningJob();
+    await recordEpoch(f.store, id, rec(1), 9);
+    for (const after of ['99999999999999999999-99999999999999999999', '18446744073709551616-0', '0-18446744073709551616']) {
+      const res = await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/metrics?after=${after}` });
+      expect(res.statusCode, after).toBe(400);
+      expect(errorOf(res.body).details.path).toBe('after');
+      const sse = await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/events`, headers: { 'last-event-id': after } });
+      expect(sse.statusCode, after).toBe(400);
+    }
+    const max = '18446744073709551615-18446744073709551615';
+    const last = await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/metrics?after=${max}` });
+    expect(last.statusCode).toBe(200);
+    expect(last.json()).toEqual({ items: [], nextCursor: max });
   });
 
   it('predict before any checkpoint is 409; a regression model answers values', async () => {

@@ -36,11 +36,22 @@ function parse(format: Exclude<Format, 'idx'>, bytes: Uint8Array, query: z.infer
   return parseJsonRows(bytes, options);
 }
 
-/** Reads the multipart fields: `images` + `labels` (IDX, gzipped or not) or one `file`. */
-async function readMultipart(request: FastifyRequest): Promise<{ files: Map<string, { bytes: Buffer; filename: string; mimetype: string }> }> {
-  const files = new Map<string, { bytes: Buffer; filename: string; mimetype: string }>();
+type Files = Map<string, { bytes: Buffer; filename: string; mimetype: string }>;
+
+function multipartTooLarge(limit: number): ApiError {
+  return new ApiError('payload_too_large', `the multipart body exceeds the limit of ${limit} bytes (BODY_LIMIT_BYTES, all files together)`);
+}
+
+/** Reads the multipart fields: `images` + `labels` (IDX, gzipped or not) or one `file`, at most `limit` bytes in all. */
+async function readMultipart(request: FastifyRequest, limit: number): Promise<{ files: Files }> {
+  // Fastify's bodyLimit does not apply to multipart (the plugin reads the stream itself), and
+  // busboy's fileSize is per file: the total is bounded here, by Content-Length up front and by
+  // counting the files' bytes as they arrive (a chunked body has no Content-Length).
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw multipartTooLarge(limit);
+  const files: Files = new Map();
   try {
-    await readParts(request, files);
+    await readParts(request, files, limit);
   } catch (err) {
     // busboy throws plain Errors for a body that is not valid multipart: that is the client's mistake.
     const known = err instanceof ApiError || (typeof (err as { code?: unknown }).code === 'string' && String((err as { code: string }).code).startsWith('FST_'));
@@ -51,17 +62,24 @@ async function readMultipart(request: FastifyRequest): Promise<{ files: Map<stri
   return { files };
 }
 
-async function readParts(request: FastifyRequest, files: Map<string, { bytes: Buffer; filename: string; mimetype: string }>): Promise<void> {
+async function readParts(request: FastifyRequest, files: Files, limit: number): Promise<void> {
+  let total = 0;
   for await (const part of request.parts()) {
     if (part.type !== 'file') continue;
+    const chunks: Buffer[] = [];
+    for await (const chunk of part.file) {
+      total += (chunk as Buffer).length;
+      if (total > limit) throw multipartTooLarge(limit);
+      chunks.push(chunk as Buffer);
+    }
+    if (part.file.truncated) throw multipartTooLarge(limit);
     if (!['images', 'labels', 'file'].includes(part.fieldname)) {
-      await part.toBuffer();
       throw new ApiError('invalid_request', `unexpected multipart field "${part.fieldname}": send "images" and "labels" (IDX) or "file"`, {
         path: part.fieldname,
         issues: [{ path: part.fieldname, message: 'unexpected field', in: 'multipart' }],
       });
     }
-    files.set(part.fieldname, { bytes: await part.toBuffer(), filename: part.filename, mimetype: part.mimetype });
+    files.set(part.fieldname, { bytes: Buffer.concat(chunks), filename: part.filename, mimetype: part.mimetype });
   }
 }
 
@@ -102,7 +120,7 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         let loaded: LoadedDataset;
         let format: Format;
         if (request.isMultipart()) {
-          const { files } = await readMultipart(request);
+          const { files } = await readMultipart(request, limits.bodyBytes);
           const images = files.get('images');
           const labels = files.get('labels');
           const file = files.get('file');

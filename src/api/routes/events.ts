@@ -5,7 +5,7 @@
 // Between live entries a keep-alive comment every BLOCK_MS keeps proxies from timing out.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getJob, isTerminal, type JobStatus } from '../../store/jobs.js';
-import { compareStreamIds, lastStreamId, readStreamPage, STREAM_ID_PATTERN, type StreamEntry } from '../../store/stream.js';
+import { compareStreamIds, isStreamId, lastStreamId, readStreamPage, type StreamEntry } from '../../store/stream.js';
 import type { Subscriber } from '../event-hub.js';
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
@@ -51,7 +51,7 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         if (job === null) throw notFound('job');
         const header = request.headers['last-event-id'];
         const lastEventId = Array.isArray(header) ? header[0] : header;
-        if (lastEventId !== undefined && !STREAM_ID_PATTERN.test(lastEventId)) {
+        if (lastEventId !== undefined && !isStreamId(lastEventId)) {
           throw new ApiError('invalid_request', 'Last-Event-ID is not an id this stream sent', { path: 'headers.last-event-id' });
         }
         let cursor = lastEventId ?? request.query.after ?? '0';
