@@ -72,6 +72,8 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(2500),
   /** In all-in-one mode, start a private redis-server when nothing answers at REDIS_URL. */
   EMBEDDED_REDIS: bool.default(true),
+  /** Blocking Redis connections one API process shares among all the jobs its SSE clients follow. */
+  SSE_REDIS_CONNECTIONS: int(1, 64).default(4),
 });
 
 export interface Limits {
@@ -116,6 +118,7 @@ export interface Config {
   rateLimit: { max: number; windowMs: number };
   embeddedRedis: boolean;
   shutdownGraceMs: number;
+  sseRedisConnections: number;
 }
 
 export class ConfigError extends Error {
@@ -166,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
     embeddedRedis: e.EMBEDDED_REDIS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    sseRedisConnections: e.SSE_REDIS_CONNECTIONS,
   };
   return Object.freeze(config);
 }

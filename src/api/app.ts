@@ -106,7 +106,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     store,
     queue: deps.queue,
     redis: deps.redis,
-    events: new EventHub(store, deps.redis),
+    events: new EventHub(store, deps.redis, { connections: config.sseRedisConnections }),
     openStreams: new Set(),
   };
   // Before the server stops accepting: open event streams would otherwise hold close() open.

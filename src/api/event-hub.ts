@@ -1,42 +1,59 @@
-// One blocking stream reader per job in this process, fanned out to every SSE client watching
-// that job: a thousand clients on one job cost one Redis connection, not a thousand.
-// A feed starts at the first subscriber's cursor and stops when its last subscriber leaves.
+// Every SSE client of this process follows its job through one hub: jobs are sharded over a small
+// fixed number of blocking Redis connections (SSE_REDIS_CONNECTIONS), each reading all its jobs'
+// streams with one XREAD (stream-shard.ts), and each job's entries are fanned out to its clients.
+// A job's feed starts at its first subscriber's cursor and ends when its last subscriber leaves.
 import type { Redis } from 'ioredis';
-import { duplicateForBlocking, type Store } from '../store/redis.js';
-import { readStreamBlocking, type StreamEntry } from '../store/stream.js';
+import type { Store } from '../store/redis.js';
+import type { StreamEntry } from '../store/stream.js';
+import { StreamShard } from './stream-shard.js';
 
-/** How long one XREAD blocks; each quiet period ends with `idle()` for every subscriber. */
+/** Longest XREAD block; a job quiet this long gets `idle()` (keep-alive, end-of-job check). */
 export const BLOCK_MS = 10_000;
 
 export interface Subscriber {
   /** New entries, in stream order. A subscriber may see entries it already has: it drops them by id. */
   push(entries: StreamEntry[]): void;
-  /** Nothing arrived for BLOCK_MS. */
+  /** Nothing arrived for about BLOCK_MS (up to a tenth of it early). */
   idle(): void;
   /** The feed's reader failed; the subscriber should end. */
   fail(err: unknown): void;
 }
 
-interface Feed {
-  cursor: string;
-  subs: Set<Subscriber>;
-  conn: Redis;
-  stopped: boolean;
+export interface EventHubOptions {
+  /** Blocking Redis connections shared by all followed jobs (default 4). */
+  connections?: number;
+  blockMs?: number;
+}
+
+/** FNV-1a: a job always lands on the same shard, and ids spread evenly. */
+function shardOf(jobId: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < jobId.length; i++) {
+    h ^= jobId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
 }
 
 export class EventHub {
-  private readonly feeds = new Map<string, Feed>();
+  private readonly shards: StreamShard[];
   private closed = false;
 
-  constructor(
-    private readonly store: Store,
-    private readonly redis: Redis,
-    private readonly blockMs = BLOCK_MS,
-  ) {}
+  /** `redis` is the control connection (CLIENT UNBLOCK); the shards open their own, named `…:sse-<i>`. */
+  constructor(store: Store, redis: Redis, options: EventHubOptions = {}) {
+    const n = options.connections ?? 4;
+    const blockMs = options.blockMs ?? BLOCK_MS;
+    this.shards = Array.from({ length: n }, (_, i) => new StreamShard(store, redis, `sse-${i}`, blockMs));
+  }
 
-  /** Number of live feeds (one Redis reader each). */
+  /** Number of jobs followed. */
   get size(): number {
-    return this.feeds.size;
+    return this.shards.reduce((n, s) => n + s.jobs, 0);
+  }
+
+  /** Blocking Redis connections opened so far (at most SSE_REDIS_CONNECTIONS). */
+  get connections(): number {
+    return this.shards.filter((s) => s.connected).length;
   }
 
   /**
@@ -45,48 +62,11 @@ export class EventHub {
    */
   subscribe(jobId: string, from: string, sub: Subscriber): () => void {
     if (this.closed) throw new Error('event hub is closed');
-    let feed = this.feeds.get(jobId);
-    if (feed === undefined) {
-      feed = { cursor: from, subs: new Set(), conn: duplicateForBlocking(this.redis), stopped: false };
-      this.feeds.set(jobId, feed);
-      void this.run(jobId, feed);
-    }
-    feed.subs.add(sub);
-    const f = feed;
-    return () => {
-      f.subs.delete(sub);
-      if (f.subs.size === 0) this.stop(jobId, f);
-    };
+    return (this.shards[shardOf(jobId, this.shards.length)] as StreamShard).subscribe(jobId, from, sub);
   }
 
   close(): void {
     this.closed = true;
-    for (const [jobId, feed] of this.feeds) this.stop(jobId, feed);
-  }
-
-  private stop(jobId: string, feed: Feed): void {
-    if (feed.stopped) return;
-    feed.stopped = true;
-    if (this.feeds.get(jobId) === feed) this.feeds.delete(jobId);
-    // Aborts a blocked XREAD at once.
-    feed.conn.disconnect();
-  }
-
-  private async run(jobId: string, feed: Feed): Promise<void> {
-    try {
-      while (!feed.stopped) {
-        const { items, lastId } = await readStreamBlocking(feed.conn, this.store, jobId, feed.cursor, 100, this.blockMs);
-        if (feed.stopped) break;
-        feed.cursor = lastId;
-        for (const sub of [...feed.subs]) {
-          if (items.length > 0) sub.push(items);
-          else sub.idle();
-        }
-      }
-    } catch (err) {
-      if (!feed.stopped) for (const sub of [...feed.subs]) sub.fail(err);
-    } finally {
-      this.stop(jobId, feed);
-    }
+    for (const s of this.shards) s.close();
   }
 }

@@ -38,9 +38,17 @@ export function createStore(config: Config, redis: Redis): Store {
   return { redis, keys: createKeys(config.keyPrefix), config };
 }
 
-/** A second connection for a blocking read (XREAD BLOCK ties its connection up). Caller quits it. */
-export function duplicateForBlocking(redis: Redis): Redis {
-  return redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
+/**
+ * A second connection for a blocking read (XREAD BLOCK ties its connection up). Caller quits it.
+ * `suffix` is appended to the connection's CLIENT LIST name (`traind:api-1234:sse-0`).
+ */
+export function duplicateForBlocking(redis: Redis, suffix?: string): Redis {
+  const name = redis.options.connectionName;
+  return redis.duplicate({
+    maxRetriesPerRequest: null,
+    commandTimeout: undefined,
+    ...(suffix === undefined || name === undefined ? {} : { connectionName: `${name}:${suffix}` }),
+  });
 }
 
 /** True when a Redis answers PING at `url`: a one-off probe that never retries or queues commands. */

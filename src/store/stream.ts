@@ -92,32 +92,44 @@ export async function readStreamPage(
   return { items, nextCursor: cursor };
 }
 
+export interface StreamRead {
+  items: StreamEntry[];
+  /** The last id read (even of an entry that could not be decoded). */
+  lastId: string;
+}
+
 /**
- * Blocks up to `blockMs` for entries after `after` ('0' = from the start, '$' = only new ones).
+ * One XREAD BLOCK over many jobs' streams: waits up to `blockMs` until any of them has entries
+ * after its cursor (`after`: job id → cursor; '0' = from the start, '$' = only new ones), then
+ * returns up to `count` entries of each job that has some. Jobs with nothing are absent.
  * `conn` must be a dedicated connection (see duplicateForBlocking): the read ties it up.
- * `lastId` is the last id read (even of an entry that could not be decoded), or `after` when none.
  */
-export async function readStreamBlocking(
+export async function readStreamsBlocking(
   conn: Redis,
   s: Store,
-  jobId: string,
-  after: string,
+  after: ReadonlyMap<string, string>,
   count: number,
   blockMs: number,
-): Promise<{ items: StreamEntry[]; lastId: string }> {
-  const res = (await conn.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', s.keys.stream(jobId), after)) as
+): Promise<Map<string, StreamRead>> {
+  const jobIds = [...after.keys()];
+  const keys = jobIds.map((id) => s.keys.stream(id));
+  const jobOfKey = new Map(keys.map((k, i) => [k, jobIds[i] as string]));
+  const res = (await conn.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...jobIds.map((id) => after.get(id) as string))) as
     | [key: string, entries: RawEntry[]][]
     | null;
-  const items: StreamEntry[] = [];
-  let lastId = after;
-  for (const [, entries] of res ?? []) {
+  const reads = new Map<string, StreamRead>();
+  for (const [key, entries] of res ?? []) {
+    const jobId = jobOfKey.get(key);
+    const last = entries.at(-1);
+    if (jobId === undefined || last === undefined) continue;
+    const items: StreamEntry[] = [];
     for (const r of entries) {
-      lastId = r[0];
       const e = decode(r);
       if (e !== null) items.push(e);
     }
+    reads.set(jobId, { items, lastId: last[0] });
   }
-  return { items, lastId };
+  return reads;
 }
 
 /** The id of the newest entry, or null for an empty/missing stream. */

@@ -1,5 +1,5 @@
-// The event hub: one reader per job fanned out to its subscribers, idle ticks while quiet, and
-// the reader gone when the last subscriber leaves.
+// The event hub: jobs sharded over a few blocking readers, each job fanned out to its subscribers,
+// idle ticks while quiet, a job added to a blocked reader read at once, a job gone when its last subscriber leaves.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventHub, type Subscriber } from '../../src/api/event-hub.js';
 import { newJobId } from '../../src/store/ids.js';
@@ -36,8 +36,8 @@ describe('EventHub', () => {
     await f.close();
   });
 
-  it('fans one reader out to every subscriber of a job, and stops it when they all leave', async () => {
-    const hub = new EventHub(f.store, f.redis, 100);
+  it('fans a job out to every subscriber, and drops it when they all leave', async () => {
+    const hub = new EventHub(f.store, f.redis, { blockMs: 100 });
     const id = newJobId();
     const a = collector();
     const b = collector();
@@ -60,5 +60,52 @@ describe('EventHub', () => {
     expect(hub.size).toBe(0);
     offOther();
     expect(() => hub.subscribe(id, '0', collector().sub)).toThrow(/closed/);
+  });
+
+  it('reads a job added to a blocked shard at once, not after its block times out', async () => {
+    // One shard, a 10 s block: without an interrupt the second job would wait up to 10 s.
+    const hub = new EventHub(f.store, f.redis, { connections: 1, blockMs: 10_000 });
+    try {
+      const first = collector();
+      hub.subscribe(newJobId(), '0', first.sub);
+      await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 3; i++) {
+        const late = collector();
+        const id = newJobId();
+        hub.subscribe(id, '0', late.sub);
+        const started = Date.now();
+        const sid = await appendStreamEntry(f.store, id, 'metrics', { epoch: 1 });
+        expect(await until(() => late.got.length === 1, 5000)).toBe(true);
+        expect(late.got[0]?.id).toBe(sid);
+        expect(Date.now() - started).toBeLessThan(1000);
+      }
+      expect(hub.connections).toBe(1);
+      expect(first.got).toEqual([]);
+    } finally {
+      hub.close();
+    }
+  });
+
+  it('ticks a quiet job on time while a busy job on the same shard keeps waking the read', async () => {
+    const hub = new EventHub(f.store, f.redis, { connections: 1, blockMs: 200 });
+    try {
+      const busy = collector();
+      const quiet = collector();
+      const busyId = newJobId();
+      hub.subscribe(busyId, '0', busy.sub);
+      hub.subscribe(newJobId(), '0', quiet.sub);
+      const end = Date.now() + 1000;
+      while (Date.now() < end) {
+        await appendStreamEntry(f.store, busyId, 'metrics', { epoch: 1 });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // 1 s of a 200 ms tick: about 5 ticks for the quiet job, none for the busy one.
+      expect(quiet.idles()).toBeGreaterThanOrEqual(3);
+      expect(quiet.idles()).toBeLessThanOrEqual(7);
+      expect(busy.idles()).toBe(0);
+      expect(busy.got.length).toBeGreaterThan(10);
+    } finally {
+      hub.close();
+    }
   });
 });

@@ -118,10 +118,13 @@ describe('job results', () => {
     expect(none.status).toBe(204);
   });
 
-  it('holds one blocking reader per watched job, shared by its clients, released when they leave', async () => {
+  it('reads a watched job on one shared blocking reader for all its clients, and stops when they leave', async () => {
     const id = await runningJob();
+    // Blocked XREADs of this app's SSE shards (named `<connection name>:sse-<i>`, flag b = blocked).
     const readers = async () =>
-      ((await f.redis.client('LIST')) as string).split('\n').filter((l) => l.includes('cmd=xread') && l.includes(`name=traind:test-${f.config.keyPrefix} `)).length;
+      ((await f.redis.client('LIST')) as string)
+        .split('\n')
+        .filter((l) => / flags=\w*b/.test(l) && l.includes(`name=traind:test-${f.config.keyPrefix}:sse-`)).length;
     const baseline = await readers();
     const open = () =>
       new Promise<http.ClientRequest>((resolve) => {

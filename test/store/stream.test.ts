@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newJobId } from '../../src/store/ids.js';
 import { duplicateForBlocking } from '../../src/store/redis.js';
-import { appendStreamEntry, readStreamBlocking, readStreamPage } from '../../src/store/stream.js';
+import { appendStreamEntry, readStreamPage, readStreamsBlocking } from '../../src/store/stream.js';
 import { storeFixture, type StoreFixture } from '../api/helpers.js';
 
 describe('store/stream', () => {
@@ -31,18 +31,28 @@ describe('store/stream', () => {
     expect(epochs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
-  it('blocks until an entry arrives and returns it with its id', async () => {
-    const id = newJobId();
+  it('blocks on many streams at once and returns the entries of each that has some, with its last id', async () => {
+    const a = newJobId();
+    const b = newJobId();
+    const quiet = newJobId();
     const conn = duplicateForBlocking(f.redis);
     try {
-      const pending = readStreamBlocking(conn, f.store, id, '0', 10, 5000);
+      const pending = readStreamsBlocking(conn, f.store, new Map([[a, '0'], [quiet, '0']]), 10, 5000);
       await new Promise((r) => setTimeout(r, 100));
-      const sid = await appendStreamEntry(f.store, id, 'metrics', { epoch: 1 });
-      const { items, lastId } = await pending;
-      expect(items).toEqual([{ id: sid, type: 'metrics', data: { epoch: 1 } }]);
-      expect(lastId).toBe(sid);
-      const none = await readStreamBlocking(conn, f.store, id, lastId, 10, 50);
-      expect(none).toEqual({ items: [], lastId: sid });
+      const sid = await appendStreamEntry(f.store, a, 'metrics', { epoch: 1 });
+      const got = await pending;
+      expect([...got.keys()]).toEqual([a]);
+      expect(got.get(a)).toEqual({ items: [{ id: sid, type: 'metrics', data: { epoch: 1 } }], lastId: sid });
+
+      const b1 = await appendStreamEntry(f.store, b, 'metrics', { epoch: 1 });
+      const b2 = await appendStreamEntry(f.store, b, 'status', { status: 'completed' });
+      const both = await readStreamsBlocking(conn, f.store, new Map([[a, '0'], [b, b1], [quiet, '0']]), 10, 50);
+      expect(both.get(a)?.lastId).toBe(sid);
+      expect(both.get(b)?.items.map((e) => e.id)).toEqual([b2]);
+      expect(both.has(quiet)).toBe(false);
+
+      const none = await readStreamsBlocking(conn, f.store, new Map([[a, sid], [b, b2]]), 10, 50);
+      expect(none.size).toBe(0);
     } finally {
       conn.disconnect();
     }

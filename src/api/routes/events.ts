@@ -1,7 +1,7 @@
 // GET /v1/jobs/:id/events: server-sent events. Each metrics record (event: metrics) and status
 // change (event: status) as it happens, `id:` = the stream id so Last-Event-ID resumes exactly;
 // the response ends after the terminal status. Past entries are read with XRANGE on the shared
-// connection; live ones come from the process's one blocking reader per job (event-hub.ts).
+// connection; live ones from the process's event hub (a few shared blocking readers, event-hub.ts).
 // Between live entries a keep-alive comment every BLOCK_MS keeps proxies from timing out.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getJob, isTerminal, type JobStatus } from '../../store/jobs.js';

@@ -1,0 +1,206 @@
+// One blocking Redis connection that follows many jobs' streams with a single multi-stream
+// `XREAD BLOCK … STREAMS k1 k2 … id1 id2 …` loop and fans each job's entries out in-process.
+// A job added or removed while the read blocks interrupts it (CLIENT UNBLOCK from the control
+// connection), so that a new follower does not wait for the block to time out.
+import type { Redis } from 'ioredis';
+import { duplicateForBlocking, type Store } from '../store/redis.js';
+import { readStreamsBlocking } from '../store/stream.js';
+import type { Subscriber } from './event-hub.js';
+
+/** Entries read per job per XREAD; a job with more gets the rest on the next read. */
+const READ_COUNT = 100;
+/** How many times CLIENT UNBLOCK is tried while it may still race the XREAD it targets. */
+const UNBLOCK_TRIES = 40;
+const UNBLOCK_RETRY_MS = 5;
+
+interface Feed {
+  cursor: string;
+  subs: Set<Subscriber>;
+  /** When the feed last delivered entries or an idle tick. */
+  quietSince: number;
+  /** Set when the last subscriber left: a read still in flight for it is dropped. */
+  removed: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class StreamShard {
+  private readonly feeds = new Map<string, Feed>();
+  private conn: Redis | null = null;
+  /** CLIENT ID of `conn` (null until asked, and again after a reconnect, which changes it). */
+  private clientId: number | null = null;
+  /** Number of the XREAD in flight, 0 when none. */
+  private reading = 0;
+  private reads = 0;
+  /** The read an interrupt was already sent for (one per read is enough). */
+  private interrupted = 0;
+  /** Wakes the loop of a shard that had no job to follow. */
+  private wake: (() => void) | null = null;
+  private running = false;
+  private closed = false;
+  /** Each idle tick may come this much early, so that the ticks of many jobs share one wake-up. */
+  private readonly idleSlackMs: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly control: Redis,
+    private readonly name: string,
+    private readonly blockMs: number,
+  ) {
+    this.idleSlackMs = Math.max(1, Math.floor(blockMs / 10));
+  }
+
+  /** Jobs followed. */
+  get jobs(): number {
+    return this.feeds.size;
+  }
+
+  /** True once the shard opened its Redis connection (it keeps it until close). */
+  get connected(): boolean {
+    return this.conn !== null;
+  }
+
+  subscribe(jobId: string, from: string, sub: Subscriber): () => void {
+    let feed = this.feeds.get(jobId);
+    if (feed === undefined) {
+      feed = { cursor: from, subs: new Set(), quietSince: Date.now(), removed: false };
+      this.feeds.set(jobId, feed);
+      this.interrupt();
+    }
+    feed.subs.add(sub);
+    if (!this.running) void this.run();
+    const f = feed;
+    return () => {
+      f.subs.delete(sub);
+      if (f.subs.size === 0 && !f.removed) {
+        this.remove(jobId, f);
+        // The blocked read stops watching the job (a shard left with none stops reading).
+        this.interrupt();
+      }
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const [jobId, feed] of this.feeds) this.remove(jobId, feed);
+    // Aborts a blocked XREAD at once.
+    this.conn?.disconnect();
+    this.wake?.();
+  }
+
+  private remove(jobId: string, feed: Feed): void {
+    feed.removed = true;
+    if (this.feeds.get(jobId) === feed) this.feeds.delete(jobId);
+  }
+
+  private connection(): Redis {
+    if (this.conn === null) {
+      const conn = duplicateForBlocking(this.control, this.name);
+      // A reconnect gives the connection a new client id.
+      conn.on('close', () => {
+        this.clientId = null;
+      });
+      this.conn = conn;
+    }
+    return this.conn;
+  }
+
+  /** Makes a blocked read return now so that the next one covers the jobs followed now. */
+  private interrupt(): void {
+    if (this.reading === 0) {
+      // Between reads: the next one is built from the current jobs anyway.
+      this.wake?.();
+      return;
+    }
+    if (this.interrupted === this.reading) return;
+    this.interrupted = this.reading;
+    void this.unblock(this.reading);
+  }
+
+  private async unblock(read: number): Promise<void> {
+    // The XREAD goes out on another connection than CLIENT UNBLOCK and may not be blocking yet
+    // (UNBLOCK then answers 0): try again until it answers 1 or that read has returned.
+    for (let i = 0; i < UNBLOCK_TRIES && this.reading === read && !this.closed; i++) {
+      if (this.clientId !== null) {
+        try {
+          if ((await this.control.client('UNBLOCK', this.clientId)) === 1) return;
+        } catch {
+          // Redis unreachable: the read returns by its own timeout (at most BLOCK_MS later).
+          return;
+        }
+      }
+      await sleep(UNBLOCK_RETRY_MS);
+    }
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.closed) {
+        if (this.feeds.size === 0) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          this.wake = null;
+          continue;
+        }
+        await this.readOnce();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One XREAD over every followed job, then the fan-out and the idle ticks it allows. */
+  private async readOnce(): Promise<void> {
+    const conn = this.connection();
+    try {
+      if (this.clientId === null) this.clientId = await conn.client('ID');
+    } catch {
+      if (!this.closed) await sleep(this.idleSlackMs);
+      return;
+    }
+    if (this.closed || this.feeds.size === 0) return;
+    const following = new Map(this.feeds);
+    const cursors = new Map<string, string>();
+    let nextIdle = Infinity;
+    for (const [jobId, feed] of following) {
+      cursors.set(jobId, feed.cursor);
+      nextIdle = Math.min(nextIdle, feed.quietSince + this.blockMs);
+    }
+    // Block no longer than the next idle tick is due, and never so briefly that ticks spin the loop.
+    const block = Math.round(Math.min(this.blockMs, Math.max(this.idleSlackMs, nextIdle - Date.now())));
+
+    this.reads += 1;
+    this.reading = this.reads;
+    let got;
+    try {
+      got = await readStreamsBlocking(conn, this.store, cursors, READ_COUNT, block);
+    } catch (err) {
+      this.reading = 0;
+      if (this.closed) return;
+      // A Redis error reply fails every job of this read: their clients end and reconnect with Last-Event-ID.
+      for (const [jobId, feed] of following) {
+        if (feed.removed) continue;
+        this.remove(jobId, feed);
+        for (const sub of [...feed.subs]) sub.fail(err);
+      }
+      await sleep(this.idleSlackMs);
+      return;
+    }
+    this.reading = 0;
+    if (this.closed) return;
+
+    const now = Date.now();
+    for (const [jobId, feed] of following) {
+      if (feed.removed) continue;
+      const read = got.get(jobId);
+      if (read !== undefined) {
+        feed.cursor = read.lastId;
+        feed.quietSince = now;
+        if (read.items.length > 0) for (const sub of [...feed.subs]) sub.push(read.items);
+      } else if (now - feed.quietSince >= this.blockMs - this.idleSlackMs) {
+        feed.quietSince = now;
+        for (const sub of [...feed.subs]) sub.idle();
+      }
+    }
+  }
+}
