@@ -1,5 +1,6 @@
 // Environment → typed, frozen configuration, parsed once at start-up. Nothing else reads process.env.
 // Every variable, its default and its range is listed here (the README copies this table).
+import { isIP } from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
 
@@ -70,11 +71,48 @@ const EnvSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).default(60_000),
   /** SIGTERM: how long running jobs get to hand back before the process closes anyway (it exits within about a second more). */
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(2500),
+  /** Wrong API keys from one client address per window before that address is answered 429. */
+  AUTH_FAILURE_LIMIT: int(1, 10_000_000).default(20),
+  AUTH_FAILURE_WINDOW_MS: int(1000, 86_400_000).default(600_000),
+  /** Unset: the client address is the socket's peer and X-Forwarded-For is ignored. */
+  TRUST_PROXY: z.string().optional(),
+  /** A request's headers and body must have arrived within this long (408 and the socket closed). */
+  REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
+  /** A request's headers must have arrived within this long; at most REQUEST_TIMEOUT_MS. */
+  HEADERS_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
   /** In all-in-one mode, start a private redis-server when nothing answers at REDIS_URL. */
   EMBEDDED_REDIS: bool.default(true),
   /** Blocking Redis connections one API process shares among all the jobs its SSE clients follow. */
   SSE_REDIS_CONNECTIONS: int(1, 64).default(4),
 });
+
+/**
+ * TRUST_PROXY as Fastify's trustProxy: `true` (every hop; only behind a proxy that overwrites
+ * X-Forwarded-For) or a comma list of the proxies' addresses/CIDRs. (Fastify ignores a bare hop
+ * count on purpose, since it cannot tell a proxy from a client that sends the header itself.)
+ */
+export type TrustProxy = boolean | string;
+
+/** proxy-addr's names for address ranges, accepted as they are. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_RANGES.has(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+function parseTrustProxy(raw: string | undefined): TrustProxy | Error {
+  const v = (raw ?? '').trim();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true') return true;
+  const entries = v.split(',').map((e) => e.trim());
+  const bad = entries.find((e) => !isProxyEntry(e));
+  if (bad !== undefined) return new Error(`TRUST_PROXY: "${bad.slice(0, 60)}" is not true, false or a list of proxy addresses/CIDRs`);
+  return entries.join(',');
+}
 
 export interface Limits {
   /** Largest request body (dataset uploads), bytes; beyond it 413. */
@@ -116,6 +154,10 @@ export interface Config {
   idempotencyTtlSeconds: number;
   limits: Limits;
   rateLimit: { max: number; windowMs: number };
+  /** Wrong keys per client address per window; beyond it 429 until the window ends. */
+  authFailures: { limit: number; windowMs: number };
+  trustProxy: TrustProxy;
+  timeouts: { requestMs: number; headersMs: number };
   embeddedRedis: boolean;
   shutdownGraceMs: number;
   sseRedisConnections: number;
@@ -135,6 +177,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  if (trustProxy instanceof Error) throw new ConfigError(`invalid configuration:\n  ${trustProxy.message}`);
+  // Node refuses a headers timeout longer than the request timeout: say so in our words.
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(`invalid configuration:\n  HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS})`);
+  }
   const config: Config = {
     port: e.PORT,
     host: e.HOST ?? (e.API_KEYS.length > 0 ? '0.0.0.0' : '127.0.0.1'),
@@ -167,6 +215,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       predictRows: e.MAX_PREDICT_ROWS,
     }),
     rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
+    authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS }),
+    trustProxy,
+    timeouts: Object.freeze({ requestMs: e.REQUEST_TIMEOUT_MS, headersMs: e.HEADERS_TIMEOUT_MS }),
     embeddedRedis: e.EMBEDDED_REDIS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     sseRedisConnections: e.SSE_REDIS_CONNECTIONS,

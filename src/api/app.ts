@@ -10,10 +10,12 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { TrainQueue } from '../queue/queue.js';
 import { createStore } from '../store/redis.js';
-import { authHook, rateLimitKey } from './auth.js';
+import { identifyHook, rateLimitKey, requireTenantHook } from './auth.js';
+import { clientErrorHandler } from './client-errors.js';
 import type { RouteContext } from './context.js';
 import { EventHub } from './event-hub.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
+import { ownerBeforeBodyHook } from './owner-before-body.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { eventRoutes } from './routes/events.js';
@@ -81,6 +83,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // One log line per request (the onResponse hook below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 200 },
+    // X-Forwarded-For decides request.ip (and so the per-address rate limit) only behind a trusted proxy.
+    trustProxy: config.trustProxy,
+    // Slow senders (a byte every few seconds) get 408 and lose the socket instead of holding it.
+    requestTimeout: config.timeouts.requestMs,
+    http: {
+      headersTimeout: config.timeouts.headersMs,
+      requestTimeout: config.timeouts.requestMs,
+      // Node checks for expired requests on this period (30 s by default): a tenth of the shortest
+      // timeout, so a timeout is enforced within 10 % of its value.
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(config.timeouts.headersMs / 10))),
+    },
+    clientErrorHandler: clientErrorHandler(config),
     // Bad URLs and over-long ids are refused before routing: answer them in the same error format.
     frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),
   }).withTypeProvider<ZodTypeProvider>();
@@ -90,6 +104,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.decorateRequest('tenant', '');
+  app.decorateRequest('authFailure', null);
+  app.decorateRequest('rateLimitBucket', '');
   app.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
@@ -140,10 +156,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   await app.register(healthRoutes(ctx));
 
-  // Everything under /v1: authenticated, rate limited per key.
+  // Everything under /v1: rate limited (per key, or per client address without a valid key), then
+  // authenticated, then, for requests with a body about an id, checked for ownership: all before
+  // the body is read. The rate limiter's hook runs after every onRequest hook of this scope, so
+  // refusals wait for preParsing.
   await app.register(async (v1) => {
     v1.addHook('onRequest', redisReadyHook(deps.redis));
-    v1.addHook('onRequest', authHook(config));
+    v1.addHook('onRequest', identifyHook(config));
+    v1.addHook('preParsing', requireTenantHook(config, store));
+    v1.addHook('preParsing', ownerBeforeBodyHook(store));
     await v1.register(rateLimit, {
       max: config.rateLimit.max,
       timeWindow: config.rateLimit.windowMs,

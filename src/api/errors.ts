@@ -1,9 +1,11 @@
 // The one error catalog: every error the API answers with, its HTTP status, and the one handler
 // that maps thrown errors (ours, zod validation, Fastify's, the dataset parsers') to
-// {"error": {"code", "message", "details"}}. 5xx details are hidden from clients and logged.
+// {"error": {"code", "message", "details"}}. 5xx details are hidden from clients and logged; every
+// answer is bounded in size.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { inputPrefix, quoteInput } from '../data/quote-input.js';
 import { CheckpointCorruptError } from '../store/verified-checkpoint.js';
 
 export const ERROR_STATUS = {
@@ -20,9 +22,11 @@ export const ERROR_STATUS = {
   dataset_in_use: 409,
   payload_too_large: 413,
   dataset_too_large: 413,
+  request_timeout: 408,
   unsupported_media_type: 415,
   too_many_queued_jobs: 429,
   rate_limited: 429,
+  headers_too_large: 431,
   internal: 500,
   checkpoint_corrupt: 500,
   unavailable: 503,
@@ -82,6 +86,43 @@ export function errorBody(code: string, message: string, details: ErrorDetails =
   return { error: { code, message, details } };
 }
 
+// Bounds on what an error answer carries: enough to say what is wrong and where, never an echo of
+// a large input (a 50 MB CSV cell once came back as a 100 MB 400).
+const MAX_MESSAGE_CHARS = 1000;
+const MAX_PATH_CHARS = 200;
+const MAX_ISSUES = 20;
+const MAX_DETAILS_CHARS = 8192;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function boundedIssues(issues: Issue[]): Issue[] {
+  return issues.slice(0, MAX_ISSUES).map((i) => ({ ...i, path: clip(String(i.path), MAX_PATH_CHARS), message: clip(String(i.message), MAX_MESSAGE_CHARS) }));
+}
+
+function serializedLength(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** An error body within the bounds above, whatever the message and details hold. */
+export function boundedErrorBody(code: string, message: string, details: ErrorDetails = {}): ErrorBody {
+  let d: ErrorDetails = { ...details };
+  if (typeof d.path === 'string') d.path = clip(d.path, MAX_PATH_CHARS);
+  if (Array.isArray(d.issues)) {
+    if (d.issues.length > MAX_ISSUES) d.issuesOmitted = d.issues.length - MAX_ISSUES;
+    d.issues = boundedIssues(d.issues);
+  }
+  if (serializedLength(d) > MAX_DETAILS_CHARS) {
+    d = { ...(d.path === undefined ? {} : { path: d.path }), ...(d.issues === undefined ? {} : { issues: d.issues.slice(0, 3) }), detailsOmitted: true };
+  }
+  return errorBody(code, clip(message, MAX_MESSAGE_CHARS), d);
+}
+
 const INSTANCE_PATH = /^\//;
 
 function fastifyValidationIssues(err: FastifyError): Issue[] {
@@ -90,7 +131,7 @@ function fastifyValidationIssues(err: FastifyError): Issue[] {
     const base = v.instancePath.replace(INSTANCE_PATH, '').split('/').filter((p) => p.length > 0);
     const keys = (v.params as { keys?: unknown }).keys;
     if (v.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
-      return { path: [...base, ...keys.map(String)].join('.'), message: `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${String(k)}"`).join(', ')}`, in: where };
+      return { path: [...base, ...keys.map((k) => inputPrefix(String(k)))].join('.'), message: `unknown field${keys.length > 1 ? 's' : ''} ${keys.slice(0, 10).map((k) => quoteInput(String(k))).join(', ')}${keys.length > 10 ? ` (${keys.length} in all)` : ''}`, in: where };
     }
     return { path: base.join('.'), message: v.message ?? 'invalid', in: where };
   });
@@ -125,14 +166,20 @@ function isDataError(err: unknown): err is DataErrorLike {
 }
 
 function send(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
-  return reply.code(status).type('application/json; charset=utf-8').send(body);
+  const { code, message, details } = body.error;
+  // Refused callers get their answer and lose the connection (a flood of them holds no sockets);
+  // an answer sent before the body has arrived closes too, so the body is never read.
+  if (status === 401 || status === 429 || reply.request.raw.complete === false) reply.header('Connection', 'close');
+  return reply.code(status).type('application/json; charset=utf-8').send(boundedErrorBody(code, message, details));
 }
 
 /** The app's one error handler. */
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof ApiError) {
     if (err.status >= 500) request.log.error({ err, reqId: request.id }, err.message);
-    if (err.code === 'unavailable') reply.header('Retry-After', '5');
+    const retryAfter = err.details.retryAfterSeconds;
+    if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
+    else if (err.code === 'unavailable') reply.header('Retry-After', '5');
     return send(reply, err.status, errorBody(err.code, err.message, err.details));
   }
   if (hasZodFastifySchemaValidationErrors(err)) {
@@ -160,7 +207,7 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     return send(reply, 429, errorBody('rate_limited', err.message || 'rate limit exceeded', {}));
   }
   if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) {
-    return send(reply, 400, errorBody('invalid_json', `the body is not valid JSON: ${err.message}`, {}));
+    return send(reply, 400, errorBody('invalid_json', `the body is not valid JSON: ${inputPrefix(err.message, 200)}`, {}));
   }
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) {

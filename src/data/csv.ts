@@ -6,6 +6,7 @@ import { GrowableFloat32 } from './growable.js';
 import { describeTargets } from './infer-task.js';
 import { checkConvertedSize, checkFeatures, checkRows } from './limits.js';
 import { parseCell } from './numbers.js';
+import { inputPrefix, quoteInput } from './quote-input.js';
 import type { LoadedDataset, ParseOptions } from './types.js';
 
 export interface CsvOptions extends ParseOptions {
@@ -60,7 +61,7 @@ function chooseColumns(header: string[], label: string | string[] | undefined): 
   const seen = new Set<string>();
   header.forEach((name, c) => {
     if (name === '') throw new DataError(`header.${c}`, `column ${c + 1} of the header has no name`);
-    if (seen.has(name)) throw new DataError(`header.${name}`, `column "${name}" appears twice in the header`);
+    if (seen.has(name)) throw new DataError(`header.${inputPrefix(name)}`, `column ${quoteInput(name)} appears twice in the header`);
     seen.add(name);
   });
   let wanted: string[];
@@ -69,12 +70,18 @@ function chooseColumns(header: string[], label: string | string[] | undefined): 
   if (wanted.length === 0) throw new DataError('label', 'no label column given');
   const labelIdx = wanted.map((name) => {
     const c = header.indexOf(name);
-    if (c < 0) throw new DataError('label', `label column "${name}" is not in the header (columns: ${header.join(', ')})`);
+    if (c < 0) throw new DataError('label', `label column ${quoteInput(name)} is not in the header (columns: ${listColumns(header)})`);
     return c;
   });
   const featureIdx = header.map((_, c) => c).filter((c) => !labelIdx.includes(c));
   if (featureIdx.length === 0) throw new DataError('header', 'the CSV has no feature columns besides the label');
   return { labelIdx, featureIdx };
+}
+
+/** The header's column names for a message: the first few, quoted. */
+function listColumns(header: string[], max = 10): string {
+  const shown = header.slice(0, max).map((name) => quoteInput(name));
+  return header.length > max ? `${shown.join(', ')}, … ${header.length} in all` : shown.join(', ');
 }
 
 const LABEL_HINT = ' (labels must be numbers: class indices 0…K−1, or regression targets)';
@@ -83,7 +90,7 @@ function cellValue(fields: string[], c: number, header: string[], line: number, 
   const v = parseCell(fields[c] as string);
   if (typeof v === 'number') return v;
   const column = header[c] as string;
-  throw new DataError(`line.${line}.${column}`, `line ${line}, column "${column}": ${v}${hint}`);
+  throw new DataError(`line.${line}.${inputPrefix(column)}`, `line ${line}, column ${quoteInput(column)}: ${v}${hint}`);
 }
 
 const QUOTE = 0x22;

@@ -6,6 +6,7 @@ import { GrowableFloat32 } from './growable.js';
 import { describeTargets } from './infer-task.js';
 import { checkConvertedSize, checkFeatures, checkRows } from './limits.js';
 import { numberProblem } from './numbers.js';
+import { describeValue, inputPrefix } from './quote-input.js';
 import type { LoadedDataset, ParseOptions } from './types.js';
 
 export function parseJsonRows(input: string | Uint8Array, options: ParseOptions = {}): LoadedDataset {
@@ -19,7 +20,7 @@ export function parseJsonRows(input: string | Uint8Array, options: ParseOptions 
     try {
       rows = JSON.parse(body);
     } catch (err) {
-      throw new DataError('rows', `not valid JSON: ${(err as Error).message}`);
+      throw new DataError('rows', `not valid JSON: ${inputPrefix((err as Error).message, 200)}`);
     }
     if (!Array.isArray(rows)) throw new DataError('rows', 'expected a JSON array of rows');
     rows.forEach((row: unknown, r) => acc.add(row, `rows.${r}`, `row ${r}`));
@@ -32,7 +33,7 @@ export function parseJsonRows(input: string | Uint8Array, options: ParseOptions 
       try {
         row = JSON.parse(line);
       } catch (err) {
-        throw new DataError(`line.${l + 1}`, `line ${l + 1} is not valid JSON: ${(err as Error).message}`);
+        throw new DataError(`line.${l + 1}`, `line ${l + 1} is not valid JSON: ${inputPrefix((err as Error).message, 200)}`);
       }
       acc.add(row, `line.${l + 1}`, `line ${l + 1}`);
     });
@@ -89,17 +90,8 @@ class RowAccumulator {
   }
 }
 
-/** A short description of a value that is not a number; never serializes arrays or objects (any depth). */
-function describe(v: unknown): string {
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  return String(v);
-}
-
 function checked(v: unknown, path: string, where: string): number {
-  if (typeof v !== 'number') throw new DataError(path, `${where}: ${describe(v)} is not a number`);
+  if (typeof v !== 'number') throw new DataError(path, `${where}: ${describeValue(v)} is not a number`);
   const problem = numberProblem(v);
   if (problem !== null) throw new DataError(path, `${where}: ${v} ${problem}`);
   return v;

@@ -1,6 +1,8 @@
 // Strict number reading shared by the text parsers: plain decimal notation only, finite, and
 // within float32 range (a larger value would silently become Infinity in the Float32Array).
 
+import { quoteInput } from './quote-input.js';
+
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -16,8 +18,8 @@ export function numberProblem(value: number): string | null {
 export function parseCell(text: string): number | string {
   const t = text.trim();
   if (t === '') return 'is empty';
-  if (!DECIMAL.test(t)) return `"${t.length > 40 ? `${t.slice(0, 40)}…` : t}" is not a number`;
+  if (!DECIMAL.test(t)) return `${quoteInput(t)} is not a number`;
   const v = Number(t);
   const problem = numberProblem(v);
-  return problem === null ? v : `"${t}" ${problem}`;
+  return problem === null ? v : `${quoteInput(t)} ${problem}`;
 }

@@ -23,6 +23,8 @@ export interface Keys {
   dataset(datasetId: string): string;
   /** Sorted set (score 0, lexicographic ids): a tenant's datasets. */
   tenantDatasets(tenant: string): string;
+  /** Counter with a TTL: wrong API keys from one client address in the current window. */
+  authFailures(address: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -39,5 +41,6 @@ export function createKeys(prefix: string): Keys {
     idempotency: (t: string, k: string) => `${p}:tenant:${t}:idem:${k}`,
     dataset: (id: string) => `${p}:dataset:${id}`,
     tenantDatasets: (t: string) => `${p}:tenant:${t}:datasets`,
+    authFailures: (address: string) => `${p}:authfail:${address}`,
   });
 }

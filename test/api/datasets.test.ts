@@ -222,3 +222,32 @@ describe('/v1/datasets', () => {
     expect(errorOf(chunked.body).code).toBe('payload_too_large');
   });
 });
+
+describe('error answers are bounded', () => {
+  it('quotes a short prefix of a 4 MB CSV cell, not the cell', async () => {
+    const f = await appFixture();
+    try {
+      const cell = '9'.repeat(4 * 1024 * 1024);
+      const res = await f.app.inject({ method: 'POST', url: '/v1/datasets', payload: `a,label\n${cell},1\n`, headers: { 'content-type': 'text/csv' } });
+      expect(res.statusCode).toBe(400);
+      expect(res.body.length).toBeLessThan(2048);
+      expect(errorOf(res.body).message).toContain(`(${cell.length} characters)`);
+      expect(errorOf(res.body).details.path).toBe('line.2.a');
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('caps the issues of a spec with thousands of unknown fields and the length of each', async () => {
+    const f = await appFixture();
+    try {
+      const spec: Record<string, unknown> = { dataset: { builtin: 'xor' }, model: { layers: [{ type: 'dense', units: 2 }] } };
+      for (let i = 0; i < 5000; i++) spec[`unknown_${i}_${'k'.repeat(100)}`] = i;
+      const res = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: spec });
+      expect(res.statusCode).toBe(400);
+      expect(res.body.length).toBeLessThan(16 * 1024);
+    } finally {
+      await f.close();
+    }
+  });
+});

@@ -95,3 +95,82 @@ describe('without API keys', () => {
     }
   });
 });
+
+describe('rate limits before authentication', () => {
+  const keys = `alpha:${sha256Hex(KEY_A)}`;
+  const jobs = (headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') => ({ method: 'GET' as const, url: '/v1/jobs', headers, remoteAddress });
+
+  it('limits requests without a key per client address, and closes the connection of every 401 and 429', async () => {
+    const f = await appFixture({ API_KEYS: keys, RATE_LIMIT_MAX: '3' });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await f.app.inject(jobs());
+        expect(res.statusCode).toBe(401);
+        expect(res.headers.connection).toBe('close');
+      }
+      const limited = await f.app.inject(jobs());
+      expect(limited.statusCode).toBe(429);
+      expect(errorOf(limited.body).code).toBe('rate_limited');
+      expect(limited.headers['retry-after']).toBeDefined();
+      expect(limited.headers.connection).toBe('close');
+      // Another address has its own bucket; a valid key from the limited address has its own too.
+      expect((await f.app.inject(jobs({}, '127.0.0.2'))).statusCode).toBe(401);
+      expect((await f.app.inject(jobs({ authorization: `Bearer ${KEY_A}` }))).statusCode).toBe(200);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('answers 429 to an address after AUTH_FAILURE_LIMIT wrong keys, made up afresh each time, while a valid key from it still works', async () => {
+    const f = await appFixture({ API_KEYS: keys, RATE_LIMIT_MAX: '1000', AUTH_FAILURE_LIMIT: '5', AUTH_FAILURE_WINDOW_MS: '60000' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) statuses.push((await f.app.inject(jobs({ authorization: `Bearer tdk_guess_${i}` }))).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+      const blocked = await f.app.inject(jobs({ authorization: 'Bearer tdk_guess_again' }));
+      expect(errorOf(blocked.body).message).toContain('AUTH_FAILURE_LIMIT');
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(50);
+      expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expect(blocked.headers.connection).toBe('close');
+      expect((await f.app.inject(jobs({ authorization: `Bearer ${KEY_A}` }))).statusCode).toBe(200);
+      expect((await f.app.inject(jobs({ authorization: 'Bearer tdk_guess_x' }, '127.0.0.9'))).statusCode).toBe(401);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('ignores X-Forwarded-For unless TRUST_PROXY is set', async () => {
+    const fromProxy = (client: string) => jobs({ 'x-forwarded-for': client });
+    const plain = await appFixture({ API_KEYS: keys, RATE_LIMIT_MAX: '2' });
+    try {
+      // A client cannot buy a fresh bucket by sending a new X-Forwarded-For each time.
+      const statuses = [];
+      for (const client of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) statuses.push((await plain.app.inject(fromProxy(client))).statusCode);
+      expect(statuses).toEqual([401, 401, 429]);
+    } finally {
+      await plain.close();
+    }
+    const proxied = await appFixture({ API_KEYS: keys, RATE_LIMIT_MAX: '2', TRUST_PROXY: '127.0.0.1' });
+    try {
+      // Behind a trusted proxy each forwarded client has its own bucket...
+      for (const client of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) expect((await proxied.app.inject(fromProxy(client))).statusCode).toBe(401);
+      expect((await proxied.app.inject(fromProxy('10.0.0.1'))).statusCode).toBe(401);
+      expect((await proxied.app.inject(fromProxy('10.0.0.1'))).statusCode).toBe(429);
+      // ...and a peer that is not the trusted proxy is its own client whatever it forwards.
+      expect((await proxied.app.inject(jobs({ 'x-forwarded-for': '10.0.0.7' }, '127.0.0.5'))).statusCode).toBe(401);
+      expect((await proxied.app.inject(jobs({ 'x-forwarded-for': '10.0.0.8' }, '127.0.0.5'))).statusCode).toBe(401);
+      expect((await proxied.app.inject(jobs({ 'x-forwarded-for': '10.0.0.9' }, '127.0.0.5'))).statusCode).toBe(429);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('parses TRUST_PROXY strictly and refuses a headers timeout above the request timeout', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, ::1, loopback' }).trustProxy).toBe('10.0.0.0/8,::1,loopback');
+    expect(() => loadConfig({ TRUST_PROXY: '2' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '2000' })).toThrow(/HEADERS_TIMEOUT_MS/);
+  });
+});

@@ -69,7 +69,7 @@ describe('parseCsv', () => {
     const err = dataError(() => parseCsv('a,b\n1,2\n', { label: 'species' }));
     expect(err.path).toBe('label');
     expect(err.message).toContain('"species"');
-    expect(err.message).toContain('a, b');
+    expect(err.message).toContain('"a", "b"');
   });
 
   it('refuses an empty file, a header without rows, and duplicate column names', () => {

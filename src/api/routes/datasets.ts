@@ -4,6 +4,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DataError, parseCsv, parseIdx, parseJsonRows, type LoadedDataset, type ParseOptions } from '../../data/index.js';
+import { inputPrefix, quoteInput } from '../../data/quote-input.js';
 import { deleteDataset, getDatasetMeta, jobsUsingDataset, listDatasets, saveDataset } from '../../store/datasets.js';
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
@@ -74,9 +75,9 @@ async function readParts(request: FastifyRequest, files: Files, limit: number): 
     }
     if (part.file.truncated) throw multipartTooLarge(limit);
     if (!['images', 'labels', 'file'].includes(part.fieldname)) {
-      throw new ApiError('invalid_request', `unexpected multipart field "${part.fieldname}": send "images" and "labels" (IDX) or "file"`, {
-        path: part.fieldname,
-        issues: [{ path: part.fieldname, message: 'unexpected field', in: 'multipart' }],
+      throw new ApiError('invalid_request', `unexpected multipart field ${quoteInput(part.fieldname)}: send "images" and "labels" (IDX) or "file"`, {
+        path: inputPrefix(part.fieldname),
+        issues: [{ path: inputPrefix(part.fieldname), message: 'unexpected field', in: 'multipart' }],
       });
     }
     files.set(part.fieldname, { bytes: Buffer.concat(chunks), filename: part.filename, mimetype: part.mimetype });
@@ -133,7 +134,7 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
             loaded = parseIdx(images.bytes, labels.bytes, options);
           } else if (file !== undefined) {
             const f = formatOf(file.mimetype, file.filename);
-            if (f === null || f === 'idx') throw new ApiError('unsupported_media_type', `cannot tell the format of "${file.filename}": use a .csv, .json or .ndjson file`);
+            if (f === null || f === 'idx') throw new ApiError('unsupported_media_type', `cannot tell the format of ${quoteInput(file.filename)}: use a .csv, .json or .ndjson file`);
             format = f;
             loaded = parse(f, file.bytes, query, options);
           } else {
