@@ -36,6 +36,10 @@ class RawClient {
     this.socket.once('close', () => this.waiting?.());
   }
 
+  receivedText(): string {
+    return this.received.toString('utf8');
+  }
+
   get isClosed(): boolean {
     return this.socket.destroyed;
   }
@@ -197,6 +201,25 @@ describe('over real sockets', () => {
     } finally {
       clearInterval(trickle);
     }
+  });
+
+  it('closes a connection that never sends a byte once HEADERS_TIMEOUT_MS has passed', async () => {
+    const c = new RawClient(port);
+    const started = Date.now();
+    await Promise.race([c.closed, sleep(4000)]);
+    expect(c.isClosed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it('leaves long responses alone: an SSE stream outlives REQUEST_TIMEOUT_MS', async () => {
+    const c = new RawClient(port);
+    c.socket.write(`GET /v1/jobs/${jobOfA}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_A}\r\nAccept: text/event-stream\r\n\r\n`);
+    await sleep(2500);
+    expect(c.isClosed).toBe(false);
+    const head = c.receivedText();
+    expect(head.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(head).toContain('text/event-stream');
+    c.socket.destroy();
   });
 
   it('answers headers over the size limit 431 in the error format', async () => {
