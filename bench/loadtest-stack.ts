@@ -63,7 +63,7 @@ function cpuSeconds(pid: number): number {
  * `nice` (0 = as is) lowers the CPU priority of the API and redis-server, as a deployment that
  * gives training the cores first would (nice, cgroup cpu.weight, container CPU shares).
  */
-export async function startStack(workers: number, nice = 0): Promise<Stack> {
+export async function startStack(workers: number, nice = 0, extraEnv: Record<string, string> = {}): Promise<Stack> {
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'traind-loadtest-'));
   const redisPort = await freePort();
@@ -108,6 +108,7 @@ export async function startStack(workers: number, nice = 0): Promise<Stack> {
       WORKER_CONCURRENCY: '1',
       RATE_LIMIT_MAX: '10000000',
       MAX_QUEUED_JOBS_PER_TENANT: '1000000',
+      ...extraEnv,
     };
     // Logs go to /dev/null: writing them is part of the service's cost, reading them is not.
     const api = spawn(process.execPath, [path.join(ROOT, 'dist/src/server.js')], {
