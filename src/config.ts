@@ -66,6 +66,8 @@ const EnvSchema = z.object({
   MAX_QUEUED_JOBS_PER_TENANT: int(1, 1_000_000).default(100),
   MAX_CHECKPOINTS: int(1, 1000).default(10),
   MAX_PREDICT_ROWS: int(1, 1_000_000).default(10_000),
+  /** A job whose estimated peak memory (src/core/memory.ts) is larger is refused at submission. */
+  MAX_JOB_MEMORY_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
   /** Requests per key (or per client address without a key) per window. */
   RATE_LIMIT_MAX: int(1, 10_000_000).default(6000),
   RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).default(60_000),
@@ -130,6 +132,8 @@ export interface Limits {
   /** Most checkpoints a job may keep (checkpoints.keepBest). */
   checkpoints: number;
   predictRows: number;
+  /** Largest estimated peak memory of one training job, bytes. */
+  jobMemoryBytes: number;
 }
 
 export interface Config {
@@ -213,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       queuedJobsPerTenant: e.MAX_QUEUED_JOBS_PER_TENANT,
       checkpoints: e.MAX_CHECKPOINTS,
       predictRows: e.MAX_PREDICT_ROWS,
+      jobMemoryBytes: e.MAX_JOB_MEMORY_BYTES,
     }),
     rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
     authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS }),

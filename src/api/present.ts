@@ -20,6 +20,7 @@ export function presentJobSummary(j: JobRecord) {
     finishedAt: j.finishedAt,
     error: j.error,
     backend: j.backend,
+    memoryEstimate: j.memoryEstimate,
   };
 }
 

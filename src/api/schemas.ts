@@ -81,6 +81,28 @@ export const HistoryEntrySchema = z
   .object({ status: z.enum(JOB_STATUSES), at: z.string(), reason: z.string().optional(), attempt: z.number() })
   .meta({ id: 'HistoryEntry' });
 
+const bytes = (what: string) => z.number().describe(what);
+
+/** Mirrors the core's MemoryParts (src/core/memory.ts); a test checks they list the same parts. */
+export const MemoryEstimateSchema = z
+  .object({
+    bytes: z.number().describe('Estimated peak bytes of training this job: the sum of the parts. Submission refuses more than MAX_JOB_MEMORY_BYTES.'),
+    parts: z.object({
+      parameters: bytes('weights and biases (float32)'),
+      gradients: bytes('one gradient per parameter'),
+      optimizerState: bytes("the optimizer's moments: sgd with momentum 1 per parameter, adagrad 1, rmsprop 1–3, adam 2 (3 with amsgrad)"),
+      activations: bytes('forward buffers at the batch size (pre-activations, outputs, the gathered batch, predictions), sized for max(batch, 256-row validation chunk)'),
+      activationGradients: bytes('backward buffers at the batch size'),
+      dropoutMasks: bytes('one float per unit per row for each dropout layer'),
+      dataset: bytes('training and validation rows as float32 features and targets (features twice with normalize)'),
+      rowIndex: bytes("the epoch's row order and one view per training row"),
+      weightCopies: bytes('weights of the last good epoch, and of the best one when early stopping restores it'),
+      serialization: bytes('resume state and checkpoint files in memory'),
+      other: bytes('metrics sums, normalization statistics, kernel scratch'),
+    }),
+  })
+  .meta({ id: 'MemoryEstimate' });
+
 const jobCommon = {
   id: z.string(),
   name: z.string().nullable(),
@@ -97,6 +119,8 @@ const jobCommon = {
   finishedAt: z.string().nullable(),
   error: z.string().nullable(),
   backend: z.string().nullable(),
+  /** Null only for jobs submitted before estimates existed. */
+  memoryEstimate: MemoryEstimateSchema.nullable(),
 };
 
 export const JobSummarySchema = z.object(jobCommon).meta({ id: 'JobSummary' });

@@ -10,6 +10,9 @@ export const TRAIN_QUEUE = 'train';
 export interface TrainJobData {
   jobId: string;
   tenant: string;
+  /** The job's estimated peak memory (its record's memoryEstimate.bytes), so workers can admit by it
+   *  without reading the record; absent on jobs enqueued before estimates. */
+  memoryBytes?: number;
 }
 
 export type TrainQueue = Queue<TrainJobData, void, 'train'>;

@@ -1,5 +1,6 @@
 // The job record as stored in its Redis hash: statuses, history entries, metrics records, and
 // the field-by-field encoding (JSON for structured fields).
+import type { MemoryEstimate } from '../core/memory.js';
 import type { EpochMetrics } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
 
@@ -41,6 +42,8 @@ export interface JobRecord {
   finishedAt: string | null;
   error: string | null;
   backend: string | null;
+  /** Estimated peak bytes of training, by part, from submission; null for jobs submitted before estimates. */
+  memoryEstimate: MemoryEstimate | null;
   bodyHash: string;
 }
 
@@ -69,6 +72,7 @@ export function encodeRecord(r: JobRecord): string[] {
   put('finishedAt', r.finishedAt);
   put('error', r.error);
   put('backend', r.backend);
+  put('memoryEstimate', r.memoryEstimate);
   put('bodyHash', r.bodyHash);
   return out;
 }
@@ -104,6 +108,7 @@ export function decodeRecord(h: Record<string, string>): JobRecord | null {
     finishedAt: h.finishedAt ?? null,
     error: h.error || null,
     backend: h.backend ?? null,
+    memoryEstimate: json<MemoryEstimate | null>(h.memoryEstimate, null),
     bodyHash: h.bodyHash ?? '',
   };
 }

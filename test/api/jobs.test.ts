@@ -27,7 +27,7 @@ describe('/v1/jobs', () => {
     expect(job.history).toEqual([{ status: 'queued', at: job.createdAt, attempt: 0 }]);
     expect(typeof job.queuePosition).toBe('number');
     const bull = await f.queue.getJob(job.id);
-    expect(bull?.data).toEqual({ jobId: job.id, tenant: 'default' });
+    expect(bull?.data).toEqual({ jobId: job.id, tenant: 'default', memoryBytes: job.memoryEstimate.bytes });
     const got = await f.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` });
     expect(got.statusCode).toBe(200);
     expect(got.json().spec).toEqual(job.spec);

@@ -80,7 +80,16 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         if (checked.issues.length > 0) throw issuesError('invalid_spec', checked.issues);
         const resolved = resolveSpec(spec);
         const id = newJobId();
-        const res = await createJob(s, { id, tenant, spec: resolved, priority: resolved.priority, datasetId: checked.datasetId, bodyHash: hash, idempotencyKey: key });
+        const res = await createJob(s, {
+          id,
+          tenant,
+          spec: resolved,
+          priority: resolved.priority,
+          datasetId: checked.datasetId,
+          bodyHash: hash,
+          idempotencyKey: key,
+          memoryEstimate: checked.memoryEstimate,
+        });
         if (res.kind === 'limit') {
           throw new ApiError('too_many_queued_jobs', `this tenant already has ${s.config.limits.queuedJobsPerTenant} queued jobs; wait for some to start or cancel some`, {
             limit: s.config.limits.queuedJobsPerTenant,
@@ -92,7 +101,8 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           return reply.code(200).send(await withPosition(job));
         }
         try {
-          await enqueueTrainJob(queue(), s.config, { jobId: id, tenant }, resolved.priority);
+          const data = checked.memoryEstimate === null ? { jobId: id, tenant } : { jobId: id, tenant, memoryBytes: checked.memoryEstimate.bytes };
+          await enqueueTrainJob(queue(), s.config, data, resolved.priority);
         } catch (err) {
           request.log.error({ err, jobId: id }, 'enqueue failed');
           await transitionJob(s, id, 'failed', { reason: 'error: could not enqueue', error: 'could not enqueue' }).catch(() => undefined);

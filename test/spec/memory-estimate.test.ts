@@ -1,0 +1,62 @@
+// A job spec and its dataset's metadata → the core's memory estimate, and the limit check that
+// names the driving field.
+import { describe, expect, it } from 'vitest';
+import { MemoryEstimateSchema } from '../../src/api/schemas.js';
+import { memoryEstimate } from '../../src/core/index.js';
+import { JobSpecSchema } from '../../src/spec/job-spec.js';
+import { checkMemoryLimit, memoryDriver, specMemoryEstimate } from '../../src/spec/memory-estimate.js';
+import { toTrainConfig, type DatasetInfo } from '../../src/spec/to-train-config.js';
+
+const wide: DatasetInfo = { rows: 10_000, features: 1, classes: null, task: 'regression', targetWidth: 1 };
+const tall: DatasetInfo = { rows: 1_000_000, features: 200, classes: null, task: 'regression', targetWidth: 1 };
+
+const spec = (extra: Record<string, unknown> = {}) =>
+  JobSpecSchema.parse({
+    dataset: 'ds_01JD0000000000000000000000',
+    model: { layers: [{ type: 'dense', units: 64, activation: 'relu' }, { type: 'dense', units: 1 }] },
+    loss: 'mse',
+    ...extra,
+  });
+
+describe('specMemoryEstimate', () => {
+  it('splits the rows by the validation fraction, as the worker does (ceil for validation)', () => {
+    const s = spec({ validation: { fraction: 0.15 } });
+    const got = specMemoryEstimate(s, wide, null);
+    expect(got).toEqual(memoryEstimate(toTrainConfig(s), { trainRows: 8_500, validationRows: 1_500, features: 1, targetWidth: 1 }));
+  });
+
+  it('counts a separate validation dataset\'s rows, and none without validation', () => {
+    const v: DatasetInfo = { ...wide, rows: 3_000 };
+    const s = spec({ validation: { dataset: 'ds_01JD0000000000000000000001' } });
+    expect(specMemoryEstimate(s, wide, v)).toEqual(memoryEstimate(toTrainConfig(s), { trainRows: 10_000, validationRows: 3_000, features: 1, targetWidth: 1 }));
+    expect(specMemoryEstimate(spec(), wide, null).parts.dataset).toBe(10_000 * 2 * 4);
+  });
+});
+
+describe('checkMemoryLimit', () => {
+  it('accepts an estimate equal to the limit and refuses one byte less of limit', () => {
+    const e = specMemoryEstimate(spec({ batchSize: 'full' }), wide, null);
+    expect(checkMemoryLimit(e, e.bytes)).toEqual([]);
+    const [issue] = checkMemoryLimit(e, e.bytes - 1);
+    expect(issue?.path).toEqual(['batchSize']);
+    expect(issue?.message).toContain(`estimated ${e.bytes} bytes`);
+    expect(issue?.message).toContain(`MAX_JOB_MEMORY_BYTES = ${e.bytes - 1}`);
+  });
+
+  it('names the dataset when the rows are what is big', () => {
+    const e = specMemoryEstimate(spec({ batchSize: 32 }), tall, null);
+    expect(memoryDriver(e.parts).path).toBe('dataset');
+    expect(checkMemoryLimit(e, 2 ** 28)[0]?.path).toEqual(['dataset']);
+  });
+
+  it('names model.layers when parameters and their copies dominate', () => {
+    const big = spec({ model: { layers: [{ type: 'dense', units: 4096, activation: 'relu' }, { type: 'dense', units: 4096 }, { type: 'dense', units: 1 }] }, optimizer: { type: 'adam' } });
+    const e = specMemoryEstimate(big, wide, null);
+    expect(memoryDriver(e.parts).path).toBe('model.layers');
+  });
+});
+
+it('the API schema lists exactly the core\'s memory parts', () => {
+  const e = specMemoryEstimate(spec(), wide, null);
+  expect(Object.keys(MemoryEstimateSchema.shape.parts.shape).sort()).toEqual(Object.keys(e.parts).sort());
+});
