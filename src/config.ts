@@ -86,6 +86,12 @@ const EnvSchema = z.object({
   EMBEDDED_REDIS: bool.default(true),
   /** Blocking Redis connections one API process shares among all the jobs its SSE clients follow. */
   SSE_REDIS_CONNECTIONS: int(1, 64).default(4),
+  /** A tenant's stored bytes (datasets + checkpoints); an upload or checkpoint beyond it is refused. */
+  MAX_TENANT_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3),
+  /** Uploaded datasets expire this long after their upload or last use (0 = never). */
+  DATASET_RETENTION_SECONDS: int(0, 10 * 365 * 86400).default(0),
+  /** How often each worker sweeps: expired job ids out of the indexes, expired datasets, orphaned files. */
+  SWEEP_INTERVAL_SECONDS: int(1, 86400).default(300),
 });
 
 /**
@@ -134,6 +140,8 @@ export interface Limits {
   predictRows: number;
   /** Largest estimated peak memory of one training job, bytes. */
   jobMemoryBytes: number;
+  /** A tenant's stored bytes, datasets plus checkpoints (MAX_TENANT_BYTES). */
+  tenantBytes: number;
 }
 
 export interface Config {
@@ -165,6 +173,9 @@ export interface Config {
   embeddedRedis: boolean;
   shutdownGraceMs: number;
   sseRedisConnections: number;
+  /** Seconds after upload or last use before a dataset expires; 0 = never. */
+  datasetRetentionSeconds: number;
+  sweepIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -218,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       checkpoints: e.MAX_CHECKPOINTS,
       predictRows: e.MAX_PREDICT_ROWS,
       jobMemoryBytes: e.MAX_JOB_MEMORY_BYTES,
+      tenantBytes: e.MAX_TENANT_BYTES,
     }),
     rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
     authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS }),
@@ -226,6 +238,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedRedis: e.EMBEDDED_REDIS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     sseRedisConnections: e.SSE_REDIS_CONNECTIONS,
+    datasetRetentionSeconds: e.DATASET_RETENTION_SECONDS,
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
   };
   return Object.freeze(config);
 }

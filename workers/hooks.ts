@@ -1,9 +1,11 @@
 // The core's training hooks for one job attempt, writing to the store: metrics to the job's
-// stream and record, best checkpoints to the checkpoint store, resume state after every epoch.
+// stream and record (and the epoch's seconds to the tenant's usage), best checkpoints to the
+// checkpoint store (QuotaExceededError past MAX_TENANT_BYTES), resume state after every epoch.
 
 import type { EpochMetrics } from '../src/core/types.js';
 import { recordBestCheckpoint, writeResumeState } from '../src/store/checkpoints.js';
 import { recordEpoch, setBestMetrics, type MetricsRecord } from '../src/store/jobs.js';
+import { addTrainingSeconds } from '../src/store/usage.js';
 import type { ThreadContext } from './context.js';
 import { superseded } from './fence.js';
 
@@ -27,7 +29,8 @@ export interface JobHooks {
   readonly takenOver: boolean;
 }
 
-export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: number, epochs: number): JobHooks {
+export function createJobHooks(ctx: ThreadContext, job: { id: string; tenant: string }, attempt: number, epochs: number): JobHooks {
+  const { id: jobId, tenant } = job;
   const { store, logger } = ctx;
   const seen = new Map<number, MetricsRecord>();
   let bestEpoch: number | null = null;
@@ -60,6 +63,8 @@ export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: numbe
       const record: MetricsRecord = { ...metrics, attempt };
       seen.set(metrics.epoch, record);
       const res = await recordEpoch(store, jobId, record, epochs);
+      // Only a recorded epoch counts: one re-run after a crash is not charged twice.
+      if (res.ok) await addTrainingSeconds(store, tenant, metrics.seconds);
       if (!res.ok && res.why !== 'duplicate') {
         recordGone = true;
         // The store's atomic fence (a later attempt owns the record), when it reports one.
@@ -72,6 +77,7 @@ export function createJobHooks(ctx: ThreadContext, jobId: string, attempt: numbe
       if (recordGone) return;
       const top = best.kept[0]?.epoch ?? best.epoch;
       await recordBestCheckpoint(store, jobId, {
+        tenant,
         epoch: best.epoch,
         step: best.step,
         monitor: best.monitor,

@@ -11,6 +11,7 @@ import { wakeIdleWorkers } from '../src/queue/bullmq-internals.js';
 import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
 import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
 import { getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
+import { QuotaExceededError } from '../src/store/usage.js';
 import { trainingKernels } from './backend.js';
 import { outageLogger } from './connection-log.js';
 import { threadContext, type ThreadContext } from './context.js';
@@ -71,7 +72,7 @@ export default async function processTrainJob(
       throw new UnrecoverableError(`${err.path}: ${err.message}`);
     }
 
-    const hooks = createJobHooks(ctx, jobId, attempt, inputs.config.epochs);
+    const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs);
     const shouldStop = () => watch.cancelled || signal?.aborted === true || hooks.recordGone;
     const run = (from: Uint8Array | null) =>
       train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...hooks, shouldStop }, {
@@ -93,6 +94,12 @@ export default async function processTrainJob(
         result = await run(null);
       }
     } catch (err) {
+      if (err instanceof QuotaExceededError) {
+        // Failing is the honest outcome: training on without saving would report a best epoch
+        // whose checkpoint does not exist. The checkpoints kept so far stay downloadable.
+        await finish('failed', 'error: quota_exceeded', err.message);
+        throw new UnrecoverableError(err.message);
+      }
       if (!(err instanceof CoreError)) throw err;
       const message = `${err.path}: ${err.message}`;
       await finish('failed', `error: ${message}`, message);

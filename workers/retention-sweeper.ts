@@ -1,19 +1,25 @@
-// Deletes checkpoint directories (DATA_DIR/jobs/<jobId>/) whose job record has expired: Redis
-// forgets finished jobs after RETENTION_SECONDS by itself, but files on the data volume do not.
-// Every worker may sweep; deleting twice is harmless.
+// The sweeper every worker runs on its own schedule (SWEEP_INTERVAL_SECONDS): what Redis expires
+// by itself leaves things behind, and this removes them. Per pass: ids of expired jobs from the
+// tenants' job indexes; the checkpoint bytes of expired jobs from the tenants' usage; checkpoint
+// directories of expired jobs; datasets past DATASET_RETENTION_SECONDS; orphaned dataset files.
+// Every worker may sweep; each step is safe to repeat or to race with another worker's.
 
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { deleteJobFiles } from '../src/store/checkpoints.js';
+import { expireDatasets, sweepOrphanDatasetFiles } from '../src/store/dataset-retention.js';
 import { isJobId } from '../src/store/ids.js';
+import { pruneJobIndex, tenantsWith } from '../src/store/job-index.js';
 import type { Store } from '../src/store/redis.js';
+import { releaseExpiredJobBytes } from '../src/store/usage.js';
 
-const SWEEP_EVERY_MS = 10 * 60_000;
 /** A directory this young may belong to a job whose record is still being written: leave it. */
 const MIN_AGE_MS = 60 * 60_000;
+/** The first pass runs this soon after start (or after one interval, when that is shorter). */
+const FIRST_SWEEP_MS = 30_000;
 
-/** One pass; returns the job ids whose files were removed. */
+/** One pass over checkpoint directories; returns the job ids whose files were removed. */
 export async function sweepExpiredJobFiles(store: Store, now = Date.now(), minAgeMs = MIN_AGE_MS): Promise<string[]> {
   const root = path.join(path.resolve(store.config.dataDir), 'jobs');
   let names: string[];
@@ -35,19 +41,48 @@ export async function sweepExpiredJobFiles(store: Store, now = Date.now(), minAg
   return removed;
 }
 
-/** Sweeps now and then every 10 minutes until the returned stop function is called. */
+export interface SweepReport {
+  prunedJobIds: number;
+  releasedJobs: number;
+  jobDirs: number;
+  expiredDatasets: number;
+  orphanFiles: number;
+}
+
+/** One full pass of every sweep. */
+export async function sweepOnce(store: Store, now = Date.now()): Promise<SweepReport> {
+  const report: SweepReport = { prunedJobIds: 0, releasedJobs: 0, jobDirs: 0, expiredDatasets: 0, orphanFiles: 0 };
+  for (const tenant of await tenantsWith(store, 'jobs')) report.prunedJobIds += (await pruneJobIndex(store, tenant)).length;
+  for (const tenant of await tenantsWith(store, 'checkpoint-bytes')) report.releasedJobs += (await releaseExpiredJobBytes(store, tenant)).length;
+  report.jobDirs = (await sweepExpiredJobFiles(store, now)).length;
+  if (store.config.datasetRetentionSeconds > 0) {
+    for (const tenant of await tenantsWith(store, 'datasets')) report.expiredDatasets += (await expireDatasets(store, tenant, now)).length;
+  }
+  report.orphanFiles = (await sweepOrphanDatasetFiles(store, now)).length;
+  return report;
+}
+
+/** Sweeps soon after start, then every SWEEP_INTERVAL_SECONDS, until the returned stop function is called. */
 export function startRetentionSweeper(store: Store, logger: Logger): () => void {
-  if (store.config.retentionSeconds === 0) return () => undefined;
+  const everyMs = store.config.sweepIntervalSeconds * 1000;
+  let running = false;
   const run = () => {
-    sweepExpiredJobFiles(store).then(
-      (removed) => {
-        if (removed.length > 0) logger.info({ jobs: removed.length }, 'removed files of expired jobs');
-      },
-      (err: unknown) => logger.warn({ err }, 'retention sweep failed'),
-    );
+    // A pass slower than the interval (a huge keyspace) is not started twice.
+    if (running) return;
+    running = true;
+    sweepOnce(store)
+      .then(
+        (r) => {
+          if (Object.values(r).some((n) => n > 0)) logger.info(r, 'sweep removed expired and orphaned data');
+        },
+        (err: unknown) => logger.warn({ err }, 'sweep failed'),
+      )
+      .finally(() => {
+        running = false;
+      });
   };
-  const first = setTimeout(run, 30_000);
-  const timer = setInterval(run, SWEEP_EVERY_MS);
+  const first = setTimeout(run, Math.min(FIRST_SWEEP_MS, everyMs));
+  const timer = setInterval(run, everyMs);
   first.unref();
   timer.unref();
   return () => {

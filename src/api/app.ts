@@ -23,6 +23,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { predictRoutes } from './routes/predict.js';
+import { usageRoutes } from './routes/usage.js';
 
 export interface AppDeps {
   /** Commands connection (bounded retries). SSE readers duplicate it. */
@@ -145,6 +146,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         { name: 'datasets', description: 'training data' },
         { name: 'jobs', description: 'training jobs, their metrics and events' },
         { name: 'checkpoints', description: 'safetensors checkpoints' },
+        { name: 'usage', description: "the tenant's storage quota, jobs and training time" },
         { name: 'health', description: 'liveness and readiness' },
       ],
     },
@@ -181,6 +183,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     await v1.register(eventRoutes(ctx));
     await v1.register(checkpointRoutes(ctx));
     await v1.register(predictRoutes(ctx));
+    await v1.register(usageRoutes(ctx));
   });
 
   await app.ready();

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   invalid_dataset: 400,
   invalid_inputs: 400,
   unauthorized: 401,
+  quota_exceeded: 403,
   not_found: 404,
   job_finished: 409,
   idempotency_conflict: 409,
@@ -165,6 +166,19 @@ function isDataError(err: unknown): err is DataErrorLike {
   return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'DataError' && typeof (err as { path?: unknown }).path === 'string';
 }
 
+interface QuotaErrorLike {
+  name: string;
+  message: string;
+  used: number;
+  requested: number;
+  limit: number;
+}
+
+/** The store's QuotaExceededError (recognised by shape, as the parsers' DataError is). */
+function isQuotaError(err: unknown): err is QuotaErrorLike {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'QuotaExceededError' && typeof (err as { limit?: unknown }).limit === 'number';
+}
+
 function send(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
   const { code, message, details } = body.error;
   // Refused callers get their answer and lose the connection (a flood of them holds no sockets);
@@ -198,6 +212,9 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if (isDataError(err)) {
     const code: ErrorCode = err.code === 'dataset_too_large' ? 'dataset_too_large' : 'invalid_dataset';
     return send(reply, ERROR_STATUS[code], errorBody(code, err.message, { path: err.path, issues: [{ path: err.path, message: err.message }] }));
+  }
+  if (isQuotaError(err)) {
+    return send(reply, 403, errorBody('quota_exceeded', err.message, { limit: err.limit, used: err.used, requested: err.requested, setting: 'MAX_TENANT_BYTES' }));
   }
   const mapped = err.code ? FASTIFY_CLIENT_ERRORS[err.code] : undefined;
   if (mapped !== undefined) {

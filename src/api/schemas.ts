@@ -191,3 +191,22 @@ export const PredictResponseSchema = z
     checkpoint: z.object({ epoch: z.number(), sha256: z.string() }),
   })
   .meta({ id: 'PredictResponse' });
+
+const count = z.number().int().min(0);
+
+export const UsageSchema = z
+  .object({
+    tenant: z.string(),
+    bytes: z
+      .object({
+        datasets: count,
+        checkpoints: count,
+        total: count,
+        limit: count.describe('MAX_TENANT_BYTES: uploads and checkpoints beyond it are refused (403 quota_exceeded)'),
+      })
+      .describe('Stored bytes: dataset files and kept checkpoints (resume states, deleted when a job ends, are not counted)'),
+    datasets: count.describe('Uploaded datasets'),
+    jobs: z.object(Object.fromEntries(JOB_STATUSES.map((s) => [s, count])) as Record<(typeof JOB_STATUSES)[number], typeof count>).describe('Jobs by status, expired ones excluded'),
+    trainingSeconds: z.number().min(0).describe('Seconds of recorded training epochs, all jobs ever'),
+  })
+  .meta({ id: 'Usage' });

@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { isJobId } from './ids.js';
 import type { Store } from './redis.js';
+import { addCheckpointRecord, QuotaExceededError, removeCheckpointRecord } from './usage.js';
 
 export interface CheckpointMeta {
   epoch: number;
@@ -68,6 +69,8 @@ function decodeMeta(raw: string | undefined | null, bestEpoch: number | null): C
 }
 
 export interface NewCheckpoint {
+  /** The job's tenant, whose MAX_TENANT_BYTES quota the file counts against. */
+  tenant: string;
   epoch: number;
   step: number;
   monitor: string;
@@ -75,8 +78,12 @@ export interface NewCheckpoint {
   bytes: Uint8Array;
 }
 
-/** Writes the file, then indexes it (so the index never names a missing file). */
-export async function saveCheckpoint(s: Store, jobId: string, c: NewCheckpoint): Promise<CheckpointMeta> {
+/**
+ * Writes the file, then indexes it (so the index never names a missing file) and charges its bytes
+ * to the tenant. Beyond MAX_TENANT_BYTES the file is removed again and QuotaExceededError thrown;
+ * `freeingEpochs` (about to be deleted) do not count against it.
+ */
+export async function saveCheckpoint(s: Store, jobId: string, c: NewCheckpoint, freeingEpochs: readonly number[] = []): Promise<CheckpointMeta> {
   const file = checkpointPath(s, jobId, c.epoch);
   await writeFileAtomic(file, c.bytes);
   const meta: Omit<CheckpointMeta, 'best'> = {
@@ -88,7 +95,14 @@ export async function saveCheckpoint(s: Store, jobId: string, c: NewCheckpoint):
     sha256: createHash('sha256').update(c.bytes).digest('hex'),
     createdAt: new Date().toISOString(),
   };
-  await s.redis.hset(s.keys.checkpoints(jobId), `e:${c.epoch}`, JSON.stringify(meta));
+  try {
+    await addCheckpointRecord(s, c.tenant, jobId, `e:${c.epoch}`, JSON.stringify(meta), meta.size, freeingEpochs.map((e) => `e:${e}`));
+  } catch (err) {
+    // Not over the quota: keep the file unless the index still names it (a restarted attempt
+    // re-saving an indexed epoch, charged only the size difference).
+    if (err instanceof QuotaExceededError && (await s.redis.hexists(s.keys.checkpoints(jobId), `e:${c.epoch}`)) === 0) await rm(file, { force: true });
+    throw err;
+  }
   return { ...meta, best: false };
 }
 
@@ -97,10 +111,10 @@ export async function markBestCheckpoint(s: Store, jobId: string, epoch: number)
   await s.redis.hset(s.keys.checkpoints(jobId), 'best', String(epoch));
 }
 
-/** Un-indexes, then deletes the file. */
-export async function deleteCheckpoint(s: Store, jobId: string, epoch: number): Promise<void> {
+/** Un-indexes (freeing its bytes), then deletes the file. */
+export async function deleteCheckpoint(s: Store, tenant: string, jobId: string, epoch: number): Promise<void> {
   const file = checkpointPath(s, jobId, epoch);
-  await s.redis.hdel(s.keys.checkpoints(jobId), `e:${epoch}`);
+  await removeCheckpointRecord(s, tenant, jobId, `e:${epoch}`);
   await unlink(file).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });
@@ -108,16 +122,18 @@ export async function deleteCheckpoint(s: Store, jobId: string, epoch: number): 
 
 /**
  * What the worker does in the core's onBest hook: save this epoch's checkpoint, mark the best
- * one, and delete those the core evicted from its keep-best-N ranking.
+ * one, and delete those the core evicted from its keep-best-N ranking. The quota check counts the
+ * evicted ones as already gone, so a job at its keep-best limit needs no headroom beyond it.
  */
 export async function recordBestCheckpoint(
   s: Store,
   jobId: string,
   c: NewCheckpoint & { bestEpoch: number; evicted: readonly number[] },
 ): Promise<CheckpointMeta> {
-  const meta = await saveCheckpoint(s, jobId, c);
+  const evicted = c.evicted.filter((e) => e !== c.epoch);
+  const meta = await saveCheckpoint(s, jobId, c, evicted);
   await markBestCheckpoint(s, jobId, c.bestEpoch);
-  for (const e of c.evicted) if (e !== c.epoch) await deleteCheckpoint(s, jobId, e);
+  for (const e of evicted) await deleteCheckpoint(s, c.tenant, jobId, e);
   return { ...meta, best: c.bestEpoch === c.epoch };
 }
 
@@ -167,7 +183,10 @@ export async function deleteResumeState(s: Store, jobId: string): Promise<void> 
   await rm(resumeStatePath(s, jobId), { force: true });
 }
 
-/** Removes every file and the index of a job (retention clean-up). */
+/**
+ * Removes every file and the index of a job (retention clean-up, after its record expired: the
+ * sweeper frees its bytes in the tenant's usage with releaseExpiredJobBytes).
+ */
 export async function deleteJobFiles(s: Store, jobId: string): Promise<void> {
   await s.redis.del(s.keys.checkpoints(jobId));
   await rm(jobDir(s, jobId), { recursive: true, force: true });

@@ -7,7 +7,10 @@ import { decodeDataset, encodeDataset } from '../data/index.js';
 import type { LoadedDataset } from '../data/index.js';
 import { writeFileAtomic, StorePathError } from './checkpoints.js';
 import { isDatasetId, newDatasetId } from './ids.js';
+import { HSET_IF_EXISTS } from './job-scripts.js';
 import type { Store } from './redis.js';
+import { runScript } from './script.js';
+import { addDatasetRecord, checkQuotaRoom, removeDatasetRecord } from './usage.js';
 
 export interface DatasetMeta {
   id: string;
@@ -62,11 +65,18 @@ export interface NewDataset {
   format: string;
 }
 
-/** Writes the file, then the metadata and index entry. Returns the metadata with a new id. */
+/**
+ * Writes the file, then the metadata and index entry, charging its bytes to the tenant's quota
+ * (QuotaExceededError beyond MAX_TENANT_BYTES). A file whose metadata could not be written is
+ * removed again. Returns the metadata with a new id.
+ */
 export async function saveDataset(s: Store, d: NewDataset, loaded: LoadedDataset): Promise<DatasetMeta> {
   const id = newDatasetId();
   const bytes = encodeDataset(loaded);
-  await writeFileAtomic(datasetPath(s, id), bytes);
+  // Refuse before writing when it cannot fit; the Lua step below is the exact, atomic check.
+  await checkQuotaRoom(s, d.tenant, bytes.byteLength, 'this dataset');
+  const file = datasetPath(s, id);
+  await writeFileAtomic(file, bytes);
   const ds = loaded.dataset;
   const meta: DatasetMeta = {
     id,
@@ -81,7 +91,12 @@ export async function saveDataset(s: Store, d: NewDataset, loaded: LoadedDataset
     size: bytes.byteLength,
     createdAt: new Date().toISOString(),
   };
-  await s.redis.multi().hset(s.keys.dataset(id), ...encodeMeta(meta)).zadd(s.keys.tenantDatasets(d.tenant), 0, id).exec();
+  try {
+    await addDatasetRecord(s, d.tenant, id, meta.size, encodeMeta(meta));
+  } catch (err) {
+    await rm(file, { force: true });
+    throw err;
+  }
   return meta;
 }
 
@@ -132,11 +147,19 @@ export async function jobsUsingDataset(s: Store, tenant: string, datasetId: stri
   return ids.filter((_, i) => String(specs[i]?.[1] ?? '').includes(`"${datasetId}"`));
 }
 
-/** Deletes metadata, index entry and file. False when there was no such dataset for the tenant. */
+/** Deletes metadata, index entry and file, freeing its bytes. False when there was no such dataset for the tenant. */
 export async function deleteDataset(s: Store, datasetId: string, tenant: string): Promise<boolean> {
-  const meta = await getDatasetMeta(s, datasetId, tenant);
-  if (meta === null) return false;
-  await s.redis.multi().del(s.keys.dataset(datasetId)).zrem(s.keys.tenantDatasets(tenant), datasetId).exec();
+  if (!isDatasetId(datasetId)) return false;
+  if ((await removeDatasetRecord(s, tenant, datasetId)) === null) return false;
   await rm(datasetPath(s, datasetId), { force: true });
   return true;
+}
+
+/**
+ * Marks datasets as used now (a job was just submitted on them): DATASET_RETENTION_SECONDS counts
+ * from the later of upload and last use.
+ */
+export async function touchDatasets(s: Store, datasetIds: readonly string[]): Promise<void> {
+  const at = new Date().toISOString();
+  for (const id of datasetIds) if (isDatasetId(id)) await runScript(s.redis, HSET_IF_EXISTS, 1, s.keys.dataset(id), 'lastUsedAt', at);
 }

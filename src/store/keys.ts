@@ -25,6 +25,13 @@ export interface Keys {
   tenantDatasets(tenant: string): string;
   /** Counter with a TTL: wrong API keys from one client address in the current window. */
   authFailures(address: string): string;
+  /** Hash: a tenant's stored bytes (`datasets`, `checkpoints`) and `trainingSeconds`. Never expires. */
+  tenantUsage(tenant: string): string;
+  /**
+   * Hash: jobId → bytes of its kept checkpoints. Outlives the job's record (which expires), so the
+   * sweeper can give the bytes back once the record is gone.
+   */
+  tenantCheckpointBytes(tenant: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -42,5 +49,7 @@ export function createKeys(prefix: string): Keys {
     dataset: (id: string) => `${p}:dataset:${id}`,
     tenantDatasets: (t: string) => `${p}:tenant:${t}:datasets`,
     authFailures: (address: string) => `${p}:authfail:${address}`,
+    tenantUsage: (t: string) => `${p}:tenant:${t}:usage`,
+    tenantCheckpointBytes: (t: string) => `${p}:tenant:${t}:checkpoint-bytes`,
   });
 }

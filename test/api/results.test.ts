@@ -191,7 +191,7 @@ describe('job results', () => {
     const data = builtinDataset('xor');
     await train(toTrainConfig(spec), { train: data.dataset, validation: null }, {
       onBest: async (e) => {
-        await recordBestCheckpoint(f.store, id, { epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted });
+        await recordBestCheckpoint(f.store, id, { tenant: 'default', epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted });
       },
     });
     const list = (await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints` })).json();
@@ -233,7 +233,7 @@ describe('job results', () => {
     const body = xorSpec({ epochs: 3 });
     const id = await runningJob();
     await train(toTrainConfig(resolveSpec(JobSpecSchema.parse(body))), { train: builtinDataset('xor').dataset, validation: null }, {
-      onBest: (e) => recordBestCheckpoint(f.store, id, { epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted }).then(() => undefined),
+      onBest: (e) => recordBestCheckpoint(f.store, id, { tenant: 'default', epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted }).then(() => undefined),
     });
     const best = (await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints` })).json().items[0];
     const file = checkpointPath(f.store, id, best.epoch);
@@ -275,7 +275,7 @@ describe('job results', () => {
 
   it('parses checkpoint epochs strictly: 6.0, 6e0, 0x6, " 6", 06 and "" are not epoch 6 or 0', async () => {
     const id = await runningJob();
-    for (const epoch of [0, 6]) await saveCheckpoint(f.store, id, { epoch, step: epoch, monitor: 'loss', value: 1, bytes: new Uint8Array([epoch, 1, 2]) });
+    for (const epoch of [0, 6]) await saveCheckpoint(f.store, id, { tenant: 'default', epoch, step: epoch, monitor: 'loss', value: 1, bytes: new Uint8Array([epoch, 1, 2]) });
     for (const epoch of ['0', '6']) {
       const res = await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints/${epoch}` });
       expect(res.statusCode, epoch).toBe(200);
@@ -314,7 +314,7 @@ describe('job results', () => {
     const rid = (await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: body })).json().id as string;
     const spec = resolveSpec(JobSpecSchema.parse(body));
     await train(toTrainConfig(spec), { train: builtinDataset('sine').dataset, validation: null }, {
-      onBest: (e) => recordBestCheckpoint(f.store, rid, { epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted }).then(() => undefined),
+      onBest: (e) => recordBestCheckpoint(f.store, rid, { tenant: 'default', epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted }).then(() => undefined),
     });
     const res = await f.app.inject({ method: 'POST', url: `/v1/jobs/${rid}/predict`, payload: { inputs: [[0.5]] } });
     expect(res.statusCode).toBe(200);

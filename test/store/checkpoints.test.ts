@@ -29,9 +29,9 @@ describe('store/checkpoints', () => {
   it('writes, indexes, ranks best and evicts', async () => {
     const id = newJobId();
     const bytes = (n: number) => new Uint8Array(16 + n).fill(n);
-    await recordBestCheckpoint(f.store, id, { epoch: 1, step: 10, monitor: 'val_loss', value: 0.9, bytes: bytes(1), bestEpoch: 1, evicted: [] });
-    await recordBestCheckpoint(f.store, id, { epoch: 2, step: 20, monitor: 'val_loss', value: 0.5, bytes: bytes(2), bestEpoch: 2, evicted: [] });
-    const m3 = await recordBestCheckpoint(f.store, id, { epoch: 3, step: 30, monitor: 'val_loss', value: 0.7, bytes: bytes(3), bestEpoch: 2, evicted: [1] });
+    await recordBestCheckpoint(f.store, id, { tenant: 'default', epoch: 1, step: 10, monitor: 'val_loss', value: 0.9, bytes: bytes(1), bestEpoch: 1, evicted: [] });
+    await recordBestCheckpoint(f.store, id, { tenant: 'default', epoch: 2, step: 20, monitor: 'val_loss', value: 0.5, bytes: bytes(2), bestEpoch: 2, evicted: [] });
+    const m3 = await recordBestCheckpoint(f.store, id, { tenant: 'default', epoch: 3, step: 30, monitor: 'val_loss', value: 0.7, bytes: bytes(3), bestEpoch: 2, evicted: [1] });
     expect(m3.best).toBe(false);
     const list = await listCheckpoints(f.store, id);
     expect(list.map((c) => [c.epoch, c.value, c.best, c.size])).toEqual([

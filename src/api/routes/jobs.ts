@@ -10,11 +10,12 @@ import { newJobId } from '../../store/ids.js';
 import { createJob, forgetIdempotencyKey, getJob, isTerminal, listJobs, transitionJob, type JobRecord } from '../../store/jobs.js';
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, issuesError, notFound } from '../errors.js';
+import { admitJobStorage } from '../job-quota.js';
 import { presentJob, presentJobSummary } from '../present.js';
 import { IdempotencyHeaders, JobIdParams, JobListQuery, JobListSchema, JobSchema } from '../schemas.js';
 import { checkSubmittedSpec } from '../validate-spec.js';
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
 
 function bodyHash(spec: JobSpec): string {
   return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
@@ -79,6 +80,7 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         const checked = await checkSubmittedSpec(s, tenant, spec);
         if (checked.issues.length > 0) throw issuesError('invalid_spec', checked.issues);
         const resolved = resolveSpec(spec);
+        await admitJobStorage(s, tenant, resolved);
         const id = newJobId();
         const res = await createJob(s, {
           id,

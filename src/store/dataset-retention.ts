@@ -1,0 +1,65 @@
+// Dataset clean-up on the sweeper's schedule: datasets past DATASET_RETENTION_SECONDS (never one a
+// queued or running job uses), and dataset files no metadata names (an upload that died between
+// writing its file and its metadata), once they are older than a grace period.
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { datasetPath } from './datasets.js';
+import { isDatasetId } from './ids.js';
+import type { Store } from './redis.js';
+import { expireDatasetRecord } from './usage.js';
+
+/** An upload younger than this may still be writing its metadata: its file is left alone. */
+export const ORPHAN_GRACE_MS = 60 * 60_000;
+
+/**
+ * Removes the tenant's datasets last used (uploaded, or named by a submitted job) before
+ * `now - DATASET_RETENTION_SECONDS`, except those a queued or running job uses; frees their bytes.
+ * Returns the ids removed.
+ */
+export async function expireDatasets(s: Store, tenant: string, now = Date.now()): Promise<string[]> {
+  const seconds = s.config.datasetRetentionSeconds;
+  if (seconds === 0) return [];
+  const cutoff = new Date(now - seconds * 1000);
+  const removed: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, flat] = await s.redis.zscan(s.keys.tenantDatasets(tenant), cursor, 'COUNT', 500);
+    cursor = next;
+    for (let i = 0; i < flat.length; i += 2) {
+      const id = flat[i] ?? '';
+      if (!isDatasetId(id)) continue;
+      const res = await expireDatasetRecord(s, tenant, id, cutoff);
+      if (!res.removed) continue;
+      await rm(datasetPath(s, id), { force: true });
+      removed.push(id);
+    }
+  } while (cursor !== '0');
+  return removed;
+}
+
+/**
+ * Deletes files under DATA_DIR/datasets older than `graceMs` that no dataset's metadata names:
+ * `<id>.bin` without metadata and temporary files of writes that never finished. Returns their names.
+ */
+export async function sweepOrphanDatasetFiles(s: Store, now = Date.now(), graceMs = ORPHAN_GRACE_MS): Promise<string[]> {
+  const dir = path.join(path.resolve(s.config.dataDir), 'datasets');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const id = name.endsWith('.bin') ? name.slice(0, -4) : null;
+    const temporary = name.endsWith('.tmp') && isDatasetId(name.split('.')[0] ?? '');
+    if (!temporary && (id === null || !isDatasetId(id))) continue;
+    const info = await stat(path.join(dir, name)).catch(() => null);
+    if (info === null || now - info.mtimeMs < graceMs) continue;
+    if (id !== null && (await s.redis.exists(s.keys.dataset(id))) === 1) continue;
+    await rm(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
