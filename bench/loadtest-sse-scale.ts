@@ -175,7 +175,9 @@ async function main(): Promise<void> {
     }
     for (const id of jobIds) await transitionJob(store, id, 'completed', { attempt: 1, reason: 'max_epochs' });
     const allEnded = Promise.all(clients.map((c) => c.ended));
-    const timedOut = await Promise.race([allEnded.then(() => false), sleep(120_000).then(() => true)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([allEnded.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 120_000)))]);
+    clearTimeout(timer);
     const deliverSeconds = (performance.now() - writeStart) / 1000;
     sampling = false;
     await sampler;
