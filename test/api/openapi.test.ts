@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { openapiDocument, openapiText } from '../../src/api/openapi.js';
+import { clientTypesSource } from '../../src/client/generate-types.js';
 import { computeBackend } from '../../src/compute-backend.js';
 import { appFixture } from './helpers.js';
 
@@ -9,6 +10,11 @@ describe('OpenAPI', () => {
   it('committed openapi/openapi.json is up to date (else run npm run openapi)', async () => {
     const committed = await readFile(new URL('../../openapi/openapi.json', import.meta.url), 'utf8');
     expect(committed).toBe(openapiText(await openapiDocument()));
+  });
+
+  it('the typed client\'s committed src/client/schema.ts is generated from it (else run npm run openapi)', async () => {
+    const committed = await readFile(new URL('../../src/client/schema.ts', import.meta.url), 'utf8');
+    expect(committed).toBe(await clientTypesSource(await openapiDocument()));
   });
 
   it('documents every /v1 route and the spec, and serves /openapi.json and /docs', async () => {
