@@ -1728,7 +1728,7 @@ export interface components {
              * @description Rows per update; 1 = stochastic, "full" = whole-dataset gradient descent.
              * @default 32
              */
-            batchSize: number | "full";
+            batchSize?: number | "full";
             /**
              * @description Keep the best N checkpoints ranked by monitor (default: early stopping's, else val_loss with validation, else loss).
              * @default {
@@ -1737,31 +1737,31 @@ export interface components {
              *       "mode": "auto"
              *     }
              */
-            checkpoints: {
+            checkpoints?: {
                 /** @default 1 */
-                keepBest: number;
+                keepBest?: number;
                 /**
                  * @default auto
                  * @enum {string}
                  */
-                mode: "min" | "max" | "auto";
+                mode?: "min" | "max" | "auto";
                 /** @default null */
-                monitor: ("loss" | "accuracy" | "mae" | "rmse" | "r2" | "val_loss" | "val_accuracy" | "val_mae" | "val_rmse" | "val_r2") | null;
+                monitor?: ("loss" | "accuracy" | "mae" | "rmse" | "r2" | "val_loss" | "val_accuracy" | "val_mae" | "val_rmse" | "val_r2") | null;
             };
             /**
              * @description Clip gradients by global norm; null = off.
              * @default null
              */
-            clipNorm: number | null;
+            clipNorm?: number | null;
             /**
              * @description sklearn-style stop when the training loss has not improved by tol for nIterNoChange epochs; null = off.
              * @default null
              */
-            convergence: {
+            convergence?: {
                 /** @default 10 */
-                nIterNoChange: number;
+                nIterNoChange?: number;
                 /** @default 0.0001 */
-                tol: number;
+                tol?: number;
             } | null;
             /** @description An uploaded dataset id (ds_…) or {"builtin": name}. The input width comes from it. */
             dataset: string | {
@@ -1772,54 +1772,54 @@ export interface components {
              * @description Drop a last partial batch.
              * @default false
              */
-            dropLast: boolean;
+            dropLast?: boolean;
             /**
              * @description Keras EarlyStopping; null = off.
              * @default null
              */
-            earlyStopping: {
+            earlyStopping?: {
                 /** @default null */
-                baseline: number | null;
+                baseline?: number | null;
                 /** @default 0 */
-                minDelta: number;
+                minDelta?: number;
                 /**
                  * @default auto
                  * @enum {string}
                  */
-                mode: "min" | "max" | "auto";
+                mode?: "min" | "max" | "auto";
                 /**
                  * @default val_loss
                  * @enum {string}
                  */
-                monitor: "loss" | "accuracy" | "mae" | "rmse" | "r2" | "val_loss" | "val_accuracy" | "val_mae" | "val_rmse" | "val_r2";
+                monitor?: "loss" | "accuracy" | "mae" | "rmse" | "r2" | "val_loss" | "val_accuracy" | "val_mae" | "val_rmse" | "val_r2";
                 /** @default 0 */
-                patience: number;
+                patience?: number;
                 /** @default false */
-                restoreBest: boolean;
+                restoreBest?: boolean;
                 /** @default 0 */
-                startFromEpoch: number;
+                startFromEpoch?: number;
             } | null;
             /**
              * @description The maximum number of epochs (Keras default 1).
              * @default 1
              */
-            epochs: number;
+            epochs?: number;
             /** @description A constant or a schedule (steps count optimizer updates); default: the optimizer's Keras default (sgd 0.01, others 0.001). */
             learningRate?: number | ({
                 initial: number;
                 /** @constant */
                 schedule: "constant";
                 /** @default 0 */
-                warmupSteps: number;
+                warmupSteps?: number;
             } | {
                 everyEpochs: number;
                 /** @default 0.1 */
-                factor: number;
+                factor?: number;
                 initial: number;
                 /** @constant */
                 schedule: "step";
                 /** @default 0 */
-                warmupSteps: number;
+                warmupSteps?: number;
             } | {
                 decayRate: number;
                 decaySteps: number;
@@ -1827,9 +1827,9 @@ export interface components {
                 /** @constant */
                 schedule: "exponential";
                 /** @default false */
-                staircase: boolean;
+                staircase?: boolean;
                 /** @default 0 */
-                warmupSteps: number;
+                warmupSteps?: number;
             } | {
                 decayRate: number;
                 decaySteps: number;
@@ -1837,68 +1837,68 @@ export interface components {
                 /** @constant */
                 schedule: "inverse_time";
                 /** @default false */
-                staircase: boolean;
+                staircase?: boolean;
                 /** @default 0 */
-                warmupSteps: number;
+                warmupSteps?: number;
             } | {
                 /** @default 0 */
-                alpha: number;
+                alpha?: number;
                 decaySteps: number;
                 initial: number;
                 /** @default 1 */
-                mMul: number;
+                mMul?: number;
                 /** @default false */
-                restarts: boolean;
+                restarts?: boolean;
                 /** @constant */
                 schedule: "cosine";
                 /** @default 2 */
-                tMul: number;
+                tMul?: number;
                 /** @default 0 */
-                warmupSteps: number;
+                warmupSteps?: number;
             } | {
                 /** @default false */
-                cycle: boolean;
+                cycle?: boolean;
                 decaySteps: number;
                 /** @default 0.0001 */
-                endLearningRate: number;
+                endLearningRate?: number;
                 initial: number;
                 /** @default 1 */
-                power: number;
+                power?: number;
                 /** @constant */
                 schedule: "polynomial";
                 /** @default 0 */
-                warmupSteps: number;
+                warmupSteps?: number;
             } | {
                 /** @default 0 */
-                cooldown: number;
+                cooldown?: number;
                 /** @default 0.1 */
-                factor: number;
+                factor?: number;
                 initial: number;
                 /** @default 0.0001 */
-                minDelta: number;
+                minDelta?: number;
                 /** @default 0 */
-                minLr: number;
+                minLr?: number;
                 /**
                  * @default auto
                  * @enum {string}
                  */
-                mode: "min" | "max" | "auto";
+                mode?: "min" | "max" | "auto";
                 /**
                  * @default val_loss
                  * @enum {string}
                  */
-                monitor: "loss" | "accuracy" | "mae" | "rmse" | "r2" | "val_loss" | "val_accuracy" | "val_mae" | "val_rmse" | "val_r2";
+                monitor?: "loss" | "accuracy" | "mae" | "rmse" | "r2" | "val_loss" | "val_accuracy" | "val_mae" | "val_rmse" | "val_r2";
                 /** @default 10 */
-                patience: number;
+                patience?: number;
                 /** @constant */
                 schedule: "reduce_on_plateau";
                 /** @default 0 */
-                warmupSteps: number;
+                warmupSteps?: number;
             });
             /** @description softmax_cross_entropy and binary_cross_entropy take logits (the output activation may stay linear). */
             loss: ("softmax_cross_entropy" | "binary_cross_entropy" | "mse" | "mae" | "huber") | {
                 /** @default 1 */
-                delta: number;
+                delta?: number;
                 /** @constant */
                 type: "huber";
             };
@@ -1909,10 +1909,10 @@ export interface components {
                      * @default linear
                      * @enum {string}
                      */
-                    activation: "linear" | "relu" | "leaky_relu" | "elu" | "sigmoid" | "tanh" | "gelu" | "softmax";
+                    activation?: "linear" | "relu" | "leaky_relu" | "elu" | "sigmoid" | "tanh" | "gelu" | "softmax";
                     alpha?: number;
                     /** @default zeros */
-                    biasInit: ("xavier_uniform" | "xavier_normal" | "he_uniform" | "he_normal" | "lecun_normal" | "zeros") | {
+                    biasInit?: ("xavier_uniform" | "xavier_normal" | "he_uniform" | "he_normal" | "lecun_normal" | "zeros") | {
                         mean?: number;
                         std: number;
                         /** @constant */
@@ -1927,7 +1927,7 @@ export interface components {
                         value: number;
                     };
                     /** @default xavier_uniform */
-                    init: ("xavier_uniform" | "xavier_normal" | "he_uniform" | "he_normal" | "lecun_normal" | "zeros") | {
+                    init?: ("xavier_uniform" | "xavier_normal" | "he_uniform" | "he_normal" | "lecun_normal" | "zeros") | {
                         mean?: number;
                         std: number;
                         /** @constant */
@@ -1945,7 +1945,7 @@ export interface components {
                     type: "dense";
                     units: number;
                     /** @default true */
-                    useBias: boolean;
+                    useBias?: boolean;
                 } | {
                     rate: number;
                     /** @constant */
@@ -1959,7 +1959,7 @@ export interface components {
              * @default none
              * @enum {string}
              */
-            normalize: "none" | "standard";
+            normalize?: "none" | "standard";
             /**
              * @description Default: RMSprop (Keras).
              * @default {
@@ -1970,57 +1970,57 @@ export interface components {
              *       "epsilon": 1e-7
              *     }
              */
-            optimizer: {
+            optimizer?: {
                 /** @default 0 */
-                momentum: number;
+                momentum?: number;
                 /** @default false */
-                nesterov: boolean;
+                nesterov?: boolean;
                 /** @constant */
                 type: "sgd";
             } | {
                 /** @default 1e-7 */
-                epsilon: number;
+                epsilon?: number;
                 /** @default 0.1 */
-                initialAccumulator: number;
+                initialAccumulator?: number;
                 /** @constant */
                 type: "adagrad";
             } | {
                 /** @default false */
-                centered: boolean;
+                centered?: boolean;
                 /** @default 1e-7 */
-                epsilon: number;
+                epsilon?: number;
                 /** @default 0 */
-                momentum: number;
+                momentum?: number;
                 /** @default 0.9 */
-                rho: number;
+                rho?: number;
                 /** @constant */
                 type: "rmsprop";
             } | {
                 /** @default false */
-                amsgrad: boolean;
+                amsgrad?: boolean;
                 /** @default 0.9 */
-                beta1: number;
+                beta1?: number;
                 /** @default 0.999 */
-                beta2: number;
+                beta2?: number;
                 /** @default 1e-7 */
-                epsilon: number;
+                epsilon?: number;
                 /** @constant */
                 type: "adam";
                 /** @default 0 */
-                weightDecay: number;
+                weightDecay?: number;
             } | {
                 /** @default false */
-                amsgrad: boolean;
+                amsgrad?: boolean;
                 /** @default 0.9 */
-                beta1: number;
+                beta1?: number;
                 /** @default 0.999 */
-                beta2: number;
+                beta2?: number;
                 /** @default 1e-7 */
-                epsilon: number;
+                epsilon?: number;
                 /** @constant */
                 type: "adamw";
                 /** @default 0.004 */
-                weightDecay: number;
+                weightDecay?: number;
             };
             /** @description Queue priority 0–100, higher runs sooner (default 50). */
             priority?: number;
@@ -2031,11 +2031,11 @@ export interface components {
              *       "l2": 0
              *     }
              */
-            regularization: {
+            regularization?: {
                 /** @default 0 */
-                l1: number;
+                l1?: number;
                 /** @default 0 */
-                l2: number;
+                l2?: number;
             };
             /** @description Seeds init, the split, shuffling and dropout. Absent: a random seed, stored in the job. */
             seed?: number;
@@ -2043,22 +2043,22 @@ export interface components {
              * @description Reshuffle every epoch, from the seed.
              * @default true
              */
-            shuffle: boolean;
+            shuffle?: boolean;
             /**
              * @description Wall-clock limit per run; the job ends with reason max_runtime.
              * @default {
              *       "maxRuntimeSeconds": null
              *     }
              */
-            stopping: {
+            stopping?: {
                 /** @default null */
-                maxRuntimeSeconds: number | null;
+                maxRuntimeSeconds?: number | null;
             };
             /**
              * @description Hold out a fraction of the dataset (ceil(fraction·rows) rows, seeded) or use another uploaded dataset. Needed for val_* metrics.
              * @default null
              */
-            validation: ({
+            validation?: ({
                 fraction: number;
             } | {
                 dataset: string;
