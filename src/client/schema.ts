@@ -1332,6 +1332,7 @@ export interface components {
             history: components["schemas"]["HistoryEntry"][];
             id: string;
             latest: components["schemas"]["MetricsRecord"] | null;
+            memoryEstimate: components["schemas"]["MemoryEstimate"] | null;
             name: string | null;
             priority: number;
             progress: {
@@ -1358,6 +1359,7 @@ export interface components {
             history: components["schemas"]["HistoryEntryInput"][];
             id: string;
             latest: components["schemas"]["MetricsRecordInput"] | null;
+            memoryEstimate: components["schemas"]["MemoryEstimateInput"] | null;
             name: string | null;
             priority: number;
             progress: {
@@ -2073,6 +2075,7 @@ export interface components {
             finishedAt: string | null;
             id: string;
             latest: components["schemas"]["MetricsRecord"] | null;
+            memoryEstimate: components["schemas"]["MemoryEstimate"] | null;
             name: string | null;
             priority: number;
             progress: {
@@ -2094,6 +2097,7 @@ export interface components {
             finishedAt: string | null;
             id: string;
             latest: components["schemas"]["MetricsRecordInput"] | null;
+            memoryEstimate: components["schemas"]["MemoryEstimateInput"] | null;
             name: string | null;
             priority: number;
             progress: {
@@ -2105,6 +2109,62 @@ export interface components {
             /** @enum {string} */
             status: "queued" | "running" | "completed" | "failed" | "cancelled";
             updatedAt: string;
+        };
+        MemoryEstimate: {
+            /** @description Estimated peak bytes of training this job: the sum of the parts. Submission refuses more than MAX_JOB_MEMORY_BYTES. */
+            bytes: number;
+            parts: {
+                /** @description backward buffers at the batch size */
+                activationGradients: number;
+                /** @description forward buffers at the batch size (pre-activations, outputs, the gathered batch, predictions), sized for max(batch, 256-row validation chunk) */
+                activations: number;
+                /** @description training and validation rows as float32 features and targets (features twice with normalize) */
+                dataset: number;
+                /** @description one float per unit per row for each dropout layer */
+                dropoutMasks: number;
+                /** @description one gradient per parameter */
+                gradients: number;
+                /** @description the optimizer's moments: sgd with momentum 1 per parameter, adagrad 1, rmsprop 1–3, adam 2 (3 with amsgrad) */
+                optimizerState: number;
+                /** @description metrics sums, normalization statistics, kernel scratch */
+                other: number;
+                /** @description weights and biases (float32) */
+                parameters: number;
+                /** @description the epoch's row order and one view per training row */
+                rowIndex: number;
+                /** @description resume state and checkpoint files in memory */
+                serialization: number;
+                /** @description weights of the last good epoch, and of the best one when early stopping restores it */
+                weightCopies: number;
+            };
+        };
+        MemoryEstimateInput: {
+            /** @description Estimated peak bytes of training this job: the sum of the parts. Submission refuses more than MAX_JOB_MEMORY_BYTES. */
+            bytes: number;
+            parts: {
+                /** @description backward buffers at the batch size */
+                activationGradients: number;
+                /** @description forward buffers at the batch size (pre-activations, outputs, the gathered batch, predictions), sized for max(batch, 256-row validation chunk) */
+                activations: number;
+                /** @description training and validation rows as float32 features and targets (features twice with normalize) */
+                dataset: number;
+                /** @description one float per unit per row for each dropout layer */
+                dropoutMasks: number;
+                /** @description one gradient per parameter */
+                gradients: number;
+                /** @description the optimizer's moments: sgd with momentum 1 per parameter, adagrad 1, rmsprop 1–3, adam 2 (3 with amsgrad) */
+                optimizerState: number;
+                /** @description metrics sums, normalization statistics, kernel scratch */
+                other: number;
+                /** @description weights and biases (float32) */
+                parameters: number;
+                /** @description the epoch's row order and one view per training row */
+                rowIndex: number;
+                /** @description resume state and checkpoint files in memory */
+                serialization: number;
+                /** @description weights of the last good epoch, and of the best one when early stopping restores it */
+                weightCopies: number;
+            };
         };
         MetricsPage: {
             items: components["schemas"]["MetricsRecord"][];
