@@ -142,6 +142,15 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -208,6 +217,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -297,6 +315,15 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -360,6 +387,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -459,6 +495,15 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -536,6 +581,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -625,6 +679,15 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -705,6 +768,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1220,6 +1292,51 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's storage, datasets, jobs and training seconds */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Usage"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2239,6 +2356,52 @@ export interface components {
             } | {
                 value: number[];
             })[];
+        };
+        Usage: {
+            /** @description Stored bytes: dataset files and kept checkpoints (resume states, deleted when a job ends, are not counted) */
+            bytes: {
+                checkpoints: number;
+                datasets: number;
+                /** @description MAX_TENANT_BYTES: uploads and checkpoints beyond it are refused (403 quota_exceeded) */
+                limit: number;
+                total: number;
+            };
+            /** @description Uploaded datasets */
+            datasets: number;
+            /** @description Jobs by status, expired ones excluded */
+            jobs: {
+                cancelled: number;
+                completed: number;
+                failed: number;
+                queued: number;
+                running: number;
+            };
+            tenant: string;
+            /** @description Seconds of recorded training epochs, all jobs ever */
+            trainingSeconds: number;
+        };
+        UsageInput: {
+            /** @description Stored bytes: dataset files and kept checkpoints (resume states, deleted when a job ends, are not counted) */
+            bytes: {
+                checkpoints: number;
+                datasets: number;
+                /** @description MAX_TENANT_BYTES: uploads and checkpoints beyond it are refused (403 quota_exceeded) */
+                limit: number;
+                total: number;
+            };
+            /** @description Uploaded datasets */
+            datasets: number;
+            /** @description Jobs by status, expired ones excluded */
+            jobs: {
+                cancelled: number;
+                completed: number;
+                failed: number;
+                queued: number;
+                running: number;
+            };
+            tenant: string;
+            /** @description Seconds of recorded training epochs, all jobs ever */
+            trainingSeconds: number;
         };
     };
     responses: never;
