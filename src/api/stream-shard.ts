@@ -24,6 +24,17 @@ interface Feed {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Calls every subscriber of the feed; one that throws is dropped, so it cannot stop the shard's other jobs. */
+function notify(feed: Feed, call: (sub: Subscriber) => void): void {
+  for (const sub of [...feed.subs]) {
+    try {
+      call(sub);
+    } catch {
+      feed.subs.delete(sub);
+    }
+  }
+}
+
 export class StreamShard {
   private readonly feeds = new Map<string, Feed>();
   private conn: Redis | null = null;
@@ -96,6 +107,9 @@ export class StreamShard {
   private connection(): Redis {
     if (this.conn === null) {
       const conn = duplicateForBlocking(this.control, this.name);
+      // Outages surface as reads that wait and retry (maxRetriesPerRequest: null); without a
+      // listener ioredis would print every reconnect error of every shard.
+      conn.on('error', () => undefined);
       // A reconnect gives the connection a new client id.
       conn.on('close', () => {
         this.clientId = null;
@@ -181,7 +195,7 @@ export class StreamShard {
       for (const [jobId, feed] of following) {
         if (feed.removed) continue;
         this.remove(jobId, feed);
-        for (const sub of [...feed.subs]) sub.fail(err);
+        notify(feed, (sub) => sub.fail(err));
       }
       await sleep(this.idleSlackMs);
       return;
@@ -196,10 +210,10 @@ export class StreamShard {
       if (read !== undefined) {
         feed.cursor = read.lastId;
         feed.quietSince = now;
-        if (read.items.length > 0) for (const sub of [...feed.subs]) sub.push(read.items);
+        if (read.items.length > 0) notify(feed, (sub) => sub.push(read.items));
       } else if (now - feed.quietSince >= this.blockMs - this.idleSlackMs) {
         feed.quietSince = now;
-        for (const sub of [...feed.subs]) sub.idle();
+        notify(feed, (sub) => sub.idle());
       }
     }
   }

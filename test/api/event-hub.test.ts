@@ -108,4 +108,22 @@ describe('EventHub', () => {
       hub.close();
     }
   });
+
+  it('keeps serving the other jobs of a shard when a subscriber throws', async () => {
+    const hub = new EventHub(f.store, f.redis, { connections: 1, blockMs: 10_000 });
+    try {
+      const bad = newJobId();
+      const good = newJobId();
+      hub.subscribe(bad, '0', { push: () => { throw new Error('broken subscriber'); }, idle: () => undefined, fail: () => undefined });
+      const ok = collector();
+      hub.subscribe(good, '0', ok.sub);
+      await appendStreamEntry(f.store, bad, 'metrics', { epoch: 1 });
+      await new Promise((r) => setTimeout(r, 100));
+      const sid = await appendStreamEntry(f.store, good, 'metrics', { epoch: 1 });
+      expect(await until(() => ok.got.length === 1)).toBe(true);
+      expect(ok.got[0]?.id).toBe(sid);
+    } finally {
+      hub.close();
+    }
+  });
 });
