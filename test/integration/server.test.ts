@@ -70,7 +70,8 @@ function runServer(env: Record<string, string>): Run {
     output: () => out,
     exited,
     kill: (signal) => child.kill(signal),
-    waitFor: (text, timeoutMs = 10_000) =>
+    // Generous: start-up builds the whole app (schemas, OpenAPI), slow on a loaded 2-core CI machine.
+    waitFor: (text, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
           if (out.includes(text)) {
