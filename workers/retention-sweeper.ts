@@ -52,11 +52,12 @@ export interface SweepReport {
 /** One full pass of every sweep. */
 export async function sweepOnce(store: Store, now = Date.now()): Promise<SweepReport> {
   const report: SweepReport = { prunedJobIds: 0, releasedJobs: 0, jobDirs: 0, expiredDatasets: 0, orphanFiles: 0 };
-  for (const tenant of await tenantsWith(store, 'jobs')) report.prunedJobIds += (await pruneJobIndex(store, tenant)).length;
-  for (const tenant of await tenantsWith(store, 'checkpoint-bytes')) report.releasedJobs += (await releaseExpiredJobBytes(store, tenant)).length;
+  const tenants = await tenantsWith(store, ['jobs', 'checkpoint-bytes', 'datasets']);
+  for (const tenant of tenants.jobs) report.prunedJobIds += (await pruneJobIndex(store, tenant)).length;
+  for (const tenant of tenants['checkpoint-bytes']) report.releasedJobs += (await releaseExpiredJobBytes(store, tenant)).length;
   report.jobDirs = (await sweepExpiredJobFiles(store, now)).length;
   if (store.config.datasetRetentionSeconds > 0) {
-    for (const tenant of await tenantsWith(store, 'datasets')) report.expiredDatasets += (await expireDatasets(store, tenant, now)).length;
+    for (const tenant of tenants.datasets) report.expiredDatasets += (await expireDatasets(store, tenant, now)).length;
   }
   report.orphanFiles = (await sweepOrphanDatasetFiles(store, now)).length;
   return report;

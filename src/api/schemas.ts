@@ -206,7 +206,7 @@ export const UsageSchema = z
       })
       .describe('Stored bytes: dataset files and kept checkpoints (resume states, deleted when a job ends, are not counted)'),
     datasets: count.describe('Uploaded datasets'),
-    jobs: z.object(Object.fromEntries(JOB_STATUSES.map((s) => [s, count])) as Record<(typeof JOB_STATUSES)[number], typeof count>).describe('Jobs by status, expired ones excluded'),
+    jobs: z.object(Object.fromEntries(JOB_STATUSES.map((s) => [s, count])) as Record<(typeof JOB_STATUSES)[number], typeof count>).describe('Jobs by status (an expired job leaves these counts at the next sweep)'),
     trainingSeconds: z.number().min(0).describe('Seconds of recorded training epochs, all jobs ever'),
   })
   .meta({ id: 'Usage' });

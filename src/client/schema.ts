@@ -2368,7 +2368,7 @@ export interface components {
             };
             /** @description Uploaded datasets */
             datasets: number;
-            /** @description Jobs by status, expired ones excluded */
+            /** @description Jobs by status (an expired job leaves these counts at the next sweep) */
             jobs: {
                 cancelled: number;
                 completed: number;
@@ -2391,7 +2391,7 @@ export interface components {
             };
             /** @description Uploaded datasets */
             datasets: number;
-            /** @description Jobs by status, expired ones excluded */
+            /** @description Jobs by status (an expired job leaves these counts at the next sweep) */
             jobs: {
                 cancelled: number;
                 completed: number;

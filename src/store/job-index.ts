@@ -6,22 +6,26 @@ import type { Store } from './redis.js';
 
 const BATCH = 500;
 
-/** The tenants that have `suffix` keys (e.g. 'jobs', 'datasets'), found with SCAN. */
-export async function tenantsWith(s: Store, suffix: string): Promise<string[]> {
+/**
+ * The tenants that have a key ending in each of `suffixes` (e.g. 'jobs', 'datasets'), found with
+ * one SCAN over the tenant keys.
+ */
+export async function tenantsWith<S extends string>(s: Store, suffixes: readonly S[]): Promise<Record<S, string[]>> {
   const head = `${s.keys.prefix}:tenant:`;
-  const tail = `:${suffix}`;
-  const found = new Set<string>();
+  const found = new Map<S, Set<string>>(suffixes.map((x) => [x, new Set<string>()]));
   let cursor = '0';
   do {
-    const [next, keys] = await s.redis.scan(cursor, 'MATCH', `${head}*${tail}`, 'COUNT', 1000);
+    const [next, keys] = await s.redis.scan(cursor, 'MATCH', `${head}*`, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
-      const tenant = key.slice(head.length, key.length - tail.length);
-      // Tenant names have no ':', so this is exactly a tenant's key, not a longer one ending alike.
-      if (tenant.length > 0 && !tenant.includes(':')) found.add(tenant);
+      // Tenant names have no ':', so `<head><tenant>:<suffix>` is exactly one tenant's key.
+      const rest = key.slice(head.length);
+      const colon = rest.indexOf(':');
+      if (colon <= 0) continue;
+      found.get(rest.slice(colon + 1) as S)?.add(rest.slice(0, colon));
     }
   } while (cursor !== '0');
-  return [...found];
+  return Object.fromEntries([...found].map(([x, set]) => [x, [...set]])) as Record<S, string[]>;
 }
 
 async function pruneIndex(s: Store, index: string): Promise<string[]> {

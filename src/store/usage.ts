@@ -193,11 +193,14 @@ export async function releaseExpiredJobBytes(s: Store, tenant: string): Promise<
   do {
     const [next, flat] = await s.redis.hscan(k.tenantCheckpointBytes(tenant), cursor, 'COUNT', 500);
     cursor = next;
-    for (let i = 0; i < flat.length; i += 2) {
-      const jobId = flat[i] ?? '';
-      const res = Number(await runScript(s.redis, RELEASE_EXPIRED_JOB, 3, k.job(jobId), k.tenantUsage(tenant), k.tenantCheckpointBytes(tenant), jobId));
-      if (res >= 0) released.push(jobId);
-    }
+    const jobIds = flat.filter((_, i) => i % 2 === 0);
+    // One batch in flight at a time: sent back to back, not one round trip each.
+    const freed = await Promise.all(
+      jobIds.map(async (jobId) => Number(await runScript(s.redis, RELEASE_EXPIRED_JOB, 3, k.job(jobId), k.tenantUsage(tenant), k.tenantCheckpointBytes(tenant), jobId))),
+    );
+    jobIds.forEach((jobId, i) => {
+      if ((freed[i] ?? -1) >= 0) released.push(jobId);
+    });
   } while (cursor !== '0');
   return released;
 }

@@ -85,6 +85,10 @@ describe('per-tenant storage quota', () => {
     const after = await usage(KEY_B);
     expect(after.bytes.datasets).toBe(2 * SIZE);
     expect(after.datasets).toBe(2);
+    // Uploads refused after writing their file (the exact check runs with the metadata) removed it.
+    const stored = (await usage(KEY_A)).datasets + after.datasets;
+    expect(await files()).toHaveLength(stored);
+    expect((await files()).every((name) => name.endsWith('.bin'))).toBe(true);
   });
 
   it("refuses a job whose checkpoint cannot fit in what is left, and counts the tenant's jobs", async () => {
