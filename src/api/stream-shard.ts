@@ -1,7 +1,8 @@
 // One blocking Redis connection that follows many jobs' streams with a single multi-stream
 // `XREAD BLOCK … STREAMS k1 k2 … id1 id2 …` loop and fans each job's entries out in-process.
 // A job added or removed while the read blocks interrupts it (CLIENT UNBLOCK from the control
-// connection), so that a new follower does not wait for the block to time out.
+// connection), so that a new follower does not wait for the block to time out; where Redis
+// refuses CLIENT UNBLOCK the shard falls back to short blocks.
 import type { Redis } from 'ioredis';
 import { duplicateForBlocking, type Store } from '../store/redis.js';
 import { readStreamsBlocking } from '../store/stream.js';
@@ -12,6 +13,8 @@ const READ_COUNT = 100;
 /** How many times CLIENT UNBLOCK is tried while it may still race the XREAD it targets. */
 const UNBLOCK_TRIES = 40;
 const UNBLOCK_RETRY_MS = 5;
+/** The block when Redis refuses CLIENT UNBLOCK (an ACL or a managed service without it): a new job waits at most this long. */
+export const SHORT_BLOCK_MS = 250;
 
 interface Feed {
   cursor: string;
@@ -49,6 +52,8 @@ export class StreamShard {
   private wake: (() => void) | null = null;
   private running = false;
   private closed = false;
+  /** Redis answered CLIENT UNBLOCK with an error: reads block at most SHORT_BLOCK_MS instead. */
+  private unblockRefused = false;
   /** Each idle tick may come this much early, so that the ticks of many jobs share one wake-up. */
   private readonly idleSlackMs: number;
 
@@ -138,12 +143,24 @@ export class StreamShard {
       if (this.clientId !== null) {
         try {
           if ((await this.control.client('UNBLOCK', this.clientId)) === 1) return;
-        } catch {
-          // Redis unreachable: the read returns by its own timeout (at most BLOCK_MS later).
+        } catch (err) {
+          // Refused (NOPERM, unknown command): fall back to short blocks. Unreachable: the read
+          // returns by its own timeout.
+          if (err instanceof Error && err.name === 'ReplyError') this.unblockRefused = true;
           return;
         }
       }
       await sleep(UNBLOCK_RETRY_MS);
+    }
+  }
+
+  /** Asks Redis once per connection whether CLIENT UNBLOCK is allowed (our own idle connection: a no-op). */
+  private async checkUnblock(id: number): Promise<void> {
+    try {
+      await this.control.client('UNBLOCK', id);
+      this.unblockRefused = false;
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ReplyError') this.unblockRefused = true;
     }
   }
 
@@ -167,7 +184,10 @@ export class StreamShard {
   private async readOnce(): Promise<void> {
     const conn = this.connection();
     try {
-      if (this.clientId === null) this.clientId = await conn.client('ID');
+      if (this.clientId === null) {
+        this.clientId = await conn.client('ID');
+        await this.checkUnblock(this.clientId);
+      }
     } catch {
       if (!this.closed) await sleep(this.idleSlackMs);
       return;
@@ -181,7 +201,8 @@ export class StreamShard {
       nextIdle = Math.min(nextIdle, feed.quietSince + this.blockMs);
     }
     // Block no longer than the next idle tick is due, and never so briefly that ticks spin the loop.
-    const block = Math.round(Math.min(this.blockMs, Math.max(this.idleSlackMs, nextIdle - Date.now())));
+    const longest = this.unblockRefused ? Math.min(SHORT_BLOCK_MS, this.blockMs) : this.blockMs;
+    const block = Math.round(Math.min(longest, Math.max(Math.min(this.idleSlackMs, longest), nextIdle - Date.now())));
 
     this.reads += 1;
     this.reading = this.reads;

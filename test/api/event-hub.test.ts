@@ -2,8 +2,12 @@
 // idle ticks while quiet, a job added to a blocked reader read at once, a job gone when its last subscriber leaves.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventHub, type Subscriber } from '../../src/api/event-hub.js';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config.js';
 import { newJobId } from '../../src/store/ids.js';
+import { createRedis, createStore } from '../../src/store/redis.js';
 import { appendStreamEntry, type StreamEntry } from '../../src/store/stream.js';
+import { startPrivateRedis } from '../helpers/redis.js';
 import { storeFixture, type StoreFixture } from './helpers.js';
 
 function collector() {
@@ -124,6 +128,34 @@ describe('EventHub', () => {
       expect(ok.got[0]?.id).toBe(sid);
     } finally {
       hub.close();
+    }
+  });
+
+  it('falls back to short blocks where Redis refuses CLIENT UNBLOCK, so a new job still waits well under BLOCK_MS', async () => {
+    const priv = await startPrivateRedis();
+    const admin = new Redis(priv.url);
+    // A user that may do everything but CLIENT UNBLOCK, as some managed Redis services set it up.
+    await admin.acl('SETUSER', 'sse', 'on', '>pw', '~*', '&*', '+@all', '-client|unblock');
+    const config = loadConfig({ REDIS_URL: `redis://sse:pw@127.0.0.1:${priv.port}`, KEY_PREFIX: 'traind-test-acl', LOG_LEVEL: 'silent' });
+    const redis = createRedis(config, { name: 'acl-test' });
+    const hub = new EventHub(createStore(config, redis), redis, { connections: 1, blockMs: 10_000 });
+    try {
+      await expect(redis.client('UNBLOCK', 1)).rejects.toThrow(/NOPERM|permission/i);
+      const store = createStore(config, redis);
+      hub.subscribe(newJobId(), '0', collector().sub);
+      await new Promise((r) => setTimeout(r, 300));
+      const late = collector();
+      const id = newJobId();
+      hub.subscribe(id, '0', late.sub);
+      const started = Date.now();
+      await appendStreamEntry(store, id, 'metrics', { epoch: 1 });
+      expect(await until(() => late.got.length === 1, 5000)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      hub.close();
+      redis.disconnect();
+      admin.disconnect();
+      await priv.dispose();
     }
   });
 });
