@@ -6,6 +6,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { inputPrefix, quoteInput } from '../data/quote-input.js';
+import { StorageFullError } from '../store/storage-full.js';
 import { CheckpointCorruptError } from '../store/verified-checkpoint.js';
 
 export const ERROR_STATUS = {
@@ -29,6 +30,7 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   headers_too_large: 431,
   internal: 500,
+  insufficient_storage: 507,
   checkpoint_corrupt: 500,
   unavailable: 503,
 } as const;
@@ -208,6 +210,11 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     // Our data, not the client's: a 500 that says what is wrong, logged for the operator.
     request.log.error({ err, reqId: request.id, jobId: err.jobId, epoch: err.epoch }, err.message);
     return send(reply, 500, errorBody('checkpoint_corrupt', err.message, { epoch: err.epoch, requestId: request.id }));
+  }
+  if (err instanceof StorageFullError) {
+    // Not the client's fault and not a bug: the operator has to free space; nothing was stored.
+    request.log.error({ err, reqId: request.id }, err.message);
+    return send(reply, 507, errorBody('insufficient_storage', "the server's storage (DATA_DIR) is full: nothing was stored; retry once space is freed", { requestId: request.id }));
   }
   if (isDataError(err)) {
     const code: ErrorCode = err.code === 'dataset_too_large' ? 'dataset_too_large' : 'invalid_dataset';

@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { isJobId } from './ids.js';
 import type { Store } from './redis.js';
+import { asStorageFull } from './storage-full.js';
 import { addCheckpointRecord, QuotaExceededError, removeCheckpointRecord } from './usage.js';
 
 export interface CheckpointMeta {
@@ -45,16 +46,20 @@ export function resumeStatePath(s: Store, jobId: string): string {
   return path.join(jobDir(s, jobId), 'resume.safetensors');
 }
 
-/** Writes via a temporary file in the same directory and renames, so readers never see half a file. */
+/**
+ * Writes via a temporary file in the same directory and renames, so readers never see half a file.
+ * A full volume is a StorageFullError naming the file, and leaves no temporary file behind.
+ */
 export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
+  const name = path.join(path.basename(path.dirname(file)), path.basename(file));
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
+    await mkdir(path.dirname(file), { recursive: true });
     await writeFile(tmp, bytes, { flush: true });
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw asStorageFull(err, name, bytes.byteLength);
   }
 }
 

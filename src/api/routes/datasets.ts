@@ -112,7 +112,7 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
             '(application/json, application/x-ndjson), or IDX images + labels as multipart fields "images" and "labels" (gzipped or not).',
           tags: ['datasets'],
           querystring: DatasetUploadQuery,
-          response: { 201: DatasetSchema, ...errors },
+          response: { 201: DatasetSchema, 507: ErrorBodySchema, ...errors },
         },
       },
       async (request, reply) => {
