@@ -15,6 +15,7 @@ import { clientErrorHandler } from './client-errors.js';
 import type { RouteContext } from './context.js';
 import { EventHub } from './event-hub.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
+import { parseJsonBody } from './json-body.js';
 import { ownerBeforeBodyHook } from './owner-before-body.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
 import { datasetRoutes } from './routes/datasets.js';
@@ -100,6 +101,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),
   }).withTypeProvider<ZodTypeProvider>();
 
+  // Our JSON parser: its refusals say what is wrong (a "__proto__" key is not a syntax error).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

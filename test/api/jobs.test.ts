@@ -69,6 +69,25 @@ describe('/v1/jobs', () => {
       const arr = await submit([1, 2]);
       expect(arr.statusCode).toBe(400);
     });
+
+    it('a "__proto__" or "constructor.prototype" key is refused by name, not called invalid JSON', async () => {
+      const post = (payload: string) => f.app.inject({ method: 'POST', url: '/v1/jobs', payload, headers: { 'content-type': 'application/json' } });
+      for (const [payload, path] of [
+        ['{"__proto__": {"epochs": 1}, "dataset": {"builtin": "xor"}}', '__proto__'],
+        ['{"model": {"layers": [{"\\u005f_proto__": {}}]}}', 'model.layers.0.__proto__'],
+        ['{"name": "a", "constructor": {"prototype": {"x": 1}}}', 'constructor.prototype'],
+      ] as const) {
+        const res = await post(payload);
+        expect(res.statusCode, payload).toBe(400);
+        const err = errorOf(res.body);
+        expect(err.code, payload).toBe('invalid_request');
+        expect(err.details.path, payload).toBe(path);
+        expect(err.message, payload).toContain(`the key ${path} is refused`);
+      }
+      // Ordinary JSON mistakes still say what the parser saw.
+      const bad = await post('{"epochs": 3,}');
+      expect(errorOf(bad.body).message).toMatch(/^the body is not valid JSON: .*position/);
+    });
   });
 
   it('Idempotency-Key: a retry returns the same job (200); a different body is 409', async () => {
