@@ -132,6 +132,8 @@ interface Job {
   loop: LoopState;
   /** True once the current epoch has changed the weights. */
   dirty: boolean;
+  /** The optimizer step the current epoch started at: where a half-finished epoch rolls back to. */
+  epochStartStep: number;
   lr: number;
   deadline: number | null;
   lastYield: number;
@@ -158,6 +160,7 @@ export async function train(
 async function trainEpoch(job: Job, hooks: TrainHooks): Promise<StopReason | null> {
   const { config, model, params, X, Y, pred, dOut, O, T } = job;
   const epochIndex = job.loop.epoch;
+  job.epochStartStep = job.loop.step;
   orderRows(job);
   resetMetrics(job.trainMetrics);
   for (let b = 0; b < job.batches; b++) {
@@ -266,9 +269,10 @@ function better(job: Job, a: number, b: number): boolean {
 
 /** Ends the run: drops a half-finished epoch, restores the best weights if asked, writes the final checkpoint. */
 function finish(job: Job, reason: StopReason, kernels: Kernels): TrainResult {
+  // Weights, step and epoch roll back together (in the first epoch: the initial weights, step 0).
   if (job.dirty) {
     loadWeights(job.lastGood, job.params);
-    job.loop.step = job.loop.last?.step ?? job.loop.step;
+    job.loop.step = job.epochStartStep;
   }
   const { best, last, restorable } = job.loop;
   let final = last;
@@ -531,6 +535,7 @@ function prepareJob(config: TrainConfig, data: { train: Dataset; validation: Dat
       stopped: null,
     },
     dirty: false,
+    epochStartStep: 0,
     lr: learningRateAt(schedule, 0, 0, null),
     deadline: config.maxRuntimeSeconds === null ? null : performance.now() + config.maxRuntimeSeconds * 1000,
     lastYield: performance.now(),

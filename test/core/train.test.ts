@@ -227,6 +227,37 @@ describe('train: stopping', () => {
     expect(loadCheckpoint(result.checkpoint).epoch).toBe(2);
   });
 
+  it('a cancel inside the first epoch gives back the initial weights at step 0 and epoch 0, restoreBest or not', async () => {
+    const data = spirals(50);
+    const earlyStopping = { monitor: 'loss', mode: 'auto', patience: 5, minDelta: 0, startFromEpoch: 0, baseline: null, restoreBest: true } as const;
+    for (const es of [earlyStopping, null]) {
+      const cfg = config({ epochs: 100, batchSize: 10, earlyStopping: es });
+      const initial = await train(cfg, { train: data, validation: null }, { shouldStop: () => true });
+      let polls = 0;
+      // 10 batches per epoch: the 7th poll comes after six updates of epoch 1.
+      const result = await train(cfg, { train: data, validation: null }, { shouldStop: () => ++polls > 6 });
+      expect(result.reason).toBe('cancelled');
+      expect(result.epochs).toBe(0);
+      expect(result.step).toBe(0);
+      const ckpt = loadCheckpoint(result.checkpoint);
+      expect([ckpt.epoch, ckpt.step]).toEqual([0, 0]);
+      expect(Buffer.from(result.checkpoint).equals(Buffer.from(initial.checkpoint))).toBe(true);
+    }
+  });
+
+  it('a cancel inside a later epoch gives back the last finished epoch: its step and its weights', async () => {
+    const data = spirals(50);
+    const cfg = config({ epochs: 100, batchSize: 10 });
+    const twoEpochs = await train({ ...cfg, epochs: 2 }, { train: data, validation: null });
+    let polls = 0;
+    const result = await train(cfg, { train: data, validation: null }, { shouldStop: () => ++polls > 26 });
+    expect([result.epochs, result.step]).toEqual([2, 20]);
+    const ckpt = loadCheckpoint(result.checkpoint);
+    expect([ckpt.epoch, ckpt.step]).toEqual([2, 20]);
+    const want = decodeSafetensors(twoEpochs.checkpoint).tensors;
+    for (const [name, t] of decodeSafetensors(result.checkpoint).tensors) expect(Array.from(t.data), name).toEqual(Array.from(want.get(name)!.data));
+  });
+
   it('accepts an async shouldStop', async () => {
     const result = await train(config({ epochs: 100 }), { train: xor(), validation: null }, { shouldStop: async () => true });
     expect(result.reason).toBe('cancelled');
