@@ -14,7 +14,7 @@ const READ_COUNT = 100;
 const UNBLOCK_TRIES = 40;
 const UNBLOCK_RETRY_MS = 5;
 /** The block when Redis refuses CLIENT UNBLOCK (an ACL or a managed service without it): a new job waits at most this long. */
-export const SHORT_BLOCK_MS = 250;
+const SHORT_BLOCK_MS = 250;
 
 interface Feed {
   cursor: string;
@@ -26,17 +26,6 @@ interface Feed {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Calls every subscriber of the feed; one that throws is dropped, so it cannot stop the shard's other jobs. */
-function notify(feed: Feed, call: (sub: Subscriber) => void): void {
-  for (const sub of [...feed.subs]) {
-    try {
-      call(sub);
-    } catch {
-      feed.subs.delete(sub);
-    }
-  }
-}
 
 export class StreamShard {
   private readonly feeds = new Map<string, Feed>();
@@ -107,6 +96,18 @@ export class StreamShard {
   private remove(jobId: string, feed: Feed): void {
     feed.removed = true;
     if (this.feeds.get(jobId) === feed) this.feeds.delete(jobId);
+  }
+
+  /** Calls every subscriber of the feed; one that throws is dropped, so it cannot stop the shard's other jobs. */
+  private notify(jobId: string, feed: Feed, call: (sub: Subscriber) => void): void {
+    for (const sub of [...feed.subs]) {
+      try {
+        call(sub);
+      } catch {
+        feed.subs.delete(sub);
+        if (feed.subs.size === 0) this.remove(jobId, feed);
+      }
+    }
   }
 
   private connection(): Redis {
@@ -216,7 +217,7 @@ export class StreamShard {
       for (const [jobId, feed] of following) {
         if (feed.removed) continue;
         this.remove(jobId, feed);
-        notify(feed, (sub) => sub.fail(err));
+        this.notify(jobId, feed, (sub) => sub.fail(err));
       }
       await sleep(this.idleSlackMs);
       return;
@@ -231,10 +232,10 @@ export class StreamShard {
       if (read !== undefined) {
         feed.cursor = read.lastId;
         feed.quietSince = now;
-        if (read.items.length > 0) notify(feed, (sub) => sub.push(read.items));
+        if (read.items.length > 0) this.notify(jobId, feed, (sub) => sub.push(read.items));
       } else if (now - feed.quietSince >= this.blockMs - this.idleSlackMs) {
         feed.quietSince = now;
-        notify(feed, (sub) => sub.idle());
+        this.notify(jobId, feed, (sub) => sub.idle());
       }
     }
   }

@@ -126,6 +126,8 @@ describe('EventHub', () => {
       const sid = await appendStreamEntry(f.store, good, 'metrics', { epoch: 1 });
       expect(await until(() => ok.got.length === 1)).toBe(true);
       expect(ok.got[0]?.id).toBe(sid);
+      // Its only subscriber gone, the broken job is no longer followed.
+      expect(hub.size).toBe(1);
     } finally {
       hub.close();
     }
