@@ -2,7 +2,7 @@
 // processes from dist/, with their CPU time from /proc; stop() ends everything it started.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,15 +48,28 @@ async function until(what: string, ms: number, check: () => Promise<boolean>): P
   }
 }
 
-function cpuSeconds(pid: number): number {
+/** utime, stime, cutime, cstime (stat fields 14–17) and the parent pid (field 4), or null. */
+function statOf(pid: number): { own: number; reaped: number; ppid: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return { own: Number(fields[11]) + Number(fields[12]), reaped: Number(fields[13]) + Number(fields[14]), ppid: Number(fields[1]) };
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** CPU seconds of a process and its children: workers train each job in a child process. */
+function cpuSeconds(pid: number): number {
+  const self = statOf(pid);
+  if (self === null) return 0;
+  let ticks = self.own + self.reaped;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const child = statOf(Number(name));
+    if (child !== null && child.ppid === pid) ticks += child.own;
+  }
+  return ticks / 100;
 }
 
 /**

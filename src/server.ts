@@ -1,5 +1,5 @@
 // The only file that listens. `npm start` runs the API and the training workers in one process
-// (training itself in worker threads), starting a private Redis when none answers and
+// (each job training in a process of its own), starting a private Redis when none answers and
 // redis-server is installed; TRAIND_ROLE=api runs the API alone, TRAIND_ROLE=worker the workers.
 // SIGTERM/SIGINT: stop accepting requests, hand running jobs back to the queue, stop, exit.
 

@@ -1,5 +1,5 @@
-// The compute backend training threads use: the core's fastest available, one GEMM thread each
-// (the worker already runs one training thread per core).
+// The compute backend trainers use: the core's fastest available, one GEMM thread each
+// (the worker already runs one trainer per core).
 
 import type { Logger } from 'pino';
 import { computeBackend, singleThreadKernels } from '../src/compute-backend.js';

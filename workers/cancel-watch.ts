@@ -1,4 +1,4 @@
-// Keeps a per-job "cancel requested" flag current inside a training thread, so the core's
+// Keeps a per-job "cancel requested" flag current inside a trainer process, so the core's
 // shouldStop() reads a boolean between mini-batches instead of asking Redis each time.
 // Pub/sub delivers a cancel within milliseconds; a 1 s poll of the flag key covers messages lost
 // while the subscriber was reconnecting.

@@ -6,7 +6,7 @@ import type { EpochMetrics } from '../src/core/types.js';
 import { recordBestCheckpoint, writeResumeState } from '../src/store/checkpoints.js';
 import { recordEpoch, setBestMetrics, type MetricsRecord } from '../src/store/jobs.js';
 import { addTrainingSeconds } from '../src/store/usage.js';
-import type { ThreadContext } from './context.js';
+import type { TrainerContext } from './context.js';
 import { superseded } from './fence.js';
 
 export interface BestInfo {
@@ -29,7 +29,7 @@ export interface JobHooks {
   readonly takenOver: boolean;
 }
 
-export function createJobHooks(ctx: ThreadContext, job: { id: string; tenant: string }, attempt: number, epochs: number): JobHooks {
+export function createJobHooks(ctx: TrainerContext, job: { id: string; tenant: string }, attempt: number, epochs: number): JobHooks {
   const { id: jobId, tenant } = job;
   const { store, logger } = ctx;
   const seen = new Map<number, MetricsRecord>();

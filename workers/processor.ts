@@ -1,38 +1,48 @@
-// The sandboxed BullMQ processor (runs in a worker thread, loaded from compiled JS): thin glue
-// from one queue job to core.train. Loads the job record, spec and data, resumes from the latest
+// The training of one queue job, run in its trainer process (workers/trainer-main.ts): thin glue
+// from the job to core.train. Loads the job record, spec and data, resumes from the latest
 // resume state, trains with hooks that write to the store, and ends the job with a status and a
 // reason. Three ways out besides finishing: the user cancels (cancelled), the worker shuts down
 // (resume state stays, job handed back to the queue), or the input is bad (failed, no retry).
 
-import { Job, Queue, UnrecoverableError, WaitingError, type SandboxedJob } from 'bullmq';
+import { Queue, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
 import { CoreError, train, type TrainResult } from '../src/core/index.js';
-import { wakeIdleWorkers } from '../src/queue/bullmq-internals.js';
 import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
 import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
 import { getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
 import { QuotaExceededError } from '../src/store/usage.js';
 import { trainingKernels } from './backend.js';
 import { outageLogger } from './connection-log.js';
-import { threadContext, type ThreadContext } from './context.js';
+import { trainerContext, type TrainerContext } from './context.js';
 import { LOCK_LOST_REASON, superseded } from './fence.js';
+import { handBack } from './hand-back.js';
 import { createJobHooks } from './hooks.js';
 import { JobInputError, loadJobInputs, type JobInputs } from './inputs.js';
 import { terminalFor } from './stop-reasons.js';
+import { isAllocationFailure } from './trainer-death.js';
 
 export interface ProcessorResult {
   status: string;
   reason: string | null;
 }
 
+/** What the trainer is told about its BullMQ job (the fields of BullMQ's Job it reads). */
+export interface TrainerJob {
+  data: TrainJobData;
+  /** BullMQ's count of starts, restarts and hand-backs included. */
+  attemptsStarted: number;
+  attemptsMade: number;
+  opts: { attempts?: number };
+}
+
 type Terminal = 'completed' | 'failed' | 'cancelled';
 
 export default async function processTrainJob(
-  job: SandboxedJob<TrainJobData>,
+  job: TrainerJob,
   token?: string,
   signal?: AbortSignal,
 ): Promise<ProcessorResult> {
-  const ctx = await threadContext();
+  const ctx = await trainerContext();
   const { store } = ctx;
   const jobId = job.data.jobId;
   // BullMQ counts every start, including restarts after a crash and hand-backs after a shutdown.
@@ -94,6 +104,12 @@ export default async function processTrainJob(
         result = await run(null);
       }
     } catch (err) {
+      if (isAllocationFailure(err)) {
+        // Retrying on the same budget would fail the same way.
+        const message = `out of memory (${(err as Error).message})`;
+        await finish('failed', `error: ${message}`, message);
+        throw new UnrecoverableError(message);
+      }
       if (err instanceof QuotaExceededError) {
         // Failing is the honest outcome: training on without saving would report a best epoch
         // whose checkpoint does not exist. The checkpoints kept so far stay downloadable.
@@ -116,7 +132,7 @@ export default async function processTrainJob(
       // The worker is shutting down: the resume state of the last finished epoch stays, and the
       // job goes back to the front of the queue for another worker.
       await transitionJob(store, jobId, 'queued', { attempt, reason: 'handed back: worker shutting down' });
-      await handBack(ctx, jobId, token);
+      await handBackJob(ctx, jobId, token);
       log.info({ epoch: result.epochs }, 'job handed back');
       throw new WaitingError();
     }
@@ -134,7 +150,7 @@ export default async function processTrainJob(
 }
 
 async function finishJob(
-  ctx: ThreadContext,
+  ctx: TrainerContext,
   log: Logger,
   jobId: string,
   attempt: number,
@@ -150,7 +166,7 @@ async function finishJob(
 }
 
 /** An unexpected error (Redis gone for good, disk full…): BullMQ retries while attempts remain. */
-async function noteFailedAttempt(ctx: ThreadContext, log: Logger, job: SandboxedJob<TrainJobData>, attempt: number, err: Error): Promise<void> {
+async function noteFailedAttempt(ctx: TrainerContext, log: Logger, job: TrainerJob, attempt: number, err: Error): Promise<void> {
   const jobId = job.data.jobId;
   const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   log.error({ err, last }, 'job attempt failed');
@@ -164,16 +180,11 @@ async function noteFailedAttempt(ctx: ThreadContext, log: Logger, job: Sandboxed
 
 let queue: Queue | null = null;
 
-/** Moves the job from active back to waiting, releasing this worker's lock (BullMQ moveToWait). */
-async function handBack(ctx: ThreadContext, jobId: string, token: string | undefined): Promise<void> {
+/** Moves the job from active back to waiting, releasing the worker's lock (BullMQ moveToWait). */
+async function handBackJob(ctx: TrainerContext, jobId: string, token: string | undefined): Promise<void> {
   if (queue === null) {
     queue = new Queue(TRAIN_QUEUE, { connection: ctx.store.redis, prefix: ctx.config.keyPrefix });
     queue.on('error', outageLogger(ctx.logger, 'queue'));
   }
-  const job = await Job.fromId(queue, jobId);
-  if (job === null || job === undefined) return;
-  await job.moveToWait(token);
-  // BullMQ puts a prioritized job back without waking idle workers (they would notice only at
-  // their next poll, ~5 s later).
-  await wakeIdleWorkers(queue, ctx.store.redis);
+  await handBack(queue, ctx.store.redis, jobId, token);
 }

@@ -1,21 +1,25 @@
-// The BullMQ Worker on the train queue: training runs in sandboxed worker threads (compiled JS),
-// so this process's event loop stays free to renew job locks. Used by workers/main.ts and by
-// the all-in-one server. Also turns BullMQ-side failures (a job that kept killing its worker)
-// into the job record's terminal status.
+// The BullMQ Worker on the train queue. Each job trains in a trainer process of its own
+// (workers/trainer-process.ts), so this process's event loop stays free to renew job locks and a
+// trainer that runs out of memory or crashes fails its own job at once, charging no other job.
+// Jobs start only within the worker's memory budget (workers/admission.ts). Used by
+// workers/main.ts and by the all-in-one server. Also turns BullMQ-side failures (a job that kept
+// killing its worker) into the job record's terminal status.
 
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
 import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
+import { settlesWithin } from '../src/settles-within.js';
+import { deleteResumeState } from '../src/store/checkpoints.js';
 import { getJob, isTerminal, transitionJob } from '../src/store/jobs.js';
 import { createRedis, createStore } from '../src/store/redis.js';
+import { createMemoryAdmission, jobMemoryBytes, JobTooBigError } from './admission.js';
 import { logConnection, outageLogger } from './connection-log.js';
-import { LOCK_LOST_REASON } from './fence.js';
-import { settlesWithin } from '../src/settles-within.js';
+import { LOCK_LOST_REASON, superseded } from './fence.js';
+import { handBack } from './hand-back.js';
+import type { ProcessorResult } from './processor.js';
 import { startRetentionSweeper } from './retention-sweeper.js';
+import { runTrainer, type TrainerOutcome } from './trainer-process.js';
 
 /** The abort reason running jobs see on shutdown: stop at the next mini-batch and hand back. */
 export const SHUTDOWN_REASON = 'worker shutting down';
@@ -29,28 +33,68 @@ export interface TrainWorker {
   close(): Promise<void>;
 }
 
-/**
- * The compiled processor next to this file; when this file runs from source (tests, tsx), the
- * build's copy: worker threads cannot load TypeScript.
- */
-export function processorPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return path.join(path.dirname(here), 'processor.js');
-  const built = path.resolve(path.dirname(here), '../dist/workers/processor.js');
-  if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first (worker threads need compiled JS)`);
-  return built;
-}
-
 export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
   const connection = createRedis(config, { name: `worker-${process.pid}`, maxRetriesPerRequest: null });
   const store = createStore(config, createRedis(config, { name: `worker-store-${process.pid}`, maxRetriesPerRequest: null }));
   logConnection(connection, logger, 'worker');
   logConnection(store.redis, logger, 'worker-store');
-  const worker = new Worker<TrainJobData>(TRAIN_QUEUE, processorPath(), {
+  const queue = new Queue(TRAIN_QUEUE, { connection: store.redis, prefix: config.keyPrefix });
+  queue.on('error', outageLogger(logger, 'queue'));
+  const admission = createMemoryAdmission(config.workerMemoryBytes);
+
+  async function processJob(job: Job<TrainJobData>, token?: string, signal?: AbortSignal): Promise<ProcessorResult> {
+    const jobId = job.data.jobId;
+    const bytes = jobMemoryBytes(job.data);
+    let release: () => void;
+    try {
+      if (admission.waiting > 0 || admission.inUse + bytes > config.workerMemoryBytes) {
+        logger.info({ jobId, memoryBytes: bytes, inUse: admission.inUse, waiting: admission.waiting }, 'job waits for memory');
+      }
+      release = await admission.admit(bytes, signal);
+    } catch (err) {
+      if (err instanceof JobTooBigError) {
+        await transitionJob(store, jobId, 'failed', { reason: `error: ${err.message}`, error: err.message });
+        logger.warn({ jobId, memoryBytes: bytes }, 'job larger than the worker\'s memory budget: failed');
+        throw new UnrecoverableError(err.message);
+      }
+      // Stopped while waiting, before training began: a shutdown hands it back; a lost lock means
+      // it is someone else's already.
+      if (signal?.reason === SHUTDOWN_REASON) await handBack(queue, store.redis, jobId, token);
+      throw new WaitingError();
+    }
+    try {
+      const trainerJob = { data: job.data, attemptsStarted: job.attemptsStarted, attemptsMade: job.attemptsMade, opts: { attempts: job.opts.attempts } };
+      return await settle(job, await runTrainer({ job: trainerJob, token, signal, logger }), signal);
+    } finally {
+      release();
+    }
+  }
+
+  /** The trainer's outcome as BullMQ expects it; a trainer that died fails its job, and only it. */
+  async function settle(job: Job<TrainJobData>, outcome: TrainerOutcome, signal: AbortSignal | undefined): Promise<ProcessorResult> {
+    if (outcome.kind === 'done') return outcome.result;
+    if (outcome.kind === 'error') {
+      if (outcome.name === 'UnrecoverableError') throw new UnrecoverableError(outcome.message);
+      if (outcome.name === 'WaitingError') throw new WaitingError(outcome.message);
+      throw new Error(outcome.message);
+    }
+    const jobId = job.data.jobId;
+    const attempt = Math.max(1, job.attemptsStarted);
+    if (signal?.reason === LOCK_LOST_REASON || (await superseded(store, jobId, attempt))) {
+      logger.warn({ jobId, attempt, why: outcome.why }, 'trainer of a job taken over elsewhere died');
+      throw new WaitingError();
+    }
+    // Not retried: the same job on the same budget would die the same way.
+    await transitionJob(store, jobId, 'failed', { attempt, reason: `error: ${outcome.why}`, error: outcome.why });
+    await deleteResumeState(store, jobId);
+    logger.error({ jobId, attempt, reason: outcome.why }, 'trainer died; its job failed');
+    throw new UnrecoverableError(outcome.why);
+  }
+
+  const worker = new Worker<TrainJobData>(TRAIN_QUEUE, processJob, {
     connection,
     prefix: config.keyPrefix,
     concurrency: config.workerConcurrency,
-    useWorkerThreads: true,
     // A job whose worker died is restarted this many times, then fails ("stalled more than allowable limit").
     maxStalledCount: config.maxRestarts,
     // How long a dead worker's job waits to be requeued: lock expiry, then the next stalled check.
@@ -75,8 +119,6 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
 
   // A job failed by the stalled-job check never reaches a processor again, and the check may run
   // in any worker process: listen to the queue's events for final failures too.
-  const queue = new Queue(TRAIN_QUEUE, { connection: store.redis, prefix: config.keyPrefix });
-  queue.on('error', outageLogger(logger, 'queue'));
   const eventsConnection = createRedis(config, { name: `worker-events-${process.pid}`, maxRetriesPerRequest: null });
   const events = new QueueEvents(TRAIN_QUEUE, { connection: eventsConnection, prefix: config.keyPrefix });
   events.on('failed', ({ jobId, failedReason }) => void reconcile(jobId, failedReason));
@@ -85,7 +127,7 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
 
   /**
    * Brings the job record in line with BullMQ after a failure the processor may not have recorded
-   * itself (its thread crashed, or its worker died too often): failed for good, or queued for a retry.
+   * itself (an error it threw, or its worker died too often): failed for good, or queued for a retry.
    */
   async function reconcile(jobId: string, failedReason: string): Promise<void> {
     try {

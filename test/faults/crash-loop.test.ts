@@ -33,12 +33,14 @@ describe('a job that crashes its worker every time', () => {
         timeoutMs: 20_000,
         what: `run ${run} to start training`,
       });
-      // (Its training thread's log reaches the worker's stdout: the check on worker-last below means something.)
+      // (Its trainer's log reaches the worker's stdout: the check on worker-last below means something.)
       await w.waitForLog((l) => l.msg === 'job running' && l.jobId === job.id, 10_000, `run ${run} to log 'job running'`);
       await sleep(200);
       w.kill('SIGKILL');
       await w.exited;
     }
+    // Each run's trainer process exits as soon as it sees its worker's IPC channel close.
+    await waitFor(() => processesOfPrefix(stack.prefix).length === 1, { timeoutMs: 5000, what: 'the killed workers\' trainers to exit' }).catch(() => undefined);
     expect(processesOfPrefix(stack.prefix)).toEqual([stack.apiProcess.pid]);
 
     // A fresh worker's stalled-job check finds the job stalled once more than allowed.

@@ -75,7 +75,7 @@ describe.each(cases)('Redis crashed and restarted during training: $name', ({ lo
     // One trainer at a time: the workers never both burn a core (one short overlap allowed for a
     // hand-over caught mid-interval).
     const samples = cpu.stop();
-    expect(samples.some(([x = 0, y = 0]) => x > 0.3 || y > 0.3), 'the sampler sees a training worker busy').toBe(true);
+    expect(samples.some(([x = 0, y = 0]) => x > 0.3 || y > 0.3), `the sampler sees a training worker busy: ${JSON.stringify(samples)}\n${a.tail(60)}\n${b.tail(60)}`).toBe(true);
     const both = samples.filter(([x = 0, y = 0]) => x > 0.5 && y > 0.5);
     expect(both.length, `intervals with both workers busy: ${JSON.stringify(both)}`).toBeLessThanOrEqual(1);
     expect(done.reason).toBe('max_epochs');

@@ -282,18 +282,28 @@ export async function stalledRecoveryMs(): Promise<number> {
   return 'lockDurationMs' in c && 'stalledIntervalMs' in c ? 30_000 : 100_000;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-export function cpuSeconds(pid: number): number {
+/** CPU seconds (user + system) of one process, plus those of its children it has reaped. */
+function ownCpuSeconds(pid: number, reaped: boolean): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    const own = Number(fields[11]) + Number(fields[12]);
+    return (reaped ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
   } catch {
     return 0;
   }
 }
 
-/** The share of one core a process used over the next `ms` (a training thread shows ~1). */
+/**
+ * CPU seconds (user + system) a process and everything it started have used so far, from /proc:
+ * a worker's jobs train in child processes, whose time counts as the worker's (live ones as they
+ * run, finished ones once reaped).
+ */
+export function cpuSeconds(pid: number): number {
+  return ownCpuSeconds(pid, true) + descendantsOf(pid).reduce((sum, child) => sum + ownCpuSeconds(child, false), 0);
+}
+
+/** The share of one core a process (with its children) used over the next `ms` (a training job shows ~1). */
 export async function cpuShare(pid: number, ms: number): Promise<number> {
   const before = cpuSeconds(pid);
   await new Promise((r) => setTimeout(r, ms));

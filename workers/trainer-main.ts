@@ -1,0 +1,55 @@
+// Trainer process entry: forked by the worker (workers/trainer-process.ts) for one job, which it
+// trains with workers/processor.ts, talking to Redis itself; it reports the outcome over IPC and
+// exits. Its own process, so that running out of memory or crashing ends this job alone.
+// It never outlives its worker: when the IPC channel closes it exits at once, writing nothing
+// more (a forked child otherwise trains on as an orphan, bullmq#2178).
+
+import { writeFileSync } from 'node:fs';
+import { trainingKernels } from './backend.js';
+import { trainerContext } from './context.js';
+import processTrainJob from './processor.js';
+import type { FromTrainer, ToTrainer } from './trainer-messages.js';
+
+process.on('disconnect', () => process.exit(1));
+// A terminal's Ctrl-C or a group-wide SIGTERM reaches this process too: the worker decides, and
+// passes a shutdown on as an 'abort' so the job is handed back rather than lost.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
+// When the host runs out of memory, the kernel should kill a trainer (one job) rather than the
+// worker or the API. Raising one's own score needs no privilege.
+try {
+  writeFileSync('/proc/self/oom_score_adj', '1000');
+} catch {
+  // Not Linux, or /proc not mounted: the job is still isolated, just not the preferred victim.
+}
+
+function send(message: FromTrainer, then?: () => void): void {
+  if (!process.connected) process.exit(1);
+  process.send?.(message, (err: Error | null) => {
+    if (err) process.exit(1);
+    then?.();
+  });
+}
+
+const controller = new AbortController();
+let started = false;
+
+process.on('message', (message: ToTrainer) => {
+  if (message.type === 'abort') {
+    controller.abort(message.reason);
+    return;
+  }
+  if (started) return;
+  started = true;
+  processTrainJob(message.job, message.token, controller.signal).then(
+    (result) => send({ type: 'done', result }, () => process.exit(0)),
+    (err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      send({ type: 'error', name: e.name, message: e.message }, () => process.exit(0));
+    },
+  );
+});
+
+await trainerContext();
+trainingKernels();
+send({ type: 'ready' });
