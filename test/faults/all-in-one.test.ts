@@ -37,7 +37,7 @@ describe('all-in-one server', () => {
     expect(exit.code, first.tail()).toBe(0);
     expect(exit.at - signalled).toBeLessThan(10_000);
     await sleep(300);
-    expect(processesOfPrefix(prefix), 'no worker thread, no redis-server left').toEqual([]);
+    expect(processesOfPrefix(prefix), 'no trainer, no redis-server left').toEqual([]);
 
     // Same DATA_DIR: the private Redis comes back from its AOF with the job handed back.
     const second = await startAllInOne(o, 'server-2');
@@ -49,7 +49,7 @@ describe('all-in-one server', () => {
     expect(byAttempt.length).toBe(2);
     expect(byAttempt[1]?.[0]).toBe((byAttempt[0]?.at(-1) ?? 0) + 1);
 
-    // SIGKILL mid-training: its training thread dies with it, and its private redis-server (held
+    // SIGKILL mid-training: its trainer process exits with it, and its private redis-server (held
     // by a shell that watches the server's end of a pipe) follows: nothing of it is left.
     const again = await submitJob(api2, slowSpec(40, { seed: 99 }));
     await waitForEpoch(api2, again.id, 2, 60_000);
