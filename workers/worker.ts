@@ -47,10 +47,10 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
     const bytes = jobMemoryBytes(job.data);
     let release: () => void;
     try {
-      if (admission.waiting > 0 || admission.inUse + bytes > config.workerMemoryBytes) {
-        logger.info({ jobId, memoryBytes: bytes, inUse: admission.inUse, waiting: admission.waiting }, 'job waits for memory');
-      }
+      const waits = admission.waiting > 0 || admission.inUse + bytes > config.workerMemoryBytes;
+      if (waits) logger.info({ jobId, memoryBytes: bytes, inUse: admission.inUse, waiting: admission.waiting }, 'job waits for memory');
       release = await admission.admit(bytes, signal);
+      if (waits) logger.info({ jobId, memoryBytes: bytes, inUse: admission.inUse }, 'job admitted');
     } catch (err) {
       if (err instanceof JobTooBigError) {
         await transitionJob(store, jobId, 'failed', { reason: `error: ${err.message}`, error: err.message });
