@@ -45,5 +45,7 @@ export function presentDataset(d: DatasetMeta) {
     targetWidth: d.targetWidth,
     size: d.size,
     createdAt: d.createdAt,
+    lastUsedAt: d.lastUsedAt,
+    expiresAt: d.expiresAt,
   };
 }

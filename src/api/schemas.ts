@@ -156,8 +156,13 @@ export const DatasetSchema = z
     classes: z.number().nullable(),
     task: z.enum(['classification', 'regression']),
     targetWidth: z.number(),
-    size: z.number(),
+    size: z.number().describe('Bytes stored, counted against MAX_TENANT_BYTES'),
     createdAt: z.string(),
+    lastUsedAt: z.string().nullable().describe('When a job was last submitted on it'),
+    expiresAt: z
+      .string()
+      .nullable()
+      .describe('With DATASET_RETENTION_SECONDS: from then on the next sweep deletes it, unless a queued or running job uses it. Null: kept until deleted'),
   })
   .meta({ id: 'Dataset' });
 

@@ -1385,11 +1385,16 @@ export interface components {
         Dataset: {
             classes: number | null;
             createdAt: string;
+            /** @description With DATASET_RETENTION_SECONDS: from then on the next sweep deletes it, unless a queued or running job uses it. Null: kept until deleted */
+            expiresAt: string | null;
             features: number;
             format: string;
             id: string;
+            /** @description When a job was last submitted on it */
+            lastUsedAt: string | null;
             name: string | null;
             rows: number;
+            /** @description Bytes stored, counted against MAX_TENANT_BYTES */
             size: number;
             targetWidth: number;
             /** @enum {string} */
@@ -1398,11 +1403,16 @@ export interface components {
         DatasetInput: {
             classes: number | null;
             createdAt: string;
+            /** @description With DATASET_RETENTION_SECONDS: from then on the next sweep deletes it, unless a queued or running job uses it. Null: kept until deleted */
+            expiresAt: string | null;
             features: number;
             format: string;
             id: string;
+            /** @description When a job was last submitted on it */
+            lastUsedAt: string | null;
             name: string | null;
             rows: number;
+            /** @description Bytes stored, counted against MAX_TENANT_BYTES */
             size: number;
             targetWidth: number;
             /** @enum {string} */

@@ -27,6 +27,13 @@ export interface DatasetMeta {
   /** Bytes on disk. */
   size: number;
   createdAt: string;
+  /** When a job was last submitted on it, or null. */
+  lastUsedAt: string | null;
+  /**
+   * With DATASET_RETENTION_SECONDS: the later of upload and last use plus the retention, after
+   * which the next sweep deletes it unless a queued or running job uses it. Null: kept until deleted.
+   */
+  expiresAt: string | null;
 }
 
 export function datasetPath(s: Store, datasetId: string): string {
@@ -42,8 +49,17 @@ function encodeMeta(m: DatasetMeta): string[] {
   ];
 }
 
-function decodeMeta(h: Record<string, string>): DatasetMeta | null {
+function expiryOf(s: Store, createdAt: string, lastUsedAt: string | null): string | null {
+  const seconds = s.config.datasetRetentionSeconds;
+  const last = Math.max(Date.parse(createdAt), lastUsedAt === null ? 0 : Date.parse(lastUsedAt));
+  if (seconds === 0 || !Number.isFinite(last)) return null;
+  return new Date(last + seconds * 1000).toISOString();
+}
+
+function decodeMeta(s: Store, h: Record<string, string>): DatasetMeta | null {
   if (h.id === undefined || h.tenant === undefined) return null;
+  const createdAt = h.createdAt ?? '';
+  const lastUsedAt = h.lastUsedAt || null;
   return {
     id: h.id,
     tenant: h.tenant,
@@ -55,7 +71,9 @@ function decodeMeta(h: Record<string, string>): DatasetMeta | null {
     task: h.task === 'regression' ? 'regression' : 'classification',
     targetWidth: Number(h.targetWidth),
     size: Number(h.size),
-    createdAt: h.createdAt ?? '',
+    createdAt,
+    lastUsedAt,
+    expiresAt: expiryOf(s, createdAt, lastUsedAt),
   };
 }
 
@@ -78,6 +96,7 @@ export async function saveDataset(s: Store, d: NewDataset, loaded: LoadedDataset
   const file = datasetPath(s, id);
   await writeFileAtomic(file, bytes);
   const ds = loaded.dataset;
+  const createdAt = new Date().toISOString();
   const meta: DatasetMeta = {
     id,
     tenant: d.tenant,
@@ -89,7 +108,9 @@ export async function saveDataset(s: Store, d: NewDataset, loaded: LoadedDataset
     task: loaded.meta.task,
     targetWidth: ds.targetWidth,
     size: bytes.byteLength,
-    createdAt: new Date().toISOString(),
+    createdAt,
+    lastUsedAt: null,
+    expiresAt: expiryOf(s, createdAt, null),
   };
   try {
     await addDatasetRecord(s, d.tenant, id, meta.size, encodeMeta(meta));
@@ -103,7 +124,7 @@ export async function saveDataset(s: Store, d: NewDataset, loaded: LoadedDataset
 /** The metadata, or null when missing or (given a tenant) another tenant's. */
 export async function getDatasetMeta(s: Store, datasetId: string, tenant: string | null = null): Promise<DatasetMeta | null> {
   if (!isDatasetId(datasetId)) return null;
-  const m = decodeMeta(await s.redis.hgetall(s.keys.dataset(datasetId)));
+  const m = decodeMeta(s, await s.redis.hgetall(s.keys.dataset(datasetId)));
   if (m === null || (tenant !== null && m.tenant !== tenant)) return null;
   return m;
 }
@@ -125,7 +146,7 @@ export async function listDatasets(
   for (const id of page) pipe.hgetall(s.keys.dataset(id));
   const rows = page.length === 0 ? [] : ((await pipe.exec()) ?? []);
   const items = page
-    .map((_, i) => decodeMeta((rows[i]?.[1] ?? {}) as Record<string, string>))
+    .map((_, i) => decodeMeta(s, (rows[i]?.[1] ?? {}) as Record<string, string>))
     .filter((m): m is DatasetMeta => m !== null && m.tenant === tenant);
   const last = page[page.length - 1];
   return { items, nextCursor: ids.length > opts.limit && last !== undefined ? last : null };

@@ -61,8 +61,16 @@ describe('sweeper', () => {
     const a = (f = await appFixture({ DATASET_RETENTION_SECONDS: '1' }));
     const used = await upload(a);
     const idle = await upload(a);
+    const view = async (id: string) => (await a.app.inject({ method: 'GET', url: `/v1/datasets/${id}` })).json() as { createdAt: string; lastUsedAt: string | null; expiresAt: string };
+    const fresh = await view(used.id);
+    expect(fresh.lastUsedAt).toBeNull();
+    expect(Date.parse(fresh.expiresAt) - Date.parse(fresh.createdAt)).toBe(1000);
     const job = await a.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ dataset: used.id, model: { layers: [{ type: 'dense', units: 4 }, { type: 'dense', units: 2 }] } }) });
     expect(job.statusCode).toBe(201);
+    // Submitting a job on it counts as a use: its retention starts again.
+    const touched = await view(used.id);
+    expect(touched.lastUsedAt).not.toBeNull();
+    expect(Date.parse(touched.expiresAt) - Date.parse(touched.lastUsedAt!)).toBe(1000);
     expect((await usage(a)).bytes.datasets).toBe(used.size + idle.size);
 
     const later = Date.now() + 1500;
@@ -85,7 +93,9 @@ describe('sweeper', () => {
     const a = (f = await appFixture());
     const ds = await upload(a);
     await sweepOnce(a.store, Date.now() + 365 * 86400_000);
-    expect((await a.app.inject({ method: 'GET', url: `/v1/datasets/${ds.id}` })).statusCode).toBe(200);
+    const res = await a.app.inject({ method: 'GET', url: `/v1/datasets/${ds.id}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().expiresAt).toBeNull();
   });
 
   it('removes dataset files no metadata names once older than the grace period', async () => {
