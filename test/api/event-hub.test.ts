@@ -81,7 +81,8 @@ describe('EventHub', () => {
         const sid = await appendStreamEntry(f.store, id, 'metrics', { epoch: 1 });
         expect(await until(() => late.got.length === 1, 5000)).toBe(true);
         expect(late.got[0]?.id).toBe(sid);
-        expect(Date.now() - started).toBeLessThan(1000);
+        // Well under the 10 s block (with room for a loaded machine).
+        expect(Date.now() - started).toBeLessThan(2500);
       }
       expect(hub.connections).toBe(1);
       expect(first.got).toEqual([]);
@@ -152,7 +153,8 @@ describe('EventHub', () => {
       const started = Date.now();
       await appendStreamEntry(store, id, 'metrics', { epoch: 1 });
       expect(await until(() => late.got.length === 1, 5000)).toBe(true);
-      expect(Date.now() - started).toBeLessThan(1000);
+      // Well under the 10 s block (with room for a loaded machine).
+      expect(Date.now() - started).toBeLessThan(2500);
     } finally {
       hub.close();
       redis.disconnect();

@@ -87,7 +87,8 @@ describe('SSE clients of many jobs', () => {
     const clients = jobIds.flatMap((id) => Array.from({ length: CLIENTS_PER_JOB }, () => ({ jobId: id, ...follow(id) })));
     try {
       await Promise.all(clients.map((c) => c.open));
-      // Opened streams subscribe after their catch-up read: give them a moment, then count.
+      // Opened streams subscribe after their catch-up read: wait for the first shard, give the rest a moment, then count.
+      await waitFor(async () => (await ourConnections(f.redis, name)).some((n) => /:sse-\d+$/.test(n)), { timeoutMs: 10_000, intervalMs: 50, what: 'an SSE shard connection' });
       await sleep(300);
       const during = await ourConnections(f.redis, name);
       expect(during.length - before.length, 'new Redis connections while following').toBeLessThanOrEqual(CONNECTIONS);
