@@ -83,7 +83,7 @@ export const HistoryEntrySchema = z
 
 const bytes = (what: string) => z.number().describe(what);
 
-/** Mirrors the core's MemoryParts (src/core/memory.ts); a test checks they list the same parts. */
+/** Mirrors JobMemoryParts (src/spec/memory-estimate.ts, src/core/memory.ts); a test checks they list the same parts. */
 export const MemoryEstimateSchema = z
   .object({
     bytes: z.number().describe('Estimated peak bytes of training this job: the sum of the parts. Submission refuses more than MAX_JOB_MEMORY_BYTES.'),
@@ -96,6 +96,7 @@ export const MemoryEstimateSchema = z
       dropoutMasks: bytes('one float per unit per row for each dropout layer'),
       dataset: bytes('training and validation rows as float32 features and targets (features twice with normalize)'),
       rowIndex: bytes("the epoch's row order and one view per training row"),
+      datasetLoading: bytes('a second copy of the rows while the worker reads and splits the dataset file (before the training buffers exist, counted on top of them)'),
       weightCopies: bytes('weights of the last good epoch, and of the best one when early stopping restores it'),
       serialization: bytes('resume state and checkpoint files in memory'),
       other: bytes('metrics sums, normalization statistics, kernel scratch'),

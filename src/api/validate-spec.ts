@@ -1,9 +1,9 @@
 // Submission-time checks beyond the schema: the referenced datasets exist for this tenant, and
 // the spec fits them and the configured limits. Returns issues with spec field paths.
-import { CoreError, validateConfig, type MemoryEstimate } from '../core/index.js';
+import { CoreError, validateConfig } from '../core/index.js';
 import { builtinInfo, isBuiltinName } from '../data/index.js';
 import type { JobSpec, SpecIssue } from '../spec/job-spec.js';
-import { checkMemoryLimit, specMemoryEstimate } from '../spec/memory-estimate.js';
+import { checkMemoryLimit, specMemoryEstimate, type JobMemoryEstimate } from '../spec/memory-estimate.js';
 import { checkSpecAgainstDataset, checkSpecLimits, resolveSpec, toTrainConfig, trainingRows, type DatasetInfo } from '../spec/to-train-config.js';
 import { getDatasetMeta } from '../store/datasets.js';
 import type { Store } from '../store/redis.js';
@@ -45,7 +45,7 @@ export interface CheckedSpec {
   issues: Issue[];
   datasetId: string | null;
   /** Computed once the spec fits its dataset; null when it does not. */
-  memoryEstimate: MemoryEstimate | null;
+  memoryEstimate: JobMemoryEstimate | null;
 }
 
 export async function checkSubmittedSpec(s: Store, tenant: string, spec: JobSpec): Promise<CheckedSpec> {
@@ -64,7 +64,7 @@ export async function checkSubmittedSpec(s: Store, tenant: string, spec: JobSpec
     issues.push(...checkSpecLimits(spec, data, s.config.limits).map(specIssue));
     if (issues.length === 0) issues.push(...coreIssues(spec, data));
   }
-  let memoryEstimate: MemoryEstimate | null = null;
+  let memoryEstimate: JobMemoryEstimate | null = null;
   if (data !== null && issues.length === 0) {
     memoryEstimate = specMemoryEstimate(spec, data, validation);
     issues.push(...checkMemoryLimit(memoryEstimate, s.config.limits.jobMemoryBytes).map(specIssue));

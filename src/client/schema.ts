@@ -2256,6 +2256,8 @@ export interface components {
                 activations: number;
                 /** @description training and validation rows as float32 features and targets (features twice with normalize) */
                 dataset: number;
+                /** @description a second copy of the rows while the worker reads and splits the dataset file (before the training buffers exist, counted on top of them) */
+                datasetLoading: number;
                 /** @description one float per unit per row for each dropout layer */
                 dropoutMasks: number;
                 /** @description one gradient per parameter */
@@ -2284,6 +2286,8 @@ export interface components {
                 activations: number;
                 /** @description training and validation rows as float32 features and targets (features twice with normalize) */
                 dataset: number;
+                /** @description a second copy of the rows while the worker reads and splits the dataset file (before the training buffers exist, counted on top of them) */
+                datasetLoading: number;
                 /** @description one float per unit per row for each dropout layer */
                 dropoutMasks: number;
                 /** @description one gradient per parameter */

@@ -1,21 +1,36 @@
-// A job spec and its dataset's metadata → the core's memory estimate, and the MAX_JOB_MEMORY_BYTES
-// check at submission, which names the spec field that drives the estimate most.
-import { memoryEstimate, type MemoryEstimate, type MemoryParts } from '../core/index.js';
+// A job spec and its dataset's metadata → the job's memory estimate: the core's, plus what the
+// worker holds while it loads the rows; and the MAX_JOB_MEMORY_BYTES check at submission, which
+// names the spec field that drives the estimate most.
+import { memoryEstimate, type MemoryParts } from '../core/index.js';
 import type { JobSpec, SpecIssue } from './job-spec.js';
 import { toTrainConfig, trainingRows, type DatasetInfo } from './to-train-config.js';
 
+export interface JobMemoryParts extends MemoryParts {
+  /** A second copy of the rows while the worker loads them (the file's bytes beside the decoded
+   *  rows, then the rows beside their train/validation split). It passes before the training
+   *  buffers exist, but is counted on top of them. */
+  datasetLoading: number;
+}
+
+export interface JobMemoryEstimate {
+  bytes: number;
+  parts: JobMemoryParts;
+}
+
 /** Peak bytes of training `spec` on `data` (split by its validation fraction, or with the separate `validation` set). */
-export function specMemoryEstimate(spec: JobSpec, data: DatasetInfo, validation: DatasetInfo | null): MemoryEstimate {
+export function specMemoryEstimate(spec: JobSpec, data: DatasetInfo, validation: DatasetInfo | null): JobMemoryEstimate {
   const trainRows = trainingRows(spec, data.rows);
   let validationRows = 0;
   if (spec.validation !== null) validationRows = 'fraction' in spec.validation ? data.rows - trainRows : (validation?.rows ?? 0);
-  return memoryEstimate(toTrainConfig(spec), { trainRows, validationRows, features: data.features, targetWidth: data.targetWidth });
+  const core = memoryEstimate(toTrainConfig(spec), { trainRows, validationRows, features: data.features, targetWidth: data.targetWidth });
+  const datasetLoading = 4 * (trainRows + validationRows) * (data.features + data.targetWidth);
+  return { bytes: core.bytes + datasetLoading, parts: { ...core.parts, datasetLoading } };
 }
 
 type Driver = 'batchSize' | 'model.layers' | 'dataset';
 
 /** Which spec field scales each part: shrinking that field shrinks the part. */
-const DRIVER_OF: Record<keyof MemoryParts, Driver> = {
+const DRIVER_OF: Record<keyof JobMemoryParts, Driver> = {
   activations: 'batchSize',
   activationGradients: 'batchSize',
   dropoutMasks: 'batchSize',
@@ -27,6 +42,7 @@ const DRIVER_OF: Record<keyof MemoryParts, Driver> = {
   other: 'model.layers',
   dataset: 'dataset',
   rowIndex: 'dataset',
+  datasetLoading: 'dataset',
 };
 
 const DRIVER_TEXT: Record<Driver, string> = {
@@ -36,9 +52,9 @@ const DRIVER_TEXT: Record<Driver, string> = {
 };
 
 /** The field whose parts add up to the most bytes, and those bytes. */
-export function memoryDriver(parts: MemoryParts): { path: Driver; bytes: number } {
+export function memoryDriver(parts: JobMemoryParts): { path: Driver; bytes: number } {
   const sums: Record<Driver, number> = { batchSize: 0, 'model.layers': 0, dataset: 0 };
-  for (const [part, bytes] of Object.entries(parts) as [keyof MemoryParts, number][]) sums[DRIVER_OF[part]] += bytes;
+  for (const [part, bytes] of Object.entries(parts) as [keyof JobMemoryParts, number][]) sums[DRIVER_OF[part]] += bytes;
   const path = (Object.keys(sums) as Driver[]).reduce((a, b) => (sums[b] > sums[a] ? b : a));
   return { path, bytes: sums[path] };
 }
@@ -48,7 +64,7 @@ function gib(bytes: number): string {
 }
 
 /** One issue, at the driving field, when the estimate is over MAX_JOB_MEMORY_BYTES. */
-export function checkMemoryLimit(estimate: MemoryEstimate, limit: number): SpecIssue[] {
+export function checkMemoryLimit(estimate: JobMemoryEstimate, limit: number): SpecIssue[] {
   if (estimate.bytes <= limit) return [];
   const driver = memoryDriver(estimate.parts);
   return [

@@ -1,8 +1,8 @@
 // The job record as stored in its Redis hash: statuses, history entries, metrics records, and
 // the field-by-field encoding (JSON for structured fields).
-import type { MemoryEstimate } from '../core/memory.js';
 import type { EpochMetrics } from '../core/types.js';
 import type { JobSpec } from '../spec/job-spec.js';
+import type { JobMemoryEstimate } from '../spec/memory-estimate.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -43,7 +43,7 @@ export interface JobRecord {
   error: string | null;
   backend: string | null;
   /** Estimated peak bytes of training, by part, from submission; null for jobs submitted before estimates. */
-  memoryEstimate: MemoryEstimate | null;
+  memoryEstimate: JobMemoryEstimate | null;
   bodyHash: string;
 }
 
@@ -108,7 +108,7 @@ export function decodeRecord(h: Record<string, string>): JobRecord | null {
     finishedAt: h.finishedAt ?? null,
     error: h.error || null,
     backend: h.backend ?? null,
-    memoryEstimate: json<MemoryEstimate | null>(h.memoryEstimate, null),
+    memoryEstimate: json<JobMemoryEstimate | null>(h.memoryEstimate, null),
     bodyHash: h.bodyHash ?? '',
   };
 }

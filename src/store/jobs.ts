@@ -1,8 +1,8 @@
 // Job records: one Redis hash per job plus per-tenant indexes (all jobs, and one per status).
 // Creation and status transitions are Lua scripts, so the record, the indexes and the job's stream
 // change together: a transition appends to `history` AND writes a status event to the stream.
-import type { MemoryEstimate } from '../core/memory.js';
 import type { JobSpec } from '../spec/job-spec.js';
+import type { JobMemoryEstimate } from '../spec/memory-estimate.js';
 import { decodeRecord, encodeRecord, isTerminal, type HistoryEntry, type JobRecord, type JobStatus, type MetricsRecord } from './job-record.js';
 import { CREATE_JOB, HSET_IF_EXISTS, RECORD_EPOCH, TRANSITION } from './job-scripts.js';
 import type { Store } from './redis.js';
@@ -20,7 +20,7 @@ export interface NewJob {
   /** sha256 of the canonical submitted body, compared on Idempotency-Key retries. */
   bodyHash: string;
   idempotencyKey: string | null;
-  memoryEstimate?: MemoryEstimate | null;
+  memoryEstimate?: JobMemoryEstimate | null;
 }
 
 export type CreateJobResult =

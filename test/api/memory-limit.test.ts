@@ -73,7 +73,7 @@ describe('MAX_JOB_MEMORY_BYTES at POST /v1/jobs', () => {
     const res = await submit(wideSpec({ batchSize: 32, validation: { fraction: 0.1 } }));
     expect(res.statusCode).toBe(201);
     const job = res.json();
-    const expected = memoryEstimate(
+    const core = memoryEstimate(
       {
         layers: [
           { type: 'dense', units: 65_536, activation: 'relu', init: 'xavier_uniform', useBias: true, biasInit: 'zeros' },
@@ -87,6 +87,9 @@ describe('MAX_JOB_MEMORY_BYTES at POST /v1/jobs', () => {
       },
       { trainRows: 9_000, validationRows: 1_000, features: 1, targetWidth: 1 },
     );
+    // Plus the worker's second copy of the 10,000 rows (1 feature + 1 target) while it loads them.
+    const datasetLoading = 4 * 10_000 * 2;
+    const expected = { bytes: core.bytes + datasetLoading, parts: { ...core.parts, datasetLoading } };
     expect(job.memoryEstimate).toEqual(expected);
     expect(job.memoryEstimate.bytes).toBeLessThan(DEFAULT_LIMIT);
     const got = await f.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` });

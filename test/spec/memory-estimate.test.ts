@@ -18,18 +18,27 @@ const spec = (extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
+/** The core's estimate plus the worker's second copy of the rows while loading. */
+function withLoading(core: ReturnType<typeof memoryEstimate>, rows: number, width: number) {
+  const datasetLoading = 4 * rows * width;
+  return { bytes: core.bytes + datasetLoading, parts: { ...core.parts, datasetLoading } };
+}
+
 describe('specMemoryEstimate', () => {
   it('splits the rows by the validation fraction, as the worker does (ceil for validation)', () => {
     const s = spec({ validation: { fraction: 0.15 } });
     const got = specMemoryEstimate(s, wide, null);
-    expect(got).toEqual(memoryEstimate(toTrainConfig(s), { trainRows: 8_500, validationRows: 1_500, features: 1, targetWidth: 1 }));
+    expect(got).toEqual(withLoading(memoryEstimate(toTrainConfig(s), { trainRows: 8_500, validationRows: 1_500, features: 1, targetWidth: 1 }), 10_000, 2));
   });
 
   it('counts a separate validation dataset\'s rows, and none without validation', () => {
     const v: DatasetInfo = { ...wide, rows: 3_000 };
     const s = spec({ validation: { dataset: 'ds_01JD0000000000000000000001' } });
-    expect(specMemoryEstimate(s, wide, v)).toEqual(memoryEstimate(toTrainConfig(s), { trainRows: 10_000, validationRows: 3_000, features: 1, targetWidth: 1 }));
-    expect(specMemoryEstimate(spec(), wide, null).parts.dataset).toBe(10_000 * 2 * 4);
+    expect(specMemoryEstimate(s, wide, v)).toEqual(withLoading(memoryEstimate(toTrainConfig(s), { trainRows: 10_000, validationRows: 3_000, features: 1, targetWidth: 1 }), 13_000, 2));
+    const plain = specMemoryEstimate(spec(), wide, null);
+    expect(plain.parts.dataset).toBe(10_000 * 2 * 4);
+    expect(plain.parts.datasetLoading).toBe(10_000 * 2 * 4);
+    expect(plain.bytes).toBe(Object.values(plain.parts).reduce((a, b) => a + b, 0));
   });
 });
 
