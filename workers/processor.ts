@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { CoreError, train, type TrainResult } from '../src/core/index.js';
 import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
 import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
-import { getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
+import { CorruptJobRecordError, getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
 import { QuotaExceededError } from '../src/store/usage.js';
 import { trainingKernels } from './backend.js';
 import { outageLogger } from './connection-log.js';
@@ -50,7 +50,14 @@ export default async function processTrainJob(
   const log = ctx.logger.child({ jobId, attempt });
   const finish = (status: Terminal, reason: string, error?: string) => finishJob(ctx, log, jobId, attempt, status, reason, error);
 
-  const record = await getJob(store, jobId);
+  const record = await getJob(store, jobId).catch((err: unknown) => {
+    // A damaged record cannot be trained from, and a retry would read the same bytes.
+    if (err instanceof CorruptJobRecordError) {
+      log.error({ err: err.message }, 'job record corrupt');
+      throw new UnrecoverableError(err.message);
+    }
+    throw err;
+  });
   if (record === null) throw new UnrecoverableError(`job record ${jobId} is gone (expired or deleted)`);
   if (isTerminal(record.status)) {
     log.info({ status: record.status }, 'job already finished; skipping');

@@ -6,6 +6,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { inputPrefix, quoteInput } from '../data/quote-input.js';
+import { CorruptJobRecordError } from '../store/job-record.js';
 import { StorageFullError } from '../store/storage-full.js';
 import { CheckpointCorruptError } from '../store/verified-checkpoint.js';
 
@@ -32,6 +33,7 @@ export const ERROR_STATUS = {
   internal: 500,
   insufficient_storage: 507,
   checkpoint_corrupt: 500,
+  job_record_corrupt: 500,
   unavailable: 503,
 } as const;
 
@@ -210,6 +212,10 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     // Our data, not the client's: a 500 that says what is wrong, logged for the operator.
     request.log.error({ err, reqId: request.id, jobId: err.jobId, epoch: err.epoch }, err.message);
     return send(reply, 500, errorBody('checkpoint_corrupt', err.message, { epoch: err.epoch, requestId: request.id }));
+  }
+  if (err instanceof CorruptJobRecordError) {
+    request.log.error({ err, reqId: request.id, jobId: err.jobId, field: err.field }, err.message);
+    return send(reply, 500, errorBody('job_record_corrupt', err.message, { field: err.field, requestId: request.id }));
   }
   if (err instanceof StorageFullError) {
     // Not the client's fault and not a bug: the operator has to free space; nothing was stored.

@@ -77,28 +77,46 @@ export function encodeRecord(r: JobRecord): string[] {
   return out;
 }
 
-function json<T>(v: string | undefined, fallback: T): T {
-  if (v === undefined || v === '') return fallback;
-  try {
-    return JSON.parse(v) as T;
-  } catch {
-    return fallback;
+/** A stored record that cannot be read back: our data is damaged, never the client's mistake. */
+export class CorruptJobRecordError extends Error {
+  override readonly name = 'CorruptJobRecordError';
+  constructor(
+    readonly jobId: string,
+    readonly tenant: string,
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`the stored record of ${jobId} is corrupt: field "${field}" ${reason}`);
   }
 }
 
 export function decodeRecord(h: Record<string, string>): JobRecord | null {
   if (h.id === undefined || h.tenant === undefined || h.status === undefined) return null;
+  const { id, tenant } = h;
+  // An absent optional field takes its default; a present one that does not parse is corruption.
+  const json = <T>(field: string, fallback: T): T => {
+    const v = h[field];
+    if (v === undefined || v === '') return fallback;
+    try {
+      return JSON.parse(v) as T;
+    } catch (err) {
+      throw new CorruptJobRecordError(id, tenant, field, `is not valid JSON (${(err as Error).message})`);
+    }
+  };
+  if (!(JOB_STATUSES as readonly string[]).includes(h.status)) throw new CorruptJobRecordError(id, tenant, 'status', `is ${JSON.stringify(h.status.slice(0, 40))}, not a job status`);
+  const spec = json<JobSpec | null>('spec', null);
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new CorruptJobRecordError(id, tenant, 'spec', 'is missing or not an object');
   return {
-    id: h.id,
-    tenant: h.tenant,
+    id,
+    tenant,
     name: h.name ?? null,
-    spec: json(h.spec, {} as JobSpec),
+    spec,
     status: h.status as JobStatus,
     reason: h.reason || null,
-    history: json<HistoryEntry[]>(h.history, []),
-    progress: json(h.progress, { epoch: 0, epochs: 0 }),
-    latest: json<MetricsRecord | null>(h.latest, null),
-    best: json<MetricsRecord | null>(h.best, null),
+    history: json<HistoryEntry[]>('history', []),
+    progress: json('progress', { epoch: 0, epochs: 0 }),
+    latest: json<MetricsRecord | null>('latest', null),
+    best: json<MetricsRecord | null>('best', null),
     attempt: Number(h.attempt ?? 0),
     priority: Number(h.priority ?? 0),
     datasetId: h.datasetId ?? null,
@@ -108,7 +126,7 @@ export function decodeRecord(h: Record<string, string>): JobRecord | null {
     finishedAt: h.finishedAt ?? null,
     error: h.error || null,
     backend: h.backend ?? null,
-    memoryEstimate: json<JobMemoryEstimate | null>(h.memoryEstimate, null),
+    memoryEstimate: json<JobMemoryEstimate | null>('memoryEstimate', null),
     bodyHash: h.bodyHash ?? '',
   };
 }

@@ -3,12 +3,12 @@
 // change together: a transition appends to `history` AND writes a status event to the stream.
 import type { JobSpec } from '../spec/job-spec.js';
 import type { JobMemoryEstimate } from '../spec/memory-estimate.js';
-import { decodeRecord, encodeRecord, isTerminal, type HistoryEntry, type JobRecord, type JobStatus, type MetricsRecord } from './job-record.js';
+import { CorruptJobRecordError, decodeRecord, encodeRecord, isTerminal, type HistoryEntry, type JobRecord, type JobStatus, type MetricsRecord } from './job-record.js';
 import { CREATE_JOB, HSET_IF_EXISTS, RECORD_EPOCH, TRANSITION } from './job-scripts.js';
 import type { Store } from './redis.js';
 import { runScript } from './script.js';
 
-export { JOB_STATUSES, TERMINAL_STATUSES, decodeRecord, isTerminal } from './job-record.js';
+export { CorruptJobRecordError, JOB_STATUSES, TERMINAL_STATUSES, decodeRecord, isTerminal } from './job-record.js';
 export type { HistoryEntry, JobRecord, JobStatus, MetricsRecord } from './job-record.js';
 
 export interface NewJob {
@@ -98,7 +98,14 @@ export async function forgetIdempotencyKey(s: Store, tenant: string, key: string
 /** The job, or null when it does not exist or (given a tenant) belongs to another tenant. */
 export async function getJob(s: Store, jobId: string, tenant: string | null = null): Promise<JobRecord | null> {
   const h = await s.redis.hgetall(s.keys.job(jobId));
-  const r = decodeRecord(h);
+  let r: JobRecord | null;
+  try {
+    r = decodeRecord(h);
+  } catch (err) {
+    // Another tenant's damaged record is not found, like any of its jobs.
+    if (err instanceof CorruptJobRecordError && tenant !== null && err.tenant !== tenant) return null;
+    throw err;
+  }
   if (r === null || (tenant !== null && r.tenant !== tenant)) return null;
   return r;
 }
@@ -126,7 +133,13 @@ export async function listJobs(
     const rows = (await pipe.exec()) ?? [];
     const stale: string[] = [];
     ids.forEach((id, i) => {
-      const r = decodeRecord((rows[i]?.[1] ?? {}) as Record<string, string>);
+      let r: JobRecord | null;
+      try {
+        r = decodeRecord((rows[i]?.[1] ?? {}) as Record<string, string>);
+      } catch (err) {
+        if (err instanceof CorruptJobRecordError && err.tenant !== tenant) return;
+        throw err;
+      }
       if (r === null) stale.push(id);
       else if (r.tenant === tenant && (opts.status === undefined || r.status === opts.status)) found.push(r);
     });

@@ -90,6 +90,23 @@ describe('/v1/jobs', () => {
     });
   });
 
+  it('a job record damaged in Redis is a 500 job_record_corrupt naming the field, not a job with an empty spec', async () => {
+    const id = (await submit(xorSpec())).json().id as string;
+    await f.redis.hset(f.store.keys.job(id), 'spec', '{"dataset": {"builtin"');
+    for (const url of [`/v1/jobs/${id}`, '/v1/jobs?limit=100']) {
+      const res = await f.app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(500);
+      const err = errorOf(res.body);
+      expect(err.code, url).toBe('job_record_corrupt');
+      expect(err.message, url).toContain(`the stored record of ${id} is corrupt: field "spec" is not valid JSON`);
+    }
+    await f.redis.hset(f.store.keys.job(id), 'spec', JSON.stringify(xorSpec()), 'status', 'exploded');
+    expect(errorOf((await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).body).message).toContain('field "status" is "exploded", not a job status');
+    // Another tenant does not learn that the damaged job exists.
+    expect(await getJob(f.store, id, 'someone-else')).toBeNull();
+    await f.redis.del(f.store.keys.job(id));
+  });
+
   it('Idempotency-Key: a retry returns the same job (200); a different body is 409', async () => {
     const key = `k-${Date.now()}`;
     const first = await submit(xorSpec(), { 'idempotency-key': key });
