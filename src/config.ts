@@ -70,6 +70,12 @@ const EnvSchema = z.object({
   MAX_PREDICT_ROWS: int(1, 1_000_000).default(10_000),
   /** A job whose estimated peak memory (src/core/memory.ts) is larger is refused at submission. */
   MAX_JOB_MEMORY_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
+  /** rows × model parameters of one predict request (its multiply-adds). */
+  MAX_PREDICT_COST: int(1, Number.MAX_SAFE_INTEGER).default(2e10),
+  /** Threads that parse uploads and run predict off the API's event loop. */
+  API_CPU_THREADS: int(1, 64).default(1),
+  /** Uploads and predicts that may wait for a CPU thread (beyond: 503 with Retry-After). */
+  API_CPU_QUEUE: int(0, 10_000).default(8),
   /** Requests per key (or per client address without a key) per window. */
   RATE_LIMIT_MAX: int(1, 10_000_000).default(6000),
   RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).default(60_000),
@@ -144,6 +150,8 @@ export interface Limits {
   jobMemoryBytes: number;
   /** A tenant's stored bytes, datasets plus checkpoints (MAX_TENANT_BYTES). */
   tenantBytes: number;
+  /** rows × parameters of one predict request; beyond it 400. */
+  predictCost: number;
 }
 
 export interface Config {
@@ -167,6 +175,9 @@ export interface Config {
   lockDurationMs: number;
   stalledIntervalMs: number;
   idempotencyTtlSeconds: number;
+  /** API threads for upload parsing and predict, and how many requests may wait for them. */
+  cpuThreads: number;
+  cpuQueue: number;
   limits: Limits;
   rateLimit: { max: number; windowMs: number };
   /** Wrong keys per client address per window; beyond it 429 until the window ends. */
@@ -221,6 +232,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockDurationMs: e.LOCK_DURATION_MS,
     stalledIntervalMs: e.STALLED_INTERVAL_MS,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    cpuThreads: e.API_CPU_THREADS,
+    cpuQueue: e.API_CPU_QUEUE,
     limits: Object.freeze({
       bodyBytes: e.BODY_LIMIT_BYTES,
       jsonBodyBytes: e.JSON_BODY_LIMIT_BYTES,
@@ -234,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       predictRows: e.MAX_PREDICT_ROWS,
       jobMemoryBytes: e.MAX_JOB_MEMORY_BYTES,
       tenantBytes: e.MAX_TENANT_BYTES,
+      predictCost: e.MAX_PREDICT_COST,
     }),
     rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
     authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS }),

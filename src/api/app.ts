@@ -13,6 +13,7 @@ import { createStore } from '../store/redis.js';
 import { identifyHook, rateLimitKey, requireTenantHook } from './auth.js';
 import { clientErrorHandler } from './client-errors.js';
 import type { RouteContext } from './context.js';
+import { CpuPool } from './cpu/pool.js';
 import { EventHub } from './event-hub.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { parseJsonBody } from './json-body.js';
@@ -128,8 +129,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     queue: deps.queue,
     redis: deps.redis,
     events: new EventHub(store, deps.redis, { connections: config.sseRedisConnections }),
+    cpu: new CpuPool(config.cpuThreads, config.cpuQueue),
     openStreams: new Set(),
   };
+  app.addHook('onClose', async () => {
+    await ctx.cpu.close();
+  });
   // Before the server stops accepting: open event streams would otherwise hold close() open.
   app.addHook('preClose', async () => {
     for (const close of [...ctx.openStreams]) close();

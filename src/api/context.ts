@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { TrainQueue } from '../queue/queue.js';
 import type { Store } from '../store/redis.js';
+import type { CpuPool } from './cpu/pool.js';
 import type { EventHub } from './event-hub.js';
 
 export interface RouteContext {
@@ -14,6 +15,8 @@ export interface RouteContext {
   redis: Redis;
   /** Live job streams, one Redis reader per watched job. */
   events: EventHub;
+  /** The threads that parse uploads and run predict, off the event loop. */
+  cpu: CpuPool;
   /** Closers of open long-lived responses (SSE), called when the app closes. */
   openStreams: Set<() => void>;
 }

@@ -182,7 +182,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a dataset
-         * @description CSV with a header row (text/csv, ?label=<column>), JSON or NDJSON rows {"features": number[], "label": number|number[]} (application/json, application/x-ndjson), or IDX images + labels as multipart fields "images" and "labels" (gzipped or not).
+         * @description CSV with a header row (text/csv, ?label=<column>), JSON or NDJSON rows {"features": number[], "label": number|number[]} (application/json, application/x-ndjson), or IDX images + labels as multipart fields "images" and "labels" (gzipped or not). Parsed off the event loop; 503 with Retry-After while API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.
          */
         post: {
             parameters: {
@@ -253,6 +253,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1228,7 +1237,7 @@ export interface paths {
         put?: never;
         /**
          * Predict with a job's best checkpoint
-         * @description Classifiers answer {"probabilities": number[], "label": k} per row, regressors {"value": number[]}. Rows must have the model's input width; inputs are used as given (the checkpoint applies its own standardization).
+         * @description Classifiers answer {"probabilities": number[], "label": k} per row, regressors {"value": number[]}. Rows must have the model's input width; inputs are used as given (the checkpoint applies its own standardization). At most MAX_PREDICT_ROWS rows and rows × parameters ≤ MAX_PREDICT_COST; runs off the event loop, 503 with Retry-After while API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.
          */
         post: {
             parameters: {
@@ -1291,7 +1300,16 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
-                500: {
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };

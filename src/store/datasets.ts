@@ -83,39 +83,44 @@ export interface NewDataset {
   format: string;
 }
 
+/** What a dataset file holds, as the metadata needs it. */
+export interface DatasetFileInfo {
+  rows: number;
+  features: number;
+  classes: number | null;
+  task: Task;
+  targetWidth: number;
+  /** Bytes of the file. */
+  size: number;
+}
+
 /**
  * Writes the file, then the metadata and index entry, charging its bytes to the tenant's quota
- * (QuotaExceededError beyond MAX_TENANT_BYTES). A file whose metadata could not be written is
- * removed again. Returns the metadata with a new id.
+ * (QuotaExceededError beyond MAX_TENANT_BYTES). Returns the metadata with a new id.
  */
 export async function saveDataset(s: Store, d: NewDataset, loaded: LoadedDataset): Promise<DatasetMeta> {
   const id = newDatasetId();
   const bytes = encodeDataset(loaded);
-  // Refuse before writing when it cannot fit; the Lua step below is the exact, atomic check.
+  // Refuse before writing when it cannot fit; recordDataset's Lua step is the exact, atomic check.
   await checkQuotaRoom(s, d.tenant, bytes.byteLength, 'this dataset');
-  const file = datasetPath(s, id);
-  await writeFileAtomic(file, bytes);
+  await writeFileAtomic(datasetPath(s, id), bytes);
   const ds = loaded.dataset;
+  const info: DatasetFileInfo = { rows: ds.n, features: ds.features, classes: loaded.meta.classes, task: loaded.meta.task, targetWidth: ds.targetWidth, size: bytes.byteLength };
+  return recordDataset(s, d, id, info);
+}
+
+/**
+ * Indexes a dataset whose file is already at datasetPath(id) (written by an upload's CPU thread),
+ * charging its bytes to the tenant's quota (QuotaExceededError beyond MAX_TENANT_BYTES, checked
+ * atomically). A file whose metadata could not be written is removed again.
+ */
+export async function recordDataset(s: Store, d: NewDataset, id: string, info: DatasetFileInfo): Promise<DatasetMeta> {
   const createdAt = new Date().toISOString();
-  const meta: DatasetMeta = {
-    id,
-    tenant: d.tenant,
-    name: d.name,
-    format: d.format,
-    rows: ds.n,
-    features: ds.features,
-    classes: loaded.meta.classes,
-    task: loaded.meta.task,
-    targetWidth: ds.targetWidth,
-    size: bytes.byteLength,
-    createdAt,
-    lastUsedAt: null,
-    expiresAt: expiryOf(s, createdAt, null),
-  };
+  const meta: DatasetMeta = { id, tenant: d.tenant, name: d.name, format: d.format, ...info, createdAt, lastUsedAt: null, expiresAt: expiryOf(s, createdAt, null) };
   try {
     await addDatasetRecord(s, d.tenant, id, meta.size, encodeMeta(meta));
   } catch (err) {
-    await rm(file, { force: true });
+    await rm(datasetPath(s, id), { force: true });
     throw err;
   }
   return meta;

@@ -1,15 +1,19 @@
 // /v1/datasets: upload (CSV, JSON/NDJSON rows, IDX images+labels as multipart), list, get, delete.
-// Parsing is src/data's; this file picks the parser from the content type and stores the result.
+// The body is spooled to disk as it arrives, parsed by src/data in a CPU thread (cpu/upload-task.ts)
+// that writes the dataset file; this file picks the format and indexes the result.
 import multipart from '@fastify/multipart';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { DataError, parseCsv, parseIdx, parseJsonRows, type LoadedDataset, type ParseOptions } from '../../data/index.js';
-import { inputPrefix, quoteInput } from '../../data/quote-input.js';
-import { deleteDataset, getDatasetMeta, jobsUsingDataset, listDatasets, saveDataset } from '../../store/datasets.js';
+import { deleteDataset, datasetPath, getDatasetMeta, jobsUsingDataset, listDatasets, recordDataset } from '../../store/datasets.js';
+import { newDatasetId } from '../../store/ids.js';
+import { checkQuotaRoom } from '../../store/usage.js';
 import type { RouteContext } from '../context.js';
+import { inputPrefix, quoteInput } from '../../data/quote-input.js';
+import type { UploadTask } from '../cpu/protocol.js';
 import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
 import { presentDataset } from '../present.js';
 import { DatasetIdParams, DatasetListQuery, DatasetListSchema, DatasetSchema, DatasetUploadQuery } from '../schemas.js';
+import { removeSpooled, removeSpooledOnClose, spoolDir, spoolToFile } from '../spool.js';
 import { z } from 'zod';
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema };
@@ -28,31 +32,58 @@ function formatOf(contentType: string | undefined, filename?: string): Format | 
   return null;
 }
 
-function parse(format: Exclude<Format, 'idx'>, bytes: Uint8Array, query: z.infer<typeof DatasetUploadQuery>, options: ParseOptions): LoadedDataset {
-  if (format === 'csv') {
-    const label = query.label?.includes(',') ? query.label.split(',').map((l) => l.trim()) : query.label;
-    return parseCsv(bytes, label === undefined ? options : { ...options, label });
-  }
-  if (query.label !== undefined) throw new ApiError('invalid_request', '?label applies to CSV uploads only', { path: 'label', issues: [{ path: 'label', message: 'only for CSV', in: 'querystring' }] });
-  return parseJsonRows(bytes, options);
+/** A raw body spooled to disk by the content-type parser below. */
+interface SpooledBody {
+  spooled: string;
 }
 
-type Files = Map<string, { bytes: Buffer; filename: string; mimetype: string }>;
+function isSpooled(body: unknown): body is SpooledBody {
+  return typeof body === 'object' && body !== null && typeof (body as { spooled?: unknown }).spooled === 'string';
+}
+
+/** ?label for CSV (one column or several, comma-separated); refused for the other formats. */
+function labelOption(format: Format, label: string | undefined): string | string[] | undefined {
+  if (label === undefined) return undefined;
+  if (format !== 'csv') throw new ApiError('invalid_request', '?label applies to CSV uploads only', { path: 'label', issues: [{ path: 'label', message: 'only for CSV', in: 'querystring' }] });
+  return label.includes(',') ? label.split(',').map((l) => l.trim()) : label;
+}
+
+type Spooled = Map<string, { path: string; filename: string; mimetype: string }>;
 
 function multipartTooLarge(limit: number): ApiError {
   return new ApiError('payload_too_large', `the multipart body exceeds the limit of ${limit} bytes (BODY_LIMIT_BYTES, all files together)`);
 }
 
-/** Reads the multipart fields: `images` + `labels` (IDX, gzipped or not) or one `file`, at most `limit` bytes in all. */
-async function readMultipart(request: FastifyRequest, limit: number): Promise<{ files: Files }> {
+/**
+ * Spools the multipart fields to disk: `images` + `labels` (IDX, gzipped or not) or one `file`,
+ * at most `limit` bytes in all.
+ */
+async function readMultipart(request: FastifyRequest, dir: string, limit: number): Promise<Spooled> {
   // Fastify's bodyLimit does not apply to multipart (the plugin reads the stream itself), and
   // busboy's fileSize is per file: the total is bounded here, by Content-Length up front and by
   // counting the files' bytes as they arrive (a chunked body has no Content-Length).
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw multipartTooLarge(limit);
-  const files: Files = new Map();
+  const files: Spooled = new Map();
+  let total = 0;
   try {
-    await readParts(request, files, limit);
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue;
+      if (!['images', 'labels', 'file'].includes(part.fieldname)) {
+        part.file.resume();
+        throw new ApiError('invalid_request', `unexpected multipart field ${quoteInput(part.fieldname)}: send "images" and "labels" (IDX) or "file"`, {
+          path: inputPrefix(part.fieldname),
+          issues: [{ path: inputPrefix(part.fieldname), message: 'unexpected field', in: 'multipart' }],
+        });
+      }
+      const spooled = await spoolToFile(request, part.file, dir, limit - total, `multipart field "${part.fieldname}"`).catch((err: unknown) => {
+        throw err instanceof ApiError && err.code === 'payload_too_large' ? multipartTooLarge(limit) : err;
+      });
+      // busboy stops a file at the per-file size limit and marks it truncated.
+      if (part.file.truncated) throw multipartTooLarge(limit);
+      total += spooled.bytes;
+      files.set(part.fieldname, { path: spooled.file, filename: part.filename, mimetype: part.mimetype });
+    }
   } catch (err) {
     // busboy throws plain Errors for a body that is not valid multipart: that is the client's mistake.
     const known = err instanceof ApiError || (typeof (err as { code?: unknown }).code === 'string' && String((err as { code: string }).code).startsWith('FST_'));
@@ -60,44 +91,35 @@ async function readMultipart(request: FastifyRequest, limit: number): Promise<{ 
     const message = err instanceof Error ? err.message : String(err);
     throw new ApiError('invalid_request', `malformed multipart body: ${message}`, { path: 'body', issues: [{ path: 'body', message, in: 'multipart' }] });
   }
-  return { files };
-}
-
-async function readParts(request: FastifyRequest, files: Files, limit: number): Promise<void> {
-  let total = 0;
-  for await (const part of request.parts()) {
-    if (part.type !== 'file') continue;
-    const chunks: Buffer[] = [];
-    for await (const chunk of part.file) {
-      total += (chunk as Buffer).length;
-      if (total > limit) throw multipartTooLarge(limit);
-      chunks.push(chunk as Buffer);
-    }
-    if (part.file.truncated) throw multipartTooLarge(limit);
-    if (!['images', 'labels', 'file'].includes(part.fieldname)) {
-      throw new ApiError('invalid_request', `unexpected multipart field ${quoteInput(part.fieldname)}: send "images" and "labels" (IDX) or "file"`, {
-        path: inputPrefix(part.fieldname),
-        issues: [{ path: inputPrefix(part.fieldname), message: 'unexpected field', in: 'multipart' }],
-      });
-    }
-    files.set(part.fieldname, { bytes: Buffer.concat(chunks), filename: part.filename, mimetype: part.mimetype });
-  }
+  return files;
 }
 
 export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   const s = ctx.store;
   const limits = s.config.limits;
-  const parseOptions = (task: 'classification' | 'regression' | undefined): ParseOptions => {
-    const o: ParseOptions = { limits: { maxRows: limits.datasetRows, maxFeatures: limits.datasetFeatures, maxBytes: limits.uncompressedBytes } };
-    if (task !== undefined) o.task = task;
-    return o;
+  const tmp = spoolDir(s.config.dataDir);
+
+  /** Before the body is read (after authentication): a slot in the CPU pool (or 503), and clean-up of spooled files. */
+  const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const release = ctx.cpu.admit();
+    reply.raw.once('close', release);
+    removeSpooledOnClose(request, reply);
   };
 
   return async (app) => {
-    // Uploads arrive as raw bytes for the parsers (this plugin's scope only: job specs stay JSON).
+    // Upload bodies go to disk as they arrive, for a CPU thread to parse (this plugin's scope
+    // only: job specs stay JSON).
     app.removeContentTypeParser(['application/json', 'text/plain']);
-    app.addContentTypeParser([...CSV_TYPES, ...NDJSON_TYPES, 'application/json'], { parseAs: 'buffer', bodyLimit: limits.bodyBytes }, (_req, body, done) => {
-      done(null, body);
+    app.addContentTypeParser([...CSV_TYPES, ...NDJSON_TYPES, 'application/json'], (request, payload, done) => {
+      const declared = Number(request.headers['content-length']);
+      if (declared > limits.bodyBytes) {
+        done(new ApiError('payload_too_large', `the body is larger than BODY_LIMIT_BYTES = ${limits.bodyBytes} bytes`), undefined);
+        return;
+      }
+      spoolToFile(request, payload, tmp, limits.bodyBytes, 'the body').then(
+        ({ file }) => done(null, { spooled: file } satisfies SpooledBody),
+        (err: Error) => done(err, undefined),
+      );
     });
     await app.register(multipart, { limits: { fileSize: limits.bodyBytes, files: 2, fields: 10, parts: 12 }, throwFileSizeLimit: true });
 
@@ -105,51 +127,70 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
       '/v1/datasets',
       {
         bodyLimit: limits.bodyBytes,
+        preParsing: admit,
+        // The thread is done with the spooled files once an answer is ready: gone before it is sent.
+        onSend: async (request) => {
+          await removeSpooled(request);
+        },
         schema: {
           summary: 'Upload a dataset',
           description:
             'CSV with a header row (text/csv, ?label=<column>), JSON or NDJSON rows {"features": number[], "label": number|number[]} ' +
-            '(application/json, application/x-ndjson), or IDX images + labels as multipart fields "images" and "labels" (gzipped or not).',
+            '(application/json, application/x-ndjson), or IDX images + labels as multipart fields "images" and "labels" (gzipped or not). ' +
+            'Parsed off the event loop; 503 with Retry-After while API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.',
           tags: ['datasets'],
           querystring: DatasetUploadQuery,
-          response: { 201: DatasetSchema, 507: ErrorBodySchema, ...errors },
+          response: { 201: DatasetSchema, 507: ErrorBodySchema, ...errors, 503: ErrorBodySchema },
         },
       },
       async (request, reply) => {
         const query = request.query;
-        const options = parseOptions(query.task);
-        let loaded: LoadedDataset;
         let format: Format;
+        let files: UploadTask['files'];
         if (request.isMultipart()) {
-          const { files } = await readMultipart(request, limits.bodyBytes);
-          const images = files.get('images');
-          const labels = files.get('labels');
-          const file = files.get('file');
+          const parts = await readMultipart(request, tmp, limits.bodyBytes);
+          const images = parts.get('images');
+          const labels = parts.get('labels');
+          const file = parts.get('file');
           if (images !== undefined || labels !== undefined) {
             if (images === undefined || labels === undefined) {
               const missing = images === undefined ? 'images' : 'labels';
               throw new ApiError('invalid_dataset', `IDX upload needs both "images" and "labels"; "${missing}" is missing`, { path: missing, issues: [{ path: missing, message: 'missing', in: 'multipart' }] });
             }
             format = 'idx';
-            loaded = parseIdx(images.bytes, labels.bytes, options);
+            files = { images: images.path, labels: labels.path };
           } else if (file !== undefined) {
             const f = formatOf(file.mimetype, file.filename);
             if (f === null || f === 'idx') throw new ApiError('unsupported_media_type', `cannot tell the format of ${quoteInput(file.filename)}: use a .csv, .json or .ndjson file`);
             format = f;
-            loaded = parse(f, file.bytes, query, options);
+            files = { file: file.path };
           } else {
             throw new ApiError('invalid_dataset', 'the multipart body has no "images"/"labels" or "file" field', { path: 'file' });
           }
         } else {
           const f = formatOf(request.headers['content-type']);
-          if (f === null || f === 'idx' || !Buffer.isBuffer(request.body)) {
+          if (f === null || f === 'idx' || !isSpooled(request.body)) {
             throw new ApiError('unsupported_media_type', 'send text/csv, application/json, application/x-ndjson or multipart/form-data (IDX: images + labels)');
           }
           format = f;
-          loaded = parse(f, request.body, query, options);
+          files = { file: request.body.spooled };
         }
-        if (loaded.dataset.n === 0) throw new DataError('rows', 'the dataset has no rows');
-        const meta = await saveDataset(s, { tenant: request.tenant, name: query.name ?? null, format }, loaded);
+        const label = labelOption(format, query.label);
+        const id = newDatasetId();
+        const task: UploadTask = {
+          kind: 'upload',
+          format,
+          files,
+          limits: { maxRows: limits.datasetRows, maxFeatures: limits.datasetFeatures, maxBytes: limits.uncompressedBytes },
+          outPath: datasetPath(s, id),
+        };
+        if (label !== undefined) task.label = label;
+        if (query.task !== undefined) task.task = query.task;
+        // A tenant with no room left is refused before the thread parses anything; recordDataset
+        // charges the file's exact size atomically (and removes the file when it does not fit).
+        await checkQuotaRoom(s, request.tenant, 1, 'this dataset');
+        const info = await ctx.cpu.upload(task);
+        const meta = await recordDataset(s, { tenant: request.tenant, name: query.name ?? null, format }, id, info);
         request.log.info({ datasetId: meta.id, rows: meta.rows, features: meta.features, format }, 'dataset uploaded');
         return reply.code(201).header('Location', `/v1/datasets/${meta.id}`).send(presentDataset(meta));
       },

@@ -1,32 +1,76 @@
 // POST /v1/jobs/:id/predict: {"inputs": number[][]} → {"outputs": [...]} from the best checkpoint.
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+// The body is spooled to disk as it arrives (after the owner check, owner-before-body.ts) and
+// parsed, checked and run in a CPU thread (cpu/predict-task.ts), never on the event loop.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getJob } from '../../store/jobs.js';
 import type { RouteContext } from '../context.js';
-import { ErrorBodySchema, notFound } from '../errors.js';
-import { predictRows } from '../predictor.js';
+import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
+import { predictFromBest } from '../predictor.js';
 import { JobIdParams, PredictBodySchema, PredictResponseSchema } from '../schemas.js';
+import type { z } from 'zod';
+import { removeSpooled, removeSpooledOnClose, spoolDir, spoolToFile } from '../spool.js';
+
+type PredictResponse = z.infer<typeof PredictResponseSchema>;
 
 export function predictRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
+  const limit = ctx.config.limits.bodyBytes;
+  const tmp = spoolDir(ctx.config.dataDir);
+
+  /** Before the body is read (after authentication and the owner check): a CPU slot, or 503. */
+  const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const release = ctx.cpu.admit();
+    reply.raw.once('close', release);
+    removeSpooledOnClose(request, reply);
+  };
+
   return async (app) => {
+    // The body goes to disk as it arrives; the CPU thread parses and validates it.
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', (request, payload, done) => {
+      if (Number(request.headers['content-length']) > limit) {
+        done(new ApiError('payload_too_large', `the body is larger than BODY_LIMIT_BYTES = ${limit} bytes`), undefined);
+        return;
+      }
+      spoolToFile(request, payload, tmp, limit, 'the body').then(
+        ({ file }) => done(null, { spooled: file }),
+        (err: Error) => done(err, undefined),
+      );
+    });
+
     app.post(
       '/v1/jobs/:id/predict',
       {
-        // Batches of image rows outgrow the job-spec body limit: predict takes the upload limit.
-        bodyLimit: ctx.config.limits.bodyBytes,
+        bodyLimit: limit,
+        preParsing: admit,
+        // The thread is done with the spooled files once an answer is ready: gone before it is sent.
+        onSend: async (request) => {
+          await removeSpooled(request);
+        },
+        // PredictBodySchema documents the body (OpenAPI); the CPU thread checks it, with the same paths.
+        validatorCompiler: (route) => (route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0])),
         schema: {
           summary: "Predict with a job's best checkpoint",
           description:
             'Classifiers answer {"probabilities": number[], "label": k} per row, regressors {"value": number[]}. ' +
-            'Rows must have the model\'s input width; inputs are used as given (the checkpoint applies its own standardization).',
+            'Rows must have the model\'s input width; inputs are used as given (the checkpoint applies its own standardization). ' +
+            'At most MAX_PREDICT_ROWS rows and rows × parameters ≤ MAX_PREDICT_COST; runs off the event loop, 503 with Retry-After while ' +
+            'API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.',
           tags: ['jobs'],
           params: JobIdParams,
           body: PredictBodySchema,
-          response: { 200: PredictResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 500: ErrorBodySchema },
+          response: { 200: PredictResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 413: ErrorBodySchema, 503: ErrorBodySchema },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         if ((await getJob(ctx.store, request.params.id, request.tenant)) === null) throw notFound('job');
-        return predictRows(ctx.store, request.params.id, request.body.inputs);
+        const body = request.body as unknown as { spooled?: unknown };
+        if (typeof body?.spooled !== 'string') throw new ApiError('unsupported_media_type', 'send the inputs as application/json');
+        const json = await predictFromBest(ctx, request.params.id, body.spooled);
+        // Already JSON (PredictResponseSchema's shape), built in the thread: a Buffer is sent as is,
+        // not validated and serialized again on the event loop.
+        const bytes = Buffer.from(json.buffer, json.byteOffset, json.byteLength) as unknown as PredictResponse;
+        return reply.type('application/json; charset=utf-8').send(bytes);
       },
     );
   };

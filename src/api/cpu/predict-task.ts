@@ -1,0 +1,168 @@
+// Runs in a CPU thread: a predict request's JSON body (spooled to disk by the API) read and
+// checked, the job's best checkpoint loaded and verified against its recorded size and sha256,
+// the cost bound checked, then inference; the response body goes back as one transferred buffer.
+// Loaded models are cached per job while the indexed checkpoint and its file on disk are unchanged.
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { countParams, loadCheckpoint, predict, selectKernels, type Checkpoint, type Kernels } from '../../core/index.js';
+import { CheckpointCorruptError, fileIdentity } from '../../store/verified-checkpoint.js';
+import { ApiError, type Issue } from '../errors.js';
+import { CheckpointMissing, type PredictResult, type PredictTask } from './protocol.js';
+
+/** Loaded models kept per job, least recently used dropped first. */
+const CACHE_SIZE = 16;
+const cache = new Map<string, { epoch: number; sha256: string; identity: string; ckpt: Checkpoint }>();
+
+// The backend the workers train with (one thread), so predictions reproduce the recorded
+// validation metrics bit for bit rather than to the last few bits.
+let kernels: Kernels | null = null;
+function inferenceKernels(): Kernels {
+  kernels ??= selectKernels({ threads: 1 });
+  return kernels;
+}
+
+const INPUT_BOUND = 1e30;
+
+function bodyError(path: string, message: string): ApiError {
+  const issue: Issue = { path, message, in: 'body' };
+  return new ApiError('invalid_request', `${path || '(root)'}: ${message}`, { path, issues: [issue] });
+}
+
+function inputsError(path: string, message: string, issue: string): ApiError {
+  return new ApiError('invalid_inputs', message, { path, issues: [{ path, message: issue, in: 'body' }] });
+}
+
+/** {"inputs": number[][]} with at least one row and every value a number within ±1e30. */
+function readRows(bodyPath: string): unknown[][] {
+  let body: unknown;
+  try {
+    body = JSON.parse(readFileSync(bodyPath, 'utf8'));
+  } catch (err) {
+    throw new ApiError('invalid_json', `the body is not valid JSON: ${(err as Error).message.slice(0, 200)}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bodyError('', 'expected an object {"inputs": number[][]}');
+  const unknown = Object.keys(body).filter((k) => k !== 'inputs');
+  if (unknown.length > 0) {
+    const names = unknown.slice(0, 5).map((k) => `"${k.slice(0, 40)}"`);
+    throw bodyError(unknown[0]?.slice(0, 40) ?? '', `unknown field${unknown.length > 1 ? 's' : ''} ${names.join(', ')}`);
+  }
+  const { inputs } = body as { inputs?: unknown };
+  if (!Array.isArray(inputs)) throw bodyError('inputs', 'expected an array of rows (number[][])');
+  if (inputs.length === 0) throw bodyError('inputs', 'expected at least 1 row');
+  for (let r = 0; r < inputs.length; r++) {
+    const row: unknown = inputs[r];
+    if (!Array.isArray(row)) throw bodyError(`inputs.${r}`, 'expected an array of numbers');
+    for (let c = 0; c < row.length; c++) {
+      const v: unknown = row[c];
+      if (typeof v !== 'number' || !(v >= -INPUT_BOUND && v <= INPUT_BOUND)) {
+        throw bodyError(`inputs.${r}.${c}`, `expected a number in [-1e30, 1e30]`);
+      }
+    }
+  }
+  return inputs as unknown[][];
+}
+
+function readAll(fd: number, size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  while (at < size) {
+    const n = readSync(fd, bytes, at, size - at, at);
+    if (n === 0) break;
+    at += n;
+  }
+  if (at < size) throw new Error(`short read: ${at} of ${size} bytes`);
+  return bytes;
+}
+
+/** The job's best model, from the cache while its file is unchanged, else read and verified. */
+function loadBest(t: PredictTask): Checkpoint {
+  const c = t.checkpoint;
+  let fd: number;
+  try {
+    fd = openSync(c.path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointMissing(c.path);
+    throw err;
+  }
+  try {
+    // Identity and bytes from the same open file: whatever is renamed onto the path meanwhile.
+    const st = fstatSync(fd, { bigint: true });
+    const identity = fileIdentity(st);
+    const hit = cache.get(t.jobId);
+    if (hit !== undefined && hit.epoch === c.epoch && hit.sha256 === c.sha256 && hit.identity === identity) {
+      cache.delete(t.jobId);
+      cache.set(t.jobId, hit);
+      return hit.ckpt;
+    }
+    cache.delete(t.jobId);
+    if (st.size !== BigInt(c.size)) throw new CheckpointCorruptError(t.jobId, c.epoch, `${st.size} bytes on disk, ${c.size} recorded`);
+    const bytes = readAll(fd, c.size);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== c.sha256) throw new CheckpointCorruptError(t.jobId, c.epoch, `sha256 ${sha256} on disk, ${c.sha256} recorded`);
+    let ckpt: Checkpoint;
+    try {
+      ckpt = loadCheckpoint(bytes, inferenceKernels());
+    } catch (err) {
+      // The bytes are the ones recorded, but not a checkpoint this core can load.
+      throw new CheckpointCorruptError(t.jobId, c.epoch, (err as Error).message);
+    }
+    if (cache.size >= CACHE_SIZE) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+    cache.set(t.jobId, { epoch: c.epoch, sha256: c.sha256, identity, ckpt });
+    return ckpt;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export type PredictOutput = { probabilities: number[]; label: number } | { value: number[] };
+
+export function runPredict(t: PredictTask): PredictResult {
+  const rows = readRows(t.bodyPath);
+  const n = rows.length;
+  if (n > t.maxRows) {
+    throw inputsError('inputs', `at most ${t.maxRows} rows per request (MAX_PREDICT_ROWS), got ${n}`, 'too many rows');
+  }
+  const ckpt = loadBest(t);
+  const I = ckpt.inputWidth;
+  // Refused before any inference: rows × parameters bounds the multiply-adds of one request.
+  const params = countParams(ckpt.model.layers, I);
+  if (n * params > t.maxCost) {
+    throw inputsError(
+      'inputs',
+      `${n} rows × ${params} parameters = ${n * params} is over MAX_PREDICT_COST = ${t.maxCost}: send at most ${Math.max(1, Math.floor(t.maxCost / params))} rows per request to this model`,
+      'over MAX_PREDICT_COST',
+    );
+  }
+  const x = new Float32Array(n * I);
+  for (let r = 0; r < n; r++) {
+    const row = rows[r] as number[];
+    if (row.length !== I) {
+      throw inputsError(`inputs.${r}`, `row ${r} has ${row.length} values; the model takes ${I} features`, `expected ${I} values, got ${row.length}`);
+    }
+    x.set(row, r * I);
+  }
+  const { outputs, width, task } = predict(ckpt, x, n);
+  // Binary cross-entropy with one unit is a classifier too: label = p ≥ 0.5.
+  const classifier = task === 'classification';
+  const out: PredictOutput[] = [];
+  for (let r = 0; r < n; r++) {
+    const row = Array.from(outputs.subarray(r * width, (r + 1) * width));
+    if (!row.every(Number.isFinite)) {
+      throw inputsError(`inputs.${r}`, `the model's output for row ${r} is not finite (inputs too large for this model?)`, 'non-finite output');
+    }
+    if (!classifier) {
+      out.push({ value: row });
+    } else if (width === 1) {
+      out.push({ probabilities: row, label: (row[0] ?? 0) >= 0.5 ? 1 : 0 });
+    } else {
+      let best = 0;
+      for (let k = 1; k < width; k++) if ((row[k] ?? -Infinity) > (row[best] ?? -Infinity)) best = k;
+      out.push({ probabilities: row, label: best });
+    }
+  }
+  // A buffer of its own (never Buffer's shared pool), so it can be transferred.
+  return { body: new TextEncoder().encode(JSON.stringify({ outputs: out, checkpoint: { epoch: t.checkpoint.epoch, sha256: t.checkpoint.sha256 } })) };
+}

@@ -1,0 +1,63 @@
+// The messages between the API's event loop and its CPU threads (cpu-pool.ts, thread.ts): the
+// tasks, their results, and errors as plain data that survive postMessage and become the same
+// ApiError / DataError / CheckpointCorruptError on the API side.
+import type { DataErrorCode } from '../../data/index.js';
+import type { ErrorCode, ErrorDetails } from '../errors.js';
+
+/** Parse an uploaded body (already on disk) and write the dataset file. */
+export interface UploadTask {
+  kind: 'upload';
+  format: 'csv' | 'json' | 'ndjson' | 'idx';
+  /** Spooled request bodies: `file` for CSV/JSON, `images` + `labels` for IDX. */
+  files: { file?: string; images?: string; labels?: string };
+  label?: string | string[];
+  task?: 'classification' | 'regression';
+  limits: { maxRows: number; maxFeatures: number; maxBytes: number };
+  /** Where the dataset file goes (written atomically). */
+  outPath: string;
+}
+
+export interface UploadResult {
+  rows: number;
+  features: number;
+  classes: number | null;
+  task: 'classification' | 'regression';
+  targetWidth: number;
+  /** Bytes of the dataset file. */
+  size: number;
+}
+
+/** Predict from a job's best checkpoint with a JSON body that is already on disk. */
+export interface PredictTask {
+  kind: 'predict';
+  jobId: string;
+  checkpoint: { path: string; epoch: number; size: number; sha256: string };
+  bodyPath: string;
+  maxRows: number;
+  maxCost: number;
+}
+
+/** The response body, UTF-8 JSON, in a buffer transferred back (not copied). */
+export interface PredictResult {
+  body: Uint8Array;
+}
+
+export type CpuTask = UploadTask | PredictTask;
+
+export type TaskError =
+  | { kind: 'api'; code: ErrorCode; message: string; details: ErrorDetails }
+  | { kind: 'data'; code: DataErrorCode; path: string; message: string }
+  | { kind: 'corrupt'; jobId: string; epoch: number; reason: string }
+  /** DATA_DIR is full (ENOSPC, EDQUOT): the API answers 507. */
+  | { kind: 'storage_full'; code: string; file: string; bytes: number }
+  /** The checkpoint file is gone: evicted meanwhile, or lost (the API side asks the index). */
+  | { kind: 'checkpoint_missing' }
+  | { kind: 'internal'; message: string; stack?: string };
+
+export type ThreadRequest = { id: number; task: CpuTask };
+export type ThreadReply = { id: number; ok: true; result: UploadResult | PredictResult } | { id: number; ok: false; error: TaskError };
+
+/** The checkpoint file is not there: evicted meanwhile or lost; the API side asks the index which. */
+export class CheckpointMissing extends Error {
+  override readonly name = 'CheckpointMissing';
+}
