@@ -100,6 +100,10 @@ const EnvSchema = z.object({
   DATASET_RETENTION_SECONDS: int(0, 10 * 365 * 86400).default(0),
   /** How often each worker sweeps: expired job ids out of the indexes, expired datasets, orphaned files. */
   SWEEP_INTERVAL_SECONDS: int(1, 86400).default(300),
+  /** The bearer token that opens GET /metrics (a tenant's API key does not). */
+  METRICS_TOKEN: z.string().optional(),
+  /** A worker process serves its Prometheus metrics on this port (0 = not served). */
+  WORKER_METRICS_PORT: int(0, 65535).default(0),
 });
 
 /**
@@ -128,6 +132,18 @@ function parseTrustProxy(raw: string | undefined): TrustProxy | Error {
   const bad = entries.find((e) => !isProxyEntry(e));
   if (bad !== undefined) return new Error(`TRUST_PROXY: "${bad.slice(0, 60)}" is not true, false or a list of proxy addresses/CIDRs`);
   return entries.join(',');
+}
+
+/** Shortest METRICS_TOKEN accepted: /metrics is not rate limited, so the token must be unguessable. */
+export const METRICS_TOKEN_MIN_CHARS = 32;
+
+function parseMetricsToken(raw: string | undefined): string | null | Error {
+  if (raw === undefined || raw === '') return null;
+  // Never echo the value: it is a secret.
+  if (raw.length < METRICS_TOKEN_MIN_CHARS) return new Error(`METRICS_TOKEN: must be at least ${METRICS_TOKEN_MIN_CHARS} characters (got ${raw.length}); e.g. openssl rand -hex 32`);
+  if (raw.length > 512) return new Error(`METRICS_TOKEN: at most 512 characters (got ${raw.length})`);
+  if (!/^[\x21-\x7e]+$/.test(raw)) return new Error('METRICS_TOKEN: printable ASCII without spaces only (it travels in an Authorization header)');
+  return raw;
 }
 
 export interface Limits {
@@ -190,6 +206,10 @@ export interface Config {
   /** Seconds after upload or last use before a dataset expires; 0 = never. */
   datasetRetentionSeconds: number;
   sweepIntervalSeconds: number;
+  /** Opens GET /metrics when set (see src/metrics/metrics-access.ts); null = not set. */
+  metricsToken: string | null;
+  /** 0 = a worker process serves no metrics of its own. */
+  workerMetricsPort: number;
 }
 
 export class ConfigError extends Error {
@@ -212,6 +232,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
     throw new ConfigError(`invalid configuration:\n  HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS})`);
   }
+  const metricsToken = parseMetricsToken(e.METRICS_TOKEN);
+  if (metricsToken instanceof Error) throw new ConfigError(`invalid configuration:\n  ${metricsToken.message}`);
   const config: Config = {
     port: e.PORT,
     host: e.HOST ?? (e.API_KEYS.length > 0 ? '0.0.0.0' : '127.0.0.1'),
@@ -258,6 +280,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sseRedisConnections: e.SSE_REDIS_CONNECTIONS,
     datasetRetentionSeconds: e.DATASET_RETENTION_SECONDS,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+    metricsToken,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
   };
   return Object.freeze(config);
 }

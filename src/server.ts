@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { logComputeBackend } from '../workers/backend.js';
 import { logConnection } from '../workers/connection-log.js';
+import { serveWorkerMetrics } from '../workers/metrics-endpoint.js';
 import { startTrainWorker, type TrainWorker } from '../workers/worker.js';
 import { buildApp } from './api/app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -44,6 +45,10 @@ async function main(): Promise<void> {
   }
 
   if (config.role !== 'api') {
+    // Split mode only: in the all-in-one process the API's GET /metrics shows the workers' metrics.
+    // Before taking jobs: a metrics port that cannot be bound stops the process at once.
+    const metrics = config.role === 'worker' ? await serveWorkerMetrics(config, logger) : null;
+    if (metrics !== null) closers.push(() => metrics.close());
     const worker: TrainWorker = startTrainWorker(config, logger);
     closers.push(() => worker.close());
     logger.info({ concurrency: config.workerConcurrency, backend: logComputeBackend(logger) }, 'training workers started');

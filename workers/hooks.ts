@@ -29,7 +29,17 @@ export interface JobHooks {
   readonly takenOver: boolean;
 }
 
-export function createJobHooks(ctx: TrainerContext, job: { id: string; tenant: string }, attempt: number, epochs: number): JobHooks {
+/**
+ * `trained` hears of every epoch the core finishes, recorded or not (a re-run after a crash, or a
+ * copy that lost its job, trained it all the same): the worker's metrics count work done.
+ */
+export function createJobHooks(
+  ctx: TrainerContext,
+  job: { id: string; tenant: string },
+  attempt: number,
+  epochs: number,
+  trained: (metrics: EpochMetrics) => void = () => undefined,
+): JobHooks {
   const { id: jobId, tenant } = job;
   const { store, logger } = ctx;
   const seen = new Map<number, MetricsRecord>();
@@ -55,6 +65,7 @@ export function createJobHooks(ctx: TrainerContext, job: { id: string; tenant: s
       return takenOver;
     },
     async onEpoch(metrics) {
+      trained(metrics);
       if (recordGone) return;
       if (await superseded(store, jobId, attempt)) {
         recordGone = takenOver = true;

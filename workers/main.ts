@@ -5,13 +5,25 @@
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { logComputeBackend } from './backend.js';
+import { serveWorkerMetrics } from './metrics-endpoint.js';
 import { startTrainWorker } from './worker.js';
 
 const config = loadConfig();
 const logger = pino({ level: config.logLevel, base: { role: 'worker', pid: process.pid } });
+// Before taking jobs: a metrics port that cannot be bound stops the worker at once.
+const metrics = await serveWorkerMetrics(config, logger).catch((err: unknown) => {
+  logger.fatal({ err, port: config.workerMetricsPort }, 'cannot serve metrics on WORKER_METRICS_PORT');
+  process.exit(1);
+});
 const worker = startTrainWorker(config, logger);
 logger.info(
-  { queue: `${config.keyPrefix}:train`, concurrency: config.workerConcurrency, backend: logComputeBackend(logger), redis: redact(config.redisUrl) },
+  {
+    queue: `${config.keyPrefix}:train`,
+    concurrency: config.workerConcurrency,
+    backend: logComputeBackend(logger),
+    redis: redact(config.redisUrl),
+    metrics: metrics === null ? null : `${metrics.url}/metrics`,
+  },
   'worker started',
 );
 
@@ -25,7 +37,10 @@ async function stop(signal: string): Promise<void> {
     logger.error('shutdown took too long; exiting');
     process.exit(1);
   }, config.shutdownGraceMs + 1500).unref();
-  await worker.close().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+  await Promise.all([
+    worker.close().catch((err: unknown) => logger.error({ err }, 'error while stopping')),
+    metrics?.close(),
+  ]);
   logger.info('worker stopped');
   process.exit(0);
 }

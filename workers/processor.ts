@@ -16,8 +16,10 @@ import { outageLogger } from './connection-log.js';
 import { trainerContext, type TrainerContext } from './context.js';
 import { LOCK_LOST_REASON, superseded } from './fence.js';
 import { handBack } from './hand-back.js';
+import type { EpochReport } from '../src/metrics/training-metrics.js';
 import { createJobHooks } from './hooks.js';
 import { JobInputError, loadJobInputs, type JobInputs } from './inputs.js';
+import { samplesPerEpoch } from './samples-per-epoch.js';
 import { terminalFor } from './stop-reasons.js';
 import { isAllocationFailure } from './trainer-death.js';
 
@@ -41,6 +43,8 @@ export default async function processTrainJob(
   job: TrainerJob,
   token?: string,
   signal?: AbortSignal,
+  /** Hears of every epoch trained, for the worker's metrics (workers/trainer-main.ts sends it over IPC). */
+  reportEpoch: (report: EpochReport) => void = () => undefined,
 ): Promise<ProcessorResult> {
   const ctx = await trainerContext();
   const { store } = ctx;
@@ -89,7 +93,8 @@ export default async function processTrainJob(
       throw new UnrecoverableError(`${err.path}: ${err.message}`);
     }
 
-    const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs);
+    const samples = samplesPerEpoch(inputs.train.n, inputs.config.batchSize, inputs.config.dropLast);
+    const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs, (m) => reportEpoch({ seconds: m.seconds, samples }));
     const shouldStop = () => watch.cancelled || signal?.aborted === true || hooks.recordGone;
     const run = (from: Uint8Array | null) =>
       train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...hooks, shouldStop }, {

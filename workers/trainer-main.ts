@@ -5,6 +5,7 @@
 // more (a forked child otherwise trains on as an orphan, bullmq#2178).
 
 import { writeFileSync } from 'node:fs';
+import type { EpochReport } from '../src/metrics/training-metrics.js';
 import { trainingKernels } from './backend.js';
 import { trainerContext } from './context.js';
 import processTrainJob from './processor.js';
@@ -41,7 +42,8 @@ process.on('message', (message: ToTrainer) => {
   }
   if (started) return;
   started = true;
-  processTrainJob(message.job, message.token, controller.signal).then(
+  const reportEpoch = (report: EpochReport) => send({ type: 'epoch', report });
+  processTrainJob(message.job, message.token, controller.signal, reportEpoch).then(
     (result) => send({ type: 'done', result }, () => process.exit(0)),
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));

@@ -1,5 +1,6 @@
 // The IPC messages between a worker and the trainer process it forks for one job.
 
+import type { EpochReport } from '../src/metrics/training-metrics.js';
 import type { ProcessorResult, TrainerJob } from './processor.js';
 
 export type ToTrainer =
@@ -10,6 +11,8 @@ export type ToTrainer =
 export type FromTrainer =
   /** Modules, Redis connections and kernels are ready: send the job. */
   | { type: 'ready' }
+  /** An epoch was trained: the worker counts it in its metrics (trainers keep no counters). */
+  | { type: 'epoch'; report: EpochReport }
   | { type: 'done'; result: ProcessorResult }
   /** The processor threw: `name` says how BullMQ should treat it (UnrecoverableError, WaitingError, …). */
   | { type: 'error'; name: string; message: string };

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import type { EpochReport } from '../src/metrics/training-metrics.js';
 import type { ProcessorResult, TrainerJob } from './processor.js';
 import { describeTrainerDeath } from './trainer-death.js';
 import type { FromTrainer, ToTrainer } from './trainer-messages.js';
@@ -27,6 +28,8 @@ export interface TrainerRun {
   token: string | undefined;
   signal: AbortSignal | undefined;
   logger: Logger;
+  /** Each epoch the trainer reports (for the worker's metrics). */
+  onEpoch?: (report: EpochReport) => void;
 }
 
 /** The compiled entry next to this file; from source (tests, tsx), the build's copy. */
@@ -77,6 +80,8 @@ export function runTrainer(run: TrainerRun): Promise<TrainerOutcome> {
         send({ type: 'run', job: run.job, token: run.token });
         run.signal?.addEventListener('abort', onAbort, { once: true });
         if (run.signal?.aborted === true) onAbort();
+      } else if (message.type === 'epoch') {
+        run.onEpoch?.(message.report);
       } else if (message.type === 'done') {
         outcome = { kind: 'done', result: message.result };
       } else {

@@ -8,6 +8,8 @@
 import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
+import { watchQueue } from '../src/metrics/queue-metrics.js';
+import { countEpoch, countFinishedJob } from '../src/metrics/training-metrics.js';
 import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
 import { settlesWithin } from '../src/settles-within.js';
 import { deleteResumeState } from '../src/store/checkpoints.js';
@@ -64,7 +66,7 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
     }
     try {
       const trainerJob = { data: job.data, attemptsStarted: job.attemptsStarted, attemptsMade: job.attemptsMade, opts: { attempts: job.opts.attempts } };
-      return await settle(job, await runTrainer({ job: trainerJob, token, signal, logger }), signal);
+      return await settle(job, await runTrainer({ job: trainerJob, token, signal, logger, onEpoch: countEpoch }), signal);
     } finally {
       release();
     }
@@ -112,8 +114,16 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
     }
   });
   worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died): back to the queue'));
+  // traind_jobs_finished_total: a processor that returns has set the record's terminal status and
+  // reason (or found the job finished already, or gone: not counted); a final failure (no retry
+  // left, so finishedOn is set) is failed/error whatever its message.
+  worker.on('completed', (_job, result: ProcessorResult | undefined) => {
+    if (result) countFinishedJob(result.status, result.reason);
+  });
   worker.on('failed', (job, err) => {
-    if (job) void reconcile(job.data.jobId, err.message);
+    if (!job) return;
+    if (job.finishedOn) countFinishedJob('failed', 'error');
+    void reconcile(job.data.jobId, err.message);
   });
   worker.on('error', outageLogger(logger, 'worker'));
 
@@ -139,6 +149,9 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
         const why = stalled ? `its worker died ${config.maxRestarts + 1} times (MAX_RESTARTS=${config.maxRestarts})` : failedReason;
         const res = await transitionJob(store, jobId, 'failed', { reason: `error: ${why}`, error: why });
         if (res.ok) logger.error({ jobId, attempt: record.attempt, reason: why }, 'job failed');
+        // The stalled-job check fails a job without any worker's 'failed' event: the one process
+        // whose transition won counts it.
+        if (res.ok && stalled) countFinishedJob('failed', 'error');
       } else if (state === 'delayed' || state === 'waiting' || state === 'prioritized') {
         const res = await transitionJob(store, jobId, 'queued', { reason: `retrying after error: ${failedReason}`, from: ['running'] });
         if (res.ok) logger.warn({ jobId, attempt: record.attempt, reason: failedReason }, 'job will be retried');
@@ -149,6 +162,7 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
   }
 
   const stopSweeper = startRetentionSweeper(store, logger);
+  const unwatchQueue = watchQueue(queue, store.redis);
 
   let closing: Promise<void> | null = null;
   return {
@@ -156,6 +170,7 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
     close() {
       closing ??= (async () => {
         stopSweeper();
+        unwatchQueue();
         const closed = worker.close();
         worker.cancelAllJobs(SHUTDOWN_REASON);
         // A fetch in flight when close() began can still start a job: keep asking until closed.

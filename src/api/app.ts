@@ -8,6 +8,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { observeHttpRequest } from '../metrics/http-metrics.js';
+import { watchQueue } from '../metrics/queue-metrics.js';
 import type { TrainQueue } from '../queue/queue.js';
 import { createStore } from '../store/redis.js';
 import { identifyHook, rateLimitKey, requireTenantHook } from './auth.js';
@@ -25,6 +27,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { predictRoutes } from './routes/predict.js';
+import { prometheusRoutes } from './routes/prometheus.js';
 import { usageRoutes } from './routes/usage.js';
 
 export interface AppDeps {
@@ -120,6 +123,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tenant: request.tenant || undefined },
       'request',
     );
+    observeHttpRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
   });
 
   const store = createStore(config, deps.redis);
@@ -140,6 +144,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     for (const close of [...ctx.openStreams]) close();
     ctx.events.close();
   });
+  const unwatchQueue = watchQueue(deps.queue, deps.redis);
+  app.addHook('onClose', async () => unwatchQueue());
 
   await app.register(swagger, {
     openapi: {
@@ -149,7 +155,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         description: 'Training-job service: upload datasets, submit training jobs, stream metrics, download the best checkpoints, predict.',
         version: API_VERSION,
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key (npm run keygen -- <tenant>)' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'an API key (npm run keygen -- <tenant>)' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN (GET /metrics only; an API key does not open it)' },
+        },
+      },
       security: [{ bearer: [] }],
       tags: [
         { name: 'datasets', description: 'training data' },
@@ -157,6 +168,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         { name: 'checkpoints', description: 'safetensors checkpoints' },
         { name: 'usage', description: "the tenant's storage quota, jobs and training time" },
         { name: 'health', description: 'liveness and readiness' },
+        { name: 'metrics', description: 'Prometheus metrics' },
       ],
     },
     transform: jsonSchemaTransform,
@@ -166,6 +178,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes(ctx));
+  await app.register(prometheusRoutes(ctx));
 
   // Everything under /v1: rate limited (per key, or per client address without a valid key), then
   // authenticated, then, for requests with a body about an id, checked for ownership: all before

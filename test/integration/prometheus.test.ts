@@ -1,0 +1,150 @@
+// Prometheus metrics of a real worker process on WORKER_METRICS_PORT, scraped while its jobs run:
+// epochs, samples and epoch durations move during a run, finished jobs are counted once with their
+// status and reason, the API's /metrics sees the queue, and the worker's port wants METRICS_TOKEN.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/api/auth.js';
+import { sampleValue } from '../helpers/prometheus.js';
+import { freePort } from '../helpers/redis.js';
+import { api, startStack, waitForJob, type Stack } from './stack.js';
+
+const TOKEN = 'worker-metrics-token-0123456789abcdef01234567';
+/** Spirals: 300 rows, 240 for training with a 0.2 hold-out; batch 2 makes an epoch take a while. */
+const TRAIN_ROWS = 240;
+
+function slowSpec(epochs: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    dataset: { builtin: 'spirals' },
+    validation: { fraction: 0.2 },
+    model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 3 }] },
+    loss: 'softmax_cross_entropy',
+    optimizer: { type: 'adam' },
+    learningRate: 0.005,
+    batchSize: 2,
+    epochs,
+    seed: 7,
+    ...extra,
+  };
+}
+
+/** The learning rate grows 10× per epoch: a later epoch's loss is NaN/Inf (failed / diverged). */
+const divergingSpec = {
+  dataset: { builtin: 'linear' },
+  model: { layers: [{ type: 'dense', units: 16, activation: 'tanh' }, { type: 'dense', units: 1 }] },
+  loss: 'mse',
+  optimizer: { type: 'sgd' },
+  learningRate: { schedule: 'exponential', initial: 0.01, decaySteps: 50, decayRate: 10, staircase: true },
+  batchSize: 8,
+  epochs: 20,
+  seed: 7,
+};
+
+interface JobView {
+  id: string;
+  status: string;
+  reason: string | null;
+  progress: { epoch: number; epochs: number };
+}
+
+let stack: Stack;
+let workerMetrics: string;
+
+beforeAll(async () => {
+  stack = await startStack({ workers: 0 });
+  const port = await freePort();
+  // API keys in the worker's environment: its metrics port then wants METRICS_TOKEN.
+  await stack.startWorker({
+    WORKER_METRICS_PORT: String(port),
+    METRICS_TOKEN: TOKEN,
+    API_KEYS: `acme:${sha256Hex('some-tenant-key')}`,
+    HOST: '127.0.0.1',
+  });
+  workerMetrics = `http://127.0.0.1:${port}/metrics`;
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function scrapeWorker(): Promise<string> {
+  const res = await fetch(workerMetrics, { headers: { authorization: `Bearer ${TOKEN}` } });
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+async function scrapeApi(): Promise<string> {
+  const res = await fetch(`${stack.baseUrl}/metrics`);
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+async function submit(spec: Record<string, unknown>): Promise<string> {
+  const res = await api<JobView>(stack, 'POST', '/v1/jobs', spec);
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+/** Scrapes the worker until `until` holds (its counters follow BullMQ events, a moment after the job record). */
+async function scrapeWorkerUntil(until: (text: string) => boolean, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await scrapeWorker();
+    if (until(text)) return text;
+    if (Date.now() > deadline) throw new Error(`worker metrics did not reach the expected state:\n${text.split('\n').filter((l) => l.startsWith('traind_')).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const finished = (text: string, status: string, reason: string) => sampleValue(text, 'traind_jobs_finished_total', { status, reason }) ?? 0;
+
+describe('worker metrics', () => {
+  it('its port answers 401 without METRICS_TOKEN (a tenant key included) and only serves /metrics', async () => {
+    for (const headers of [{}, { authorization: 'Bearer some-tenant-key' }] as Record<string, string>[]) {
+      const res = await fetch(workerMetrics, { headers });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    }
+    expect((await fetch(workerMetrics.replace('/metrics', '/v1/jobs'))).status).toBe(404);
+  });
+
+  it('counts epochs, samples and epoch durations while a job runs, and the finished job once with its reason', async () => {
+    const epochs = 6;
+    const id = await submit(slowSpec(epochs));
+    const running = await waitForJob<JobView>(stack, id, (j) => j.status === 'running' && j.progress.epoch >= 2, 60_000);
+    expect(running.status).toBe('running');
+
+    // Mid-run: the epochs trained so far, at TRAIN_ROWS samples each; the queue shows it active.
+    const during = await scrapeWorkerUntil((t) => (sampleValue(t, 'traind_epochs_total') ?? 0) >= 2);
+    const seen = sampleValue(during, 'traind_epochs_total') ?? 0;
+    expect(seen).toBeLessThan(epochs);
+    expect(sampleValue(during, 'traind_samples_trained_total')).toBe(seen * TRAIN_ROWS);
+    expect(sampleValue(during, 'traind_epoch_duration_seconds_count')).toBe(seen);
+    expect(finished(during, 'completed', 'max_epochs')).toBe(0);
+    const apiDuring = await scrapeApi();
+    expect(sampleValue(apiDuring, 'traind_queue_jobs', { state: 'active' })).toBe(1);
+    expect(sampleValue(apiDuring, 'traind_redis_up')).toBe(1);
+
+    await waitForJob<JobView>(stack, id, (j) => j.status === 'completed', 60_000);
+    const after = await scrapeWorkerUntil((t) => finished(t, 'completed', 'max_epochs') === 1);
+    expect(sampleValue(after, 'traind_epochs_total')).toBe(epochs);
+    expect(sampleValue(after, 'traind_samples_trained_total')).toBe(epochs * TRAIN_ROWS);
+    expect(sampleValue(after, 'traind_epoch_duration_seconds_count')).toBe(epochs);
+    expect(sampleValue(after, 'traind_epoch_duration_seconds_sum')).toBeGreaterThan(0);
+    expect(sampleValue(after, 'traind_queue_jobs', { state: 'active' })).toBe(0);
+  }, 120_000);
+
+  it('counts a cancelled and a diverged job under their status and reason', async () => {
+    const slow = await submit(slowSpec(50));
+    await waitForJob<JobView>(stack, slow, (j) => j.status === 'running' && j.progress.epoch >= 1, 60_000);
+    expect((await api(stack, 'POST', `/v1/jobs/${slow}/cancel`)).status).toBe(202);
+    await scrapeWorkerUntil((t) => finished(t, 'cancelled', 'cancelled_by_user') === 1);
+
+    const diverging = await submit(divergingSpec);
+    const ended = await waitForJob<JobView>(stack, diverging, (j) => j.status === 'failed', 60_000);
+    expect(ended.reason).toBe('diverged');
+    const text = await scrapeWorkerUntil((t) => finished(t, 'failed', 'diverged') === 1);
+    // Nothing else was counted on the way.
+    expect(finished(text, 'completed', 'max_epochs')).toBe(1);
+    expect(finished(text, 'cancelled', 'cancelled_by_user')).toBe(1);
+  }, 120_000);
+});
