@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { completeDocument } from './openapi-contract.js';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -37,6 +38,18 @@ export interface AppDeps {
   queue: TrainQueue | null;
   /** A pino logger; default: a new one at config.logLevel. */
   logger?: FastifyBaseLogger;
+  /** Sees every response the app sends (the tests check each against the OpenAPI document). */
+  observeResponse?: (response: ObservedResponse) => void;
+}
+
+export interface ObservedResponse {
+  method: string;
+  /** The route pattern ("/v1/jobs/:id"), undefined when no route matched. */
+  route: string | undefined;
+  status: number;
+  contentType: string | undefined;
+  /** The serialized body; null when it is streamed. */
+  body: string | Buffer | null;
 }
 
 export const API_VERSION = '1.0.0';
@@ -118,6 +131,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  const observe = deps.observeResponse;
+  if (observe !== undefined) {
+    app.addHook('onSend', async (request, reply, payload) => {
+      const type = reply.getHeader('content-type');
+      observe({
+        method: request.method,
+        route: request.routeOptions.url,
+        status: reply.statusCode,
+        contentType: typeof type === 'string' ? type : undefined,
+        body: typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : payload == null ? '' : null,
+      });
+      return payload;
+    });
+  }
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tenant: request.tenant || undefined },
@@ -172,7 +199,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       ],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => completeDocument(jsonSchemaTransformObject(input) as Record<string, unknown>, { apiKeys: config.apiKeys.length > 0 }) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

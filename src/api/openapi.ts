@@ -5,7 +5,9 @@ import { loadConfig } from '../config.js';
 import { buildApp } from './app.js';
 
 export async function openapiDocument(): Promise<Record<string, unknown>> {
-  const config = loadConfig({ LOG_LEVEL: 'silent' });
+  // As deployed beyond loopback: with API keys, so the document states the bearer requirement
+  // (a server without keys serves its own /openapi.json without it).
+  const config = loadConfig({ LOG_LEVEL: 'silent', API_KEYS: `docs:${'0'.repeat(64)}` });
   const redis = new Redis({ lazyConnect: true });
   try {
     const app = await buildApp(config, { redis, queue: null });

@@ -9,6 +9,8 @@ import { buildApp } from '../../src/api/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createTrainQueue, type TrainQueue } from '../../src/queue/queue.js';
 import { createRedis, createStore, type Store } from '../../src/store/redis.js';
+import { expect } from 'vitest';
+import { conformanceRecorder } from '../helpers/conformance.js';
 import { deleteKeys } from '../helpers/redis.js';
 
 let counter = 0;
@@ -55,7 +57,8 @@ export async function appFixture(env: Record<string, string> = {}): Promise<AppF
   const queue = createTrainQueue(base.config, base.redis);
   // BullMQ writes its meta key once it is ready: wait, so that close() deletes it too.
   await queue.waitUntilReady();
-  const app = await buildApp(base.config, { redis: base.redis, queue });
+  const conformance = conformanceRecorder();
+  const app = await buildApp(base.config, { redis: base.redis, queue, observeResponse: conformance.observe });
   return {
     ...base,
     app,
@@ -64,6 +67,8 @@ export async function appFixture(env: Record<string, string> = {}): Promise<AppF
       await app.close();
       await queue.close();
       await base.close();
+      // Every response these tests saw is what openapi/openapi.json says it can be.
+      expect(conformance.violations()).toEqual([]);
     },
   };
 }

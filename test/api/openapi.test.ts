@@ -1,5 +1,7 @@
 // The committed openapi/openapi.json must be what the routes generate (run `npm run openapi`).
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { lintFromString, loadConfig as loadRedoclyConfig } from '@redocly/openapi-core';
 import { describe, expect, it } from 'vitest';
 import { openapiDocument, openapiText } from '../../src/api/openapi.js';
 import { clientTypesSource } from '../../src/client/generate-types.js';
@@ -15,6 +17,35 @@ describe('OpenAPI', () => {
   it('the typed client\'s committed src/client/schema.ts is generated from it (else run npm run openapi)', async () => {
     const committed = await readFile(new URL('../../src/client/schema.ts', import.meta.url), 'utf8');
     expect(committed).toBe(await clientTypesSource(await openapiDocument()));
+  });
+
+  it('passes redocly lint (openapi/redocly.yaml) with no errors, and only the warnings justified there', async () => {
+    const config = await loadRedoclyConfig({ configPath: fileURLToPath(new URL('../../openapi/redocly.yaml', import.meta.url)) });
+    const source = await readFile(new URL('../../openapi/openapi.json', import.meta.url), 'utf8');
+    const problems = await lintFromString({ source, absoluteRef: 'openapi.json', config });
+    const summary = problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer ?? ''}: ${p.message}`);
+    expect(summary.filter((p) => p.startsWith('error'))).toEqual([]);
+    // Health checks take no input and no key: no 4XX answer exists for them.
+    expect(summary.filter((p) => !/^warn operation-4xx-response #\/paths\/~1(healthz|readyz)\//.test(p))).toEqual([]);
+  });
+
+  it('gives every operation a unique operationId and a tag, and states servers, license and bearer security', async () => {
+    const doc = (await openapiDocument()) as { paths: Record<string, Record<string, { operationId?: string; tags?: string[] }>>; servers?: unknown[]; info: { license?: unknown }; security?: unknown };
+    const ops = Object.values(doc.paths).flatMap((p) => Object.values(p));
+    expect(ops.every((o) => typeof o.operationId === 'string' && (o.tags?.length ?? 0) > 0)).toBe(true);
+    expect(new Set(ops.map((o) => o.operationId)).size).toBe(ops.length);
+    expect(doc.servers?.length).toBeGreaterThan(0);
+    expect(doc.info.license).toBeDefined();
+    expect(doc.security).toEqual([{ bearer: [] }]);
+    // A loopback server without keys serves its document without the bearer requirement.
+    const f = await appFixture();
+    try {
+      const served = (await f.app.inject({ method: 'GET', url: '/openapi.json' })).json<{ security: unknown; components: Record<string, unknown> }>();
+      expect(served.security).toEqual([]);
+      expect(served.components.securitySchemes).toBeUndefined();
+    } finally {
+      await f.close();
+    }
   });
 
   it('documents every /v1 route and the spec, and serves /openapi.json and /docs', async () => {

@@ -1,6 +1,7 @@
 // With Redis unreachable the API stays up: /healthz 200, /readyz 503, /v1 requests 503 in the
 // error format (never a 500, never a hang).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conformanceRecorder } from '../helpers/conformance.js';
 import { buildApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createTrainQueue } from '../../src/queue/queue.js';
@@ -13,6 +14,7 @@ describe('Redis unreachable', () => {
   let app: FastifyInstance;
   let redis: Redis;
   let queue: ReturnType<typeof createTrainQueue>;
+  const conformance = conformanceRecorder();
   beforeAll(async () => {
     // Port 1 on loopback: nothing listens there, connections are refused at once.
     const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:1', KEY_PREFIX: uniquePrefix(), LOG_LEVEL: 'silent' });
@@ -20,12 +22,13 @@ describe('Redis unreachable', () => {
     redis.on('error', () => undefined);
     queue = createTrainQueue(config, redis);
     queue.on('error', () => undefined);
-    app = await buildApp(config, { redis, queue });
+    app = await buildApp(config, { redis, queue, observeResponse: conformance.observe });
   });
   afterAll(async () => {
     await app.close();
     await queue.close().catch(() => undefined);
     redis.disconnect();
+    expect(conformance.violations()).toEqual([]);
   });
 
   it('answers health, readiness and API requests without a 500', async () => {

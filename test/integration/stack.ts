@@ -13,6 +13,8 @@ import { buildApp } from '../../src/api/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createTrainQueue, type TrainQueue } from '../../src/queue/queue.js';
 import { createRedis } from '../../src/store/redis.js';
+import { expect } from 'vitest';
+import { conformanceRecorder } from '../helpers/conformance.js';
 import { deleteKeys } from '../helpers/redis.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -49,7 +51,8 @@ export async function startStack(options: { workers: number; env?: Record<string
   const config = loadConfig({ ...process.env, ...env });
   const redis = createRedis(config, { name: 'integration-api' });
   const queue: TrainQueue = createTrainQueue(config, redis);
-  const app = await buildApp(config, { redis, queue });
+  const conformance = conformanceRecorder();
+  const app = await buildApp(config, { redis, queue, observeResponse: conformance.observe });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   const workers: WorkerProcess[] = [];
 
@@ -99,6 +102,8 @@ export async function startStack(options: { workers: number; env?: Record<string
       await deleteKeys(redis, `${config.keyPrefix}:*`);
       await redis.quit();
       rmSync(dataDir, { recursive: true, force: true });
+      // Every response these tests saw is what openapi/openapi.json says it can be.
+      expect(conformance.violations()).toEqual([]);
     },
   };
 }
