@@ -8,29 +8,7 @@ export interface paths {
             cookie?: never;
         };
         /** Process is up */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -107,42 +85,7 @@ export interface paths {
          * Redis is reachable
          * @description Also reports the compute backend this API process predicts with and, when the native addon did not load, why.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description compute backend of this process, e.g. native-avx512, wasm-simd, js */
-                            backend: string;
-                            /** @description why the native addon did not load; null when it did */
-                            nativeAddonError: string | null;
-                            /** @enum {string} */
-                            status: "ready";
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -159,184 +102,13 @@ export interface paths {
             cookie?: never;
         };
         /** List datasets, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    cursor?: string;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["DatasetList"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listDatasets"];
         put?: never;
         /**
          * Upload a dataset
          * @description CSV with a header row (text/csv, ?label=<column>), JSON or NDJSON rows {"features": number[], "label": number|number[]} (application/json, application/x-ndjson), or IDX images + labels as multipart fields "images" and "labels" (gzipped or not). Parsed off the event loop; 503 with Retry-After while API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.
          */
-        post: {
-            parameters: {
-                query?: {
-                    label?: string;
-                    name?: string;
-                    task?: "classification" | "regression";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Dataset"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                507: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["uploadDataset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -351,171 +123,14 @@ export interface paths {
             cookie?: never;
         };
         /** Get a dataset */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Dataset"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getDataset"];
         put?: never;
         post?: never;
         /**
          * Delete a dataset
          * @description 409 while a queued or running job uses it.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        delete: operations["deleteDataset"];
         options?: never;
         head?: never;
         patch?: never;
@@ -529,178 +144,13 @@ export interface paths {
             cookie?: never;
         };
         /** List jobs, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    cursor?: string;
-                    limit?: number;
-                    status?: "queued" | "running" | "completed" | "failed" | "cancelled";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["JobList"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listJobs"];
         put?: never;
         /**
          * Submit a training job
          * @description The body is the job spec. With an Idempotency-Key header a retry returns the same job (200); the same key with a different body is 409.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "idempotency-key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["JobSpecInput"];
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Job"];
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Job"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["submitJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -715,82 +165,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get a job */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Job"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getJob"];
         put?: never;
         post?: never;
         delete?: never;
@@ -812,82 +187,7 @@ export interface paths {
          * Cancel a job
          * @description A queued job is cancelled at once; a running one stops within one mini-batch. 409 when the job has already finished.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Job"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["cancelJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -902,64 +202,7 @@ export interface paths {
             cookie?: never;
         };
         /** A job's kept checkpoints */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CheckpointList"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listCheckpoints"];
         put?: never;
         post?: never;
         delete?: never;
@@ -976,74 +219,7 @@ export interface paths {
             cookie?: never;
         };
         /** Download one epoch's checkpoint (safetensors) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    epoch: string;
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description the safetensors file */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/octet-stream": string;
-                    };
-                };
-                /** @description not modified (If-None-Match matched the ETag) */
-                304: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/octet-stream": string;
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["downloadCheckpoint"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1060,73 +236,7 @@ export interface paths {
             cookie?: never;
         };
         /** Download the best checkpoint (safetensors) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description the safetensors file */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/octet-stream": string;
-                    };
-                };
-                /** @description not modified (If-None-Match matched the ETag) */
-                304: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/octet-stream": string;
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["downloadBestCheckpoint"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1146,64 +256,7 @@ export interface paths {
          * A job's live events (SSE)
          * @description text/event-stream: `event: metrics` with a metrics record and `event: status` with {status, at, reason?, attempt}; `id:` is the stream cursor, so reconnecting with Last-Event-ID misses nothing. Ends after the terminal status.
          */
-        get: {
-            parameters: {
-                query?: {
-                    after?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description an event stream */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/event-stream": string;
-                    };
-                };
-                /** @description the job has finished and Last-Event-ID is its last event: nothing more will come */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["followJobEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1223,58 +276,7 @@ export interface paths {
          * A job's metrics records
          * @description Pass nextCursor as `after` to continue: polling with it never skips or repeats a record.
          */
-        get: {
-            parameters: {
-                query?: {
-                    after?: string;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MetricsPage"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listJobMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1296,86 +298,7 @@ export interface paths {
          * Predict with a job's best checkpoint
          * @description Classifiers answer {"probabilities": number[], "label": k} per row, regressors {"value": number[]}. Rows must have the model's input width; inputs are used as given (the checkpoint applies its own standardization). At most MAX_PREDICT_ROWS rows and rows × parameters ≤ MAX_PREDICT_COST; runs off the event loop, 503 with Retry-After while API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["PredictRequestInput"];
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PredictResponse"];
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["predict"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1390,35 +313,7 @@ export interface paths {
             cookie?: never;
         };
         /** The tenant's storage, datasets, jobs and training seconds */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Usage"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getUsage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1441,41 +336,10 @@ export interface components {
             step: number;
             value: number | null;
         };
-        CheckpointInput: {
-            best: boolean;
-            createdAt: string;
-            epoch: number;
-            monitor: string;
-            sha256: string;
-            size: number;
-            step: number;
-            value: number | null;
-        };
         CheckpointList: {
             items: components["schemas"]["Checkpoint"][];
         };
-        CheckpointListInput: {
-            items: components["schemas"]["CheckpointInput"][];
-        };
         Dataset: {
-            classes: number | null;
-            createdAt: string;
-            /** @description With DATASET_RETENTION_SECONDS: from then on the next sweep deletes it, unless a queued or running job uses it. Null: kept until deleted */
-            expiresAt: string | null;
-            features: number;
-            format: string;
-            id: string;
-            /** @description When a job was last submitted on it */
-            lastUsedAt: string | null;
-            name: string | null;
-            rows: number;
-            /** @description Bytes stored, counted against MAX_TENANT_BYTES */
-            size: number;
-            targetWidth: number;
-            /** @enum {string} */
-            task: "classification" | "regression";
-        };
-        DatasetInput: {
             classes: number | null;
             createdAt: string;
             /** @description With DATASET_RETENTION_SECONDS: from then on the next sweep deletes it, unless a queued or running job uses it. Null: kept until deleted */
@@ -1497,10 +361,6 @@ export interface components {
             items: components["schemas"]["Dataset"][];
             nextCursor: string | null;
         };
-        DatasetListInput: {
-            items: components["schemas"]["DatasetInput"][];
-            nextCursor: string | null;
-        };
         Error: {
             error: {
                 code: string;
@@ -1510,23 +370,7 @@ export interface components {
                 message: string;
             };
         };
-        ErrorInput: {
-            error: {
-                code: string;
-                details: {
-                    [key: string]: unknown;
-                };
-                message: string;
-            };
-        };
         HistoryEntry: {
-            at: string;
-            attempt: number;
-            reason?: string;
-            /** @enum {string} */
-            status: "queued" | "running" | "completed" | "failed" | "cancelled";
-        };
-        HistoryEntryInput: {
             at: string;
             attempt: number;
             reason?: string;
@@ -1560,381 +404,9 @@ export interface components {
             status: "queued" | "running" | "completed" | "failed" | "cancelled";
             updatedAt: string;
         };
-        JobInput: {
-            attempt: number;
-            backend: string | null;
-            best: components["schemas"]["MetricsRecordInput"] | null;
-            createdAt: string;
-            error: string | null;
-            finishedAt: string | null;
-            history: components["schemas"]["HistoryEntryInput"][];
-            id: string;
-            latest: components["schemas"]["MetricsRecordInput"] | null;
-            memoryEstimate: components["schemas"]["MemoryEstimateInput"] | null;
-            name: string | null;
-            priority: number;
-            progress: {
-                epoch: number;
-                epochs: number;
-            };
-            queuePosition: number | null;
-            reason: string | null;
-            spec: {
-                [key: string]: unknown;
-            };
-            startedAt: string | null;
-            /** @enum {string} */
-            status: "queued" | "running" | "completed" | "failed" | "cancelled";
-            updatedAt: string;
-        };
         JobList: {
             items: components["schemas"]["JobSummary"][];
             nextCursor: string | null;
-        };
-        JobListInput: {
-            items: components["schemas"]["JobSummaryInput"][];
-            nextCursor: string | null;
-        };
-        JobSpec: {
-            /**
-             * @description Rows per update; 1 = stochastic, "full" = whole-dataset gradient descent.
-             * @default 32
-             */
-            batchSize: number | "full";
-            /**
-             * @description Keep the best N checkpoints ranked by monitor (default: early stopping's, else val_loss with validation, else loss).
-             * @default {
-             *       "keepBest": 1,
-             *       "monitor": null,
-             *       "mode": "auto"
-             *     }
-             */
-            checkpoints: {
-                /** @default 1 */
-                keepBest: number;
-                /**
-                 * @default auto
-                 * @enum {string}
-                 */
-                mode: "min" | "max" | "auto";
-                /** @default null */
-                monitor: ("loss" | "accuracy" | "mae" | "rmse" | "r2" | "val_loss" | "val_accuracy" | "val_mae" | "val_rmse" | "val_r2") | null;
-            };
-            /**
-             * @description Clip gradients by global norm; null = off.
-             * @default null
-             */
-            clipNorm: number | null;
-            /**
-             * @description sklearn-style stop when the training loss has not improved by tol for nIterNoChange epochs; null = off.
-             * @default null
-             */
-            convergence: {
-                /** @default 10 */
-                nIterNoChange: number;
-                /** @default 0.0001 */
-                tol: number;
-            } | null;
-            /** @description An uploaded dataset id (ds_…) or {"builtin": name}. The input width comes from it. */
-            dataset: string | {
-                /** @enum {string} */
-                builtin: "xor" | "spirals" | "moons" | "circles" | "iris" | "sine" | "linear";
-            };
-            /**
-             * @description Drop a last partial batch.
-             * @default false
-             */
-            dropLast: boolean;
-            /**
-             * @description Keras EarlyStopping; null = off.
-             * @default null
-             */
-            earlyStopping: {
-                /** @default null */
-                baseline: number | null;
-                /** @default 0 */
-                minDelta: number;
-                /**
-                 * @default auto
-                 * @enum {string}
-                 */
-                mode: "min" | "max" | "auto";
-                /**
-                 * @default val_loss
-                 * @enum {string}
-                 */
-                monitor: "loss" | "accuracy" | "mae" | "rmse" | "r2" | "val_loss" | "val_accuracy" | "val_mae" | "val_rmse" | "val_r2";
-                /** @default 0 */
-                patience: number;
-                /** @default false */
-                restoreBest: boolean;
-                /** @default 0 */
-                startFromEpoch: number;
-            } | null;
-            /**
-             * @description The maximum number of epochs (Keras default 1).
-             * @default 1
-             */
-            epochs: number;
-            /** @description A constant or a schedule (steps count optimizer updates); default: the optimizer's Keras default (sgd 0.01, others 0.001). */
-            learningRate?: number | ({
-                initial: number;
-                /** @constant */
-                schedule: "constant";
-                /** @default 0 */
-                warmupSteps: number;
-            } | {
-                everyEpochs: number;
-                /** @default 0.1 */
-                factor: number;
-                initial: number;
-                /** @constant */
-                schedule: "step";
-                /** @default 0 */
-                warmupSteps: number;
-            } | {
-                decayRate: number;
-                decaySteps: number;
-                initial: number;
-                /** @constant */
-                schedule: "exponential";
-                /** @default false */
-                staircase: boolean;
-                /** @default 0 */
-                warmupSteps: number;
-            } | {
-                decayRate: number;
-                decaySteps: number;
-                initial: number;
-                /** @constant */
-                schedule: "inverse_time";
-                /** @default false */
-                staircase: boolean;
-                /** @default 0 */
-                warmupSteps: number;
-            } | {
-                /** @default 0 */
-                alpha: number;
-                decaySteps: number;
-                initial: number;
-                /** @default 1 */
-                mMul: number;
-                /** @default false */
-                restarts: boolean;
-                /** @constant */
-                schedule: "cosine";
-                /** @default 2 */
-                tMul: number;
-                /** @default 0 */
-                warmupSteps: number;
-            } | {
-                /** @default false */
-                cycle: boolean;
-                decaySteps: number;
-                /** @default 0.0001 */
-                endLearningRate: number;
-                initial: number;
-                /** @default 1 */
-                power: number;
-                /** @constant */
-                schedule: "polynomial";
-                /** @default 0 */
-                warmupSteps: number;
-            } | {
-                /** @default 0 */
-                cooldown: number;
-                /** @default 0.1 */
-                factor: number;
-                initial: number;
-                /** @default 0.0001 */
-                minDelta: number;
-                /** @default 0 */
-                minLr: number;
-                /**
-                 * @default auto
-                 * @enum {string}
-                 */
-                mode: "min" | "max" | "auto";
-                /**
-                 * @default val_loss
-                 * @enum {string}
-                 */
-                monitor: "loss" | "accuracy" | "mae" | "rmse" | "r2" | "val_loss" | "val_accuracy" | "val_mae" | "val_rmse" | "val_r2";
-                /** @default 10 */
-                patience: number;
-                /** @constant */
-                schedule: "reduce_on_plateau";
-                /** @default 0 */
-                warmupSteps: number;
-            });
-            /** @description softmax_cross_entropy and binary_cross_entropy take logits (the output activation may stay linear). */
-            loss: ("softmax_cross_entropy" | "binary_cross_entropy" | "mse" | "mae" | "huber") | {
-                /** @default 1 */
-                delta: number;
-                /** @constant */
-                type: "huber";
-            };
-            /** @description Layers in order; the last one is dense and produces the outputs. */
-            model: {
-                layers: ({
-                    /**
-                     * @default linear
-                     * @enum {string}
-                     */
-                    activation: "linear" | "relu" | "leaky_relu" | "elu" | "sigmoid" | "tanh" | "gelu" | "softmax";
-                    alpha?: number;
-                    /** @default zeros */
-                    biasInit: ("xavier_uniform" | "xavier_normal" | "he_uniform" | "he_normal" | "lecun_normal" | "zeros") | {
-                        mean?: number;
-                        std: number;
-                        /** @constant */
-                        type: "normal";
-                    } | {
-                        limit: number;
-                        /** @constant */
-                        type: "uniform";
-                    } | {
-                        /** @constant */
-                        type: "constant";
-                        value: number;
-                    };
-                    /** @default xavier_uniform */
-                    init: ("xavier_uniform" | "xavier_normal" | "he_uniform" | "he_normal" | "lecun_normal" | "zeros") | {
-                        mean?: number;
-                        std: number;
-                        /** @constant */
-                        type: "normal";
-                    } | {
-                        limit: number;
-                        /** @constant */
-                        type: "uniform";
-                    } | {
-                        /** @constant */
-                        type: "constant";
-                        value: number;
-                    };
-                    /** @constant */
-                    type: "dense";
-                    units: number;
-                    /** @default true */
-                    useBias: boolean;
-                } | {
-                    rate: number;
-                    /** @constant */
-                    type: "dropout";
-                })[];
-            };
-            /** @description A label for people; not unique. */
-            name?: string;
-            /**
-             * @description "standard": per-feature mean/std from the training split, stored in every checkpoint and applied by predict.
-             * @default none
-             * @enum {string}
-             */
-            normalize: "none" | "standard";
-            /**
-             * @description Default: RMSprop (Keras).
-             * @default {
-             *       "type": "rmsprop",
-             *       "rho": 0.9,
-             *       "momentum": 0,
-             *       "centered": false,
-             *       "epsilon": 1e-7
-             *     }
-             */
-            optimizer: {
-                /** @default 0 */
-                momentum: number;
-                /** @default false */
-                nesterov: boolean;
-                /** @constant */
-                type: "sgd";
-            } | {
-                /** @default 1e-7 */
-                epsilon: number;
-                /** @default 0.1 */
-                initialAccumulator: number;
-                /** @constant */
-                type: "adagrad";
-            } | {
-                /** @default false */
-                centered: boolean;
-                /** @default 1e-7 */
-                epsilon: number;
-                /** @default 0 */
-                momentum: number;
-                /** @default 0.9 */
-                rho: number;
-                /** @constant */
-                type: "rmsprop";
-            } | {
-                /** @default false */
-                amsgrad: boolean;
-                /** @default 0.9 */
-                beta1: number;
-                /** @default 0.999 */
-                beta2: number;
-                /** @default 1e-7 */
-                epsilon: number;
-                /** @constant */
-                type: "adam";
-                /** @default 0 */
-                weightDecay: number;
-            } | {
-                /** @default false */
-                amsgrad: boolean;
-                /** @default 0.9 */
-                beta1: number;
-                /** @default 0.999 */
-                beta2: number;
-                /** @default 1e-7 */
-                epsilon: number;
-                /** @constant */
-                type: "adamw";
-                /** @default 0.004 */
-                weightDecay: number;
-            };
-            /** @description Queue priority 0–100, higher runs sooner (default 50). */
-            priority?: number;
-            /**
-             * @description Penalties on weights (not biases), Keras convention: l2·Σw², l1·Σ|w|.
-             * @default {
-             *       "l1": 0,
-             *       "l2": 0
-             *     }
-             */
-            regularization: {
-                /** @default 0 */
-                l1: number;
-                /** @default 0 */
-                l2: number;
-            };
-            /** @description Seeds init, the split, shuffling and dropout. Absent: a random seed, stored in the job. */
-            seed?: number;
-            /**
-             * @description Reshuffle every epoch, from the seed.
-             * @default true
-             */
-            shuffle: boolean;
-            /**
-             * @description Wall-clock limit per run; the job ends with reason max_runtime.
-             * @default {
-             *       "maxRuntimeSeconds": null
-             *     }
-             */
-            stopping: {
-                /** @default null */
-                maxRuntimeSeconds: number | null;
-            };
-            /**
-             * @description Hold out a fraction of the dataset (ceil(fraction·rows) rows, seeded) or use another uploaded dataset. Needed for val_* metrics.
-             * @default null
-             */
-            validation: ({
-                fraction: number;
-            } | {
-                dataset: string;
-            }) | null;
         };
         JobSpecInput: {
             /**
@@ -2299,59 +771,7 @@ export interface components {
             status: "queued" | "running" | "completed" | "failed" | "cancelled";
             updatedAt: string;
         };
-        JobSummaryInput: {
-            attempt: number;
-            backend: string | null;
-            best: components["schemas"]["MetricsRecordInput"] | null;
-            createdAt: string;
-            error: string | null;
-            finishedAt: string | null;
-            id: string;
-            latest: components["schemas"]["MetricsRecordInput"] | null;
-            memoryEstimate: components["schemas"]["MemoryEstimateInput"] | null;
-            name: string | null;
-            priority: number;
-            progress: {
-                epoch: number;
-                epochs: number;
-            };
-            reason: string | null;
-            startedAt: string | null;
-            /** @enum {string} */
-            status: "queued" | "running" | "completed" | "failed" | "cancelled";
-            updatedAt: string;
-        };
         MemoryEstimate: {
-            /** @description Estimated peak bytes of training this job: the sum of the parts. Submission refuses more than MAX_JOB_MEMORY_BYTES. */
-            bytes: number;
-            parts: {
-                /** @description backward buffers at the batch size */
-                activationGradients: number;
-                /** @description forward buffers at the batch size (pre-activations, outputs, the gathered batch, predictions), sized for max(batch, 256-row validation chunk) */
-                activations: number;
-                /** @description training and validation rows as float32 features and targets (features twice with normalize) */
-                dataset: number;
-                /** @description a second copy of the rows while the worker reads and splits the dataset file (before the training buffers exist, counted on top of them) */
-                datasetLoading: number;
-                /** @description one float per unit per row for each dropout layer */
-                dropoutMasks: number;
-                /** @description one gradient per parameter */
-                gradients: number;
-                /** @description the optimizer's moments: sgd with momentum 1 per parameter, adagrad 1, rmsprop 1–3, adam 2 (3 with amsgrad) */
-                optimizerState: number;
-                /** @description metrics sums, normalization statistics, kernel scratch */
-                other: number;
-                /** @description weights and biases (float32) */
-                parameters: number;
-                /** @description the epoch's row order and one view per training row */
-                rowIndex: number;
-                /** @description resume state and checkpoint files in memory */
-                serialization: number;
-                /** @description weights of the last good epoch, and of the best one when early stopping restores it */
-                weightCopies: number;
-            };
-        };
-        MemoryEstimateInput: {
             /** @description Estimated peak bytes of training this job: the sum of the parts. Submission refuses more than MAX_JOB_MEMORY_BYTES. */
             bytes: number;
             parts: {
@@ -2385,10 +805,6 @@ export interface components {
             items: components["schemas"]["MetricsRecord"][];
             nextCursor: string | null;
         };
-        MetricsPageInput: {
-            items: components["schemas"]["MetricsRecordInput"][];
-            nextCursor: string | null;
-        };
         MetricsRecord: {
             accuracy?: number;
             attempt: number;
@@ -2407,43 +823,10 @@ export interface components {
             val_r2?: number;
             val_rmse?: number;
         };
-        MetricsRecordInput: {
-            accuracy?: number;
-            attempt: number;
-            epoch: number;
-            loss: number;
-            lr: number;
-            mae?: number;
-            r2?: number;
-            rmse?: number;
-            samplesPerSec: number;
-            seconds: number;
-            step: number;
-            val_accuracy?: number;
-            val_loss?: number;
-            val_mae?: number;
-            val_r2?: number;
-            val_rmse?: number;
-        };
-        PredictRequest: {
-            inputs: number[][];
-        };
         PredictRequestInput: {
             inputs: number[][];
         };
         PredictResponse: {
-            checkpoint: {
-                epoch: number;
-                sha256: string;
-            };
-            outputs: ({
-                label: number;
-                probabilities: number[];
-            } | {
-                value: number[];
-            })[];
-        };
-        PredictResponseInput: {
             checkpoint: {
                 epoch: number;
                 sha256: string;
@@ -2478,35 +861,719 @@ export interface components {
             /** @description Seconds of recorded training epochs, all jobs ever */
             trainingSeconds: number;
         };
-        UsageInput: {
-            /** @description Stored bytes: dataset files and kept checkpoints (resume states, deleted when a job ends, are not counted) */
-            bytes: {
-                checkpoints: number;
-                datasets: number;
-                /** @description MAX_TENANT_BYTES: uploads and checkpoints beyond it are refused (403 quota_exceeded) */
-                limit: number;
-                total: number;
+    };
+    responses: {
+        /** @description invalid request: the error names the field (`details.path`, `details.issues`) */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
             };
-            /** @description Uploaded datasets */
-            datasets: number;
-            /** @description Jobs by status (an expired job leaves these counts at the next sweep) */
-            jobs: {
-                cancelled: number;
-                completed: number;
-                failed: number;
-                queued: number;
-                running: number;
+            content: {
+                "application/json": components["schemas"]["Error"];
             };
-            tenant: string;
-            /** @description Seconds of recorded training epochs, all jobs ever */
-            trainingSeconds: number;
+        };
+        /** @description the resource is in a state that does not allow this */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description over the tenant's storage quota (quota_exceeded, naming MAX_TENANT_BYTES) */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the data volume is full */
+        InsufficientStorage: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description our fault (details are logged, not returned), or a stored file that failed verification (checkpoint_corrupt) */
+        InternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description no such resource for this tenant (another tenant's ids are not found either) */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the body (or what it decompresses or converts to) is over a configured limit, named in the message */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the request body did not arrive within REQUEST_TIMEOUT_MS; the connection is closed */
+        RequestTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description rate limited (per key, or per client address without a valid key), or too many queued jobs */
+        TooManyRequests: {
+            headers: {
+                /** @description seconds to wait before retrying */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description missing or unknown API key (only when the server has API_KEYS configured) */
+        Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Redis is unreachable or a work queue is full; retry later */
+        Unavailable: {
+            headers: {
+                /** @description seconds to wait before retrying */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description a Content-Type this route does not accept */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
         };
     };
-    responses: never;
     parameters: never;
     requestBodies: never;
     headers: never;
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description compute backend of this process, e.g. native-avx512, wasm-simd, js */
+                        backend: string;
+                        /** @description why the native addon did not load; null when it did */
+                        nativeAddonError: string | null;
+                        /** @enum {string} */
+                        status: "ready";
+                    };
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listDatasets: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    uploadDataset: {
+        parameters: {
+            query?: {
+                label?: string;
+                name?: string;
+                task?: "classification" | "regression";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description a dataset: CSV with a header row, JSON rows (an array, or NDJSON: one row per line), or IDX images and labels as multipart fields (each gzipped or not) */
+        requestBody: {
+            content: {
+                "application/json": {
+                    features: number[];
+                    label: number | number[];
+                }[];
+                "application/x-ndjson": string;
+                "multipart/form-data": {
+                    file?: string;
+                    images?: string;
+                    labels?: string;
+                };
+                /**
+                 * @example x1,x2,label
+                 *     0.5,1.2,1
+                 */
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    /** @description the URL of the created resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            507: components["responses"]["InsufficientStorage"];
+        };
+    };
+    getDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+                status?: "queued" | "running" | "completed" | "failed" | "cancelled";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    submitJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobSpecInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    /** @description the URL of the created resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listCheckpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    downloadCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description an ETag from an earlier download: 304 when unchanged */
+                "if-none-match"?: string;
+            };
+            path: {
+                epoch: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the safetensors file */
+            200: {
+                headers: {
+                    /** @description private, max-age=0, must-revalidate */
+                    "Cache-Control"?: string;
+                    /** @description attachment; filename="<job>-epoch-<n>.safetensors" */
+                    "Content-Disposition"?: string;
+                    /** @description the checkpoint's sha256 in quotes */
+                    ETag?: string;
+                    /** @description the epoch the checkpoint was taken at */
+                    "X-Checkpoint-Epoch"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    /** @description the checkpoint's sha256 in quotes */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    downloadBestCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description an ETag from an earlier download: 304 when unchanged */
+                "if-none-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the safetensors file */
+            200: {
+                headers: {
+                    /** @description private, max-age=0, must-revalidate */
+                    "Cache-Control"?: string;
+                    /** @description attachment; filename="<job>-epoch-<n>.safetensors" */
+                    "Content-Disposition"?: string;
+                    /** @description the checkpoint's sha256 in quotes */
+                    ETag?: string;
+                    /** @description the epoch the checkpoint was taken at */
+                    "X-Checkpoint-Epoch"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    /** @description the checkpoint's sha256 in quotes */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    followJobEvents: {
+        parameters: {
+            query?: {
+                after?: string;
+            };
+            header?: {
+                /** @description resume after this event id (what EventSource sends on reconnect) */
+                "last-event-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description an event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description the job has finished and Last-Event-ID is its last event: nothing more will come */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listJobMetrics: {
+        parameters: {
+            query?: {
+                after?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricsPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    predict: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PredictRequestInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+}
