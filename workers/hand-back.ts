@@ -1,6 +1,6 @@
 // Puts an active job back in the queue for another worker (a stopping worker's job), releasing
-// the lock held with `token`. Used by the trainer after it stopped at a mini-batch and by the
-// worker for a job still waiting for memory when shutdown began.
+// the lock held with `token`: after its trainer stopped at a mini-batch, or while it still waited
+// for memory when shutdown began.
 
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';

@@ -4,24 +4,22 @@
 // reason. Three ways out besides finishing: the user cancels (cancelled), the worker shuts down
 // (resume state stays, job handed back to the queue), or the input is bad (failed, no retry).
 
-import { Queue, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
 import { CoreError, train, type TrainResult } from '../src/core/index.js';
-import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
+import type { TrainJobData } from '../src/queue/queue.js';
 import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
 import { CorruptJobRecordError, getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
 import { QuotaExceededError } from '../src/store/usage.js';
 import { trainingKernels } from './backend.js';
-import { outageLogger } from './connection-log.js';
 import { trainerContext, type TrainerContext } from './context.js';
 import { LOCK_LOST_REASON, superseded } from './fence.js';
-import { handBack } from './hand-back.js';
 import type { EpochReport } from '../src/metrics/training-metrics.js';
 import { createJobHooks } from './hooks.js';
 import { JobInputError, loadJobInputs, type JobInputs } from './inputs.js';
 import { samplesPerEpoch } from './samples-per-epoch.js';
 import { terminalFor } from './stop-reasons.js';
 import { isAllocationFailure } from './trainer-death.js';
+import { HandBackError, UnrecoverableError, WaitingError } from './trainer-errors.js';
 
 export interface ProcessorResult {
   status: string;
@@ -41,7 +39,6 @@ type Terminal = 'completed' | 'failed' | 'cancelled';
 
 export default async function processTrainJob(
   job: TrainerJob,
-  token?: string,
   signal?: AbortSignal,
   /** Hears of every epoch trained, for the worker's metrics (workers/trainer-main.ts sends it over IPC). */
   reportEpoch: (report: EpochReport) => void = () => undefined,
@@ -144,16 +141,15 @@ export default async function processTrainJob(
       // The worker is shutting down: the resume state of the last finished epoch stays, and the
       // job goes back to the front of the queue for another worker.
       await transitionJob(store, jobId, 'queued', { attempt, reason: 'handed back: worker shutting down' });
-      await handBackJob(ctx, jobId, token);
       log.info({ epoch: result.epochs }, 'job handed back');
-      throw new WaitingError();
+      throw new HandBackError();
     }
     if (result.best) await setBestMetrics(store, jobId, { ...result.best, attempt });
     const end = terminalFor(result.reason);
     const error = result.reason === 'diverged' ? `training diverged at epoch ${result.epochs + 1}: the loss or weights became NaN or infinite` : undefined;
     return await finish(end.status, end.reason, error);
   } catch (err) {
-    if (err instanceof UnrecoverableError || err instanceof WaitingError) throw err;
+    if (err instanceof UnrecoverableError || err instanceof WaitingError || err instanceof HandBackError) throw err;
     await noteFailedAttempt(ctx, log, job, attempt, err as Error);
     throw err;
   } finally {
@@ -188,15 +184,4 @@ async function noteFailedAttempt(ctx: TrainerContext, log: Logger, job: TrainerJ
   } catch {
     // The store is unreachable: the worker's failed-event handler records the outcome later.
   }
-}
-
-let queue: Queue | null = null;
-
-/** Moves the job from active back to waiting, releasing the worker's lock (BullMQ moveToWait). */
-async function handBackJob(ctx: TrainerContext, jobId: string, token: string | undefined): Promise<void> {
-  if (queue === null) {
-    queue = new Queue(TRAIN_QUEUE, { connection: ctx.store.redis, prefix: ctx.config.keyPrefix });
-    queue.on('error', outageLogger(ctx.logger, 'queue'));
-  }
-  await handBack(queue, ctx.store.redis, jobId, token);
 }

@@ -43,7 +43,7 @@ process.on('message', (message: ToTrainer) => {
   if (started) return;
   started = true;
   const reportEpoch = (report: EpochReport) => send({ type: 'epoch', report });
-  processTrainJob(message.job, message.token, controller.signal, reportEpoch).then(
+  processTrainJob(message.job, controller.signal, reportEpoch).then(
     (result) => send({ type: 'done', result }, () => process.exit(0)),
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));

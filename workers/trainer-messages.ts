@@ -4,7 +4,7 @@ import type { EpochReport } from '../src/metrics/training-metrics.js';
 import type { ProcessorResult, TrainerJob } from './processor.js';
 
 export type ToTrainer =
-  | { type: 'run'; job: TrainerJob; token: string | undefined }
+  | { type: 'run'; job: TrainerJob }
   /** Stop at the next mini-batch: the worker is shutting down or lost the job's lock. */
   | { type: 'abort'; reason: string };
 
@@ -14,5 +14,5 @@ export type FromTrainer =
   /** An epoch was trained: the worker counts it in its metrics (trainers keep no counters). */
   | { type: 'epoch'; report: EpochReport }
   | { type: 'done'; result: ProcessorResult }
-  /** The processor threw: `name` says how BullMQ should treat it (UnrecoverableError, WaitingError, …). */
+  /** The processor threw: `name` says what the worker does (workers/trainer-errors.ts; anything else is retried). */
   | { type: 'error'; name: string; message: string };

@@ -25,7 +25,6 @@ export type TrainerOutcome =
 
 export interface TrainerRun {
   job: TrainerJob;
-  token: string | undefined;
   signal: AbortSignal | undefined;
   logger: Logger;
   /** Each epoch the trainer reports (for the worker's metrics). */
@@ -77,7 +76,7 @@ export function runTrainer(run: TrainerRun): Promise<TrainerOutcome> {
     child.on('message', (message: FromTrainer) => {
       if (message.type === 'ready') {
         run.logger.info({ jobId, trainerPid: child.pid, startupMs: Math.round(performance.now() - forkedAt), heapCapMiB: cap }, 'trainer started');
-        send({ type: 'run', job: run.job, token: run.token });
+        send({ type: 'run', job: run.job });
         run.signal?.addEventListener('abort', onAbort, { once: true });
         if (run.signal?.aborted === true) onAbort();
       } else if (message.type === 'epoch') {

@@ -66,16 +66,21 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
     }
     try {
       const trainerJob = { data: job.data, attemptsStarted: job.attemptsStarted, attemptsMade: job.attemptsMade, opts: { attempts: job.opts.attempts } };
-      return await settle(job, await runTrainer({ job: trainerJob, token, signal, logger, onEpoch: countEpoch }), signal);
+      return await settle(job, token, await runTrainer({ job: trainerJob, signal, logger, onEpoch: countEpoch }), signal);
     } finally {
       release();
     }
   }
 
   /** The trainer's outcome as BullMQ expects it; a trainer that died fails its job, and only it. */
-  async function settle(job: Job<TrainJobData>, outcome: TrainerOutcome, signal: AbortSignal | undefined): Promise<ProcessorResult> {
+  async function settle(job: Job<TrainJobData>, token: string | undefined, outcome: TrainerOutcome, signal: AbortSignal | undefined): Promise<ProcessorResult> {
     if (outcome.kind === 'done') return outcome.result;
     if (outcome.kind === 'error') {
+      if (outcome.name === 'HandBackError') {
+        // Stopped for our shutdown, resume state written: back to the queue for another worker.
+        await handBack(queue, store.redis, job.data.jobId, token);
+        throw new WaitingError();
+      }
       if (outcome.name === 'UnrecoverableError') throw new UnrecoverableError(outcome.message);
       if (outcome.name === 'WaitingError') throw new WaitingError(outcome.message);
       throw new Error(outcome.message);
