@@ -12,6 +12,7 @@ import { logConnection } from '../workers/connection-log.js';
 import { serveWorkerMetrics } from '../workers/metrics-endpoint.js';
 import { startTrainWorker, type TrainWorker } from '../workers/worker.js';
 import { buildApp } from './api/app.js';
+import { removeStaleSpooled } from './api/spool.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createTrainQueue } from './queue/queue.js';
 import { settlesWithin } from './settles-within.js';
@@ -62,6 +63,12 @@ async function main(): Promise<void> {
     const host = listenHost(config, logger);
     const address = await app.listen({ port: config.port, host });
     logger.info({ address, docs: `${address}/docs` }, 'API listening');
+    void removeStaleSpooled(config.dataDir).then(
+      (removed) => {
+        if (removed > 0) logger.info({ removed }, 'removed request bodies spooled by an earlier API process');
+      },
+      (err: unknown) => logger.warn({ err }, 'could not clean DATA_DIR/tmp'),
+    );
     closers.push(async () => {
       await settlesWithin(app.close(), CLOSE_STEP_MS);
       await settlesWithin(queue.close(), CLOSE_STEP_MS);

@@ -4,7 +4,7 @@
 // are deleted once its response is sent or its connection is gone.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -13,6 +13,30 @@ import { ApiError } from './errors.js';
 
 export function spoolDir(dataDir: string): string {
   return path.join(path.resolve(dataDir), 'tmp');
+}
+
+/**
+ * Spooled files older than this were left by an API process that died mid-request: a live request
+ * finishes its body within REQUEST_TIMEOUT_MS and its task long before this.
+ */
+export const STALE_SPOOL_MS = 60 * 60 * 1000;
+
+/** Deletes stale spooled files (DATA_DIR may be shared by several API hosts: only old ones). */
+export async function removeStaleSpooled(dataDir: string, now = Date.now()): Promise<number> {
+  const dir = spoolDir(dataDir);
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  let removed = 0;
+  for (const name of names.filter((n) => n.startsWith('body-'))) {
+    const file = path.join(dir, name);
+    const st = await stat(file).catch(() => null);
+    if (st === null || now - st.mtimeMs <= STALE_SPOOL_MS) continue;
+    await rm(file, { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 const spooled = new WeakMap<FastifyRequest, string[]>();

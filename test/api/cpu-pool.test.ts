@@ -1,7 +1,7 @@
 // Uploads and predict run in the API's CPU threads: admission before the body is read (503 with
 // Retry-After beyond API_CPU_THREADS + API_CPU_QUEUE), the predict cost bound (400 naming
 // MAX_PREDICT_COST before any inference), and spooled bodies deleted once answered.
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { train } from '../../src/core/index.js';
 import { builtinDataset } from '../../src/data/index.js';
 import { JobSpecSchema } from '../../src/spec/job-spec.js';
 import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
+import { removeStaleSpooled, STALE_SPOOL_MS } from '../../src/api/spool.js';
 import { recordBestCheckpoint } from '../../src/store/checkpoints.js';
 import { waitFor } from '../helpers/wait.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
@@ -118,5 +119,18 @@ describe('CPU threads for uploads and predict', () => {
     expect((await f.app.inject({ method: 'POST', url: '/v1/datasets', payload: 'a,label\n1,0\n', headers: { 'content-type': 'text/csv' } })).statusCode).toBe(201);
     expect((await f.app.inject({ method: 'POST', url: '/v1/datasets', payload: 'a,label\nx,0\n', headers: { 'content-type': 'text/csv' } })).statusCode).toBe(400);
     await waitFor(async () => (await readdir(tmp)).length === 0, { timeoutMs: 2000, what: 'DATA_DIR/tmp to be empty' });
+  });
+
+  it('removes bodies an earlier API process left in DATA_DIR/tmp once they are an hour old, and no others', async () => {
+    const tmp = path.join(f.dataDir, 'tmp');
+    await mkdir(tmp, { recursive: true });
+    await writeFile(path.join(tmp, 'body-old'), 'x');
+    await writeFile(path.join(tmp, 'body-new'), 'x');
+    await writeFile(path.join(tmp, 'other'), 'x');
+    const past = new Date(Date.now() - STALE_SPOOL_MS - 60_000);
+    await utimes(path.join(tmp, 'body-old'), past, past);
+    await utimes(path.join(tmp, 'other'), past, past);
+    expect(await removeStaleSpooled(f.dataDir)).toBe(1);
+    expect((await readdir(tmp)).sort()).toEqual(['body-new', 'other']);
   });
 });
