@@ -10,6 +10,7 @@ import { JobSpecSchema } from '../../src/spec/job-spec.js';
 import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
 import { checkpointPath, recordBestCheckpoint, saveCheckpoint } from '../../src/store/checkpoints.js';
 import { recordEpoch, transitionJob, type MetricsRecord } from '../../src/store/jobs.js';
+import { waitFor } from '../helpers/wait.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
 function rec(epoch: number): MetricsRecord {
@@ -126,22 +127,31 @@ describe('job results', () => {
         .split('\n')
         .filter((l) => / flags=\w*b/.test(l) && l.includes(`name=traind:test-${f.config.keyPrefix}:sse-`)).length;
     const baseline = await readers();
+    // Each client's SSE frames as they arrive, so a test can wait for a given epoch instead of sleeping.
     const open = () =>
-      new Promise<http.ClientRequest>((resolve) => {
+      new Promise<{ req: http.ClientRequest; text: () => string }>((resolve) => {
+        let text = '';
         const req = http.get({ host: '127.0.0.1', port, path: `/v1/jobs/${id}/events` });
         req.on('error', () => undefined);
-        req.on('response', (res) => res.once('data', () => resolve(req)));
+        req.on('response', (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.once('data', () => resolve({ req, text: () => text }));
+        });
       });
     const a = await open();
     const b = await open();
-    await new Promise((r) => setTimeout(r, 150));
+    // Both clients are caught up; the shared reader blocks once they are followed live.
+    await waitFor(async () => (await readers()) > baseline, { timeoutMs: 5000, intervalMs: 20, what: 'a blocked SSE reader' });
     expect(await readers()).toBe(baseline + 1);
-    a.destroy();
-    await new Promise((r) => setTimeout(r, 150));
+    a.req.destroy();
+    // b is still served live after a left (it receives a new epoch), by the same single reader.
+    await recordEpoch(f.store, id, rec(1), 9);
+    await waitFor(() => b.text().includes('"epoch":1'), { timeoutMs: 5000, intervalMs: 20, what: 'epoch 1 at the remaining client' });
+    await waitFor(async () => (await readers()) > baseline, { timeoutMs: 5000, intervalMs: 20, what: 'the reader blocking again' });
     expect(await readers()).toBe(baseline + 1);
-    b.destroy();
-    await new Promise((r) => setTimeout(r, 200));
-    expect(await readers()).toBe(baseline);
+    b.req.destroy();
+    await waitFor(async () => (await readers()) === baseline, { timeoutMs: 5000, intervalMs: 20, what: 'the reader released' });
   });
 
   it('a client joining a running feed from an older Last-Event-ID gets every entry once, in order', async () => {
@@ -171,13 +181,16 @@ describe('job results', () => {
     await g.app.listen({ host: '127.0.0.1', port: 0 });
     const gPort = (g.app.server.address() as AddressInfo).port;
     const id = (await g.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec() })).json().id as string;
+    let opened: () => void = () => undefined;
+    const streaming = new Promise<void>((resolve) => (opened = resolve));
     const ended = new Promise<number>((resolve) => {
       http.get({ host: '127.0.0.1', port: gPort, path: `/v1/jobs/${id}/events` }, (res) => {
+        res.once('data', () => opened());
         res.resume();
         res.on('end', () => resolve(Date.now()));
       });
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await streaming;
     const t0 = Date.now();
     await g.close();
     expect((await ended) - t0).toBeLessThan(3000);

@@ -2,7 +2,8 @@
 // written by make_fixtures.py). Float32 tolerances: params rtol 1e-5 / atol 1e-6 after each of
 // 5 steps; optimizer moments rtol 1e-5 / atol 1e-6 × the tensor's largest |value| (a moment element
 // can be a near-cancelling sum, where float32 rounding of torch's two-op updates is absolute, not
-// relative); clipping and penalties rtol 1e-6 / atol 1e-7.
+// relative); clipping and penalties rtol 1e-6 / atol 1e-7. Optimizer steps run on every compute
+// backend (a backend may fuse the SGD step).
 
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,6 +16,7 @@ import {
 } from '../../src/core/optimizers.js';
 import { applyRegularization, clipByGlobalNorm } from '../../src/core/regularization.js';
 import type { OptimizerConfig } from '../../src/core/types.js';
+import { forEachBackend } from './backends.js';
 import { expectClose, loadFixture } from './parity-helpers.js';
 
 interface FixtureParam {
@@ -56,13 +58,13 @@ function freshParams(): { name: string; shape: number[]; isWeight: boolean; data
 }
 
 describe('optimizers match torch.optim', () => {
-  for (const c of fixture.cases) {
-    it(`${c.name}: 5 steps`, () => {
+  for (const c of fixture.cases) for (const k of forEachBackend()) {
+    it(`${c.name}: 5 steps (${k.name}, ${k.threads} thread${k.threads > 1 ? 's' : ''})`, () => {
       const params = freshParams();
       let state: OptimizerState = createOptimizerState(c.config, params);
       c.steps.forEach((step, s) => {
         for (const p of params) p.grad.set(fixture.grads[s]![p.name]!);
-        optimizerStep(c.config, params, state, step.lr);
+        optimizerStep(c.config, params, state, step.lr, k);
         for (const p of params) {
           expectClose(p.data, step.params[p.name]!, PARAM_RTOL, PARAM_ATOL, `${c.name} step ${s + 1} ${p.name}`);
           const moments = state.moments.find((m) => m.name === p.name)!;

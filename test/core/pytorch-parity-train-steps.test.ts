@@ -1,10 +1,10 @@
 // Whole training steps against PyTorch (test/fixtures/train_steps.json): forward, loss plus the
 // L1/L2 penalty, backward, clipping, the scheduled lr and the optimizer, composed as train.ts does.
 // Float32 tolerances: penalized loss rtol 1e-5 / atol 1e-6, gradient norm rtol 1e-5, params after
-// each step rtol 1e-5 / atol 1e-6.
+// each step rtol 1e-5 / atol 1e-6. Run on every compute backend (test/core/backends.ts): the
+// GEMMs and the fused element-wise kernels (activations, bias gradient, SGD step) are each backend's.
 
 import { describe, expect, it } from 'vitest';
-import { jsKernels } from '../../src/core/kernels/js.js';
 import { lossBackward, lossForward } from '../../src/core/losses.js';
 import { createModel, modelBackward, modelForward, zeroGrads } from '../../src/core/model.js';
 import { createOptimizerState, optimizerStep } from '../../src/core/optimizers.js';
@@ -12,6 +12,7 @@ import { applyRegularization, clipByGlobalNorm } from '../../src/core/regulariza
 import { createRng } from '../../src/core/rng.js';
 import { learningRateAt } from '../../src/core/schedules.js';
 import type { DenseLayerConfig, LossConfig, OptimizerConfig, ScheduleConfig } from '../../src/core/types.js';
+import { forEachBackend } from './backends.js';
 import { expectClose, loadFixture } from './parity-helpers.js';
 
 interface TrainStepsFixture {
@@ -35,7 +36,7 @@ interface TrainStepsFixture {
 
 const fixture = loadFixture<TrainStepsFixture>('train_steps.json');
 
-describe('training steps match PyTorch end to end', () => {
+for (const k of forEachBackend()) describe(`training steps match PyTorch end to end (${k.name}, ${k.threads} thread${k.threads > 1 ? 's' : ''})`, () => {
   for (const c of fixture.cases) {
     it(c.name, () => {
       const { B, inputWidth } = fixture;
@@ -43,7 +44,7 @@ describe('training steps match PyTorch end to end', () => {
       const target = fixture.targets[c.target]!;
       const Y = Float32Array.from(target.data);
       const rng = createRng(3);
-      const m = createModel(c.layers, inputWidth, c.loss, rng, jsKernels, B);
+      const m = createModel(c.layers, inputWidth, c.loss, rng, k, B);
       for (const p of m.params) p.data.set(fixture.params[p.name]!.data);
       const O = m.outputWidth;
       const dOut = new Float32Array(B * O);
@@ -65,7 +66,7 @@ describe('training steps match PyTorch end to end', () => {
         }
         const lr = learningRateAt(c.learningRate, step, 0);
         expect(lr).toBeCloseTo(expected.lr, 12);
-        optimizerStep(c.optimizer, m.params, state, lr);
+        optimizerStep(c.optimizer, m.params, state, lr, k);
         for (const p of m.params) expectClose(p.data, expected.params[p.name]!, 1e-5, 1e-6, `step ${step} ${p.name}`);
       });
     });
