@@ -1,6 +1,7 @@
 // A worker process's own metrics endpoint on WORKER_METRICS_PORT: GET /metrics and nothing else,
-// with the API's access rule (src/metrics/metrics-access.ts) and its listen rule (loopback only
-// without API keys). A plain node:http server: a worker has no Fastify app.
+// with the API's access rule (src/metrics/metrics-access.ts). Bound to HOST when the endpoint is
+// closed to strangers (METRICS_TOKEN set, or API keys configured), else to loopback only, as the
+// API is without keys. A plain node:http server: a worker has no Fastify app.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
@@ -15,9 +16,9 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** HOST with API keys; without them loopback only, as for the API. */
-export function metricsHost(config: Pick<Config, 'apiKeys' | 'host'>): string {
-  if (config.apiKeys.length > 0 || LOOPBACK.has(config.host)) return config.host;
+/** HOST when metrics need a token (or are off); loopback only while they are open to anyone. */
+export function metricsHost(config: Pick<Config, 'apiKeys' | 'host' | 'metricsToken'>): string {
+  if (config.metricsToken !== null || config.apiKeys.length > 0 || LOOPBACK.has(config.host)) return config.host;
   return '127.0.0.1';
 }
 

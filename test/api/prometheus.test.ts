@@ -3,7 +3,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
 import { loadConfig } from '../../src/config.js';
+import { metricsHost } from '../../src/metrics/metrics-server.js';
 import { sampleValue } from '../helpers/prometheus.js';
+import { startPrivateRedis } from '../helpers/redis.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
 const TENANT_KEY = 'tenant-key-0123456789abcdef0123456789';
@@ -56,6 +58,14 @@ describe('GET /metrics access', () => {
     expect((await scrape(f.app, `Bearer ${TOKEN}`)).statusCode).toBe(200);
   });
 
+  it('a worker metrics port binds beyond loopback only when a token or API keys guard it', () => {
+    const key = { tenant: 'acme', sha256: sha256Hex(TENANT_KEY) };
+    expect(metricsHost({ host: '0.0.0.0', apiKeys: [], metricsToken: null })).toBe('127.0.0.1');
+    expect(metricsHost({ host: '0.0.0.0', apiKeys: [], metricsToken: TOKEN })).toBe('0.0.0.0');
+    expect(metricsHost({ host: '0.0.0.0', apiKeys: [key], metricsToken: null })).toBe('0.0.0.0');
+    expect(metricsHost({ host: '::1', apiKeys: [], metricsToken: null })).toBe('::1');
+  });
+
   it('a short METRICS_TOKEN is refused at start-up without echoing it', () => {
     expect(() => loadConfig({ METRICS_TOKEN: 'short-secret' })).toThrow(/METRICS_TOKEN: must be at least 32 characters \(got 12\)/);
     expect(() => loadConfig({ METRICS_TOKEN: 'short-secret' })).not.toThrow(/short-secret/);
@@ -94,4 +104,53 @@ describe('GET /metrics content', () => {
     expect(sampleValue(text, 'traind_redis_up')).toBe(1);
     for (const outcome of ['delivered', 'retrying', 'failed']) expect(sampleValue(text, 'traind_webhook_deliveries_total', { outcome })).toBe(0);
   });
+});
+
+describe('GET /metrics while Redis is away', () => {
+  it('answers within about a second, with traind_redis_up 0 and no queue samples, when Redis hangs or is gone', async () => {
+    const redis = await startPrivateRedis();
+    const pid = redis.pid();
+    if (pid === undefined) throw new Error('no redis-server pid');
+    const timedScrape = async () => {
+      const started = performance.now();
+      const res = await scrape((f as AppFixture).app);
+      return { res, ms: performance.now() - started };
+    };
+    try {
+      f = await appFixture({ REDIS_URL: redis.url });
+      const before = (await timedScrape()).res.body;
+      expect(sampleValue(before, 'traind_redis_up')).toBe(1);
+      expect(sampleValue(before, 'traind_queue_jobs', { state: 'waiting' })).toBe(0);
+
+      // Hung: the connection stays open and nothing answers; only the scrape's own bound ends the wait.
+      process.kill(pid, 'SIGSTOP');
+      const hung = await timedScrape();
+      expect(hung.res.statusCode).toBe(200);
+      expect(hung.ms).toBeLessThan(2500);
+      expect(sampleValue(hung.res.body, 'traind_redis_up')).toBe(0);
+      expect(sampleValue(hung.res.body, 'traind_queue_jobs', { state: 'waiting' })).toBeUndefined();
+      process.kill(pid, 'SIGCONT');
+
+      // Gone: the connection is not ready, so nothing is even asked.
+      await redis.stop('SIGKILL');
+      const gone = await timedScrape();
+      expect(gone.res.statusCode).toBe(200);
+      expect(gone.ms).toBeLessThan(2500);
+      expect(sampleValue(gone.res.body, 'traind_redis_up')).toBe(0);
+      expect(sampleValue(gone.res.body, 'traind_queue_jobs', { state: 'waiting' })).toBeUndefined();
+
+      await redis.start();
+      await f.redis.ping();
+      expect(sampleValue((await timedScrape()).res.body, 'traind_redis_up')).toBe(1);
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+      await f?.close();
+      f = null;
+      await redis.dispose();
+    }
+  }, 30_000);
 });
