@@ -15,7 +15,8 @@ export class QuotaExceededError extends Error {
     readonly limit: number,
     what: string,
   ) {
-    super(`storage quota exceeded: ${what} needs ${requested} bytes; this tenant stores ${used} of MAX_TENANT_BYTES=${limit}`);
+    const need = requested > 1 ? `${what} needs ${requested} bytes` : `no room for ${what}`;
+    super(`storage quota exceeded: ${need}; this tenant stores ${used} of MAX_TENANT_BYTES=${limit}`);
   }
 }
 
@@ -203,6 +204,14 @@ export async function releaseExpiredJobBytes(s: Store, tenant: string): Promise<
     });
   } while (cursor !== '0');
   return released;
+}
+
+/**
+ * Refuses with QuotaExceededError when the tenant already stores MAX_TENANT_BYTES or more: no
+ * upload can fit, so its body need not be read or parsed.
+ */
+export async function refuseWhenFull(s: Store, tenant: string, what: string): Promise<void> {
+  await checkQuotaRoom(s, tenant, 1, what);
 }
 
 /** Refuses with QuotaExceededError when `bytes` more would take the tenant past the limit (a check, not a reservation). */

@@ -2,6 +2,7 @@
 // refused with 403 quota_exceeded naming the limit and the current use; concurrent uploads cannot
 // overshoot it; deleting frees the bytes; another tenant is not affected; GET /v1/usage reports it.
 import { readdir } from 'node:fs/promises';
+import { request } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
@@ -113,5 +114,42 @@ describe('per-tenant storage quota', () => {
     const u = await usage(KEY_A);
     expect(u.jobs).toEqual({ queued: 1, running: 0, completed: 0, failed: 0, cancelled: 0 });
     expect((await usage(KEY_B)).jobs.queued).toBe(0);
+  });
+});
+
+describe('a tenant at its quota', () => {
+  let f: AppFixture;
+  beforeAll(async () => {
+    f = await appFixture({ MAX_TENANT_BYTES: String(SIZE) });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it('is refused before its upload is read or parsed', async () => {
+    const first = await f.app.inject({ method: 'POST', url: '/v1/datasets?label=label', payload: CSV, headers: { 'content-type': 'text/csv' } });
+    expect(first.statusCode).toBe(201);
+    // Not CSV at all: parsing it would answer 400 invalid_dataset.
+    const junk = await f.app.inject({ method: 'POST', url: '/v1/datasets?label=label', payload: 'x'.repeat(1 << 20), headers: { 'content-type': 'text/csv' } });
+    expect(junk.statusCode).toBe(403);
+    const err = errorOf(junk.body);
+    expect(err.code).toBe('quota_exceeded');
+    expect(err.message).toBe(`storage quota exceeded: no room for a new dataset; this tenant stores ${SIZE} of MAX_TENANT_BYTES=${SIZE}`);
+  });
+
+  it('answers before the body has arrived', async () => {
+    const base = new URL(await f.app.listen({ host: '127.0.0.1', port: 0 }));
+    // Headers and the first bytes of a 1 MiB body; the rest is never sent.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: base.hostname, port: base.port, method: 'POST', path: '/v1/datasets?label=label', headers: { 'content-type': 'text/csv', 'content-length': String(1 << 20) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.write('x1,x2,label\n');
+      setTimeout(() => reject(new Error('no answer while the body was incomplete')), 3000).unref();
+    });
+    expect(status).toBe(403);
   });
 });

@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { deleteDataset, datasetPath, getDatasetMeta, jobsUsingDataset, listDatasets, recordDataset } from '../../store/datasets.js';
 import { newDatasetId } from '../../store/ids.js';
-import { checkQuotaRoom } from '../../store/usage.js';
+import { checkQuotaRoom, refuseWhenFull } from '../../store/usage.js';
 import type { RouteContext } from '../context.js';
 import { inputPrefix, quoteInput } from '../../data/quote-input.js';
 import type { UploadTask } from '../cpu/protocol.js';
@@ -127,7 +127,8 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
       '/v1/datasets',
       {
         bodyLimit: limits.bodyBytes,
-        preParsing: admit,
+        // A tenant with no room left is refused before its body is read (or a CPU slot taken).
+        preParsing: [async (request: FastifyRequest) => refuseWhenFull(s, request.tenant, 'a new dataset'), admit],
         // The thread is done with the spooled files once an answer is ready: gone before it is sent.
         onSend: async (request) => {
           await removeSpooled(request);
