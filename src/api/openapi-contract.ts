@@ -136,7 +136,10 @@ export function completeDocument(doc: Json, options: ContractOptions): Json {
   components.responses = Object.fromEntries(
     Object.values(ERROR_RESPONSES).map((r) => [r.name, { description: r.description, ...(r.headers ? { headers: r.headers } : {}), content: ERROR_CONTENT }]),
   );
-  if (!options.apiKeys) delete components.securitySchemes;
+  if (!options.apiKeys) {
+    const schemes = components.securitySchemes as Json | undefined;
+    if (schemes !== undefined) delete schemes.bearer;
+  }
   pruneUnusedSchemas(paths, components);
   return {
     ...doc,
@@ -164,7 +167,9 @@ function completeOperation(path: string, method: string, op: Json, options: Cont
   for (const c of EXTRA_CODES[key] ?? []) codes.add(c);
   for (const code of codes) responses[code] ??= {};
   if (!hasBody) for (const c of ['408', '413', '415']) delete responses[c];
-  if (!(v1 && options.apiKeys)) delete responses['401'];
+  // A /v1 route's 401 comes from the API keys: none in loopback mode. (Other routes, e.g. /metrics
+  // with its own token, declare their 401 themselves.)
+  if (v1 && !options.apiKeys) delete responses['401'];
 
   for (const [code, response] of Object.entries(responses)) {
     const shared = ERROR_RESPONSES[code];
@@ -187,7 +192,7 @@ function completeOperation(path: string, method: string, op: Json, options: Cont
   if (body !== undefined) op.requestBody = body;
   const extra = REQUEST_HEADERS[key];
   if (extra !== undefined) op.parameters = [...parameters, ...extra.filter((h) => !parameters.some((p) => p.in === 'header' && p.name === h.name))];
-  if (!v1) op.security = [];
+  if (!v1) op.security ??= [];
   op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
 }
 

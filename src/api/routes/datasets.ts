@@ -16,7 +16,9 @@ import { DatasetIdParams, DatasetListQuery, DatasetListSchema, DatasetSchema, Da
 import { removeSpooled, removeSpooledOnClose, spoolDir, spoolToFile } from '../spool.js';
 import { z } from 'zod';
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema };
+// Answers every route may give (401, 429, 503, …) are added to the document in one place
+// (openapi-contract.ts); routes declare only their own.
+const errors = { 400: ErrorBodySchema };
 
 const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain'];
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'];
@@ -141,7 +143,7 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
             'Parsed off the event loop; 503 with Retry-After while API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.',
           tags: ['datasets'],
           querystring: DatasetUploadQuery,
-          response: { 201: DatasetSchema, 507: ErrorBodySchema, ...errors, 503: ErrorBodySchema },
+          response: { 201: DatasetSchema, 403: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema, 507: ErrorBodySchema, ...errors, 503: ErrorBodySchema },
         },
       },
       async (request, reply) => {

@@ -15,7 +15,9 @@ import { presentJob, presentJobSummary } from '../present.js';
 import { IdempotencyHeaders, JobIdParams, JobListQuery, JobListSchema, JobSchema } from '../schemas.js';
 import { checkSubmittedSpec } from '../validate-spec.js';
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
+// Answers every route may give (401, 429, 503, …) are added to the document in one place
+// (openapi-contract.ts); routes declare only their own.
+const errors = { 400: ErrorBodySchema };
 
 function bodyHash(spec: JobSpec): string {
   return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
@@ -60,7 +62,7 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           tags: ['jobs'],
           body: JobSpecSchema,
           headers: IdempotencyHeaders,
-          response: { 200: JobSchema, 201: JobSchema, ...errors },
+          response: { 200: JobSchema, 201: JobSchema, 403: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema, ...errors },
         },
       },
       async (request, reply) => {
@@ -151,7 +153,7 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           description: 'A queued job is cancelled at once; a running one stops within one mini-batch. 409 when the job has already finished.',
           tags: ['jobs'],
           params: JobIdParams,
-          response: { 202: JobSchema, ...errors },
+          response: { 202: JobSchema, 409: ErrorBodySchema, ...errors },
         },
       },
       async (request, reply) => {
