@@ -59,7 +59,7 @@ export function predictRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           tags: ['jobs'],
           params: JobIdParams,
           body: PredictBodySchema,
-          response: { 200: PredictResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 413: ErrorBodySchema, 503: ErrorBodySchema },
+          response: { 200: PredictResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 413: ErrorBodySchema, 503: ErrorBodySchema, 507: ErrorBodySchema },
         },
       },
       async (request, reply) => {
