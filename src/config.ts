@@ -32,6 +32,14 @@ const apiKeys = z
     return entries;
   });
 
+/** The memory this process may use: the host's, or a container's cgroup limit when lower. */
+function availableMemory(): number {
+  const total = os.totalmem();
+  // Without a limit cgroup v2 reports "max" (2^64) and older Nodes nothing: the host's then.
+  const limit = process.constrainedMemory?.() ?? 0;
+  return limit > 0 && limit < total ? limit : total;
+}
+
 const EnvSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).optional(),
@@ -39,7 +47,7 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   WORKER_CONCURRENCY: int(1, 256).default(Math.max(1, os.availableParallelism())),
   /** Memory a worker lets its running jobs' estimates add up to; a job waits (in arrival order) until it fits. */
-  WORKER_MEMORY_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(Math.floor(os.totalmem() / 2)),
+  WORKER_MEMORY_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(Math.floor(availableMemory() / 2)),
   KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1–64)').default('traind'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRAIND_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
