@@ -1,7 +1,7 @@
 // Reading a checkpoint file back: its bytes must be exactly those indexed when it was written
 // (size and sha256), so a file damaged, truncated or swapped on disk is an error, never output.
 import { createHash } from 'node:crypto';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { checkpointPath, getCheckpoint, type CheckpointMeta } from './checkpoints.js';
 import type { Store } from './redis.js';
 
@@ -27,18 +27,6 @@ async function sha256Of(handle: FileHandle): Promise<string> {
   return hash.digest('hex');
 }
 
-async function readAll(handle: FileHandle, size: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  while (at < size) {
-    const { bytesRead } = await handle.read(bytes, at, size - at, at);
-    if (bytesRead === 0) break;
-    at += bytesRead;
-  }
-  if (at < size) throw new Error(`short read: ${at} of ${size} bytes`);
-  return bytes;
-}
-
 /**
  * Opens the checkpoint file `meta` indexes, or null when it is gone because the checkpoint was
  * evicted meanwhile (no longer indexed); a file missing under its index entry is corrupt.
@@ -54,12 +42,9 @@ async function openIndexed(s: Store, jobId: string, meta: CheckpointMeta): Promi
   }
 }
 
-async function checkedSize(handle: FileHandle, jobId: string, meta: CheckpointMeta): Promise<string> {
-  const st = await handle.stat({ bigint: true });
-  if (st.size !== BigInt(meta.size)) {
-    throw new CheckpointCorruptError(jobId, meta.epoch, `${st.size} bytes on disk, ${meta.size} recorded`);
-  }
-  return fileIdentity(st);
+async function checkSize(handle: FileHandle, jobId: string, meta: CheckpointMeta): Promise<void> {
+  const { size } = await handle.stat();
+  if (size !== meta.size) throw new CheckpointCorruptError(jobId, meta.epoch, `${size} bytes on disk, ${meta.size} recorded`);
 }
 
 function checkSha256(actual: string, jobId: string, meta: CheckpointMeta): void {
@@ -75,35 +60,11 @@ export async function openVerifiedCheckpoint(s: Store, jobId: string, meta: Chec
   const handle = await openIndexed(s, jobId, meta);
   if (handle === null) return null;
   try {
-    await checkedSize(handle, jobId, meta);
+    await checkSize(handle, jobId, meta);
     checkSha256(await sha256Of(handle), jobId, meta);
     return handle;
   } catch (err) {
     await handle.close();
-    throw err;
-  }
-}
-
-/** The checkpoint's bytes, checked against the index like openVerifiedCheckpoint; null when evicted. */
-export async function readVerifiedCheckpoint(s: Store, jobId: string, meta: CheckpointMeta): Promise<{ bytes: Uint8Array; identity: string } | null> {
-  const handle = await openIndexed(s, jobId, meta);
-  if (handle === null) return null;
-  try {
-    const identity = await checkedSize(handle, jobId, meta);
-    const bytes = await readAll(handle, meta.size);
-    checkSha256(createHash('sha256').update(bytes).digest('hex'), jobId, meta);
-    return { bytes, identity };
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The identity of the checkpoint file on disk now, or null when there is none. */
-export async function checkpointFileIdentity(s: Store, jobId: string, epoch: number): Promise<string | null> {
-  try {
-    return fileIdentity(await stat(checkpointPath(s, jobId, epoch), { bigint: true }));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }
