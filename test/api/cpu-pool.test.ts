@@ -69,6 +69,12 @@ describe('CPU threads for uploads and predict', () => {
       timeoutMs: 5000,
       what: 'the slot to be released',
     });
+    // Answered requests give their slot back too, also on a kept-alive connection (fetch reuses it).
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/datasets`, { method: 'POST', body: 'a,label\n1,0\n2,1\n', headers: { 'content-type': 'text/csv' } });
+      expect(res.status).toBe(201);
+      await res.arrayBuffer();
+    }
   });
 
   it('refuses a predict over MAX_PREDICT_COST (rows × parameters) with 400 naming it, and answers one within it', async () => {
