@@ -92,7 +92,12 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
       throw new WaitingError();
     }
     // Not retried: the same job on the same budget would die the same way.
-    await transitionJob(store, jobId, 'failed', { attempt, reason: `error: ${outcome.why}`, error: outcome.why });
+    const res = await transitionJob(store, jobId, 'failed', { attempt, reason: `error: ${outcome.why}`, error: outcome.why });
+    if (!res.ok && res.why === 'terminal') {
+      // It died after recording its job's end (e.g. between that and reporting it): the end stands.
+      logger.warn({ jobId, attempt, status: res.status, why: outcome.why }, 'trainer died after its job ended');
+      return { status: res.status ?? 'gone', reason: null };
+    }
     await deleteResumeState(store, jobId);
     logger.error({ jobId, attempt, reason: outcome.why }, 'trainer died; its job failed');
     throw new UnrecoverableError(outcome.why);
