@@ -112,6 +112,18 @@ const EnvSchema = z.object({
   METRICS_TOKEN: z.string().optional(),
   /** A worker process serves its Prometheus metrics on this port (0 = not served). */
   WORKER_METRICS_PORT: int(0, 65535).default(0),
+  /** Webhooks one tenant may register; POST /v1/webhooks beyond it is 409 too_many_webhooks. */
+  MAX_WEBHOOKS_PER_TENANT: int(1, 10_000).default(20),
+  /** One webhook delivery attempt (connect, send, first bytes of the answer) must finish within this. */
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  /** Attempts per webhook delivery before it is given up. */
+  WEBHOOK_MAX_ATTEMPTS: int(1, 50).default(13),
+  /** First retry delay of a webhook delivery; it doubles after each failure (13 attempts from 20 s span about 23 h). */
+  WEBHOOK_BACKOFF_MS: int(10, 3_600_000).default(20_000),
+  /** Deliveries one worker process makes at once. */
+  WEBHOOK_CONCURRENCY: int(1, 1000).default(16),
+  /** Allow webhook URLs that resolve to loopback, private, link-local or metadata addresses (tests, private networks). */
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
 });
 
 /**
@@ -218,6 +230,16 @@ export interface Config {
   metricsToken: string | null;
   /** 0 = a worker process serves no metrics of its own. */
   workerMetricsPort: number;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  maxPerTenant: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  backoffMs: number;
+  concurrency: number;
+  allowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -290,6 +312,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     metricsToken,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    webhooks: Object.freeze({
+      maxPerTenant: e.MAX_WEBHOOKS_PER_TENANT,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+    }),
   };
   return Object.freeze(config);
 }

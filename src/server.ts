@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import { logComputeBackend } from '../workers/backend.js';
 import { logConnection } from '../workers/connection-log.js';
 import { serveWorkerMetrics } from '../workers/metrics-endpoint.js';
+import { startWebhookWorker } from '../workers/webhook-worker.js';
 import { startTrainWorker, type TrainWorker } from '../workers/worker.js';
 import { buildApp } from './api/app.js';
 import { removeStaleSpooled } from './api/spool.js';
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
     if (metrics !== null) closers.push(() => metrics.close());
     const worker: TrainWorker = startTrainWorker(config, logger);
     closers.push(() => worker.close());
+    const webhooks = startWebhookWorker(config, logger);
+    closers.push(() => webhooks.close());
     logger.info({ concurrency: config.workerConcurrency, backend: logComputeBackend(logger) }, 'training workers started');
   }
 

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { logComputeBackend } from './backend.js';
 import { serveWorkerMetrics } from './metrics-endpoint.js';
+import { startWebhookWorker } from './webhook-worker.js';
 import { startTrainWorker } from './worker.js';
 
 const config = loadConfig();
@@ -16,6 +17,7 @@ const metrics = await serveWorkerMetrics(config, logger).catch((err: unknown) =>
   process.exit(1);
 });
 const worker = startTrainWorker(config, logger);
+const webhooks = startWebhookWorker(config, logger);
 logger.info(
   {
     queue: `${config.keyPrefix}:train`,
@@ -39,6 +41,7 @@ async function stop(signal: string): Promise<void> {
   }, config.shutdownGraceMs + 1500).unref();
   await Promise.all([
     worker.close().catch((err: unknown) => logger.error({ err }, 'error while stopping')),
+    webhooks.close().catch((err: unknown) => logger.error({ err }, 'error while stopping webhooks')),
     metrics?.close(),
   ]);
   logger.info('worker stopped');

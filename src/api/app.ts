@@ -30,6 +30,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { predictRoutes } from './routes/predict.js';
 import { prometheusRoutes } from './routes/prometheus.js';
 import { usageRoutes } from './routes/usage.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface AppDeps {
   /** Commands connection (bounded retries). SSE readers duplicate it. */
@@ -194,6 +195,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         { name: 'jobs', description: 'training jobs, their metrics and events' },
         { name: 'checkpoints', description: 'safetensors checkpoints' },
         { name: 'usage', description: "the tenant's storage quota, jobs and training time" },
+        { name: 'webhooks', description: 'signed job events POSTed to your URLs (Standard Webhooks)' },
         { name: 'health', description: 'liveness and readiness' },
         { name: 'metrics', description: 'Prometheus metrics' },
       ],
@@ -233,6 +235,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     await v1.register(checkpointRoutes(ctx));
     await v1.register(predictRoutes(ctx));
     await v1.register(usageRoutes(ctx));
+    await v1.register(webhookRoutes(ctx));
   });
 
   await app.ready();

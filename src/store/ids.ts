@@ -7,6 +7,7 @@ const ULID = '[0-9A-HJKMNP-TV-Z]{26}';
 
 export const JOB_ID_PATTERN = new RegExp(`^job_${ULID}$`);
 export const DATASET_ID_PATTERN = new RegExp(`^ds_${ULID}$`);
+export const WEBHOOK_ID_PATTERN = new RegExp(`^wh_${ULID}$`);
 
 let lastTime = -1;
 let lastRandom: number[] = [];
@@ -50,6 +51,10 @@ export function newJobId(now = Date.now()): string {
 
 export function newDatasetId(now = Date.now()): string {
   return `ds_${ulid(now)}`;
+}
+
+export function newWebhookId(now = Date.now()): string {
+  return `wh_${ulid(now)}`;
 }
 
 export function isJobId(id: string): boolean {

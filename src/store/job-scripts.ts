@@ -1,13 +1,29 @@
 // The Lua scripts behind job creation, status transitions and per-epoch records: each changes
 // the record, the indexes and the job's stream in one atomic step.
 
+/** Entries the webhook outbox keeps (`XADD … MAXLEN ~`): events older than that are dropped undelivered. */
+export const OUTBOX_MAXLEN = 100_000;
+
 /**
- * KEYS: job hash, tenant's job index, tenant's queued index, job stream, idempotency key.
+ * The webhook outbox, in the same step as the change it reports: when the job's tenant has a webhook,
+ * one entry on the global events stream with the event type, its time and the record as it is now
+ * (HGETALL pairs as JSON). workers/webhook-dispatcher.ts turns entries into deliveries.
+ */
+const OUTBOX = `
+local function outbox(jobKey, tenantWebhooks, events, etype, at)
+  if redis.call('EXISTS', tenantWebhooks) == 0 then return end
+  redis.call('XADD', events, 'MAXLEN', '~', '${OUTBOX_MAXLEN}', '*', 'type', etype, 'at', at, 'job', cjson.encode(redis.call('HGETALL', jobKey)))
+end
+`;
+
+/**
+ * KEYS: job hash, tenant's job index, tenant's queued index, job stream, idempotency key, tenant's
+ * webhook index, webhook outbox stream.
  * ARGV: jobId, bodyHash, queued limit, idempotency TTL, stream MAXLEN, first status event JSON,
  * '1' when an Idempotency-Key was given, then the record's field/value pairs.
  * Returns {'exists', 'jobId bodyHash'} | {'limit', ''} | {'created', jobId}.
  */
-export const CREATE_JOB = `
+export const CREATE_JOB = `${OUTBOX}
 if ARGV[7] == '1' then
   local v = redis.call('GET', KEYS[5])
   if v then return {'exists', v} end
@@ -18,17 +34,19 @@ redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], 0, ARGV[1])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'type', 'status', 'data', ARGV[6])
 if ARGV[7] == '1' then redis.call('SET', KEYS[5], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[4]) end
+outbox(KEYS[1], KEYS[6], KEYS[7], 'job.queued', redis.call('HGET', KEYS[1], 'createdAt'))
 return {'created', ARGV[1]}
 `;
 
 /**
- * KEYS: job hash, job stream, checkpoint index, cancel flag (the last three expire with the job).
+ * KEYS: job hash, job stream, checkpoint index, cancel flag (the last three expire with the job),
+ * webhook outbox stream.
  * ARGV: new status, history entry JSON, allowed from-statuses (comma list, '' = any live one), now,
  * attempt, stream MAXLEN, retention seconds, status-index key prefix ('<p>:tenant:'), jobId,
  * status event JSON, then extra field/value pairs for the hash.
  * Returns {'ok', streamId} | {'missing'|'terminal'|'refused'|'same', current status}.
  */
-export const TRANSITION = `
+export const TRANSITION = `${OUTBOX}
 local cur = redis.call('HMGET', KEYS[1], 'status', 'attempt', 'tenant', 'history')
 if not cur[1] then return {'missing', ''} end
 local status = cur[1]
@@ -50,6 +68,7 @@ local sid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'type', 'st
 if terminal(ARGV[1]) and tonumber(ARGV[7]) > 0 then
   for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[7]) end
 end
+outbox(KEYS[1], ARGV[8] .. cur[3] .. ':webhooks', KEYS[5], 'job.' .. ARGV[1], ARGV[4])
 return {'ok', sid}
 `;
 
@@ -75,6 +94,21 @@ local sid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'me
 redis.call('HSET', KEYS[1], 'latest', ARGV[3], 'progress', ARGV[4], 'lastMetrics', ARGV[1] .. ':' .. ARGV[2], 'updatedAt', ARGV[6])
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'best', ARGV[7]) end
 return {'ok', sid}
+`;
+
+/**
+ * KEYS: job hash, webhook outbox stream. ARGV: best metrics JSON, now, tenant webhook index key.
+ * Sets the job's best metrics record; when its epoch differs from the previous best's, that is a
+ * new best checkpoint and the outbox gets a job.checkpoint event. Returns 0 when the job is gone.
+ */
+export const SET_BEST = `${OUTBOX}
+local prev = redis.call('HMGET', KEYS[1], 'tenant', 'best')
+if not prev[1] then return 0 end
+redis.call('HSET', KEYS[1], 'best', ARGV[1])
+local was = nil
+if prev[2] and prev[2] ~= '' then was = cjson.decode(prev[2])['epoch'] end
+if was ~= cjson.decode(ARGV[1])['epoch'] then outbox(KEYS[1], ARGV[3], KEYS[2], 'job.checkpoint', ARGV[2]) end
+return 1
 `;
 
 // HSET only on a record that still exists: an expired job must not come back as a fragment.

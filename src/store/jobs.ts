@@ -4,7 +4,7 @@
 import type { JobSpec } from '../spec/job-spec.js';
 import type { JobMemoryEstimate } from '../spec/memory-estimate.js';
 import { CorruptJobRecordError, decodeRecord, encodeRecord, isTerminal, type HistoryEntry, type JobRecord, type JobStatus, type MetricsRecord } from './job-record.js';
-import { CREATE_JOB, HSET_IF_EXISTS, RECORD_EPOCH, TRANSITION } from './job-scripts.js';
+import { CREATE_JOB, HSET_IF_EXISTS, RECORD_EPOCH, SET_BEST, TRANSITION } from './job-scripts.js';
 import type { Store } from './redis.js';
 import { runScript } from './script.js';
 
@@ -67,12 +67,14 @@ export async function createJob(s: Store, j: NewJob): Promise<CreateJobResult> {
   const res = (await runScript(
     s.redis,
     CREATE_JOB,
-    5,
+    7,
     k.job(j.id),
     k.tenantJobs(j.tenant),
     k.tenantJobsByStatus(j.tenant, 'queued'),
     k.stream(j.id),
     idemKey,
+    k.tenantWebhooks(j.tenant),
+    k.webhookEvents(),
     j.id,
     j.bodyHash,
     String(s.config.limits.queuedJobsPerTenant),
@@ -193,11 +195,12 @@ export async function transitionJob(s: Store, jobId: string, status: JobStatus, 
   const res = (await runScript(
     s.redis,
     TRANSITION,
-    4,
+    5,
     k.job(jobId),
     k.stream(jobId),
     k.checkpoints(jobId),
     k.cancel(jobId),
+    k.webhookEvents(),
     status,
     JSON.stringify(entry),
     (opts.from ?? []).join(','),
@@ -247,9 +250,15 @@ export async function recordEpoch(
   return { ok: false, why: res[0] as 'missing' | 'terminal' | 'duplicate' | 'superseded' };
 }
 
-/** Sets the job's best metrics record (the one its best checkpoint was taken at). */
+/**
+ * Sets the job's best metrics record (the one its best checkpoint was taken at); a new best epoch
+ * is a job.checkpoint webhook event (written in the same step).
+ */
 export async function setBestMetrics(s: Store, jobId: string, best: MetricsRecord): Promise<boolean> {
-  return (await runScript(s.redis, HSET_IF_EXISTS, 1, s.keys.job(jobId), 'best', JSON.stringify(best))) === 1;
+  const tenant = await s.redis.hget(s.keys.job(jobId), 'tenant');
+  if (tenant === null) return false;
+  const k = s.keys;
+  return (await runScript(s.redis, SET_BEST, 2, k.job(jobId), k.webhookEvents(), JSON.stringify(best), nowIso(), k.tenantWebhooks(tenant))) === 1;
 }
 
 /** Sets fields the worker learns while running (backend name, last error). */

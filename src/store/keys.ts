@@ -32,6 +32,16 @@ export interface Keys {
    * sweeper can give the bytes back once the record is gone.
    */
   tenantCheckpointBytes(tenant: string): string;
+  /** Hash: a webhook (url, events JSON, secret, …). */
+  webhook(webhookId: string): string;
+  /** Sorted set (score 0, lexicographic ids): a tenant's webhooks. Its existence gates the outbox. */
+  tenantWebhooks(tenant: string): string;
+  /** Hash: eventId → JSON delivery record of one webhook. */
+  webhookDeliveries(webhookId: string): string;
+  /** Sorted set (score = event time in ms): the order of a webhook's deliveries. */
+  webhookDeliveryOrder(webhookId: string): string;
+  /** Stream: the webhook outbox, one entry per job event of a tenant with webhooks (all tenants). */
+  webhookEvents(): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -51,5 +61,10 @@ export function createKeys(prefix: string): Keys {
     authFailures: (address: string) => `${p}:authfail:${address}`,
     tenantUsage: (t: string) => `${p}:tenant:${t}:usage`,
     tenantCheckpointBytes: (t: string) => `${p}:tenant:${t}:checkpoint-bytes`,
+    webhook: (id: string) => `${p}:webhook:${id}`,
+    tenantWebhooks: (t: string) => `${p}:tenant:${t}:webhooks`,
+    webhookDeliveries: (id: string) => `${p}:webhook:${id}:deliveries`,
+    webhookDeliveryOrder: (id: string) => `${p}:webhook:${id}:delivery-order`,
+    webhookEvents: () => `${p}:webhook-events`,
   });
 }

@@ -1,0 +1,170 @@
+// Webhook registrations (one hash per webhook plus a per-tenant index) and each webhook's delivery
+// log (the newest DELIVERY_LOG_SIZE deliveries: attempts, last status or error, next retry).
+import { randomBytes } from 'node:crypto';
+import type { Store } from './redis.js';
+import { runScript } from './script.js';
+
+export const WEBHOOK_EVENTS = ['job.queued', 'job.running', 'job.completed', 'job.failed', 'job.cancelled', 'job.checkpoint'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export const DEFAULT_WEBHOOK_EVENTS: readonly WebhookEvent[] = ['job.completed', 'job.failed', 'job.cancelled'];
+
+/** Deliveries kept per webhook (older ones are dropped from the log, not from the queue). */
+export const DELIVERY_LOG_SIZE = 200;
+
+export interface WebhookRecord {
+  id: string;
+  tenant: string;
+  url: string;
+  events: WebhookEvent[];
+  description: string | null;
+  /** `whsec_` + base64 of 24 random bytes: the Standard Webhooks signing key. */
+  secret: string;
+  createdAt: string;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface DeliveryRecord {
+  /** The event id, sent as `webhook-id` on every attempt. */
+  id: string;
+  type: string;
+  jobId: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  /** The first bytes of the receiver's last answer. */
+  lastResponse: string | null;
+  nextRetryAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/**
+ * KEYS: webhook hash, tenant index. ARGV: id, per-tenant limit, then field/value pairs.
+ * Returns 'limit' or 'ok'.
+ */
+const CREATE_WEBHOOK = `
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 'limit' end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 'ok'
+`;
+
+function encode(w: WebhookRecord): string[] {
+  return ['id', w.id, 'tenant', w.tenant, 'url', w.url, 'events', JSON.stringify(w.events), 'description', w.description ?? '', 'secret', w.secret, 'createdAt', w.createdAt];
+}
+
+function decode(h: Record<string, string>): WebhookRecord | null {
+  if (!h.id || !h.tenant || !h.url || !h.secret) return null;
+  return {
+    id: h.id,
+    tenant: h.tenant,
+    url: h.url,
+    events: JSON.parse(h.events ?? '[]') as WebhookEvent[],
+    description: h.description ? h.description : null,
+    secret: h.secret,
+    createdAt: h.createdAt ?? '',
+  };
+}
+
+/** Stores a new webhook, or returns 'limit' when the tenant has MAX_WEBHOOKS_PER_TENANT already. */
+export async function createWebhook(s: Store, w: WebhookRecord): Promise<'ok' | 'limit'> {
+  const res = await runScript(s.redis, CREATE_WEBHOOK, 2, s.keys.webhook(w.id), s.keys.tenantWebhooks(w.tenant), w.id, String(s.config.webhooks.maxPerTenant), ...encode(w));
+  return res === 'limit' ? 'limit' : 'ok';
+}
+
+/** The webhook, or null when it does not exist or (given a tenant) belongs to another tenant. */
+export async function getWebhook(s: Store, id: string, tenant: string | null = null): Promise<WebhookRecord | null> {
+  const w = decode(await s.redis.hgetall(s.keys.webhook(id)));
+  if (w === null || (tenant !== null && w.tenant !== tenant)) return null;
+  return w;
+}
+
+/** A tenant's webhooks, oldest first (a tenant has at most MAX_WEBHOOKS_PER_TENANT). */
+export async function listWebhooks(s: Store, tenant: string): Promise<WebhookRecord[]> {
+  const ids = await s.redis.zrange(s.keys.tenantWebhooks(tenant), 0, -1);
+  if (ids.length === 0) return [];
+  const pipe = s.redis.pipeline();
+  for (const id of ids) pipe.hgetall(s.keys.webhook(id));
+  const rows = (await pipe.exec()) ?? [];
+  const out: WebhookRecord[] = [];
+  rows.forEach((row) => {
+    const w = decode((row[1] ?? {}) as Record<string, string>);
+    if (w !== null && w.tenant === tenant) out.push(w);
+  });
+  return out;
+}
+
+/** Deletes the webhook and its delivery log; deliveries still queued are dropped when they run. */
+export async function deleteWebhook(s: Store, w: WebhookRecord): Promise<void> {
+  await s.redis
+    .multi()
+    .del(s.keys.webhook(w.id), s.keys.webhookDeliveries(w.id), s.keys.webhookDeliveryOrder(w.id))
+    .zrem(s.keys.tenantWebhooks(w.tenant), w.id)
+    .exec();
+}
+
+/** Replaces the signing secret (only if the webhook still exists); the next attempt signs with it. */
+export async function rotateWebhookSecret(s: Store, id: string): Promise<string | null> {
+  const secret = newWebhookSecret();
+  const ok = await runScript(s.redis, HSET_IF_EXISTS, 1, s.keys.webhook(id), 'secret', secret);
+  return ok === 1 ? secret : null;
+}
+
+const HSET_IF_EXISTS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`;
+
+/**
+ * KEYS: webhook hash, deliveries hash, order zset. ARGV: eventId, score (ms), JSON, log size.
+ * Adds a delivery to the log unless it is there already (a re-dispatched event keeps its record)
+ * or the webhook is gone; drops the oldest beyond the log size.
+ */
+const ADD_DELIVERY = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[3]) == 0 then return 0 end
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+local n = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[4])
+if n > 0 then
+  local old = redis.call('ZRANGE', KEYS[3], 0, n - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - 1)
+  redis.call('HDEL', KEYS[2], unpack(old))
+end
+return 1
+`;
+
+/** KEYS: deliveries hash. ARGV: eventId, JSON. Updates a delivery still in the log. */
+const UPDATE_DELIVERY = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
+
+export async function addDelivery(s: Store, webhookId: string, d: DeliveryRecord): Promise<void> {
+  const k = s.keys;
+  await runScript(s.redis, ADD_DELIVERY, 3, k.webhook(webhookId), k.webhookDeliveries(webhookId), k.webhookDeliveryOrder(webhookId), d.id, String(Date.parse(d.createdAt)), JSON.stringify(d), String(DELIVERY_LOG_SIZE));
+}
+
+export async function getDelivery(s: Store, webhookId: string, eventId: string): Promise<DeliveryRecord | null> {
+  const raw = await s.redis.hget(s.keys.webhookDeliveries(webhookId), eventId);
+  return raw === null ? null : (JSON.parse(raw) as DeliveryRecord);
+}
+
+export async function updateDelivery(s: Store, webhookId: string, d: DeliveryRecord): Promise<void> {
+  await runScript(s.redis, UPDATE_DELIVERY, 1, s.keys.webhookDeliveries(webhookId), d.id, JSON.stringify(d));
+}
+
+/** A webhook's deliveries, newest first. */
+export async function listDeliveries(s: Store, webhookId: string, limit: number): Promise<DeliveryRecord[]> {
+  const ids = await s.redis.zrevrange(s.keys.webhookDeliveryOrder(webhookId), 0, limit - 1);
+  if (ids.length === 0) return [];
+  const raws = await s.redis.hmget(s.keys.webhookDeliveries(webhookId), ...ids);
+  return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as DeliveryRecord);
+}
