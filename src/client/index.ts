@@ -55,6 +55,8 @@ export interface TraindClient {
   cancelJob(id: string): Promise<Job>;
   /** Polls until the job is completed, failed or cancelled (or the timeout passes: TraindError 408 is not used, an Error is thrown). */
   waitForJob(id: string, options?: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal }): Promise<Job>;
+  /** Every metrics record of the job so far, oldest first (pages through the cursor). */
+  allMetrics(id: string, options?: { after?: string }): Promise<MetricsRecord[]>;
   /** The job's events (metrics records and status changes) until its terminal status, reconnecting with Last-Event-ID. */
   followJob(id: string, options?: FollowOptions): AsyncGenerator<JobEvent>;
   /** Uploads CSV, JSON rows or NDJSON. */
@@ -98,6 +100,16 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
         if (TERMINAL.has(job.status)) return job;
         if (Date.now() > deadline) throw new Error(`job ${id} is still ${job.status} after ${o.timeoutMs ?? 3_600_000} ms`);
         await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? 1000));
+      }
+    },
+    async allMetrics(id, o = {}) {
+      const out: MetricsRecord[] = [];
+      let after = o.after;
+      for (;;) {
+        const page = await unwrap(api.GET('/v1/jobs/{id}/metrics', { params: { path: { id }, query: { limit: 1000, ...(after !== undefined ? { after } : {}) } } }));
+        out.push(...page.items);
+        if (page.items.length === 0 || page.nextCursor === null || page.nextCursor === after) return out;
+        after = page.nextCursor;
       }
     },
     followJob: (id, o) => followEventStream(`${baseUrl}/v1/jobs/${encodeURIComponent(id)}/events`, auth, fetchImpl, o),

@@ -1,6 +1,8 @@
-// A small HTTP client for a running API process, and job helpers built on it: submit, wait for a
-// status or an epoch, read every metrics record, download a checkpoint.
+// A small HTTP client for a running API process (raw status and body, for tests about answers),
+// and job helpers built on the typed client (src/client): submit, wait for a status or an epoch,
+// read every metrics record.
 
+import { createTraindClient, type TraindClient } from '../../src/client/index.js';
 import { waitFor } from './wait.js';
 
 export interface HttpResult<T = unknown> {
@@ -11,6 +13,8 @@ export interface HttpResult<T = unknown> {
 
 export interface ApiClient {
   baseUrl: string;
+  /** The typed client integrators use, on the same server and key. */
+  traind: TraindClient;
   get<T = unknown>(path: string, headers?: Record<string, string>): Promise<HttpResult<T>>;
   post<T = unknown>(path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult<T>>;
   bytes(path: string): Promise<{ status: number; bytes: Uint8Array; headers: Headers }>;
@@ -30,6 +34,7 @@ export function apiClient(baseUrl: string, apiKey?: string): ApiClient {
   const auth: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   return {
     baseUrl,
+    traind: createTraindClient({ baseUrl, ...(apiKey ? { apiKey } : {}) }),
     async get<T>(path: string, headers: Record<string, string> = {}) {
       const res = await fetch(`${baseUrl}${path}`, { headers: { ...auth, ...headers } });
       return { status: res.status, body: (await parse(res)) as T, headers: res.headers };
@@ -83,15 +88,11 @@ export interface JobView {
 export const TERMINAL = ['completed', 'failed', 'cancelled'];
 
 export async function submitJob(api: ApiClient, spec: unknown): Promise<JobView> {
-  const res = await api.post<JobView>('/v1/jobs', spec);
-  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body;
+  return (await api.traind.submitJob(spec as Parameters<TraindClient['submitJob']>[0])) as unknown as JobView;
 }
 
 export async function getJob(api: ApiClient, id: string): Promise<JobView> {
-  const res = await api.get<JobView>(`/v1/jobs/${id}`);
-  if (res.status !== 200) throw new Error(`GET job answered ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body;
+  return (await api.traind.getJob(id)) as unknown as JobView;
 }
 
 /** Waits until the job's status is one of `statuses`; fails early if it ends in another terminal one. */
@@ -122,16 +123,7 @@ export async function waitForEpoch(api: ApiClient, id: string, epoch: number, ti
 
 /** Every metrics record of the job, oldest first, by paging with the cursor. */
 export async function allMetrics(api: ApiClient, id: string): Promise<MetricsRecord[]> {
-  const out: MetricsRecord[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const q: string = after === null ? '?limit=50' : `?limit=50&after=${after}`;
-    const res = await api.get<{ items: MetricsRecord[]; nextCursor: string | null }>(`/v1/jobs/${id}/metrics${q}`);
-    if (res.status !== 200) throw new Error(`metrics answered ${res.status}: ${JSON.stringify(res.body)}`);
-    out.push(...res.body.items);
-    if (res.body.items.length === 0 || res.body.nextCursor === null || res.body.nextCursor === after) return out;
-    after = res.body.nextCursor;
-  }
+  return (await api.traind.allMetrics(id)) as MetricsRecord[];
 }
 
 /** The epochs recorded by each attempt, in stream order. */
