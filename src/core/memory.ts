@@ -11,8 +11,9 @@ import type { TrainConfig } from './types.js';
 
 const F32 = 4;
 const F64 = 8;
-/** Heap cost of one per-row Float32Array view kept by the training loop (V8 object + array slot;
- *  ~107 bytes measured on Node 20, rounded up; a test measures it). */
+/** Heap cost of one Float32Array view (V8 object + array slot; ~107 bytes measured on Node 20,
+ *  rounded up; a test measures it). Training makes none per row any more (rows are gathered by
+ *  index); the memory test charges any view a run does make at this cost. */
 export const ROW_VIEW_BYTES = 128;
 /** Allowance for one safetensors file's JSON header (tensor table, config, spec, state). */
 export const HEADER_BYTES = 64 * 1024;
@@ -43,7 +44,7 @@ export interface MemoryParts {
   dropoutMasks: number;
   /** The training and validation rows as float32 features and targets (twice the features with normalize). */
   dataset: number;
-  /** The epoch's row order and one view per training row. */
+  /** The epoch's row order (rows are gathered by index, without a view per row). */
   rowIndex: number;
   /** Weights of the last good epoch, and of the best epoch when early stopping restores it. */
   weightCopies: number;
@@ -114,7 +115,7 @@ export function memoryEstimate(config: MemoryConfig, shape: MemoryDataShape): Me
     activationGradients: F32 * activationGradients,
     dropoutMasks: F32 * dropoutMasks,
     dataset: F32 * datasetFloats,
-    rowIndex: N * (4 + ROW_VIEW_BYTES),
+    rowIndex: N * 4,
     weightCopies: F32 * P * (restoresBest ? 2 : 1),
     // After an epoch: the resume state plus the epoch's and the final checkpoint (garbage is not
     // collected at once). On resume: the file read back, the tensors decoded from it, and the
