@@ -852,7 +852,7 @@ export interface components {
                 other: number;
                 /** @description weights and biases (float32) */
                 parameters: number;
-                /** @description the epoch's row order and one view per training row */
+                /** @description the epoch's row order */
                 rowIndex: number;
                 /** @description resume state and checkpoint files in memory */
                 serialization: number;
