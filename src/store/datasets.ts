@@ -3,14 +3,14 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Task } from '../core/types.js';
-import { decodeDataset, encodeDataset } from '../data/index.js';
+import { decodeDataset } from '../data/index.js';
 import type { LoadedDataset } from '../data/index.js';
-import { writeFileAtomic, StorePathError } from './checkpoints.js';
-import { isDatasetId, newDatasetId } from './ids.js';
+import { StorePathError } from './checkpoints.js';
+import { isDatasetId } from './ids.js';
 import { HSET_IF_EXISTS } from './job-scripts.js';
 import type { Store } from './redis.js';
 import { runScript } from './script.js';
-import { addDatasetRecord, checkQuotaRoom, removeDatasetRecord } from './usage.js';
+import { addDatasetRecord, removeDatasetRecord } from './usage.js';
 
 export interface DatasetMeta {
   id: string;
@@ -92,21 +92,6 @@ export interface DatasetFileInfo {
   targetWidth: number;
   /** Bytes of the file. */
   size: number;
-}
-
-/**
- * Writes the file, then the metadata and index entry, charging its bytes to the tenant's quota
- * (QuotaExceededError beyond MAX_TENANT_BYTES). Returns the metadata with a new id.
- */
-export async function saveDataset(s: Store, d: NewDataset, loaded: LoadedDataset): Promise<DatasetMeta> {
-  const id = newDatasetId();
-  const bytes = encodeDataset(loaded);
-  // Refuse before writing when it cannot fit; recordDataset's Lua step is the exact, atomic check.
-  await checkQuotaRoom(s, d.tenant, bytes.byteLength, 'this dataset');
-  await writeFileAtomic(datasetPath(s, id), bytes);
-  const ds = loaded.dataset;
-  const info: DatasetFileInfo = { rows: ds.n, features: ds.features, classes: loaded.meta.classes, task: loaded.meta.task, targetWidth: ds.targetWidth, size: bytes.byteLength };
-  return recordDataset(s, d, id, info);
 }
 
 /**
