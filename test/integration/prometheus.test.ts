@@ -1,12 +1,18 @@
 // Prometheus metrics of a real worker process on WORKER_METRICS_PORT, scraped while its jobs run:
 // epochs, samples and epoch durations move during a run, finished jobs are counted once with their
-// status and reason, the API's /metrics sees the queue, and the worker's port wants METRICS_TOKEN.
+// status and reason, the API's /metrics sees the queue, and the worker's port wants METRICS_TOKEN;
+// the all-in-one server shows its workers' counters on the API's /metrics.
 
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
 import { sampleValue } from '../helpers/prometheus.js';
-import { freePort } from '../helpers/redis.js';
-import { api, startStack, waitForJob, type Stack } from './stack.js';
+import { deletePrefixedKeys, freePort, SHARED_REDIS_URL } from '../helpers/redis.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
+import { api, repoRoot, startStack, waitForJob, type Stack } from './stack.js';
 
 const TOKEN = 'worker-metrics-token-0123456789abcdef01234567';
 /** Spirals: 300 rows, 240 for training with a 0.2 hold-out; batch 2 makes an epoch take a while. */
@@ -50,7 +56,8 @@ let stack: Stack;
 let workerMetrics: string;
 
 beforeAll(async () => {
-  stack = await startStack({ workers: 0 });
+  // Webhooks to a receiver on loopback, retried quickly.
+  stack = await startStack({ workers: 0, env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_BACKOFF_MS: '150', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '2000' } });
   const port = await freePort();
   // API keys in the worker's environment: its metrics port then wants METRICS_TOKEN.
   await stack.startWorker({
@@ -146,5 +153,73 @@ describe('worker metrics', () => {
     // Nothing else was counted on the way.
     expect(finished(text, 'completed', 'max_epochs')).toBe(1);
     expect(finished(text, 'cancelled', 'cancelled_by_user')).toBe(1);
+  }, 120_000);
+
+  // Its webhook is registered after the other jobs' events went out: it hears of this job only.
+  it('counts webhook deliveries by outcome: a receiver that fails once, then answers', async () => {
+    const receiver = await startReceiver();
+    let answered = 0;
+    receiver.respond = () => (answered++ === 0 ? 500 : 204);
+    try {
+      const hook = await api<{ id: string; secret: string }>(stack, 'POST', '/v1/webhooks', { url: receiver.url, events: ['job.completed'] });
+      expect(hook.status).toBe(201);
+      receiver.secret = hook.body.secret;
+      const id = await submit(slowSpec(1, { validation: undefined, batchSize: 32 }));
+      await waitForJob<JobView>(stack, id, (j) => j.status === 'completed', 60_000);
+      const text = await scrapeWorkerUntil((t) => (sampleValue(t, 'traind_webhook_deliveries_total', { outcome: 'delivered' }) ?? 0) >= 1);
+      expect(sampleValue(text, 'traind_webhook_deliveries_total', { outcome: 'delivered' })).toBe(1);
+      expect(sampleValue(text, 'traind_webhook_deliveries_total', { outcome: 'retrying' })).toBe(1);
+      expect(sampleValue(text, 'traind_webhook_deliveries_total', { outcome: 'failed' })).toBe(0);
+      expect(receiver.requests.map((r) => r.status)).toEqual([500, 204]);
+      expect((await api(stack, 'DELETE', `/v1/webhooks/${hook.body.id}`)).status).toBe(204);
+    } finally {
+      await receiver.close();
+    }
+  }, 60_000);
+});
+
+describe('the all-in-one server', () => {
+  it("shows its workers' training counters on the API's /metrics (one registry per process)", async () => {
+    const prefix = `traind-test-${process.pid}-${Date.now()}-aio`;
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'traind-metrics-aio-'));
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist/src/server.js')], {
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: SHARED_REDIS_URL, DATA_DIR: dataDir, PORT: '0', KEY_PREFIX: prefix, WORKER_CONCURRENCY: '1', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const deadline = Date.now() + 30_000;
+      let address: string | undefined;
+      while ((address = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)?.[1]) === undefined) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the server did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const epochs = 4;
+      const submitted = await fetch(`${address}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...slowSpec(epochs), validation: undefined, batchSize: 32 }),
+      });
+      expect(submitted.status).toBe(201);
+      const { id } = (await submitted.json()) as { id: string };
+      let text = '';
+      while (finished(text, 'completed', 'max_epochs') !== 1) {
+        if (Date.now() > deadline + 60_000) throw new Error(`job ${id} was not counted:\n${text}`);
+        await new Promise((r) => setTimeout(r, 100));
+        text = await (await fetch(`${address}/metrics`)).text();
+      }
+      // Spirals without a hold-out: 300 rows per epoch.
+      expect(sampleValue(text, 'traind_epochs_total')).toBe(epochs);
+      expect(sampleValue(text, 'traind_samples_trained_total')).toBe(epochs * 300);
+      expect(sampleValue(text, 'http_request_duration_seconds_count', { method: 'POST', route: '/v1/jobs', status_code: '201' })).toBe(1);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      await deletePrefixedKeys(SHARED_REDIS_URL, prefix);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
