@@ -2,7 +2,7 @@
 // report) into deliveries: a consumer group over the one outbox stream, an entry acknowledged only
 // after its deliveries are logged and enqueued. A dispatcher that dies before XACK leaves the
 // entry pending; another one claims it after `claimIdleMs` and enqueues it again, which the
-// deliveries' deterministic job ids make a no-op.
+// deliveries' deterministic job ids make a no-op. Acknowledged entries are deleted.
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -81,7 +81,9 @@ export function startWebhookDispatcher(store: Store, queue: WebhookQueue, logger
   async function handle(entries: Entry[]): Promise<void> {
     for (const [id, fields] of entries) {
       await dispatch(id, fields);
-      await conn.xack(stream, DISPATCH_GROUP, id);
+      // Acknowledged means enqueued: the entry is not needed any more (one group reads the stream),
+      // so the outbox holds only what is not dispatched yet.
+      await conn.multi().xack(stream, DISPATCH_GROUP, id).xdel(stream, id).exec();
     }
   }
 

@@ -71,9 +71,11 @@ export function startWebhookWorker(config: Config, logger: Logger): WebhookWorke
   return {
     close() {
       closing ??= (async () => {
-        await settlesWithin(dispatcher.close(), CLOSE_STEP_MS);
-        // Deliveries in flight finish within WEBHOOK_TIMEOUT_MS; past the grace they run again elsewhere.
-        if (!(await settlesWithin(worker.close(), config.shutdownGraceMs))) await settlesWithin(worker.close(true), CLOSE_STEP_MS);
+        // Deliveries in flight get the grace period; past it they run again elsewhere once their lock expires.
+        const stopWorker = async () => {
+          if (!(await settlesWithin(worker.close(), config.shutdownGraceMs))) await settlesWithin(worker.close(true), CLOSE_STEP_MS);
+        };
+        await Promise.all([settlesWithin(dispatcher.close(), CLOSE_STEP_MS), stopWorker()]);
         await settlesWithin(queue.close(), CLOSE_STEP_MS);
         if (store.redis.status === 'ready') await settlesWithin(store.redis.quit(), CLOSE_STEP_MS);
         for (const redis of [connection, store.redis]) redis.disconnect();

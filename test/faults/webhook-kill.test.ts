@@ -64,12 +64,17 @@ describe('webhooks through dead processes', () => {
     const b = await stack.startWorker('worker-b');
 
     await waitForStatus(stack.api, job.id, ['completed'], 60_000);
-    const delivered = await waitFor(() => (receiver.delivered().size === 3 ? receiver.delivered() : null), {
-      timeoutMs: 30_000,
-      what: 'queued, running and completed delivered',
-    });
+    // The killed job runs again on worker-b, so job.running may come twice (a new event, attempt 2).
+    const delivered = await waitFor(
+      () => {
+        const d = receiver.delivered();
+        const types = new Set([...d.values()].map((r) => r.type));
+        return d.has(hung!) && d.has(`evt_${entries[0]![0]}`) && types.has('job.completed') && types.has('job.running') ? d : null;
+      },
+      { timeoutMs: 30_000, what: 'the hung delivery, the claimed job.queued and job.completed delivered' },
+    );
     expect(receiver.requests.every((r) => r.verified)).toBe(true);
-    expect([...delivered.values()].map((r) => r.type).sort()).toEqual(['job.completed', 'job.queued', 'job.running']);
+    expect(new Set([...delivered.values()].map((r) => r.type))).toEqual(new Set(['job.completed', 'job.queued', 'job.running']));
     // The one in flight when its worker died came again with the same webhook-id, and succeeded.
     expect(receiver.requests.filter((r) => r.webhookId === hung).length).toBeGreaterThanOrEqual(2);
     expect(delivered.has(hung!)).toBe(true);
@@ -77,14 +82,16 @@ describe('webhooks through dead processes', () => {
     expect(delivered.has(`evt_${entries[0]![0]}`)).toBe(true);
     const pending = (await stack.redis.xpending(outbox, 'dispatch')) as [number, ...unknown[]];
     expect(pending[0]).toBe(0);
+    // Dispatched entries are deleted: the outbox is empty again.
+    expect(await stack.redis.xlen(outbox)).toBe(0);
     const log = await waitFor(
       async () => {
         const l = await stack.api.get<{ items: { id: string; status: string }[] }>(`/v1/webhooks/${hook.body.id}/deliveries`);
-        return l.body.items.length === 3 && l.body.items.every((d) => d.status === 'succeeded') ? l.body.items : null;
+        return l.body.items.length >= delivered.size && l.body.items.every((d) => d.status === 'succeeded') ? l.body.items : null;
       },
-      { timeoutMs: 10_000, what: 'the delivery log to show three successes' },
+      { timeoutMs: 10_000, what: 'the delivery log to show every event succeeded' },
     );
-    expect(log.map((d) => d.id).sort()).toEqual([...delivered.keys()].sort());
-    console.info(`webhook kill: ${receiver.requests.length} requests for 3 events; worker-b logged ${b.logs.filter((l) => l.msg === 'webhook delivered').length} deliveries`);
+    expect(log.map((d) => d.id).sort()).toEqual([...receiver.delivered().keys()].sort());
+    console.info(`webhook kill: ${receiver.requests.length} requests for ${delivered.size} events; worker-b logged ${b.logs.filter((l) => l.msg === 'webhook delivered').length} deliveries`);
   });
 });
