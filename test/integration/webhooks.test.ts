@@ -150,6 +150,17 @@ describe('webhook delivery', () => {
     }
   });
 
+  it('a cancelled job: job.cancelled with the cancelled job', async () => {
+    await register(['job.cancelled', 'job.failed']);
+    const job = (await api<{ id: string }>(stack, 'POST', '/v1/jobs', { ...spec, epochs: 100_000 })).body;
+    expect((await api(stack, 'POST', `/v1/jobs/${job.id}/cancel`)).status).toBe(202);
+    await waitForJob(stack, job.id, (j) => j.status === 'cancelled');
+    const got = await waitFor(() => [...receiver.delivered().values()].find((r) => r.type === 'job.cancelled'), { timeoutMs: 20_000, what: 'job.cancelled delivered' });
+    expect(got.verified).toBe(true);
+    expect(got.body.data).toMatchObject({ id: job.id, status: 'cancelled', reason: 'cancelled_by_user' });
+    expect(receiver.requests.map((r) => r.type)).toEqual(['job.cancelled']);
+  });
+
   it('a rotated secret signs the retries of earlier events', async () => {
     const hook = await register(['job.queued']);
     let down = true;
