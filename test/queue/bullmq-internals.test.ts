@@ -14,6 +14,7 @@ let prefix: string;
 let redis: Redis;
 let queue: Queue;
 const workers: Worker[] = [];
+const queues: Queue[] = [];
 
 beforeEach(() => {
   prefix = uniquePrefix('bullmq');
@@ -23,13 +24,14 @@ beforeEach(() => {
 
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.close(true)));
+  await Promise.all(queues.splice(0).map((q) => q.close()));
   await queue.close();
   await deleteKeys(redis, `${prefix}:*`);
   redis.disconnect();
 });
 
-function worker(processor: ((job: Job) => Promise<void>) | null, drainDelaySeconds = 5): Worker {
-  const w = new Worker(NAME, processor, { connection: new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null }), prefix, concurrency: 1, drainDelay: drainDelaySeconds, autorun: processor !== null });
+function worker(processor: ((job: Job) => Promise<void>) | null, drainDelaySeconds = 5, name = NAME): Worker {
+  const w = new Worker(name, processor, { connection: new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null }), prefix, concurrency: 1, drainDelay: drainDelaySeconds, autorun: processor !== null });
   workers.push(w);
   return w;
 }
@@ -60,22 +62,31 @@ describe('BullMQ private layout (pinned version)', () => {
   });
 
   it('moveToWait of a prioritized job does not wake idle workers; wakeIdleWorkers does', async () => {
+    // Each measurement on a queue of its own: nothing of the first (a closing worker) can touch the second.
     const handBackAndTime = async (wake: boolean): Promise<number> => {
+      const name = `${NAME}-${wake ? 'wake' : 'plain'}`;
+      const own = new Queue(name, { connection: redis, prefix });
+      queues.push(own);
       const jobId = `job-${wake}`;
-      await queue.add('t', {}, { jobId, priority: 5 });
-      const manual = worker(null);
+      await own.add('t', {}, { jobId, priority: 5 });
+      const manual = worker(null, 5, name);
       const token = `token-${wake}`;
-      const job = (await manual.getNextJob(token)) as Job;
+      // getNextJob may come back empty-handed (its blocking wait on the marker can end first): ask again.
+      const job = await waitFor(async () => (await manual.getNextJob(token)) ?? null, { timeoutMs: 10_000, what: 'the manual worker to take the job' });
       expect(job.id).toBe(jobId);
       let takenAt = 0;
-      const idle = worker(async () => {
-        takenAt = Date.now();
-      }, 3);
+      const idle = worker(
+        async () => {
+          takenAt = Date.now();
+        },
+        3,
+        name,
+      );
       await idle.waitUntilReady();
       await sleep(500); // idle is now blocked waiting for the marker
       const handedBackAt = Date.now();
       await job.moveToWait(token);
-      if (wake) await wakeIdleWorkers(queue, redis);
+      if (wake) await wakeIdleWorkers(own, redis);
       await waitFor(async () => takenAt > 0, { timeoutMs: 10_000, what: 'the idle worker to take the handed-back job' });
       await Promise.all(workers.splice(0).map((w) => w.close(true)));
       return takenAt - handedBackAt;
