@@ -15,6 +15,9 @@ export type JobSpec = components['schemas']['JobSpecInput'];
 export type Dataset = components['schemas']['Dataset'];
 export type MetricsRecord = components['schemas']['MetricsRecord'];
 export type ErrorBody = components['schemas']['Error'];
+export type JobSummary = components['schemas']['JobSummary'];
+export type JobStatus = Job['status'];
+export type PredictResponse = components['schemas']['PredictResponse'];
 
 export interface TraindClientOptions {
   /** e.g. "http://127.0.0.1:3000" (no trailing /v1). */
@@ -63,6 +66,14 @@ export interface TraindClient {
   uploadDataset(body: string | Uint8Array, format: DatasetFormat, options?: UploadOptions): Promise<Dataset>;
   /** Uploads IDX images and labels (gzipped or not), as MNIST ships them. */
   uploadIdx(images: Uint8Array, labels: Uint8Array, options?: Omit<UploadOptions, 'label'>): Promise<Dataset>;
+  /** Every job (newest first), optionally only those with one status (pages through the cursor). */
+  listJobs(options?: { status?: JobStatus }): Promise<JobSummary[]>;
+  /** Every dataset, newest first (pages through the cursor). */
+  listDatasets(): Promise<Dataset[]>;
+  /** Predicts rows with the job's best checkpoint. */
+  predict(id: string, inputs: number[][]): Promise<PredictResponse>;
+  /** One epoch's checkpoint, or the best one, as safetensors bytes. */
+  downloadCheckpoint(id: string, epoch: number | 'best'): Promise<Uint8Array>;
 }
 
 export function createTraindClient(options: TraindClientOptions): TraindClient {
@@ -84,6 +95,18 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
     const json = (await res.json().catch(() => undefined)) as unknown;
     if (!res.ok) throw new TraindError(res.status, json as ErrorBody | undefined);
     return json as Dataset;
+  }
+
+  /** Follows nextCursor until the last page. */
+  async function allPages<T>(page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor: string | null }>): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const p = await page(cursor);
+      out.push(...p.items);
+      if (p.items.length === 0 || p.nextCursor === null || p.nextCursor === cursor) return out;
+      cursor = p.nextCursor;
+    }
   }
 
   const client: TraindClient = {
@@ -120,6 +143,19 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
       form.append('labels', new Blob([labels as Uint8Array<ArrayBuffer>]), 'labels.idx');
       // fetch sets the multipart boundary itself.
       return upload(form, null, o);
+    },
+    listJobs: (o = {}) =>
+      allPages((cursor) =>
+        unwrap(api.GET('/v1/jobs', { params: { query: { limit: 100, ...(o.status !== undefined ? { status: o.status } : {}), ...(cursor !== undefined ? { cursor } : {}) } } })),
+      ),
+    listDatasets: () => allPages((cursor) => unwrap(api.GET('/v1/datasets', { params: { query: { limit: 100, ...(cursor !== undefined ? { cursor } : {}) } } }))),
+    predict: (id, inputs) => unwrap(api.POST('/v1/jobs/{id}/predict', { params: { path: { id } }, body: { inputs } })),
+    async downloadCheckpoint(id, epoch) {
+      const bytes =
+        epoch === 'best'
+          ? await unwrap(api.GET('/v1/jobs/{id}/checkpoints/best', { params: { path: { id } }, parseAs: 'arrayBuffer' }))
+          : await unwrap(api.GET('/v1/jobs/{id}/checkpoints/{epoch}', { params: { path: { id, epoch: String(epoch) } }, parseAs: 'arrayBuffer' }));
+      return new Uint8Array(bytes);
     },
   };
   return client;

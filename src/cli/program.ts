@@ -1,0 +1,217 @@
+// The `traind` command line: every command is a few lines over the typed client, so what the CLI
+// can do is exactly what the public API offers.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import type { Dataset, JobSpec, JobStatus, JobSummary, TraindClient } from '../client/index.js';
+import { connect, resolveBaseUrl, type GlobalOptions } from './connection.js';
+import { uploadFiles, readInputFile } from './dataset-files.js';
+import { describeError, UsageError } from './describe-error.js';
+import { formatNumber } from './epoch-line.js';
+import { followJobToEnd } from './follow.js';
+import { readInputs } from './read-inputs.js';
+import { table } from './table.js';
+
+const STATUSES: JobStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('traind')
+    .description('Train neural networks on a traind server: upload datasets, submit and follow jobs, download checkpoints, predict.')
+    .option('--url <url>', 'server URL (default: $TRAIND_URL, else http://127.0.0.1:3000)')
+    .option('--key <key>', 'API key (default: $TRAIND_API_KEY)')
+    .option('--json', 'machine-readable output: JSON (follow: one JSON event per line)')
+    .showHelpAfterError();
+
+  /** Runs a command body with the client; prints errors and sets the exit code. */
+  const run =
+    <A extends unknown[]>(body: (client: TraindClient, g: GlobalOptions, ...args: A) => Promise<number | void>) =>
+    async (...args: A) => {
+      const cmd = args[args.length - 1] as Command;
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      try {
+        process.exitCode = (await body(connect(g), g, ...args)) ?? 0;
+      } catch (err) {
+        for (const line of describeError(err, resolveBaseUrl(g))) io.stderr.write(line + '\n');
+        process.exitCode = err instanceof UsageError ? 2 : 1;
+      }
+    };
+  const print = (g: GlobalOptions, value: unknown, human: () => string) => io.stdout.write(g.json ? JSON.stringify(value, null, 2) + '\n' : human());
+
+  const datasets = program.command('datasets').description('upload and list datasets');
+  datasets
+    .command('upload')
+    .description('upload one .csv/.json/.ndjson file, or two IDX files (images and labels, gzipped or not)')
+    .argument('<files...>')
+    .option('--label <column>', 'CSV: the label column(s), comma-separated')
+    .option('--name <name>', 'a name for the dataset')
+    .action(
+      run(async (client, g, files: string[], o: { label?: string; name?: string }) => {
+        const ds = await uploadFiles(client, files, o);
+        print(g, ds, () => `${ds.id}  ${datasetSummary(ds)}\n`);
+      }),
+    );
+  datasets
+    .command('ls')
+    .description('list datasets, newest first')
+    .action(
+      run(async (client, g) => {
+        const items = await client.listDatasets();
+        print(g, items, () =>
+          table(
+            ['ID', 'NAME', 'ROWS', 'FEATURES', 'TASK', 'CREATED'],
+            items.map((d) => [d.id, d.name ?? '', String(d.rows), String(d.features), d.task, d.createdAt]),
+          ),
+        );
+      }),
+    );
+
+  program
+    .command('submit')
+    .description('submit a training job from a JSON spec')
+    .argument('<spec>', 'the job spec, a JSON file')
+    .option('--dataset <dataset>', 'a dataset id (ds_…) or a file to upload first; replaces the spec\'s "dataset"')
+    .option('--label <column>', 'with --dataset FILE.csv: the label column(s)')
+    .option('--follow', 'follow the job until it ends (exit code as `traind follow`)')
+    .action(
+      run(async (client, g, specFile: string, o: { dataset?: string; label?: string; follow?: boolean }) => {
+        const spec = await readSpec(specFile);
+        if (o.dataset !== undefined) {
+          if (/^ds_[A-Za-z0-9]+$/.test(o.dataset)) spec.dataset = o.dataset;
+          else {
+            const ds = await uploadFiles(client, [o.dataset], o.label !== undefined ? { label: o.label } : {});
+            if (!g.json) io.stdout.write(`uploaded ${o.dataset} as ${ds.id}  ${datasetSummary(ds)}\n`);
+            spec.dataset = ds.id;
+          }
+        }
+        const job = await client.submitJob(spec);
+        if (!o.follow) {
+          print(g, job, () => `${job.id} ${job.status}${job.queuePosition !== null ? ` (queue position ${job.queuePosition})` : ''}\n`);
+          return;
+        }
+        if (!g.json) io.stdout.write(`submitted ${job.id}\n`);
+        return followJobToEnd(client, job.id, { json: g.json === true, stdout: io.stdout });
+      }),
+    );
+
+  const jobs = program.command('jobs').description('list and inspect jobs');
+  jobs
+    .command('ls')
+    .description('list jobs, newest first')
+    .addOption(new Option('--status <status>', 'only jobs with this status').choices(STATUSES))
+    .action(
+      run(async (client, g, o: { status?: JobStatus }) => {
+        const items = await client.listJobs(o.status !== undefined ? { status: o.status } : {});
+        print(g, items, () => table(['ID', 'NAME', 'STATUS', 'EPOCH', 'BEST', 'BACKEND', 'CREATED'], items.map(jobRow)));
+      }),
+    );
+  jobs
+    .command('show')
+    .description('a job: status, progress, best epoch, history, resolved spec')
+    .argument('<id>')
+    .action(
+      run(async (client, g, id: string) => {
+        const job = await client.getJob(id);
+        print(g, job, () => {
+          const lines = [
+            `id:        ${job.id}`,
+            `name:      ${job.name ?? ''}`,
+            `status:    ${job.status}${job.reason ? ` (${job.reason})` : ''}`,
+            `progress:  epoch ${job.progress.epoch}/${job.progress.epochs}`,
+            `best:      ${job.best ? `epoch ${job.best.epoch}, ${bestValue(job)}` : '-'}`,
+            `backend:   ${job.backend ?? '-'}`,
+            `created:   ${job.createdAt}`,
+            ...(job.error ? [`error:     ${job.error}`] : []),
+            'history:',
+            ...job.history.map((h) => `  ${h.at}  ${h.status}${h.reason ? ` (${h.reason})` : ''}${h.attempt > 1 ? ` attempt ${h.attempt}` : ''}`),
+            'spec:',
+            ...JSON.stringify(job.spec, null, 2)
+              .split('\n')
+              .map((l) => `  ${l}`),
+          ];
+          return lines.join('\n') + '\n';
+        });
+      }),
+    );
+
+  program
+    .command('follow')
+    .description('follow a job: one line per epoch, then its final status; exit 0 only when it completed (3 failed, 4 cancelled)')
+    .argument('<id>')
+    .action(run((client, g, id: string) => followJobToEnd(client, id, { json: g.json === true, stdout: io.stdout })));
+
+  program
+    .command('cancel')
+    .description('cancel a queued or running job')
+    .argument('<id>')
+    .action(
+      run(async (client, g, id: string) => {
+        const job = await client.cancelJob(id);
+        print(g, job, () => `${job.id} ${job.status}\n`);
+      }),
+    );
+
+  program
+    .command('download')
+    .description("download a checkpoint (safetensors): the best one, or one epoch's")
+    .argument('<id>')
+    .option('--epoch <epoch>', 'an epoch number or "best"', 'best')
+    .option('-o, --output <file>', 'where to write it (default: <id>-<epoch>.safetensors)')
+    .action(
+      run(async (client, g, id: string, o: { epoch: string; output?: string }) => {
+        const epoch = o.epoch === 'best' ? 'best' : Number(o.epoch);
+        if (epoch !== 'best' && !(Number.isInteger(epoch) && epoch >= 1)) throw new UsageError(`--epoch: expected a positive integer or "best", got ${JSON.stringify(o.epoch)}`);
+        const bytes = await client.downloadCheckpoint(id, epoch);
+        const file = o.output ?? `${id}-${epoch === 'best' ? 'best' : `epoch${epoch}`}.safetensors`;
+        await writeFile(file, bytes);
+        print(g, { file: path.resolve(file), bytes: bytes.byteLength }, () => `wrote ${file} (${bytes.byteLength} bytes)\n`);
+      }),
+    );
+
+  program
+    .command('predict')
+    .description("predict rows with a job's best checkpoint")
+    .argument('<id>')
+    .requiredOption('--input <file>', 'rows: a .json file ([[...], ...]) or a .csv file of numbers')
+    .action(
+      run(async (client, g, id: string, o: { input: string }) => {
+        const res = await client.predict(id, await readInputs(o.input));
+        print(g, res, () =>
+          res.outputs
+            .map((out) => ('label' in out ? `label ${out.label} (p=${formatNumber(out.probabilities[out.label] ?? NaN)})` : out.value.map(formatNumber).join(',')))
+            .join('\n')
+            .concat('\n'),
+        );
+      }),
+    );
+
+  return program;
+}
+
+async function readSpec(file: string): Promise<JobSpec> {
+  const text = (await readInputFile(file)).toString('utf8');
+  try {
+    return JSON.parse(text) as JobSpec;
+  } catch (err) {
+    throw new UsageError(`${file}: invalid JSON (${(err as Error).message})`);
+  }
+}
+
+function datasetSummary(d: Dataset): string {
+  return `${d.rows} rows × ${d.features} features, ${d.task}${d.classes !== null ? `, ${d.classes} classes` : ''}`;
+}
+
+function bestValue(j: Pick<JobSummary, 'best'>): string {
+  const b = j.best;
+  if (b === null) return '';
+  return b.val_loss !== undefined ? `val_loss ${formatNumber(b.val_loss)}` : `loss ${formatNumber(b.loss)}`;
+}
+
+function jobRow(j: JobSummary): string[] {
+  return [j.id, j.name ?? '', j.status, `${j.progress.epoch}/${j.progress.epochs}`, bestValue(j), j.backend ?? '', j.createdAt];
+}
+

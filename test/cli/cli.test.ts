@@ -1,0 +1,181 @@
+// The `traind` CLI as people run it: the compiled dist/src/cli/main.js as a real process against a
+// live service (API in this process, a worker process), checking its output and exit codes.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, startStack, type Stack } from '../integration/stack.js';
+
+const cliEntry = path.join(repoRoot, 'dist/src/cli/main.js');
+let stack: Stack;
+let dir: string;
+
+beforeAll(async () => {
+  stack = await startStack({ workers: 1 });
+  dir = mkdtempSync(path.join(tmpdir(), 'traind-cli-'));
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `traind …` (asynchronously: the API answering it lives in this process). */
+function traind(args: string[], env: Record<string, string> = {}, command = process.execPath, argv = [cliEntry, ...args]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TRAIND_URL: stack.baseUrl, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A port nothing listens on: bound by the OS, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function file(name: string, content: string): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, content);
+  return p;
+}
+
+function circleCsv(n: number): string {
+  const rows = ['x,y,label'];
+  for (let i = 0; i < n; i++) {
+    const x = Math.cos(i * 1.7) * (1 + (i % 3));
+    const y = Math.sin(i * 2.3) * (1 + (i % 5));
+    rows.push(`${x.toFixed(4)},${y.toFixed(4)},${x * x + y * y < 4 ? 1 : 0}`);
+  }
+  return rows.join('\n');
+}
+
+const classifier = {
+  model: { layers: [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 2 }] },
+  loss: 'softmax_cross_entropy',
+  epochs: 3,
+  seed: 1,
+};
+
+describe('traind CLI', () => {
+  it('uploads a CSV, submits with --follow (one line per epoch, exit 0), downloads and predicts', async () => {
+    const csv = file('circle.csv', circleCsv(200));
+    const up = await traind(['datasets', 'upload', csv, '--label', 'label', '--name', 'circle']);
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    const dsId = /^(ds_\w+)\s+200 rows × 2 features, classification, 2 classes$/m.exec(up.stdout)?.[1];
+    expect(dsId).toBeDefined();
+
+    const ls = await traind(['--json', 'datasets', 'ls']);
+    expect(ls.code).toBe(0);
+    expect((JSON.parse(ls.stdout) as { id: string }[]).map((d) => d.id)).toContain(dsId);
+
+    const spec = file('spec.json', JSON.stringify(classifier));
+    const run = await traind(['submit', spec, '--dataset', dsId as string, '--follow']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const jobId = /^submitted (job_\w+)$/m.exec(run.stdout)?.[1] as string;
+    expect(jobId).toBeDefined();
+    const epochLines = run.stdout.split('\n').filter((l) => l.startsWith('Epoch '));
+    expect(epochLines.map((l) => l.split(' - ')[0])).toEqual(['Epoch 1/3', 'Epoch 2/3', 'Epoch 3/3']);
+    expect(epochLines[0]).toMatch(/^Epoch 1\/3 - \d+\.\d\ds - loss: \d\.\d{4} - accuracy: \d\.\d{4} - .*lr: .* - \d+ samples\/s$/);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(new RegExp(`^${jobId} completed \\(max_epochs\\), best epoch \\d$`));
+    // No terminal: no bar, no escape sequences.
+    expect(run.stdout).not.toContain('\x1b');
+
+    const out = path.join(dir, 'best.safetensors');
+    const dl = await traind(['download', jobId, '-o', out]);
+    expect(dl.code).toBe(0);
+    const bytes = readFileSync(out);
+    expect(dl.stdout).toBe(`wrote ${out} (${bytes.byteLength} bytes)\n`);
+    // safetensors: an 8-byte little-endian header length, then the JSON header.
+    expect(bytes.subarray(8, 9).toString()).toBe('{');
+
+    const rows = file('rows.csv', 'x,y\n0,0\n3,3\n');
+    const pred = await traind(['predict', jobId, '--input', rows]);
+    expect(pred.code).toBe(0);
+    expect(pred.stdout).toMatch(/^label [01] \(p=\d\.\d{4}\)\nlabel [01] \(p=\d\.\d{4}\)\n$/);
+
+    const show = await traind(['--json', 'jobs', 'show', jobId]);
+    expect(show.code).toBe(0);
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: jobId, status: 'completed' });
+    const jobs = await traind(['jobs', 'ls', '--status', 'completed']);
+    expect(jobs.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+STATUS\s+EPOCH/);
+    expect(jobs.stdout).toMatch(new RegExp(`^${jobId}\\s+completed\\s+3/3`, 'm'));
+  });
+
+  it('exits non-zero when the followed job fails (3) or is cancelled (4); --json follow prints one JSON event per line', async () => {
+    const diverging = file(
+      'diverging.json',
+      JSON.stringify({
+        dataset: { builtin: 'linear' },
+        model: { layers: [{ type: 'dense', units: 16, activation: 'tanh' }, { type: 'dense', units: 1 }] },
+        loss: 'mse',
+        optimizer: { type: 'sgd' },
+        learningRate: { schedule: 'exponential', initial: 0.01, decaySteps: 50, decayRate: 10, staircase: true },
+        batchSize: 8,
+        epochs: 20,
+        seed: 7,
+      }),
+    );
+    const failed = await traind(['submit', diverging, '--follow']);
+    expect(failed.code).toBe(3);
+    expect(failed.stdout).toMatch(/^job_\w+ failed \(diverged/m);
+
+    const long = file('long.json', JSON.stringify({ ...classifier, dataset: { builtin: 'xor' }, epochs: 100_000 }));
+    const submitted = await traind(['--json', 'submit', long]);
+    expect(submitted.code).toBe(0);
+    const id = (JSON.parse(submitted.stdout) as { id: string }).id;
+    const following = traind(['--json', 'follow', id]);
+    const cancel = await traind(['cancel', id]);
+    expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toMatch(new RegExp(`^${id} (cancelled|running)\\n$`));
+    const followed = await following;
+    expect(followed.code).toBe(4);
+    const events = followed.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; data: { status?: string } });
+    expect(events.at(-1)).toMatchObject({ event: 'status', data: { status: 'cancelled' } });
+  });
+
+  it('says clearly what went wrong: 404, invalid fields with their paths, an unreachable server, a missing file', async () => {
+    const missing = await traind(['jobs', 'show', 'job_00000000000000000000000000']);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/^error: 404 not_found: /);
+
+    const bad = file('bad.json', JSON.stringify({ dataset: { builtin: 'xor' }, model: { layers: [{ type: 'dense', units: -1 }] }, loss: 'mse', epochs: 0 }));
+    const invalid = await traind(['submit', bad]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/^error: 400 \w+: /);
+    expect(invalid.stderr).toMatch(/^ {2}model\.layers\.0\.units: .+$/m);
+    expect(invalid.stderr).toMatch(/^ {2}epochs: .+$/m);
+
+    const port = await closedPort();
+    const down = await traind(['jobs', 'ls', '--url', `http://127.0.0.1:${port}`]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toBe(`error: cannot reach traind at http://127.0.0.1:${port} (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${port}); set TRAIND_URL or --url\n`);
+
+    const noFile = await traind(['datasets', 'upload', path.join(dir, 'nope.csv')]);
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toContain('cannot read');
+  });
+});
