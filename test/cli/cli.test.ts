@@ -6,6 +6,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/api/auth.js';
+import { appFixture } from '../api/helpers.js';
 import { repoRoot, startStack, type Stack } from '../integration/stack.js';
 
 const cliEntry = path.join(repoRoot, 'dist/src/cli/main.js');
@@ -177,5 +179,24 @@ describe('traind CLI', () => {
     const noFile = await traind(['datasets', 'upload', path.join(dir, 'nope.csv')]);
     expect(noFile.code).toBe(2);
     expect(noFile.stderr).toContain('cannot read');
+  });
+
+  it('with API keys configured: 401 with a hint without a key, answers with --key or TRAIND_API_KEY', async () => {
+    const key = 'cli-test-key-0123456789abcdef';
+    const f = await appFixture({ API_KEYS: `cli:${sha256Hex(key)}` });
+    try {
+      const url = await f.app.listen({ host: '127.0.0.1', port: 0 });
+      const refused = await traind(['jobs', 'ls'], { TRAIND_URL: url });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^error: 401 unauthorized: .*\n {2}the server wants an API key: set TRAIND_API_KEY or --key\n$/);
+      const withFlag = await traind(['jobs', 'ls', '--key', key], { TRAIND_URL: url });
+      expect(withFlag.code).toBe(0);
+      expect(withFlag.stdout).toMatch(/^ID\s+NAME\s+STATUS/);
+      const withEnv = await traind(['--json', 'jobs', 'ls'], { TRAIND_URL: url, TRAIND_API_KEY: key });
+      expect(withEnv.code).toBe(0);
+      expect(JSON.parse(withEnv.stdout)).toEqual([]);
+    } finally {
+      await f.close();
+    }
   });
 });
