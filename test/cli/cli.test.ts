@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
@@ -124,6 +125,45 @@ describe('traind CLI', () => {
     const jobs = await traind(['jobs', 'ls', '--status', 'completed']);
     expect(jobs.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+STATUS\s+EPOCH/);
     expect(jobs.stdout).toMatch(new RegExp(`^${jobId}\\s+completed\\s+3/3`, 'm'));
+  });
+
+  it('uploads two IDX files in either order (one gzipped), and submit --dataset FILE uploads the file first', async () => {
+    const n = 12;
+    const images = Buffer.alloc(16 + n * 4);
+    images.set([0, 0, 0x08, 3]);
+    images.writeUInt32BE(n, 4);
+    images.writeUInt32BE(2, 8);
+    images.writeUInt32BE(2, 12);
+    for (let i = 0; i < n * 4; i++) images[16 + i] = (i * 37) % 256;
+    const labels = Buffer.alloc(8 + n);
+    labels.set([0, 0, 0x08, 1]);
+    labels.writeUInt32BE(n, 4);
+    for (let i = 0; i < n; i++) labels[8 + i] = i % 3;
+    const imagesFile = path.join(dir, 'images-idx3-ubyte.gz');
+    writeFileSync(imagesFile, gzipSync(images));
+    const labelsFile = path.join(dir, 'labels-idx1-ubyte');
+    writeFileSync(labelsFile, labels);
+    const up = await traind(['--json', 'datasets', 'upload', labelsFile, imagesFile, '--name', 'tiny-idx']);
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    expect(JSON.parse(up.stdout)).toMatchObject({ name: 'tiny-idx', rows: n, features: 4, classes: 3, task: 'classification' });
+
+    const twoImages = await traind(['datasets', 'upload', imagesFile, imagesFile]);
+    expect(twoImages.code).toBe(2);
+    expect(twoImages.stderr).toBe('error: expected one IDX images file and one IDX labels file, got 3 and 3 dimensions\n');
+
+    const csv = file('upload-first.csv', circleCsv(50));
+    const spec = file('spec-no-dataset.json', JSON.stringify(classifier));
+    const submitted = await traind(['submit', spec, '--dataset', csv, '--label', 'label']);
+    expect(submitted.stderr).toBe('');
+    expect(submitted.code).toBe(0);
+    const [uploaded, queued] = submitted.stdout.trimEnd().split('\n');
+    const dsId = new RegExp(`^uploaded ${csv} as (ds_\\w+)  50 rows × 2 features, classification, 2 classes$`).exec(uploaded ?? '')?.[1];
+    expect(dsId).toBeDefined();
+    const jobId = /^(job_\w+) (queued|running)/.exec(queued ?? '')?.[1] as string;
+    const show = await traind(['--json', 'jobs', 'show', jobId]);
+    expect((JSON.parse(show.stdout) as { spec: { dataset: string } }).spec.dataset).toBe(dsId);
+    await traind(['follow', jobId]);
   });
 
   it('exits non-zero when the followed job fails (3) or is cancelled (4); --json follow prints one JSON event per line', async () => {
