@@ -17,6 +17,12 @@ export async function followJobToEnd(client: TraindClient, id: string, out: Foll
   const job = await client.getJob(id);
   const epochs = job.progress.epochs;
   const bar: EpochBar | undefined = !out.json && out.stdout.isTTY ? createEpochBar(out.stdout) : undefined;
+  // cli-progress turns the terminal's line wrap off while it draws: give it back on Ctrl-C.
+  const onInterrupt = () => {
+    bar?.clear();
+    process.exit(130);
+  };
+  if (bar !== undefined) process.once('SIGINT', onInterrupt);
   const print = (line: string) => {
     bar?.clear();
     out.stdout.write(line + '\n');
@@ -37,6 +43,7 @@ export async function followJobToEnd(client: TraindClient, id: string, out: Foll
     if (e.event === 'status') lastStatus = String((e.data as { status?: unknown }).status);
   }
   bar?.clear();
+  process.off('SIGINT', onInterrupt);
   // The stream ends after the terminal status; the job record also says why (reason, error).
   const done = await client.getJob(id);
   const status = done.status in JOB_EXIT_CODES ? done.status : lastStatus;

@@ -21,15 +21,23 @@ afterAll(async () => {
 });
 
 /** `traind …` with stdout on a pseudo-terminal; resolves with everything the terminal showed. */
-function traindOnTty(args: string[], url: string): Promise<{ code: number | null; screen: string }> {
+function traindOnTty(args: string[], url: string, interruptWhen?: (screen: string) => boolean): Promise<{ code: number | null; screen: string }> {
   const command = [process.execPath, cliEntry, ...args].map((a) => `'${a}'`).join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TERM: 'xterm', TRAIND_URL: url },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let screen = '';
-    child.stdout.on('data', (c: Buffer) => (screen += c.toString()));
+    let interrupted = false;
+    child.stdout.on('data', (c: Buffer) => {
+      screen += c.toString();
+      // Ctrl-C typed on the terminal: the pty's line discipline sends SIGINT to the CLI.
+      if (!interrupted && interruptWhen?.(screen)) {
+        interrupted = true;
+        child.stdin.write('\x03');
+      }
+    });
     child.stderr.on('data', (c: Buffer) => (screen += c.toString()));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, screen }));
@@ -47,7 +55,7 @@ const job = (status: string) => ({
 });
 
 /** Answers GET /v1/jobs/job_01TTY and its events: two epochs of 4 steps with progress events between. */
-async function standInServer(): Promise<{ server: Server; url: string }> {
+async function standInServer(options: { hangAfterFrames?: number } = {}): Promise<{ server: Server; url: string }> {
   let gets = 0;
   const server = createServer((req, res) => {
     if (req.url === '/v1/jobs/job_01TTY') {
@@ -70,7 +78,9 @@ async function standInServer(): Promise<{ server: Server; url: string }> {
     }
     send('status', { status: 'completed', at: new Date().toISOString(), attempt: 1, reason: 'max_epochs' });
     // Spaced out so the bar (redrawn at most 10 times a second) shows each step.
+    if (options.hangAfterFrames !== undefined) frames.splice(options.hangAfterFrames);
     const timer = setInterval(() => {
+      if (options.hangAfterFrames !== undefined && frames.length === 0) return clearInterval(timer);
       const frame = frames.shift();
       if (frame === undefined) {
         clearInterval(timer);
@@ -118,6 +128,21 @@ describe('traind follow on a terminal', () => {
       const lastBar = screen.lastIndexOf('Epoch 2/2 [');
       expect(screen.indexOf('Epoch 2/2 - 0.40s', lastBar)).toBeGreaterThan(lastBar);
     } finally {
+      server.close();
+    }
+  });
+
+  it('Ctrl-C during a bar clears it and turns line wrap back on (exit 130)', async () => {
+    const { server, url } = await standInServer({ hangAfterFrames: 2 });
+    try {
+      const { code, screen } = await traindOnTty(['follow', 'job_01TTY'], url, (s) => s.includes('2/4 - loss'));
+      expect(code).toBe(130);
+      const lastBar = screen.lastIndexOf('Epoch 1/2 [');
+      expect(lastBar).toBeGreaterThan(0);
+      // cli-progress writes ESC[?7l (no wrap) when it starts drawing; ESC[?7h restores it.
+      expect(screen.indexOf('\x1b[?7h', lastBar)).toBeGreaterThan(lastBar);
+    } finally {
+      server.closeAllConnections();
       server.close();
     }
   });
