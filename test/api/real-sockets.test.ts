@@ -6,6 +6,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordBestCheckpoint } from '../../src/store/checkpoints.js';
 import { recordEpoch, transitionJob, type MetricsRecord } from '../../src/store/jobs.js';
+import { idxFile } from '../helpers/idx.js';
 import { appFixture, xorSpec, type AppFixture } from './helpers.js';
 
 let f: AppFixture;
@@ -18,15 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await f.close();
 });
-
-/** IDX: magic (0, 0, type 0x08 = ubyte, dims), big-endian sizes, then the bytes. */
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header.writeUInt8(0x08, 2);
-  header.writeUInt8(dims.length, 3);
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(data)]);
-}
 
 function binary(res: request.Response, done: (err: Error | null, body: Buffer) => void): void {
   const chunks: Buffer[] = [];
@@ -60,8 +52,8 @@ describe('over a real socket (supertest)', () => {
     const labels = new Uint8Array(n).map((_, i) => i % 3);
     const res = await request(f.app.server)
       .post('/v1/datasets?name=tiny-idx')
-      .attach('images', idx([n, 2, 2], pixels), 'images.idx')
-      .attach('labels', idx([n], labels), 'labels.idx')
+      .attach('images', idxFile(0x08, [n, 2, 2], pixels), 'images.idx')
+      .attach('labels', idxFile(0x08, [n], labels), 'labels.idx')
       .expect(201);
     expect(res.headers.location).toBe(`/v1/datasets/${res.body.id}`);
     expect(res.body).toMatchObject({ rows: n, features: 4, classes: 3, task: 'classification', name: 'tiny-idx' });

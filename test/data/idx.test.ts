@@ -5,26 +5,17 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseIdx } from '../../src/data/index.js';
 import { dataError } from './data-error.js';
+import { idxFile } from '../helpers/idx.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fashionDir = path.resolve(repoRoot, '../shared/data/fashion-mnist');
-
-/** An IDX file: zero, zero, type code, dims, then big-endian data. */
-function idx(typeCode: number, dims: number[], data: Uint8Array): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head[2] = typeCode;
-  head[3] = dims.length;
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([head, data]);
-}
 
 /** A Fashion-MNIST-shaped pair: n images of 4×4 unsigned bytes, labels 0..9. */
 function smallFashion(n: number): { images: Buffer; labels: Buffer } {
   const pixels = Uint8Array.from({ length: n * 16 }, (_, i) => (i * 37) % 256);
   const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
-  return { images: idx(0x08, [n, 4, 4], pixels), labels: idx(0x08, [n], labels) };
+  return { images: idxFile(0x08, [n, 4, 4], pixels), labels: idxFile(0x08, [n], labels) };
 }
-
 
 describe('parseIdx', () => {
   it('turns pixel bytes into value / 255 and labels into classes', () => {
@@ -70,8 +61,8 @@ describe('parseIdx', () => {
 
   it('refuses images with one dimension and float labels', () => {
     const { labels } = smallFashion(4);
-    expect(dataError(() => parseIdx(idx(0x08, [4], new Uint8Array(4)), labels)).path).toBe('images.header');
-    const floatLabels = idx(0x0d, [4], new Uint8Array(16));
+    expect(dataError(() => parseIdx(idxFile(0x08, [4], new Uint8Array(4)), labels)).path).toBe('images.header');
+    const floatLabels = idxFile(0x0d, [4], new Uint8Array(16));
     expect(dataError(() => parseIdx(smallFashion(4).images, floatLabels)).message).toContain('integers');
   });
 
@@ -80,7 +71,7 @@ describe('parseIdx', () => {
     const gz = gzipSync(images);
     const broken = Buffer.concat([gz.subarray(0, 12), Buffer.alloc(20, 0xff)]);
     expect(dataError(() => parseIdx(broken, labels)).message).toContain('does not decompress');
-    const bomb = gzipSync(idx(0x08, [1000, 100, 100], new Uint8Array(1000 * 100 * 100)));
+    const bomb = gzipSync(idxFile(0x08, [1000, 100, 100], new Uint8Array(1000 * 100 * 100)));
     const err = dataError(() => parseIdx(bomb, labels, { limits: { maxBytes: 1 << 20 } }));
     expect(err.code).toBe('dataset_too_large');
   });
@@ -88,7 +79,7 @@ describe('parseIdx', () => {
   it('refuses a 260 KB gzip bomb from its header without inflating it, naming MAX_UNCOMPRESSED_BYTES', () => {
     // 1 MiB gzip members concatenated: one gzip file of 270 MiB whose header declares its true size.
     const mib = 1 << 20;
-    const first = gzipSync(idx(0x08, [270 * 64, 128, 128], new Uint8Array(mib - 16)));
+    const first = gzipSync(idxFile(0x08, [270 * 64, 128, 128], new Uint8Array(mib - 16)));
     const rest = gzipSync(new Uint8Array(mib));
     const bomb = Buffer.concat([first, ...Array.from({ length: 269 }, () => rest)]);
     expect(bomb.length).toBeLessThan(300_000);
@@ -101,14 +92,14 @@ describe('parseIdx', () => {
     // Inflating 256 MiB takes seconds under load; reading the header takes microseconds.
     expect(ms).toBeLessThan(100);
     // Doubles convert to half their size: here the decompressed size is what is over the limit.
-    const doubles = Buffer.concat([gzipSync(idx(0x0e, [270 * 16, 128, 64], new Uint8Array(mib - 16))), ...Array.from({ length: 269 }, () => rest)]);
+    const doubles = Buffer.concat([gzipSync(idxFile(0x0e, [270 * 16, 128, 64], new Uint8Array(mib - 16))), ...Array.from({ length: 269 }, () => rest)]);
     const big = dataError(() => parseIdx(doubles, labels, { limits: { maxBytes: 256 * mib } }));
     expect(big.message).toBe(`images decompresses to ${16 + 270 * mib} bytes, more than MAX_UNCOMPRESSED_BYTES = ${256 * mib} bytes`);
   });
 
   it('inflates no further than the header declares when a gzipped file lies about its size', () => {
     const { labels } = smallFashion(10);
-    const liar = Buffer.concat([gzipSync(idx(0x08, [10, 4, 4], new Uint8Array(160))), gzipSync(new Uint8Array(16 << 20))]);
+    const liar = Buffer.concat([gzipSync(idxFile(0x08, [10, 4, 4], new Uint8Array(160))), gzipSync(new Uint8Array(16 << 20))]);
     const err = dataError(() => parseIdx(liar, labels, { limits: { maxBytes: 256 << 20 } }));
     expect(err.code).toBe('invalid_dataset');
     expect(err.path).toBe('images.header');
@@ -116,8 +107,8 @@ describe('parseIdx', () => {
   });
 
   it('counts both files of an upload against the decompressed limit', () => {
-    const images = gzipSync(idx(0x0e, [1000, 10, 10], new Uint8Array(800_000)));
-    const labels = gzipSync(idx(0x0c, [1000], new Uint8Array(4000)));
+    const images = gzipSync(idxFile(0x0e, [1000, 10, 10], new Uint8Array(800_000)));
+    const labels = gzipSync(idxFile(0x0c, [1000], new Uint8Array(4000)));
     expect(parseIdx(images, labels, { limits: { maxBytes: 800_016 + 4008 } }).meta.rows).toBe(1000);
     const err = dataError(() => parseIdx(images, labels, { limits: { maxBytes: 800_016 + 4007 } }));
     expect(err.path).toBe('labels');
@@ -125,8 +116,8 @@ describe('parseIdx', () => {
   });
 
   it('bounds the converted float32 size too: 300 KB of pixels is 1.2 MB of float32', () => {
-    const images = idx(0x08, [300, 32, 32], new Uint8Array(300 * 1024));
-    const labels = idx(0x08, [300], new Uint8Array(300));
+    const images = idxFile(0x08, [300, 32, 32], new Uint8Array(300 * 1024));
+    const labels = idxFile(0x08, [300], new Uint8Array(300));
     const err = dataError(() => parseIdx(images, labels, { limits: { maxBytes: 1 << 20 } }));
     expect(err.code).toBe('dataset_too_large');
     expect(err.message).toContain('MAX_UNCOMPRESSED_BYTES');

@@ -7,16 +7,9 @@ import { submitJob, waitForStatus } from '../helpers/api.js';
 import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.js';
+import { xorSpec } from '../api/helpers.js';
 
-const spec = {
-  dataset: { builtin: 'xor' },
-  model: { layers: [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 2 }] },
-  loss: 'softmax_cross_entropy',
-  optimizer: { type: 'adam' },
-  learningRate: 0.05,
-  epochs: 3,
-  seed: 5,
-};
+const spec = xorSpec({ epochs: 3, seed: 5 });
 
 let stack: ProcessStack;
 let receiver: Receiver;

@@ -13,6 +13,7 @@ import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
 import { recordBestCheckpoint } from '../../src/store/checkpoints.js';
 import { createStore } from '../../src/store/redis.js';
 import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
+import { idxFile } from '../helpers/idx.js';
 
 const MIB = 1 << 20;
 const FEATURES = 784;
@@ -60,15 +61,6 @@ function startProbe(url: string): { stop(): Promise<number[]> } {
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
-/** An IDX file: zero, zero, type code, dims, then the data. */
-function idx(typeCode: number, dims: number[], data: Uint8Array): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head[2] = typeCode;
-  head[3] = dims.length;
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([head, data]);
 }
 
 function multipart(parts: { name: string; data: Buffer }[]): { body: Buffer; type: string } {
@@ -124,13 +116,13 @@ describe('the API answers /healthz while it parses, refuses and predicts', () =>
     const bigCsv = csvHeader + csvRow.repeat(Math.floor((60 * MIB) / csvRow.length));
     const quoted = `a,label\n"${'x'.repeat(50 * MIB)}",0\n`;
     const pixels = new Uint8Array(60_000 * FEATURES).map((_, i) => (i * 37) % 256);
-    const images = gzipSync(idx(0x08, [60_000, 28, 28], pixels), { level: 1 });
-    const labels = gzipSync(idx(0x08, [60_000], new Uint8Array(60_000).map((_, i) => i % 10)));
+    const images = gzipSync(idxFile(0x08, [60_000, 28, 28], pixels), { level: 1 });
+    const labels = gzipSync(idxFile(0x08, [60_000], new Uint8Array(60_000).map((_, i) => i % 10)));
     const idxUpload = multipart([{ name: 'images', data: images }, { name: 'labels', data: labels }]);
     // 270 MiB of zeros in 270 concatenated 1 MiB gzip members, with an honest header: 260 KB.
     const rest = gzipSync(new Uint8Array(MIB));
     const bomb = multipart([
-      { name: 'images', data: Buffer.concat([gzipSync(idx(0x08, [270 * 1337, 28, 28], new Uint8Array(MIB - 16))), ...Array.from({ length: 269 }, () => rest)]) },
+      { name: 'images', data: Buffer.concat([gzipSync(idxFile(0x08, [270 * 1337, 28, 28], new Uint8Array(MIB - 16))), ...Array.from({ length: 269 }, () => rest)]) },
       { name: 'labels', data: labels },
     ]);
     expect(bigCsv.length).toBeGreaterThan(59 * MIB);

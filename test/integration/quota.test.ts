@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeDataset, parseCsv } from '../../src/data/index.js';
 import { api, startStack, waitForJob, type Stack } from './stack.js';
+import { xorSpec } from '../api/helpers.js';
 
 const LIMIT = 40_000;
 
@@ -21,16 +22,7 @@ interface JobView {
   error: string | null;
 }
 
-const spec = {
-  dataset: { builtin: 'xor' },
-  model: { layers: [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 2 }] },
-  loss: 'softmax_cross_entropy',
-  optimizer: { type: 'adam' },
-  learningRate: 0.05,
-  epochs: 4,
-  checkpoints: { keepBest: 2 },
-  seed: 3,
-};
+const spec = xorSpec({ epochs: 4, checkpoints: { keepBest: 2 }, seed: 3 });
 /** Float32 weights and biases of spec's model: what admission checks. */
 const TENSOR_BYTES = 4 * (2 * 8 + 8 + 8 * 2 + 2);
 

@@ -5,18 +5,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.js';
 import { waitFor } from '../helpers/wait.js';
 import { api, startStack, waitForJob, type Stack } from './stack.js';
+import { xorSpec } from '../api/helpers.js';
 
 const ALL_EVENTS = ['job.queued', 'job.running', 'job.completed', 'job.failed', 'job.cancelled', 'job.checkpoint'];
 
-const spec = {
-  dataset: { builtin: 'xor' },
-  model: { layers: [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 2 }] },
-  loss: 'softmax_cross_entropy',
-  optimizer: { type: 'adam' },
-  learningRate: 0.05,
-  epochs: 4,
-  seed: 3,
-};
+const spec = xorSpec({ epochs: 4, seed: 3 });
 
 interface DeliveryView {
   id: string;
