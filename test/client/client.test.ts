@@ -2,6 +2,7 @@
 // follow events (also across dropped connections), wait, and typed errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTraindClient, TraindError, type JobEvent } from '../../src/client/index.js';
+import { circleCsv } from '../helpers/datasets.js';
 import { startStack, type Stack } from '../integration/stack.js';
 
 let stack: Stack;
@@ -13,16 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-function csvOfCircle(n: number): string {
-  const rows = ['x,y,label'];
-  for (let i = 0; i < n; i++) {
-    const x = Math.cos(i * 1.7) * (1 + (i % 3));
-    const y = Math.sin(i * 2.3) * (1 + (i % 5));
-    rows.push(`${x.toFixed(4)},${y.toFixed(4)},${x * x + y * y < 4 ? 1 : 0}`);
-  }
-  return rows.join('\n');
-}
 
 /** A fetch whose event streams are cut after `cutAfter` bytes of each response: a flaky network. */
 function flakyFetch(cutAfter: number, connections: string[]): typeof fetch {
@@ -54,7 +45,7 @@ function flakyFetch(cutAfter: number, connections: string[]): typeof fetch {
 describe('typed client', () => {
   it('uploads CSV, submits a spec without its defaults, follows every event, waits for the end', async () => {
     const client = createTraindClient({ baseUrl: stack.baseUrl });
-    const dataset = await client.uploadDataset(csvOfCircle(200), 'csv', { name: 'circle' });
+    const dataset = await client.uploadDataset(circleCsv(200), 'csv', { name: 'circle' });
     expect(dataset.id).toMatch(/^ds_/);
     expect(dataset.rows).toBe(200);
 

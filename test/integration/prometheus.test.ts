@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
+import { divergingSpec } from '../faults/specs.js';
 import { sampleValue } from '../helpers/prometheus.js';
 import { deletePrefixedKeys, freePort, SHARED_REDIS_URL } from '../helpers/redis.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
@@ -32,18 +33,6 @@ function slowSpec(epochs: number, extra: Record<string, unknown> = {}): Record<s
     ...extra,
   };
 }
-
-/** The learning rate grows 10× per epoch: a later epoch's loss is NaN/Inf (failed / diverged). */
-const divergingSpec = {
-  dataset: { builtin: 'linear' },
-  model: { layers: [{ type: 'dense', units: 16, activation: 'tanh' }, { type: 'dense', units: 1 }] },
-  loss: 'mse',
-  optimizer: { type: 'sgd' },
-  learningRate: { schedule: 'exponential', initial: 0.01, decaySteps: 50, decayRate: 10, staircase: true },
-  batchSize: 8,
-  epochs: 20,
-  seed: 7,
-};
 
 interface JobView {
   id: string;
@@ -146,7 +135,7 @@ describe('worker metrics', () => {
     expect((await api(stack, 'POST', `/v1/jobs/${slow}/cancel`)).status).toBe(202);
     await scrapeWorkerUntil((t) => finished(t, 'cancelled', 'cancelled_by_user') === 1);
 
-    const diverging = await submit(divergingSpec);
+    const diverging = await submit(divergingSpec());
     const ended = await waitForJob<JobView>(stack, diverging, (j) => j.status === 'failed', 60_000);
     expect(ended.reason).toBe('diverged');
     const text = await scrapeWorkerUntil((t) => finished(t, 'failed', 'diverged') === 1);
