@@ -9,6 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
 import { appFixture } from '../api/helpers.js';
+import { divergingSpec } from '../faults/specs.js';
+import { circleCsv } from '../helpers/datasets.js';
+import { idxFile } from '../helpers/idx.js';
 import { repoRoot, startStack, type Stack } from '../integration/stack.js';
 
 const cliEntry = path.join(repoRoot, 'dist/src/cli/main.js');
@@ -61,16 +64,6 @@ function file(name: string, content: string): string {
   const p = path.join(dir, name);
   writeFileSync(p, content);
   return p;
-}
-
-function circleCsv(n: number): string {
-  const rows = ['x,y,label'];
-  for (let i = 0; i < n; i++) {
-    const x = Math.cos(i * 1.7) * (1 + (i % 3));
-    const y = Math.sin(i * 2.3) * (1 + (i % 5));
-    rows.push(`${x.toFixed(4)},${y.toFixed(4)},${x * x + y * y < 4 ? 1 : 0}`);
-  }
-  return rows.join('\n');
 }
 
 const classifier = {
@@ -129,16 +122,8 @@ describe('traind CLI', () => {
 
   it('uploads two IDX files in either order (one gzipped), and submit --dataset FILE uploads the file first', async () => {
     const n = 12;
-    const images = Buffer.alloc(16 + n * 4);
-    images.set([0, 0, 0x08, 3]);
-    images.writeUInt32BE(n, 4);
-    images.writeUInt32BE(2, 8);
-    images.writeUInt32BE(2, 12);
-    for (let i = 0; i < n * 4; i++) images[16 + i] = (i * 37) % 256;
-    const labels = Buffer.alloc(8 + n);
-    labels.set([0, 0, 0x08, 1]);
-    labels.writeUInt32BE(n, 4);
-    for (let i = 0; i < n; i++) labels[8 + i] = i % 3;
+    const images = idxFile(0x08, [n, 2, 2], Uint8Array.from({ length: n * 4 }, (_, i) => (i * 37) % 256));
+    const labels = idxFile(0x08, [n], Uint8Array.from({ length: n }, (_, i) => i % 3));
     const imagesFile = path.join(dir, 'images-idx3-ubyte.gz');
     writeFileSync(imagesFile, gzipSync(images));
     const labelsFile = path.join(dir, 'labels-idx1-ubyte');
@@ -167,19 +152,7 @@ describe('traind CLI', () => {
   });
 
   it('exits non-zero when the followed job fails (3) or is cancelled (4); --json follow prints one JSON event per line', async () => {
-    const diverging = file(
-      'diverging.json',
-      JSON.stringify({
-        dataset: { builtin: 'linear' },
-        model: { layers: [{ type: 'dense', units: 16, activation: 'tanh' }, { type: 'dense', units: 1 }] },
-        loss: 'mse',
-        optimizer: { type: 'sgd' },
-        learningRate: { schedule: 'exponential', initial: 0.01, decaySteps: 50, decayRate: 10, staircase: true },
-        batchSize: 8,
-        epochs: 20,
-        seed: 7,
-      }),
-    );
+    const diverging = file('diverging.json', JSON.stringify(divergingSpec()));
     const failed = await traind(['submit', diverging, '--follow']);
     expect(failed.code).toBe(3);
     expect(failed.stdout).toMatch(/^job_\w+ failed \(diverged/m);
