@@ -12,20 +12,24 @@ import type { Store } from './redis.js';
 import { runScript } from './script.js';
 import { addDatasetRecord, removeDatasetRecord } from './usage.js';
 
-export interface DatasetMeta {
-  id: string;
-  tenant: string;
-  name: string | null;
-  /** 'csv' | 'json' | 'ndjson' | 'idx' — how it was uploaded. */
-  format: string;
+/** What a dataset file holds, as the metadata needs it. */
+export interface DatasetFileInfo {
   rows: number;
   features: number;
   /** Number of classes for classification, null for regression. */
   classes: number | null;
   task: Task;
   targetWidth: number;
-  /** Bytes on disk. */
+  /** Bytes of the file on disk. */
   size: number;
+}
+
+export interface DatasetMeta extends DatasetFileInfo {
+  id: string;
+  tenant: string;
+  name: string | null;
+  /** 'csv' | 'json' | 'ndjson' | 'idx' — how it was uploaded. */
+  format: string;
   createdAt: string;
   /** When a job was last submitted on it, or null. */
   lastUsedAt: string | null;
@@ -83,16 +87,6 @@ export interface NewDataset {
   format: string;
 }
 
-/** What a dataset file holds, as the metadata needs it. */
-export interface DatasetFileInfo {
-  rows: number;
-  features: number;
-  classes: number | null;
-  task: Task;
-  targetWidth: number;
-  /** Bytes of the file. */
-  size: number;
-}
 
 /**
  * Indexes a dataset whose file is already at datasetPath(id) (written by an upload's CPU thread),
