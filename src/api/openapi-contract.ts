@@ -64,9 +64,9 @@ const REQUEST_HEADERS: Record<string, Json[]> = {
 };
 
 const CHECKPOINT_HEADERS = {
-  ETag: { description: 'the checkpoint\'s sha256 in quotes', schema: { type: 'string' } },
+  ETag: { description: 'the checkpoint\'s sha256 in quotes; with ?format=onnx "onnx<exporter version>-<sha256>"', schema: { type: 'string' } },
   'Cache-Control': { description: 'private, max-age=0, must-revalidate', schema: { type: 'string' } },
-  'Content-Disposition': { description: 'attachment; filename="<job>-epoch-<n>.safetensors"', schema: { type: 'string' } },
+  'Content-Disposition': { description: 'attachment; filename="<job>-epoch-<n>.safetensors" (.onnx with ?format=onnx)', schema: { type: 'string' } },
   'X-Checkpoint-Epoch': { description: 'the epoch the checkpoint was taken at', schema: { type: 'integer' } },
 };
 const LOCATION = { Location: { description: 'the URL of the created resource', schema: { type: 'string' } } };

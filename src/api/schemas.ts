@@ -16,6 +16,18 @@ export const EpochParams = JobIdParams.extend({
     .pipe(z.number().int().max(1e9)),
 });
 
+export const CHECKPOINT_FORMATS = ['safetensors', 'onnx'] as const;
+export type CheckpointFormat = (typeof CHECKPOINT_FORMATS)[number];
+export const CheckpointDownloadQuery = z.object({
+  format: z
+    .enum(CHECKPOINT_FORMATS)
+    .default('safetensors')
+    .describe(
+      'safetensors (the stored file) or onnx: the inference path as an ONNX model (opset 13; input "input" [batch, features]; ' +
+        'outputs "probabilities" and "logits" for classifiers, "value" for regressors; metadata_props carry the spec, epoch and metrics)',
+    ),
+});
+
 const limit = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
 
 export const JobListQuery = z.object({

@@ -157,16 +157,18 @@ export function buildProgram(io: Io): Command {
 
   program
     .command('download')
-    .description("download a checkpoint (safetensors): the best one, or one epoch's")
+    .description("download a checkpoint: the best one, or one epoch's, as safetensors or as an ONNX model")
     .argument('<id>')
     .option('--epoch <epoch>', 'an epoch number or "best"', 'best')
-    .option('-o, --output <file>', 'where to write it (default: <id>-<epoch>.safetensors)')
+    .option('--format <format>', 'safetensors (the stored file) or onnx (for ONNX Runtime)', 'safetensors')
+    .option('-o, --output <file>', 'where to write it (default: <id>-<epoch>.safetensors, or .onnx)')
     .action(
-      run(async (client, g, id: string, o: { epoch: string; output?: string }) => {
+      run(async (client, g, id: string, o: { epoch: string; format: string; output?: string }) => {
         const epoch = o.epoch === 'best' ? 'best' : Number(o.epoch);
         if (epoch !== 'best' && !(Number.isInteger(epoch) && epoch >= 1)) throw new UsageError(`--epoch: expected a positive integer or "best", got ${JSON.stringify(o.epoch)}`);
-        const bytes = await client.downloadCheckpoint(id, epoch);
-        const file = o.output ?? `${id}-${epoch === 'best' ? 'best' : `epoch${epoch}`}.safetensors`;
+        if (o.format !== 'safetensors' && o.format !== 'onnx') throw new UsageError(`--format: expected "safetensors" or "onnx", got ${JSON.stringify(o.format)}`);
+        const bytes = await client.downloadCheckpoint(id, epoch, o.format);
+        const file = o.output ?? `${id}-${epoch === 'best' ? 'best' : `epoch${epoch}`}.${o.format}`;
         await writeFile(file, bytes);
         print(g, { file: path.resolve(file), bytes: bytes.byteLength }, () => `wrote ${file} (${bytes.byteLength} bytes)\n`);
       }),

@@ -28,6 +28,8 @@ export interface TraindClientOptions {
 }
 
 export type DatasetFormat = 'csv' | 'json' | 'ndjson';
+/** safetensors (the stored file) or onnx (the inference path exported for ONNX Runtime). */
+export type CheckpointFormat = 'safetensors' | 'onnx';
 
 export interface UploadOptions {
   name?: string;
@@ -72,8 +74,8 @@ export interface TraindClient {
   listDatasets(): Promise<Dataset[]>;
   /** Predicts rows with the job's best checkpoint. */
   predict(id: string, inputs: number[][]): Promise<PredictResponse>;
-  /** One epoch's checkpoint, or the best one, as safetensors bytes. */
-  downloadCheckpoint(id: string, epoch: number | 'best'): Promise<Uint8Array>;
+  /** One epoch's checkpoint, or the best one, as safetensors bytes (or an ONNX model with format 'onnx'). */
+  downloadCheckpoint(id: string, epoch: number | 'best', format?: CheckpointFormat): Promise<Uint8Array>;
 }
 
 export function createTraindClient(options: TraindClientOptions): TraindClient {
@@ -150,11 +152,12 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
       ),
     listDatasets: () => allPages((cursor) => unwrap(api.GET('/v1/datasets', { params: { query: { limit: 100, ...(cursor !== undefined ? { cursor } : {}) } } }))),
     predict: (id, inputs) => unwrap(api.POST('/v1/jobs/{id}/predict', { params: { path: { id } }, body: { inputs } })),
-    async downloadCheckpoint(id, epoch) {
+    async downloadCheckpoint(id, epoch, format = 'safetensors') {
+      const query = { format };
       const bytes =
         epoch === 'best'
-          ? await unwrap(api.GET('/v1/jobs/{id}/checkpoints/best', { params: { path: { id } }, parseAs: 'arrayBuffer' }))
-          : await unwrap(api.GET('/v1/jobs/{id}/checkpoints/{epoch}', { params: { path: { id, epoch: String(epoch) } }, parseAs: 'arrayBuffer' }));
+          ? await unwrap(api.GET('/v1/jobs/{id}/checkpoints/best', { params: { path: { id }, query }, parseAs: 'arrayBuffer' }))
+          : await unwrap(api.GET('/v1/jobs/{id}/checkpoints/{epoch}', { params: { path: { id, epoch: String(epoch) }, query }, parseAs: 'arrayBuffer' }));
       return new Uint8Array(bytes);
     },
   };

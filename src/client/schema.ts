@@ -181,7 +181,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download one epoch's checkpoint (safetensors) */
+        /** Download one epoch's checkpoint (safetensors, or ONNX with ?format=onnx) */
         get: operations["downloadCheckpoint"];
         put?: never;
         post?: never;
@@ -198,7 +198,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download the best checkpoint (safetensors) */
+        /** Download the best checkpoint (safetensors, or ONNX with ?format=onnx) */
         get: operations["downloadBestCheckpoint"];
         put?: never;
         post?: never;
@@ -1479,7 +1479,10 @@ export interface operations {
     };
     downloadCheckpoint: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description safetensors (the stored file) or onnx: the inference path as an ONNX model (opset 13; input "input" [batch, features]; outputs "probabilities" and "logits" for classifiers, "value" for regressors; metadata_props carry the spec, epoch and metrics) */
+                format?: "safetensors" | "onnx";
+            };
             header?: {
                 /** @description an ETag from an earlier download: 304 when unchanged */
                 "if-none-match"?: string;
@@ -1492,14 +1495,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the safetensors file */
+            /** @description the safetensors file, or with ?format=onnx the ONNX model (both application/octet-stream; the filename in Content-Disposition ends .safetensors or .onnx) */
             200: {
                 headers: {
                     /** @description private, max-age=0, must-revalidate */
                     "Cache-Control"?: string;
-                    /** @description attachment; filename="<job>-epoch-<n>.safetensors" */
+                    /** @description attachment; filename="<job>-epoch-<n>.safetensors" (.onnx with ?format=onnx) */
                     "Content-Disposition"?: string;
-                    /** @description the checkpoint's sha256 in quotes */
+                    /** @description the checkpoint's sha256 in quotes; with ?format=onnx "onnx<exporter version>-<sha256>" */
                     ETag?: string;
                     /** @description the epoch the checkpoint was taken at */
                     "X-Checkpoint-Epoch"?: number;
@@ -1512,7 +1515,7 @@ export interface operations {
             /** @description not modified (If-None-Match matched the ETag) */
             304: {
                 headers: {
-                    /** @description the checkpoint's sha256 in quotes */
+                    /** @description the checkpoint's sha256 in quotes; with ?format=onnx "onnx<exporter version>-<sha256>" */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -1528,7 +1531,10 @@ export interface operations {
     };
     downloadBestCheckpoint: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description safetensors (the stored file) or onnx: the inference path as an ONNX model (opset 13; input "input" [batch, features]; outputs "probabilities" and "logits" for classifiers, "value" for regressors; metadata_props carry the spec, epoch and metrics) */
+                format?: "safetensors" | "onnx";
+            };
             header?: {
                 /** @description an ETag from an earlier download: 304 when unchanged */
                 "if-none-match"?: string;
@@ -1540,14 +1546,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the safetensors file */
+            /** @description the safetensors file, or with ?format=onnx the ONNX model (both application/octet-stream; the filename in Content-Disposition ends .safetensors or .onnx) */
             200: {
                 headers: {
                     /** @description private, max-age=0, must-revalidate */
                     "Cache-Control"?: string;
-                    /** @description attachment; filename="<job>-epoch-<n>.safetensors" */
+                    /** @description attachment; filename="<job>-epoch-<n>.safetensors" (.onnx with ?format=onnx) */
                     "Content-Disposition"?: string;
-                    /** @description the checkpoint's sha256 in quotes */
+                    /** @description the checkpoint's sha256 in quotes; with ?format=onnx "onnx<exporter version>-<sha256>" */
                     ETag?: string;
                     /** @description the epoch the checkpoint was taken at */
                     "X-Checkpoint-Epoch"?: number;
@@ -1560,7 +1566,7 @@ export interface operations {
             /** @description not modified (If-None-Match matched the ETag) */
             304: {
                 headers: {
-                    /** @description the checkpoint's sha256 in quotes */
+                    /** @description the checkpoint's sha256 in quotes; with ?format=onnx "onnx<exporter version>-<sha256>" */
                     ETag?: string;
                     [name: string]: unknown;
                 };

@@ -13,6 +13,7 @@ export type { TrainHooks, TrainOptions, TrainResult, BestCheckpointEvent, Latest
 export type { KeptCheckpoint } from './resume.js';
 export { validateConfig, metricNames } from './validate.js';
 export { countParams } from './model.js';
+export { defaultAlpha } from './activations.js';
 
 export { checkpointBytes, loadCheckpoint, predict, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint.js';
 export type { Checkpoint, DeterministicMetrics } from './checkpoint.js';

@@ -1,7 +1,7 @@
-// The API's CPU threads: parsing uploads and running predict off the event loop, so /healthz and
+// The API's CPU threads: parsing uploads, running predict and exporting ONNX off the event loop, so /healthz and
 // every other request keep answering while they run. API_CPU_THREADS threads take tasks in
 // arrival order; admission happens before a request's body is read, and at most
-// API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress (receiving, waiting or
+// API_CPU_THREADS + API_CPU_QUEUE uploads, predicts and ONNX exports are in progress (receiving, waiting or
 // running): beyond that, 503 with Retry-After.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { DataError } from '../../data/index.js';
 import { StorageFullError } from '../../store/storage-full.js';
 import { CheckpointCorruptError } from '../../store/verified-checkpoint.js';
 import { ApiError } from '../errors.js';
-import { CheckpointMissing, type CpuTask, type PredictResult, type PredictTask, type TaskError, type ThreadReply, type UploadResult, type UploadTask } from './protocol.js';
+import { CheckpointMissing, type CpuResult, type CpuTask, type OnnxResult, type OnnxTask, type PredictResult, type PredictTask, type TaskError, type ThreadReply, type UploadResult, type UploadTask } from './protocol.js';
 
 /** How long a refused client is told to wait. */
 const RETRY_AFTER_SECONDS = 5;
@@ -48,7 +48,7 @@ function toError(e: TaskError): Error {
 interface Pending {
   id: number;
   task: CpuTask;
-  resolve: (result: UploadResult | PredictResult) => void;
+  resolve: (result: CpuResult) => void;
   reject: (err: Error) => void;
 }
 
@@ -82,7 +82,7 @@ export class CpuPool {
     if (this.admitted >= this.size + this.queue) {
       throw new ApiError(
         'unavailable',
-        `the API is busy with ${this.admitted} uploads and predicts (API_CPU_THREADS=${this.size} running + API_CPU_QUEUE=${this.queue} waiting); retry in ${RETRY_AFTER_SECONDS} s`,
+        `the API is busy with ${this.admitted} uploads, predicts and ONNX exports (API_CPU_THREADS=${this.size} running + API_CPU_QUEUE=${this.queue} waiting); retry in ${RETRY_AFTER_SECONDS} s`,
         { retryAfterSeconds: RETRY_AFTER_SECONDS },
       );
     }
@@ -103,7 +103,11 @@ export class CpuPool {
     return this.run(task) as Promise<PredictResult>;
   }
 
-  private run(task: CpuTask): Promise<UploadResult | PredictResult> {
+  onnx(task: OnnxTask): Promise<OnnxResult> {
+    return this.run(task) as Promise<OnnxResult>;
+  }
+
+  private run(task: CpuTask): Promise<CpuResult> {
     if (this.closed) return Promise.reject(new ApiError('unavailable', 'the API is shutting down', { retryAfterSeconds: RETRY_AFTER_SECONDS }));
     return new Promise((resolve, reject) => {
       this.waiting.push({ id: this.nextId++, task, resolve, reject });

@@ -42,7 +42,20 @@ export interface PredictResult {
   body: Uint8Array;
 }
 
-export type CpuTask = UploadTask | PredictTask;
+/** Export a verified checkpoint (any kept epoch) as an ONNX model. */
+export interface OnnxTask {
+  kind: 'onnx';
+  jobId: string;
+  checkpoint: { path: string; epoch: number; size: number; sha256: string };
+}
+
+/** The ONNX model's bytes, in a buffer transferred back (not copied). */
+export interface OnnxResult {
+  body: Uint8Array;
+}
+
+export type CpuTask = UploadTask | PredictTask | OnnxTask;
+export type CpuResult = UploadResult | PredictResult | OnnxResult;
 
 export type TaskError =
   | { kind: 'api'; code: ErrorCode; message: string; details: ErrorDetails }
@@ -55,7 +68,7 @@ export type TaskError =
   | { kind: 'internal'; message: string; stack?: string };
 
 export type ThreadRequest = { id: number; task: CpuTask };
-export type ThreadReply = { id: number; ok: true; result: UploadResult | PredictResult } | { id: number; ok: false; error: TaskError };
+export type ThreadReply = { id: number; ok: true; result: CpuResult } | { id: number; ok: false; error: TaskError };
 
 /** The checkpoint file is not there: evicted meanwhile or lost; the API side asks the index which. */
 export class CheckpointMissing extends Error {

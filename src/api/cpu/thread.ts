@@ -6,6 +6,7 @@ import { DataError } from '../../data/index.js';
 import { StorageFullError } from '../../store/storage-full.js';
 import { CheckpointCorruptError } from '../../store/verified-checkpoint.js';
 import { ApiError } from '../errors.js';
+import { runOnnxExport } from './onnx-task.js';
 import { runPredict } from './predict-task.js';
 import { CheckpointMissing, type TaskError, type ThreadReply, type ThreadRequest } from './protocol.js';
 import { runUpload } from './upload-task.js';
@@ -40,6 +41,10 @@ port.on('message', ({ id, task }: ThreadRequest) => {
   try {
     if (task.kind === 'upload') {
       reply = { id, ok: true, result: runUpload(task) };
+    } else if (task.kind === 'onnx') {
+      const result = runOnnxExport(task);
+      transfer.push(result.body.buffer as ArrayBuffer);
+      reply = { id, ok: true, result };
     } else {
       const result = runPredict(task);
       transfer.push(result.body.buffer as ArrayBuffer);
