@@ -21,6 +21,8 @@ COPY --from=build /app/dist ./dist
 # The native GEMM addon is looked up from dist/ upwards at this path (glibc build, hence bookworm
 # not alpine); without it the worker falls back to WebAssembly SIMD.
 COPY src/core/kernels/native/prebuilt ./src/core/kernels/native/prebuilt
+# The ONNX schema the export encodes with (src/onnx/onnx-schema.ts finds it from dist/ upwards).
+COPY vendor/onnx ./vendor/onnx
 RUN mkdir -p /data && chown node:node /data
 USER node
 # Containers reach the API from outside: listen on all interfaces. The server still refuses to

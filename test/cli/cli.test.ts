@@ -6,6 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
 import { appFixture } from '../api/helpers.js';
@@ -111,6 +112,18 @@ describe('traind CLI', () => {
     const pred = await traind(['predict', jobId, '--input', rows]);
     expect(pred.code).toBe(0);
     expect(pred.stdout).toMatch(/^label [01] \(p=\d\.\d{4}\)\nlabel [01] \(p=\d\.\d{4}\)\n$/);
+
+    // --format onnx: the default name ends .onnx, and ONNX Runtime gives what predict gives.
+    const onnx = await traind(['download', jobId, '--format', 'onnx']);
+    expect(onnx.code).toBe(0);
+    expect(onnx.stdout).toMatch(new RegExp(`^wrote ${jobId}-best\\.onnx \\(\\d+ bytes\\)\n$`));
+    const session = await ort.InferenceSession.create(readFileSync(path.join(dir, `${jobId}-best.onnx`)));
+    const probs = (await session.run({ input: new ort.Tensor('float32', Float32Array.of(0, 0, 3, 3), [2, 2]) })).probabilities!.data as Float32Array;
+    const predJson = JSON.parse((await traind(['--json', 'predict', jobId, '--input', rows])).stdout) as { outputs: { probabilities: number[] }[] };
+    predJson.outputs.forEach((o, r) => o.probabilities.forEach((p, k) => expect(Math.abs(p - probs[r * o.probabilities.length + k]!)).toBeLessThanOrEqual(1e-5)));
+    const badFormat = await traind(['download', jobId, '--format', 'pt']);
+    expect(badFormat.code).toBe(2);
+    expect(badFormat.stderr).toContain('--format');
 
     const show = await traind(['--json', 'jobs', 'show', jobId]);
     expect(show.code).toBe(0);
