@@ -72,7 +72,13 @@ export interface TrainOptions {
   kernels?: Kernels;
   /** Extra checkpoint metadata (e.g. the job spec); the core's own keys take precedence. */
   metadata?: Record<string, string>;
+  /** Fine-tuning: start from these tensors (a checkpoint's `layers.{i}.*`, and `normalize.*` when
+   *  the config normalizes) instead of the random init. Ignored when `resume` is given. */
+  initial?: InitialTensors | null;
 }
+
+/** Tensors by name, as decodeSafetensors returns them. */
+export type InitialTensors = ReadonlyMap<string, { shape: number[]; data: Float32Array }>;
 
 export interface TrainResult {
   reason: StopReason;
@@ -477,11 +483,16 @@ function prepareJob(config: TrainConfig, data: { train: Dataset; validation: Dat
   const rng = createRng(config.seed);
   const model = createModel(config.layers, rawTrain.features, config.loss, rng, kernels, maxBatch);
   const resumed = options.resume ? decodeResumeState(options.resume, config) : null;
+  const initial = resumed === null ? (options.initial ?? null) : null;
+  if (initial !== null) loadInitialWeights(model.params, initial);
 
   let normalization: Standardization | null = null;
   if (config.normalize === 'standard') {
-    const mean = resumed?.tensors.get('normalize.mean');
-    const std = resumed?.tensors.get('normalize.std');
+    const mean = (resumed?.tensors ?? initial)?.get('normalize.mean');
+    const std = (resumed?.tensors ?? initial)?.get('normalize.std');
+    if (initial !== null && (mean?.data.length !== rawTrain.features || std?.data.length !== rawTrain.features)) {
+      throw new CoreError('initFrom', `the initial tensors lack normalize.mean/normalize.std of length ${rawTrain.features}`);
+    }
     normalization = mean && std ? { mean: mean.data, std: std.data } : standardizationOf(rawTrain.x, N, rawTrain.features);
   }
 
@@ -543,6 +554,18 @@ function prepareJob(config: TrainConfig, data: { train: Dataset; validation: Dat
   };
   if (resumed !== null) restore(job, resumed.state, resumed.tensors);
   return job;
+}
+
+/** Fine-tuning's starting point: every parameter from the given tensors, shapes checked. */
+function loadInitialWeights(params: readonly Param[], tensors: InitialTensors): void {
+  for (const p of params) {
+    const t = tensors.get(p.name);
+    if (t === undefined) throw new CoreError('initFrom', `the initial tensors lack ${p.name}`);
+    if (t.shape.join(',') !== p.shape.join(',')) {
+      throw new CoreError('initFrom', `${p.name} has shape [${t.shape.join(', ')}], the model needs [${p.shape.join(', ')}]`);
+    }
+    p.data.set(t.data);
+  }
 }
 
 function restore(job: Job, state: LoopState, tensors: Map<string, { shape: number[]; data: Float32Array }>): void {
