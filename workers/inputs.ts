@@ -2,11 +2,12 @@
 // the core's TrainConfig, the training rows and the validation rows. Anything wrong here is the
 // job's fault, not the worker's: it becomes a JobInputError and the job fails without a retry.
 
-import { splitHoldout } from '../src/core/index.js';
+import { decodeSafetensors, splitHoldout, type InitialTensors } from '../src/core/index.js';
 import type { Dataset, TrainConfig } from '../src/core/types.js';
 import { builtinDataset, isBuiltinName } from '../src/data/index.js';
 import type { DatasetMeta } from '../src/data/types.js';
 import { getDatasetMeta, loadDataset } from '../src/store/datasets.js';
+import { InitCheckpointError, readInitCheckpoint } from '../src/store/init-checkpoint.js';
 import type { JobRecord } from '../src/store/jobs.js';
 import type { Store } from '../src/store/redis.js';
 import { checkSpecAgainstDataset, toTrainConfig } from '../src/spec/to-train-config.js';
@@ -29,6 +30,8 @@ export interface JobInputs {
   /** Written into every checkpoint: the resolved spec (with its seed), so the file alone says how
    *  it was made. Nothing job-specific (like the id), so the same spec gives the same bytes. */
   checkpointMetadata: Record<string, string>;
+  /** Fine-tuning: the tensors of the checkpoint pinned at submission; null for a random init. */
+  initial: InitialTensors | null;
 }
 
 interface Loaded {
@@ -65,7 +68,19 @@ export async function loadJobInputs(store: Store, record: JobRecord): Promise<Jo
       throw new JobInputError('validation.fraction', (err as Error).message);
     }
   }
-  return { config, train, validation, meta: main.meta, checkpointMetadata: { spec: JSON.stringify(spec) } };
+  const initial = spec.initFrom === undefined ? null : await loadInitial(store, record.id, spec.initFrom.sha256);
+  return { config, train, validation, meta: main.meta, checkpointMetadata: { spec: JSON.stringify(spec) }, initial };
+}
+
+/** The pinned starting checkpoint's tensors (its copy in this job's directory, sha256-checked). */
+async function loadInitial(store: Store, jobId: string, sha256: string | undefined): Promise<InitialTensors> {
+  if (sha256 === undefined) throw new JobInputError('initFrom', 'the spec names no sha256 for its starting checkpoint (it was not resolved at submission)');
+  try {
+    return decodeSafetensors(await readInitCheckpoint(store, jobId, sha256)).tensors;
+  } catch (err) {
+    if (err instanceof InitCheckpointError || (err as Error).name === 'SafetensorsError') throw new JobInputError('initFrom', (err as Error).message);
+    throw err;
+  }
 }
 
 async function loadRef(store: Store, ref: string | { builtin: string }, tenant: string, path: string): Promise<Loaded> {

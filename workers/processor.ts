@@ -98,6 +98,7 @@ export default async function processTrainJob(
         resume: from,
         kernels: trainingKernels(),
         metadata: inputs.checkpointMetadata,
+        initial: inputs.initial,
       });
 
     let result: TrainResult;

@@ -30,6 +30,7 @@ export function presentJob(j: JobRecord, queuePosition: number | null) {
     spec: j.spec as unknown as Record<string, unknown>,
     history: j.history,
     queuePosition: j.status === 'queued' ? queuePosition : null,
+    initFrom: j.initFrom,
   };
 }
 

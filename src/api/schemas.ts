@@ -146,6 +146,10 @@ export const JobSchema = z
     history: z.array(HistoryEntrySchema),
     /** 0-based place among waiting jobs while queued, else null. */
     queuePosition: z.number().nullable(),
+    initFrom: z
+      .object({ job: z.string(), epoch: z.number(), sha256: z.string() })
+      .nullable()
+      .describe('Fine-tuning: the parent job, the epoch of the checkpoint the job started from, and its sha256 (a copy pinned at submission); null for a random init.'),
   })
   .meta({ id: 'Job' });
 

@@ -46,6 +46,8 @@ export interface CheckedSpec {
   datasetId: string | null;
   /** Computed once the spec fits its dataset; null when it does not. */
   memoryEstimate: JobMemoryEstimate | null;
+  /** The training dataset's input width, when it was found. */
+  features: number | null;
 }
 
 export async function checkSubmittedSpec(s: Store, tenant: string, spec: JobSpec): Promise<CheckedSpec> {
@@ -69,5 +71,5 @@ export async function checkSubmittedSpec(s: Store, tenant: string, spec: JobSpec
     memoryEstimate = specMemoryEstimate(spec, data, validation);
     issues.push(...checkMemoryLimit(memoryEstimate, s.config.limits.jobMemoryBytes).map(specIssue));
   }
-  return { issues, datasetId: typeof spec.dataset === 'string' ? spec.dataset : null, memoryEstimate };
+  return { issues, datasetId: typeof spec.dataset === 'string' ? spec.dataset : null, memoryEstimate, features: data?.features ?? null };
 }

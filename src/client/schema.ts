@@ -111,7 +111,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a training job
-         * @description The body is the job spec. With an Idempotency-Key header a retry returns the same job (200); the same key with a different body is 409.
+         * @description The body is the job spec. With an Idempotency-Key header a retry returns the same job (200); the same key with a different body is 409. With `initFrom` the parent job must be this tenant's (404 otherwise) and its checkpoint is copied for the new job at submission.
          */
         post: operations["submitJob"];
         delete?: never;
@@ -436,6 +436,17 @@ export interface components {
             /** @enum {string} */
             status: "queued" | "running" | "completed" | "failed" | "cancelled";
         };
+        InitFromInput: {
+            /**
+             * @description "best" (the job's best checkpoint at submission) or a kept epoch; the resolved spec holds the epoch.
+             * @default best
+             */
+            checkpoint?: "best" | number;
+            /** @description A job of this tenant whose checkpoint the weights (and normalization) start from. */
+            job: string;
+            /** @description The checkpoint's sha256: set in the resolved spec; when given, submission checks the checkpoint still has it. */
+            sha256?: string;
+        };
         Job: {
             attempt: number;
             backend: string | null;
@@ -445,6 +456,12 @@ export interface components {
             finishedAt: string | null;
             history: components["schemas"]["HistoryEntry"][];
             id: string;
+            /** @description Fine-tuning: the parent job, the epoch of the checkpoint the job started from, and its sha256 (a copy pinned at submission); null for a random init. */
+            initFrom: {
+                epoch: number;
+                job: string;
+                sha256: string;
+            } | null;
             latest: components["schemas"]["MetricsRecord"] | null;
             memoryEstimate: components["schemas"]["MemoryEstimate"] | null;
             name: string | null;
@@ -548,6 +565,8 @@ export interface components {
              * @default 1
              */
             epochs?: number;
+            /** @description Fine-tune: start from this checkpoint's weights and normalization instead of a random init. The layers must have the same shapes (units, useBias, input width) and `normalize` the same value; data, optimizer, schedule and epochs may differ. */
+            initFrom?: components["schemas"]["InitFromInput"];
             /** @description A constant or a schedule (steps count optimizer updates); default: the optimizer's Keras default (sgd 0.01, others 0.001). */
             learningRate?: number | ({
                 initial: number;
@@ -1380,6 +1399,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];

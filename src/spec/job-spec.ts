@@ -8,6 +8,7 @@ export const BUILTIN_DATASETS = ['xor', 'spirals', 'moons', 'circles', 'iris', '
 export type BuiltinDataset = (typeof BUILTIN_DATASETS)[number];
 
 export const DATASET_ID = /^ds_[0-9A-HJKMNP-TV-Z]{26}$/;
+export const JOB_ID = /^job_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 const ACTIVATIONS = ['linear', 'relu', 'leaky_relu', 'elu', 'sigmoid', 'tanh', 'gelu', 'softmax'] as const;
 const INIT_NAMES = ['xavier_uniform', 'xavier_normal', 'he_uniform', 'he_normal', 'lecun_normal', 'zeros'] as const;
@@ -168,6 +169,22 @@ const DatasetRef = z.union([
   z.strictObject({ builtin: z.enum(BUILTIN_DATASETS) }),
 ]);
 
+/** Fine-tuning: the checkpoint training starts from. Submission resolves "best" to its epoch and adds the sha256. */
+export const InitFromSpec = z
+  .strictObject({
+    job: z.string().regex(JOB_ID, 'a job id (job_…)').describe("A job of this tenant whose checkpoint the weights (and normalization) start from."),
+    checkpoint: z
+      .union([z.literal('best'), int(1, 1e9)])
+      .default('best')
+      .describe('"best" (the job\'s best checkpoint at submission) or a kept epoch; the resolved spec holds the epoch.'),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'a sha256 in lowercase hex')
+      .optional()
+      .describe("The checkpoint's sha256: set in the resolved spec; when given, submission checks the checkpoint still has it."),
+  })
+  .meta({ id: 'InitFrom' });
+
 const Validation = z.union([
   z.strictObject({ fraction: z.number().gt(0).lt(1) }),
   z.strictObject({ dataset: z.string().regex(DATASET_ID, 'an uploaded dataset id (ds_…)') }),
@@ -218,6 +235,9 @@ export const JobSpecSchema = z
       .enum(['none', 'standard'])
       .default('none')
       .describe('"standard": per-feature mean/std from the training split, stored in every checkpoint and applied by predict.'),
+    initFrom: InitFromSpec.optional().describe(
+      'Fine-tune: start from this checkpoint\'s weights and normalization instead of a random init. The layers must have the same shapes (units, useBias, input width) and `normalize` the same value; data, optimizer, schedule and epochs may differ.',
+    ),
     seed: int(0, 2 ** 32 - 1).optional().describe('Seeds init, the split, shuffling and dropout. Absent: a random seed, stored in the job.'),
     priority: int(0, 100).optional().describe('Queue priority 0–100, higher runs sooner (default 50).'),
   })
@@ -231,6 +251,7 @@ export type JobSpec = z.output<typeof JobSpecSchema>;
 export type LayerSpecT = z.output<typeof LayerSpec>;
 export type OptimizerSpec = z.output<typeof Optimizer>;
 export type ScheduleSpec = z.output<typeof Schedule>;
+export type InitFrom = z.output<typeof InitFromSpec>;
 
 export interface SpecIssue {
   path: (string | number)[];

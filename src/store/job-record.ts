@@ -22,6 +22,13 @@ export interface HistoryEntry {
 /** A metrics record as streamed, polled and stored: the core's epoch metrics plus the attempt. */
 export type MetricsRecord = EpochMetrics & { attempt: number };
 
+/** A fine-tuned job's parent: the checkpoint it started from (see src/api/init-from.ts). */
+export interface JobParent {
+  job: string;
+  epoch: number;
+  sha256: string;
+}
+
 export interface JobRecord {
   id: string;
   tenant: string;
@@ -44,6 +51,8 @@ export interface JobRecord {
   backend: string | null;
   /** Estimated peak bytes of training, by part, from submission; null for jobs submitted before estimates. */
   memoryEstimate: JobMemoryEstimate | null;
+  /** Fine-tuning: the checkpoint the job started from; null for a job trained from a random init. */
+  initFrom: JobParent | null;
   bodyHash: string;
 }
 
@@ -73,6 +82,7 @@ export function encodeRecord(r: JobRecord): string[] {
   put('error', r.error);
   put('backend', r.backend);
   put('memoryEstimate', r.memoryEstimate);
+  put('initFrom', r.initFrom);
   put('bodyHash', r.bodyHash);
   return out;
 }
@@ -127,6 +137,7 @@ export function decodeRecord(h: Record<string, string>): JobRecord | null {
     error: h.error || null,
     backend: h.backend ?? null,
     memoryEstimate: json<JobMemoryEstimate | null>('memoryEstimate', null),
+    initFrom: json<JobParent | null>('initFrom', null),
     bodyHash: h.bodyHash ?? '',
   };
 }

@@ -3,13 +3,13 @@
 // change together: a transition appends to `history` AND writes a status event to the stream.
 import type { JobSpec } from '../spec/job-spec.js';
 import type { JobMemoryEstimate } from '../spec/memory-estimate.js';
-import { CorruptJobRecordError, decodeRecord, encodeRecord, isTerminal, type HistoryEntry, type JobRecord, type JobStatus, type MetricsRecord } from './job-record.js';
+import { CorruptJobRecordError, decodeRecord, encodeRecord, isTerminal, type HistoryEntry, type JobParent, type JobRecord, type JobStatus, type MetricsRecord } from './job-record.js';
 import { CREATE_JOB, HSET_IF_EXISTS, RECORD_EPOCH, SET_BEST, TRANSITION } from './job-scripts.js';
 import type { Store } from './redis.js';
 import { runScript } from './script.js';
 
 export { CorruptJobRecordError, JOB_STATUSES, TERMINAL_STATUSES, decodeRecord, isTerminal } from './job-record.js';
-export type { HistoryEntry, JobRecord, JobStatus, MetricsRecord } from './job-record.js';
+export type { HistoryEntry, JobParent, JobRecord, JobStatus, MetricsRecord } from './job-record.js';
 
 export interface NewJob {
   id: string;
@@ -21,6 +21,7 @@ export interface NewJob {
   bodyHash: string;
   idempotencyKey: string | null;
   memoryEstimate?: JobMemoryEstimate | null;
+  initFrom?: JobParent | null;
 }
 
 export type CreateJobResult =
@@ -60,6 +61,7 @@ export async function createJob(s: Store, j: NewJob): Promise<CreateJobResult> {
     error: null,
     backend: null,
     memoryEstimate: j.memoryEstimate ?? null,
+    initFrom: j.initFrom ?? null,
     bodyHash: j.bodyHash,
   };
   const k = s.keys;

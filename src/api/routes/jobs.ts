@@ -6,10 +6,12 @@ import { enqueueTrainJob, removeQueuedJob } from '../../queue/queue.js';
 import { JobSpecSchema, type JobSpec } from '../../spec/job-spec.js';
 import { resolveSpec } from '../../spec/to-train-config.js';
 import { requestCancel } from '../../store/cancel.js';
+import { dropInitCheckpoint } from '../../store/init-checkpoint.js';
 import { newJobId } from '../../store/ids.js';
 import { createJob, forgetIdempotencyKey, getJob, isTerminal, listJobs, transitionJob, type JobRecord } from '../../store/jobs.js';
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, issuesError, notFound } from '../errors.js';
+import { pinParentCheckpoint } from '../init-from.js';
 import { admitJobStorage } from '../job-quota.js';
 import { presentJob, presentJobSummary } from '../present.js';
 import { IdempotencyHeaders, JobIdParams, JobListQuery, JobListSchema, JobSchema } from '../schemas.js';
@@ -58,11 +60,13 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
       {
         schema: {
           summary: 'Submit a training job',
-          description: 'The body is the job spec. With an Idempotency-Key header a retry returns the same job (200); the same key with a different body is 409.',
+          description:
+            'The body is the job spec. With an Idempotency-Key header a retry returns the same job (200); the same key with a different body is 409. ' +
+            'With `initFrom` the parent job must be this tenant\'s (404 otherwise) and its checkpoint is copied for the new job at submission.',
           tags: ['jobs'],
           body: JobSpecSchema,
           headers: IdempotencyHeaders,
-          response: { 200: JobSchema, 201: JobSchema, 403: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema, ...errors },
+          response: { 200: JobSchema, 201: JobSchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema, ...errors },
         },
       },
       async (request, reply) => {
@@ -84,6 +88,9 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         const resolved = resolveSpec(spec);
         await admitJobStorage(s, tenant, resolved);
         const id = newJobId();
+        // Fine-tuning: the parent's checkpoint is pinned (copied, verified, charged) before the job exists.
+        const parent = spec.initFrom === undefined ? null : await pinParentCheckpoint(s, tenant, id, spec, spec.initFrom, checked.features ?? 0);
+        if (parent !== null) resolved.initFrom = parent;
         const res = await createJob(s, {
           id,
           tenant,
@@ -93,7 +100,9 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           bodyHash: hash,
           idempotencyKey: key,
           memoryEstimate: checked.memoryEstimate,
+          initFrom: parent === null ? null : { job: parent.job, epoch: parent.checkpoint, sha256: parent.sha256 },
         });
+        if (res.kind !== 'created' && parent !== null) await dropInitCheckpoint(s, tenant, id);
         if (res.kind === 'limit') {
           throw new ApiError('too_many_queued_jobs', `this tenant already has ${s.config.limits.queuedJobsPerTenant} queued jobs; wait for some to start or cancel some`, {
             limit: s.config.limits.queuedJobsPerTenant,
