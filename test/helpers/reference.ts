@@ -32,7 +32,8 @@ export async function referenceRun(redis: Redis, prefix: string, dataDir: string
       onBest: (b) => void bestBytes.set(b.epoch, b.bytes),
     },
     // The worker's own checkpoint metadata: it is part of the compared bytes.
-    { kernels: trainingKernels(), metadata: inputs.checkpointMetadata },
+    // (and a fine-tuned job's pinned starting checkpoint).
+    { kernels: trainingKernels(), metadata: inputs.checkpointMetadata, initial: inputs.initial },
   );
   return { epochs, bestBytes, result };
 }
