@@ -10,6 +10,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY workers ./workers
 COPY bench ./bench
+COPY scripts ./scripts
 RUN npm run build
 
 FROM node:24-bookworm-slim AS runtime

@@ -22,6 +22,7 @@ import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { ownerBeforeBodyHook } from './owner-before-body.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -198,6 +199,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         { name: 'webhooks', description: 'signed job events POSTed to your URLs (Standard Webhooks)' },
         { name: 'health', description: 'liveness and readiness' },
         { name: 'metrics', description: 'Prometheus metrics' },
+        { name: 'dashboard', description: 'the web dashboard for people (GET /)' },
       ],
     },
     transform: jsonSchemaTransform,
@@ -208,6 +210,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   await app.register(healthRoutes(ctx));
   await app.register(prometheusRoutes(ctx));
+  await app.register(dashboardRoutes());
 
   // Everything under /v1: rate limited (per key, or per client address without a valid key), then
   // authenticated, then, for requests with a body about an id, checked for ownership: all before

@@ -30,6 +30,8 @@ const ERROR_RESPONSES: Record<string, { name: string; description: string; heade
 const OPERATION_IDS: Record<string, string> = {
   'get /healthz': 'getHealth',
   'get /readyz': 'getReadiness',
+  'get /': 'getDashboard',
+  'get /assets/{file}': 'getDashboardAsset',
   'post /v1/datasets': 'uploadDataset',
   'get /v1/datasets': 'listDatasets',
   'get /v1/datasets/{id}': 'getDataset',

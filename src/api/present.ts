@@ -1,5 +1,6 @@
 // Store records → API response objects (what clients see; internal fields such as the tenant and
 // the body hash stay inside).
+import { checkpointMonitor } from '../spec/to-train-config.js';
 import type { DatasetMeta } from '../store/datasets.js';
 import type { JobRecord } from '../store/jobs.js';
 
@@ -7,6 +8,8 @@ export function presentJobSummary(j: JobRecord) {
   return {
     id: j.id,
     name: j.name,
+    dataset: j.spec.dataset,
+    monitor: checkpointMonitor(j.spec),
     status: j.status,
     reason: j.reason,
     progress: j.progress,

@@ -119,6 +119,10 @@ export const MemoryEstimateSchema = z
 const jobCommon = {
   id: z.string(),
   name: z.string().nullable(),
+  dataset: z
+    .union([z.string(), z.object({ builtin: z.string() })])
+    .describe('What it trains on, as its spec says: an uploaded dataset id (ds_…) or {"builtin": name}'),
+  monitor: z.string().describe('The metric `best` and the kept checkpoints are ranked by (checkpoints.monitor, else earlyStopping.monitor, else val_loss with validation data, else loss)'),
   status: z.enum(JOB_STATUSES),
   reason: z.string().nullable(),
   progress: z.object({ epoch: z.number(), epochs: z.number() }),

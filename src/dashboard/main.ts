@@ -1,0 +1,42 @@
+// The dashboard's entry: the session (API key when needed), the hash router (#/jobs, #/job/ID,
+// #/compare?ids=…, #/submit) and the header's key state. Views talk to the API through the typed
+// client only.
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+import { h, type View } from './dom.js';
+import { Session } from './session.js';
+import { jobsView } from './views/jobs.js';
+
+const main = document.getElementById('view')!;
+const keyState = document.getElementById('key-state')!;
+const session = new Session(showKeyState);
+let current: View | null = null;
+
+function showKeyState(): void {
+  keyState.replaceChildren(session.key === null ? '' : h('span', {}, 'API key set · ', h('button', { type: 'button', class: 'link', onclick: () => session.forget() }, 'forget')));
+}
+
+function notFound(): View {
+  return { el: h('section', { class: 'view' }, h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/jobs' }, 'Back to the jobs'))), dispose: () => undefined };
+}
+
+function viewFor(hash: string): { nav: string; make: () => View } {
+  const [route = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
+  const params = new URLSearchParams(query);
+  const [name, id] = route.split('/');
+  if (name === '' || name === 'jobs') return { nav: 'jobs', make: () => jobsView(session, params) };
+  void id;
+  return { nav: '', make: notFound };
+}
+
+function route(): void {
+  current?.dispose();
+  const { nav, make } = viewFor(location.hash);
+  current = make();
+  main.replaceChildren(current.el);
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('nav a')) a.classList.toggle('active', a.dataset.nav === nav);
+}
+
+window.addEventListener('hashchange', route);
+showKeyState();
+route();
