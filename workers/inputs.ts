@@ -63,7 +63,8 @@ export async function loadJobInputs(store: Store, record: JobRecord): Promise<Jo
   }
   if (spec.validation !== null && 'fraction' in spec.validation) {
     try {
-      ({ train, validation } = splitHoldout(main.dataset, spec.validation.fraction, config.seed));
+      // The rows were loaded for this job alone: split them in place rather than hold them twice.
+      ({ train, validation } = splitHoldout(main.dataset, spec.validation.fraction, config.seed, true));
     } catch (err) {
       throw new JobInputError('validation.fraction', (err as Error).message);
     }

@@ -9,9 +9,20 @@ import type { Dataset } from './types.js';
 /** The split draws from its own stream, so it does not shift the training RNG. */
 const SPLIT_STREAM = 0x5bd1e995;
 
+/** What each byte of a byte-feature dataset stands for: Math.fround(b / 255), as IDX pixels always were. */
+export const BYTE_VALUES = Float32Array.from({ length: 256 }, (_, b) => b / 255);
+
+/** The features as float32: the array itself, or a converted copy of bytes. */
+export function featureFloats(x: Float32Array | Uint8Array): Float32Array {
+  if (x instanceof Float32Array) return x;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = BYTE_VALUES[x[i]!]!;
+  return out;
+}
+
 function pickRows(ds: Dataset, rows: Int32Array): Dataset {
   const { features: I, targetWidth: T } = ds;
-  const x = new Float32Array(rows.length * I);
+  const x = ds.x instanceof Uint8Array ? new Uint8Array(rows.length * I) : new Float32Array(rows.length * I);
   const y = new Float32Array(rows.length * T);
   for (let r = 0; r < rows.length; r++) {
     const src = rows[r]!;
@@ -23,9 +34,11 @@ function pickRows(ds: Dataset, rows: Int32Array): Dataset {
 
 /**
  * Splits off ceil(fraction · N) random rows as validation (sklearn's rounding). Rows keep their
- * original order within each part. Same dataset, fraction and seed ⇒ same split.
+ * original order within each part. Same dataset, fraction and seed ⇒ same split. With `inPlace`
+ * the caller gives `ds` up: the training rows are moved to the front of its own arrays instead of
+ * copied, so the split holds the rows once (plus the validation copy), not twice.
  */
-export function splitHoldout(ds: Dataset, fraction: number, seed: number): { train: Dataset; validation: Dataset } {
+export function splitHoldout<D extends Dataset>(ds: D, fraction: number, seed: number, inPlace = false): { train: D; validation: D } {
   if (!(fraction > 0 && fraction < 1)) {
     throw new CoreError('validation.fraction', `validation fraction must be in (0, 1), got ${fraction}`);
   }
@@ -41,7 +54,22 @@ export function splitHoldout(ds: Dataset, fraction: number, seed: number): { tra
   shuffleInPlace(rng, perm);
   const validation = perm.slice(0, nVal).sort();
   const train = perm.slice(nVal).sort();
-  return { train: pickRows(ds, train), validation: pickRows(ds, validation) };
+  // The parts have ds's feature type (pickRows and compactRows keep it).
+  if (!inPlace) return { train: pickRows(ds, train) as D, validation: pickRows(ds, validation) as D };
+  const held = pickRows(ds, validation) as D;
+  return { train: compactRows(ds, train) as D, validation: held };
+}
+
+/** Moves `rows` (ascending) to the front of ds's own arrays: each row goes to an index ≤ its own, so nothing is overwritten before it is read. */
+function compactRows(ds: Dataset, rows: Int32Array): Dataset {
+  const { features: I, targetWidth: T } = ds;
+  for (let r = 0; r < rows.length; r++) {
+    const src = rows[r]!;
+    if (src === r) continue;
+    ds.x.copyWithin(r * I, src * I, (src + 1) * I);
+    ds.y.copyWithin(r * T, src * T, (src + 1) * T);
+  }
+  return { x: ds.x.subarray(0, rows.length * I), y: ds.y.subarray(0, rows.length * T), n: rows.length, features: I, targetWidth: T };
 }
 
 export interface Standardization {

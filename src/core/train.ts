@@ -5,7 +5,7 @@
 // B batch, I inputs, O outputs, T target width, N samples.
 
 import { checkpointBytes, weightTensors, type CheckpointInfo } from './checkpoint.js';
-import { standardizationOf, standardize, type Standardization } from './data.js';
+import { BYTE_VALUES, featureFloats, standardizationOf, standardize, type Standardization } from './data.js';
 import { createEarlyStopping, earlyStoppingUpdate, resolveMode, type Direction } from './early-stopping.js';
 import { CoreError } from './errors.js';
 import type { Kernels } from './kernels/kernels.js';
@@ -126,6 +126,8 @@ interface Job {
   Y: Float32Array;
   pred: Float32Array;
   dOut: Float32Array;
+  /** Validation rows as floats, one evaluation chunk at a time, when validation features are bytes ([maxBatch × I]). */
+  evalX: Float32Array | null;
   trainMetrics: MetricsAccumulator;
   valMetrics: MetricsAccumulator | null;
   monitor: string;
@@ -331,20 +333,49 @@ function gatherBatch(job: Job, b: number): number {
   const start = b * job.B;
   const B = Math.min(job.B, train.n - start);
   const k = job.model.kernels;
+  gatherFeatures(k, train.x, I, order, start, B, X);
   if (k.gatherRows) {
-    k.gatherRows(train.x, I, order, start, B, X);
     k.gatherRows(train.y, T, order, start, B, Y);
     return B;
   }
-  // Element by element, so no per-row view is ever made (one per row cost 106 MB for 1M rows).
-  const x = train.x;
   const y = train.y;
   for (let r = 0; r < B; r++) {
     const src = order[start + r]!;
-    for (let j = 0; j < I; j++) X[r * I + j] = x[src * I + j]!;
     for (let j = 0; j < T; j++) Y[r * T + j] = y[src * T + j]!;
   }
   return B;
+}
+
+/** X row r = features of row order[start + r], as floats (bytes become byte / 255 here). */
+function gatherFeatures(k: Kernels, x: Float32Array | Uint8Array, I: number, order: Int32Array, start: number, B: number, X: Float32Array): void {
+  if (x instanceof Uint8Array) {
+    if (k.gatherByteRows) {
+      k.gatherByteRows(x, I, order, start, B, X);
+      return;
+    }
+    for (let r = 0; r < B; r++) {
+      const src = order[start + r]!;
+      for (let j = 0; j < I; j++) X[r * I + j] = BYTE_VALUES[x[src * I + j]!]!;
+    }
+    return;
+  }
+  if (k.gatherRows) {
+    k.gatherRows(x, I, order, start, B, X);
+    return;
+  }
+  // Element by element, so no per-row view is ever made (one per row cost 106 MB for 1M rows).
+  for (let r = 0; r < B; r++) {
+    const src = order[start + r]!;
+    for (let j = 0; j < I; j++) X[r * I + j] = x[src * I + j]!;
+  }
+}
+
+/** Rows [start, start + B) of x as floats: a view of float features, or bytes converted into `scratch`. */
+function featureRows(x: Float32Array | Uint8Array, I: number, start: number, B: number, scratch: Float32Array | null): Float32Array {
+  if (x instanceof Float32Array) return x.subarray(start * I, (start + B) * I);
+  const out = scratch!;
+  for (let i = 0, from = start * I; i < B * I; i++) out[i] = BYTE_VALUES[x[from + i]!]!;
+  return out.subarray(0, B * I);
 }
 
 /** Loss (with the weight penalty, as Keras reports it) and metrics of the current weights on `ds`. */
@@ -354,7 +385,7 @@ function evaluate(job: Job, ds: Dataset, acc: MetricsAccumulator): PassMetrics {
   resetMetrics(acc);
   for (let start = 0; start < ds.n; start += chunk) {
     const B = Math.min(chunk, ds.n - start);
-    const X = ds.x.subarray(start * I, (start + B) * I);
+    const X = featureRows(ds.x, I, start, B, job.evalX);
     const Y = ds.y.subarray(start * T, (start + B) * T);
     const out = modelForward(model, X, B, false, job.rng);
     const loss = lossAndOutputs(config.loss, out, Y, pred, B, O, T);
@@ -465,8 +496,10 @@ function checkData(config: TrainConfig, data: { train: Dataset; validation: Data
 
 function normalized(ds: Dataset, s: Standardization | null): Dataset {
   if (s === null) return ds;
-  const x = new Float32Array(ds.x.length);
-  standardize(ds.x, ds.n, ds.features, s, x);
+  // Bytes are converted once and standardized in that copy; float features keep their array.
+  const raw = featureFloats(ds.x);
+  const x = raw === ds.x ? new Float32Array(raw.length) : raw;
+  standardize(raw, ds.n, ds.features, s, x);
   return { ...ds, x };
 }
 
@@ -493,7 +526,7 @@ function prepareJob(config: TrainConfig, data: { train: Dataset; validation: Dat
     if (initial !== null && (mean?.data.length !== rawTrain.features || std?.data.length !== rawTrain.features)) {
       throw new CoreError('initFrom', `the initial tensors lack normalize.mean/normalize.std of length ${rawTrain.features}`);
     }
-    normalization = mean && std ? { mean: mean.data, std: std.data } : standardizationOf(rawTrain.x, N, rawTrain.features);
+    normalization = mean && std ? { mean: mean.data, std: std.data } : standardizationOf(featureFloats(rawTrain.x), N, rawTrain.features);
   }
 
   const task = taskOf(config.loss);
@@ -527,6 +560,7 @@ function prepareJob(config: TrainConfig, data: { train: Dataset; validation: Dat
     Y: new Float32Array(B * T),
     pred: new Float32Array(maxBatch * O),
     dOut: new Float32Array(B * O),
+    evalX: rawValidation !== null && rawValidation.x instanceof Uint8Array && config.normalize !== 'standard' ? new Float32Array(maxBatch * rawTrain.features) : null,
     trainMetrics: createMetrics(config.loss, O, yMean),
     valMetrics: rawValidation === null ? null : createMetrics(config.loss, O, valMean),
     monitor,

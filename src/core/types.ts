@@ -115,12 +115,17 @@ export interface TrainConfig {
 /** Row-major samples. For softmax cross-entropy, targetWidth 1 holds integer class labels and
  *  targetWidth = outputs holds soft target distributions. */
 export interface Dataset {
-  x: Float32Array;
+  /** Features: float32, or bytes that stand for byte / 255 (IDX pixels kept compact, a quarter of
+   *  the memory; the float is made when rows are gathered, the same float as converting first). */
+  x: Float32Array | Uint8Array;
   y: Float32Array;
   n: number;
   features: number;
   targetWidth: number;
 }
+
+/** A dataset whose features are floats (built-ins, parsed CSV and JSON). */
+export type FloatDataset = Dataset & { x: Float32Array };
 
 export type Task = 'classification' | 'regression';
 

@@ -102,7 +102,7 @@ describe('/v1/datasets', () => {
     expect(nd.json()).toMatchObject({ rows: 2, format: 'ndjson' });
   });
 
-  it('uploads IDX images + labels, gzipped, scaling pixels to [0,1]', async () => {
+  it('uploads IDX images + labels, gzipped, storing pixels as bytes (read as value / 255)', async () => {
     const body = multipart([
       { name: 'images', filename: 'train-images-idx3-ubyte.gz', data: gzipSync(idxImages(3, 2, 2)) },
       { name: 'labels', filename: 'train-labels-idx1-ubyte.gz', data: gzipSync(idxLabels([0, 1, 2])) },
@@ -111,7 +111,10 @@ describe('/v1/datasets', () => {
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ rows: 3, features: 4, classes: 3, format: 'idx' });
     const stored = await loadDataset(f.store, res.json().id);
-    expect(stored.dataset.x[1]).toBeCloseTo(37 / 255, 6);
+    expect(stored.dataset.x).toBeInstanceOf(Uint8Array);
+    expect(stored.dataset.x[1]).toBe(37);
+    // Header, 4 bytes per label, 1 per pixel: not 4 per pixel as float32.
+    expect(res.json().size).toBeLessThan(12 + 1024 + 3 * 4 + 3 * 4);
   });
 
   it('refuses an IDX file whose header lies about its size', async () => {

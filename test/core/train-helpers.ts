@@ -1,7 +1,7 @@
 // Shared builders for the training-loop tests: a resolved TrainConfig with Keras-like defaults
 // and small synthetic datasets generated in the test (no files).
 
-import type { Activation, Dataset, EpochMetrics, LayerConfig, TrainConfig } from '../../src/core/types.js';
+import type { Activation, FloatDataset as Dataset, EpochMetrics, LayerConfig, TrainConfig } from '../../src/core/types.js';
 
 export function dense(units: number, activation: Activation = 'linear'): LayerConfig {
   return { type: 'dense', units, activation, init: 'xavier_uniform', useBias: true, biasInit: 'zeros' };

@@ -34,12 +34,43 @@ describe('dataset file format', () => {
           meta: { rows: n, features: f, classes: null, task: 'regression', targetWidth: w },
         };
         const back = decodeDataset(encodeDataset(ds));
-        expect(Buffer.from(back.dataset.x.buffer)).toEqual(Buffer.from(x.buffer, x.byteOffset, x.byteLength));
-        expect(Buffer.from(back.dataset.y.buffer)).toEqual(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+        const bytesOf = (a: Float32Array | Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+        expect(bytesOf(back.dataset.x)).toEqual(bytesOf(x));
+        expect(bytesOf(back.dataset.y)).toEqual(bytesOf(y));
         expect(back.meta).toEqual(ds.meta);
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('stores byte features as bytes (a quarter of float32) and reads them in place from the file buffer', () => {
+    const x = Uint8Array.from({ length: 30 * 8 }, (_, i) => (i * 7) % 256);
+    const ds: LoadedDataset = {
+      dataset: { x, y: Float32Array.from({ length: 30 }, (_, i) => i % 3), n: 30, features: 8, targetWidth: 1 },
+      meta: { rows: 30, features: 8, classes: 3, task: 'classification', targetWidth: 1 },
+    };
+    const bytes = encodeDataset(ds);
+    // After the prefix and header: 4 bytes per label, 1 per feature.
+    expect(bytes.length).toBe(12 + bytes.readUInt32LE(8) + 4 * 30 + 30 * 8);
+    const back = decodeDataset(bytes);
+    expect(back.dataset.x).toBeInstanceOf(Uint8Array);
+    expect(Array.from(back.dataset.x)).toEqual(Array.from(x));
+    expect(Array.from(back.dataset.y)).toEqual(Array.from(ds.dataset.y));
+    expect(back.dataset.x.buffer).toBe(bytes.buffer);
+    expect(back.dataset.y.buffer).toBe(bytes.buffer);
+  });
+
+  it('still reads version 1 files (x then y, both float32), written before byte features', () => {
+    const iris = builtinDataset('iris');
+    const { x, y } = iris.dataset;
+    let json = Buffer.from(JSON.stringify({ ...iris.meta, featureNames: iris.featureNames }));
+    json = Buffer.concat([json, Buffer.alloc((8 - ((12 + json.length) % 8)) % 8, 0x20)]);
+    const head = Buffer.alloc(12);
+    head.write('TRDS', 0, 'latin1');
+    head.writeUInt32LE(1, 4);
+    head.writeUInt32LE(json.length, 8);
+    const v1 = Buffer.concat([head, json, Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength)]);
+    expect(decodeDataset(v1)).toEqual(iris);
   });
 
   it('refuses truncated files, bad magic and a corrupt header', () => {

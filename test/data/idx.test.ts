@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseIdx } from '../../src/data/index.js';
+import { BYTE_VALUES } from '../../src/core/data.js';
 import { dataError } from './data-error.js';
 import { idxFile } from '../helpers/idx.js';
 
@@ -18,12 +19,14 @@ function smallFashion(n: number): { images: Buffer; labels: Buffer } {
 }
 
 describe('parseIdx', () => {
-  it('turns pixel bytes into value / 255 and labels into classes', () => {
+  it('keeps pixel bytes as bytes (read as value / 255) and turns labels into classes', () => {
     const { images, labels } = smallFashion(12);
     const { dataset, meta } = parseIdx(images, labels);
     expect(meta).toEqual({ rows: 12, features: 16, classes: 10, task: 'classification', targetWidth: 1 });
-    expect(dataset.x[1]).toBeCloseTo(37 / 255, 7);
-    expect(dataset.x[16 * 11 + 15]).toBeCloseTo(((16 * 11 + 15) * 37 % 256) / 255, 7);
+    expect(dataset.x).toBeInstanceOf(Uint8Array);
+    expect(dataset.x[1]).toBe(37);
+    expect(dataset.x[16 * 11 + 15]).toBe((16 * 11 + 15) * 37 % 256);
+    expect(BYTE_VALUES[37]).toBe(Math.fround(37 / 255));
     expect(Array.from(dataset.y.slice(0, 11))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]);
   });
 
@@ -136,8 +139,9 @@ describe('parseIdx', () => {
     const labels = readFileSync(path.join(fashionDir, 't10k-labels-idx1-ubyte.gz'));
     const { dataset, meta } = parseIdx(images, labels);
     expect(meta).toEqual({ rows: 10000, features: 784, classes: 10, task: 'classification', targetWidth: 1 });
+    expect(dataset.x).toBeInstanceOf(Uint8Array);
     let max = 0;
     for (const v of dataset.x) if (v > max) max = v;
-    expect(max).toBe(1);
+    expect(max).toBe(255);
   });
 });

@@ -40,4 +40,6 @@ export interface Kernels {
   sgdStep?(w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, nesterov: boolean): void;
   /** dst row r (width floats) = src row order[start + r], for r < count. */
   gatherRows?(src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
+  /** The same from bytes read as byte / 255 (compact IDX pixels): dst = Math.fround(src / 255). */
+  gatherByteRows?(src: Uint8Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
 }

@@ -33,6 +33,7 @@ interface NativeAddon {
   biasGradient(dZ: Float32Array, db: Float32Array, B: number, O: number): void;
   sgdStep(pool: object, w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, nesterov: boolean): void;
   gatherRows(pool: object, src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
+  gatherByteRows(pool: object, src: Uint8Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
 }
 
 const ADDON_PATH = join('src', 'core', 'kernels', 'native', 'prebuilt', `${process.platform}-${process.arch}`, 'traind_kernels.node');
@@ -128,8 +129,9 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
       }
     },
     biasGradient: (dZ, db, B, O) => native.biasGradient(dZ, db, B, O),
-    // These two split across the pool's threads (by elements / rows: the same bits either way).
+    // These split across the pool's threads (by elements / rows: the same bits either way).
     sgdStep: (w, g, buf, n, lr, momentum, nesterov) => native.sgdStep(pool, w, g, buf, n, lr, momentum, nesterov),
     gatherRows: (src, width, order, start, count, dst) => native.gatherRows(pool, src, width, order, start, count, dst),
+    gatherByteRows: (src, width, order, start, count, dst) => native.gatherByteRows(pool, src, width, order, start, count, dst),
   };
 }

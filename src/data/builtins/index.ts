@@ -1,6 +1,7 @@
 // Built-in datasets by name: {"builtin": "spirals"} in a job spec needs no upload.
 
 import type { DatasetMeta, LoadedDataset } from '../types.js';
+import type { FloatDataset } from '../../core/types.js';
 import { IRIS_FEATURES, IRIS_ROWS } from './iris.js';
 import { circles, linear, moons, sine, spirals, xor, type RawRows } from './synthetic.js';
 
@@ -31,7 +32,7 @@ export function isBuiltinName(name: string): name is BuiltinName {
   return (BUILTIN_NAMES as readonly string[]).includes(name);
 }
 
-export function builtinDataset(name: BuiltinName): LoadedDataset {
+export function builtinDataset(name: BuiltinName): LoadedDataset & { dataset: FloatDataset } {
   const recipe = RECIPES[name];
   const raw = recipe.rows();
   const n = raw.y.length;

@@ -129,6 +129,23 @@ for (const k of backends) {
       expect(() => k.gatherRows!(src, width, order, 4, 3, dst)).toThrow(RangeError);
     });
 
+    it.runIf(k.gatherByteRows !== undefined)('gatherByteRows gives Math.fround(byte / 255) for every byte, rows named by order[start…]', () => {
+      const all = Uint8Array.from({ length: 256 }, (_, b) => b);
+      const floats = new Float32Array(256);
+      k.gatherByteRows!(all, 256, new Int32Array([0]), 0, 1, floats);
+      for (let b = 0; b < 256; b++) expect(floats[b]).toBe(Math.fround(b / 255));
+      // Large enough for the threads to split the rows; the same as gathering the converted floats.
+      const wide = 1000;
+      const big = Uint8Array.from({ length: 300 * wide }, (_, i) => (i * 2654435761) >>> 24);
+      const rows = Int32Array.from({ length: 201 }, (_, i) => (i * 37) % 300);
+      const got = new Float32Array(200 * wide);
+      k.gatherByteRows!(big, wide, rows, 1, 200, got);
+      const want = Float32Array.from({ length: 200 * wide }, (_, i) => big[rows[1 + Math.floor(i / wide)]! * wide + (i % wide)]! / 255);
+      expect(sameBits(got, want)).toBe(true);
+      expect(() => k.gatherByteRows!(big, wide, new Int32Array([300]), 0, 1, got)).toThrow(RangeError);
+      expect(() => k.gatherByteRows!(big, wide, rows, 200, 2, got)).toThrow(RangeError);
+    });
+
     it('refuses buffers shorter than the count', () => {
       expect(() => k.activationForward?.('relu', new Float32Array(3), new Float32Array(4), 4, 0)).toThrow(RangeError);
       expect(() => k.sgdStep?.(new Float32Array(4), new Float32Array(3), null, 4, 0.1, 0, false)).toThrow(RangeError);

@@ -63,6 +63,7 @@ typedef struct {
   int transC;    // computing Cᵀ = op(B)ᵀ·op(A)ᵀ into C (see sgemm.c)
   int kind;      // TASK_GEMM, or an element-wise pass split by rows/elements (bit-identical either way)
   const float *src;
+  const uint8_t *bytes;
   const int32_t *order;
   size_t width, count;
   float *dst;
@@ -73,7 +74,7 @@ typedef struct {
   int nesterov;
 } task_t;
 
-enum { TASK_GEMM = 0, TASK_GATHER = 1, TASK_SGD = 2 };
+enum { TASK_GEMM = 0, TASK_GATHER = 1, TASK_SGD = 2, TASK_GATHER_BYTES = 3 };
 
 // Threads claim chunks of a GEMM from one atomic word, (generation << 40) | (chunks << 20) | next,
 // so a helper that wakes late finds nothing left and the caller has done the work itself: a busy
@@ -115,6 +116,12 @@ static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
     int lo, hi;
     share((int)t->count, 1, c, t->chunks, &lo, &hi);
     ew_gather_rows(t->src, t->width, t->order + lo, (size_t)(hi - lo), t->dst + (size_t)lo * t->width);
+    return;
+  }
+  if (t->kind == TASK_GATHER_BYTES) {
+    int lo, hi;
+    share((int)t->count, 1, c, t->chunks, &lo, &hi);
+    ew_gather_byte_rows(t->bytes, t->width, t->order + lo, (size_t)(hi - lo), t->dst + (size_t)lo * t->width);
     return;
   }
   if (t->kind == TASK_SGD) {
@@ -608,6 +615,55 @@ static napi_value js_gather_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// (pool, src: Uint8Array, width, order, start, count, dst): dst row r = src row order[start + r] / 255
+static napi_value js_gather_byte_rows(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  pool_t *pl;
+  CHECK(napi_get_value_external(env, a[0], (void **)&pl));
+  napi_value *v = a + 1;
+  size_t width, start, count, srcLen, orderLen;
+  float *dst;
+  napi_typedarray_type type;
+  void *srcData, *orderData;
+  napi_value ab;
+  size_t off;
+  if (!arg_count(env, v[1], &width) || !arg_count(env, v[3], &start) || !arg_count(env, v[4], &count) ||
+      !arg_f32(env, v[5], &dst, width * count, "dst"))
+    return NULL;
+  if (napi_get_typedarray_info(env, v[0], &type, &srcLen, &srcData, &ab, &off) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "src must be a Uint8Array");
+    return NULL;
+  }
+  if (napi_get_typedarray_info(env, v[2], &type, &orderLen, &orderData, &ab, &off) != napi_ok || type != napi_int32_array ||
+      start + count > orderLen) {
+    napi_throw_range_error(env, NULL, "order must be an Int32Array holding start + count indices");
+    return NULL;
+  }
+  const uint8_t *src = (const uint8_t *)srcData;
+  const int32_t *order = (const int32_t *)orderData + start;
+  size_t rows = width == 0 ? 0 : srcLen / width;
+  for (size_t r = 0; r < count; r++) {
+    if (order[r] < 0 || (size_t)order[r] >= rows) {
+      napi_throw_range_error(env, NULL, "a row index is outside src");
+      return NULL;
+    }
+  }
+  if (pl->threads > 1 && count >= 2 && width * count >= MIN_PARALLEL_FLOATS) {
+    task_t t = {0};
+    t.kind = TASK_GATHER_BYTES;
+    t.bytes = src;
+    t.width = width;
+    t.order = order;
+    t.count = count;
+    t.dst = dst;
+    t.chunks = pl->threads * CHUNKS_PER_THREAD;
+    pool_run(pl, t);
+  } else {
+    ew_gather_byte_rows(src, width, order, count, dst);
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   uv_once(&g_isa_once, init_isa);
   napi_property_descriptor props[] = {
@@ -624,6 +680,7 @@ NAPI_MODULE_INIT() {
       {"biasGradient", NULL, js_bias_gradient, NULL, NULL, NULL, napi_default, NULL},
       {"sgdStep", NULL, js_sgd_step, NULL, NULL, NULL, napi_default, NULL},
       {"gatherRows", NULL, js_gather_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"gatherByteRows", NULL, js_gather_byte_rows, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
