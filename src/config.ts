@@ -122,6 +122,10 @@ const EnvSchema = z.object({
   WEBHOOK_BACKOFF_MS: int(10, 3_600_000).default(20_000),
   /** Deliveries one worker process makes at once. */
   WEBHOOK_CONCURRENCY: int(1, 1000).default(16),
+  /** Most trials one hyperparameter sweep may ask for (maxTrials). */
+  MAX_SWEEP_TRIALS: int(1, 10_000).default(1000),
+  /** How often each worker drives the active sweeps (finishes ended trials, launches the next ones). */
+  SWEEP_TICK_MS: int(100, 600_000).default(2000),
   /** Allow webhook URLs that resolve to loopback, private, link-local or metadata addresses (tests, private networks). */
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
 });
@@ -188,6 +192,8 @@ export interface Limits {
   tenantBytes: number;
   /** rows × parameters of one predict request; beyond it 400. */
   predictCost: number;
+  /** maxTrials of one sweep. */
+  sweepTrials: number;
 }
 
 export interface Config {
@@ -226,6 +232,8 @@ export interface Config {
   /** Seconds after upload or last use before a dataset expires; 0 = never. */
   datasetRetentionSeconds: number;
   sweepIntervalSeconds: number;
+  /** How often each worker drives active hyperparameter sweeps. */
+  sweepTickMs: number;
   /** Opens GET /metrics when set (see src/metrics/metrics-access.ts); null = not set. */
   metricsToken: string | null;
   /** 0 = a worker process serves no metrics of its own. */
@@ -300,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jobMemoryBytes: e.MAX_JOB_MEMORY_BYTES,
       tenantBytes: e.MAX_TENANT_BYTES,
       predictCost: e.MAX_PREDICT_COST,
+      sweepTrials: e.MAX_SWEEP_TRIALS,
     }),
     rateLimit: Object.freeze({ max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS }),
     authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS }),
@@ -310,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sseRedisConnections: e.SSE_REDIS_CONNECTIONS,
     datasetRetentionSeconds: e.DATASET_RETENTION_SECONDS,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+    sweepTickMs: e.SWEEP_TICK_MS,
     metricsToken,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     webhooks: Object.freeze({

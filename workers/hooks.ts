@@ -5,6 +5,7 @@
 import type { EpochMetrics } from '../src/core/types.js';
 import { recordBestCheckpoint, writeResumeState } from '../src/store/checkpoints.js';
 import { recordEpoch, setBestMetrics, type MetricsRecord } from '../src/store/jobs.js';
+import { getSweep, reportTrialEpoch, type SweepRecord } from '../src/store/sweeps.js';
 import { addTrainingSeconds } from '../src/store/usage.js';
 import type { TrainerContext } from './context.js';
 import { superseded } from './fence.js';
@@ -27,6 +28,8 @@ export interface JobHooks {
   readonly recordGone: boolean;
   /** True when a later attempt took the job over (as opposed to it ending). */
   readonly takenOver: boolean;
+  /** True once the job's sweep decided to stop this trial early (ASHA). */
+  readonly pruned: boolean;
 }
 
 /**
@@ -35,7 +38,7 @@ export interface JobHooks {
  */
 export function createJobHooks(
   ctx: TrainerContext,
-  job: { id: string; tenant: string },
+  job: { id: string; tenant: string; sweep?: string | null; trial?: number | null },
   attempt: number,
   epochs: number,
   trained: (metrics: EpochMetrics) => void = () => undefined,
@@ -47,6 +50,22 @@ export function createJobHooks(
   let bestWritten: number | null = null;
   let recordGone = false;
   let takenOver = false;
+  let pruned = false;
+  let sweep: SweepRecord | null | undefined;
+
+  /** A trial's epoch goes to its sweep (again after a re-run: the sweep answers a repeat the same way). */
+  async function reportToSweep(metrics: EpochMetrics): Promise<void> {
+    if (job.sweep == null || job.trial == null) return;
+    // The sweep's spec never changes: read once per attempt.
+    sweep ??= await getSweep(store, job.sweep);
+    if (sweep === null) return;
+    const value = (metrics as unknown as Record<string, number | undefined>)[sweep.spec.objective.metric];
+    const decision = await reportTrialEpoch(store, sweep.spec, { sweepId: sweep.id, trial: job.trial, jobId, epoch: metrics.epoch, value, epochs });
+    if (decision === 'prune') {
+      pruned = true;
+      logger.info({ jobId, sweepId: sweep.id, trial: job.trial, epoch: metrics.epoch }, 'trial pruned by its sweep');
+    }
+  }
 
   // onEpoch and onBest may come in either order for an epoch; write `best` once both are known.
   async function syncBest(): Promise<void> {
@@ -63,6 +82,9 @@ export function createJobHooks(
     },
     get takenOver() {
       return takenOver;
+    },
+    get pruned() {
+      return pruned;
     },
     async onEpoch(metrics) {
       trained(metrics);
@@ -83,6 +105,7 @@ export function createJobHooks(
       }
       logger.debug({ jobId, attempt, epoch: metrics.epoch, loss: metrics.loss, val_loss: metrics.val_loss }, 'epoch');
       await syncBest();
+      if (res.ok || res.why === 'duplicate') await reportToSweep(metrics);
     },
     async onBest(best) {
       if (recordGone) return;

@@ -9,6 +9,7 @@ import { CoreError, train, type TrainResult } from '../src/core/index.js';
 import type { TrainJobData } from '../src/queue/queue.js';
 import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
 import { CorruptJobRecordError, getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
+import { isTrialPruned } from '../src/store/sweeps.js';
 import { QuotaExceededError } from '../src/store/usage.js';
 import { trainingKernels } from './backend.js';
 import { trainerContext, type TrainerContext } from './context.js';
@@ -68,6 +69,8 @@ export default async function processTrainJob(
   const watch = await ctx.cancels.watch(jobId);
   try {
     if (watch.cancelled) return await finish('cancelled', 'cancelled_by_user');
+    // A trial its sweep stopped, whose worker died before ending it.
+    if (record.sweep !== null && record.trial !== null && (await isTrialPruned(store, record.sweep, record.trial))) return await finish('completed', 'pruned');
     let resume = await readResumeState(store, jobId);
     const restarted = record.status === 'running' || record.attempt > 0;
     const why = restarted ? (resume ? 'resumed from resume state' : 'restarted from epoch 0') : undefined;
@@ -92,7 +95,7 @@ export default async function processTrainJob(
 
     const samples = samplesPerEpoch(inputs.train.n, inputs.config.batchSize, inputs.config.dropLast);
     const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs, (m) => reportEpoch({ seconds: m.seconds, samples }));
-    const shouldStop = () => watch.cancelled || signal?.aborted === true || hooks.recordGone;
+    const shouldStop = () => watch.cancelled || signal?.aborted === true || hooks.recordGone || hooks.pruned;
     const run = (from: Uint8Array | null) =>
       train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...hooks, shouldStop }, {
         resume: from,
@@ -139,6 +142,8 @@ export default async function processTrainJob(
     if (hooks.recordGone) return { status: 'gone', reason: null };
     if (result.reason === 'cancelled') {
       if (watch.cancelled) return await finish('cancelled', 'cancelled_by_user');
+      // Stopped early by its sweep (ASHA): a normal end, checkpoints kept.
+      if (hooks.pruned) return await finish('completed', 'pruned');
       // The worker is shutting down: the resume state of the last finished epoch stays, and the
       // job goes back to the front of the queue for another worker.
       await transitionJob(store, jobId, 'queued', { attempt, reason: 'handed back: worker shutting down' });

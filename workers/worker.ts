@@ -10,11 +10,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
 import { watchQueue } from '../src/metrics/queue-metrics.js';
 import { countEpoch, countFinishedJob } from '../src/metrics/training-metrics.js';
-import { TRAIN_QUEUE, type TrainJobData } from '../src/queue/queue.js';
+import { TRAIN_QUEUE, type TrainJobData, type TrainQueue } from '../src/queue/queue.js';
 import { settlesWithin } from '../src/settles-within.js';
 import { deleteResumeState } from '../src/store/checkpoints.js';
 import { getJob, isTerminal, transitionJob } from '../src/store/jobs.js';
 import { createRedis, createStore } from '../src/store/redis.js';
+import { createSweepDriver } from '../src/sweep/driver.js';
 import { createMemoryAdmission, jobMemoryBytes, JobTooBigError } from './admission.js';
 import { logConnection, outageLogger } from './connection-log.js';
 import { LOCK_LOST_REASON, superseded } from './fence.js';
@@ -40,9 +41,14 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
   const store = createStore(config, createRedis(config, { name: `worker-store-${process.pid}`, maxRetriesPerRequest: null }));
   logConnection(connection, logger, 'worker');
   logConnection(store.redis, logger, 'worker-store');
-  const queue = new Queue(TRAIN_QUEUE, { connection: store.redis, prefix: config.keyPrefix });
+  const queue: TrainQueue = new Queue<TrainJobData, void, 'train'>(TRAIN_QUEUE, { connection: store.redis, prefix: config.keyPrefix });
   queue.on('error', outageLogger(logger, 'queue'));
   const admission = createMemoryAdmission(config.workerMemoryBytes);
+  // Hyperparameter sweeps: driven on when one of their trials ends here, and on a tick for all.
+  const sweeps = createSweepDriver({ store, queue, logger });
+  const driveSweepOf = (data: TrainJobData) => {
+    if (data.sweep !== undefined) void sweeps.drive(data.sweep).catch((err: unknown) => logger.warn({ err, sweepId: data.sweep }, 'could not drive sweep'));
+  };
 
   async function processJob(job: Job<TrainJobData>, token?: string, signal?: AbortSignal): Promise<ProcessorResult> {
     const jobId = job.data.jobId;
@@ -69,6 +75,7 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
       return await settle(job, token, await runTrainer({ job: trainerJob, signal, logger, onEpoch: countEpoch }), signal);
     } finally {
       release();
+      driveSweepOf(job.data);
     }
   }
 
@@ -172,6 +179,7 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
   }
 
   const stopSweeper = startRetentionSweeper(store, logger);
+  const stopSweepTick = sweeps.start(config.sweepTickMs);
   const unwatchQueue = watchQueue(queue, store.redis);
 
   let closing: Promise<void> | null = null;
@@ -180,6 +188,7 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
     close() {
       closing ??= (async () => {
         stopSweeper();
+        stopSweepTick();
         unwatchQueue();
         const closed = worker.close();
         worker.cancelAllJobs(SHUTDOWN_REASON);

@@ -30,6 +30,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { predictRoutes } from './routes/predict.js';
 import { prometheusRoutes } from './routes/prometheus.js';
+import { sweepRoutes } from './routes/sweeps.js';
 import { usageRoutes } from './routes/usage.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -195,6 +196,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         { name: 'datasets', description: 'training data' },
         { name: 'jobs', description: 'training jobs, their metrics and events' },
         { name: 'checkpoints', description: 'safetensors checkpoints' },
+        { name: 'sweeps', description: 'hyperparameter sweeps: trials are jobs, stopped early by ASHA' },
         { name: 'usage', description: "the tenant's storage quota, jobs and training time" },
         { name: 'webhooks', description: 'signed job events POSTed to your URLs (Standard Webhooks)' },
         { name: 'health', description: 'liveness and readiness' },
@@ -239,6 +241,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     await v1.register(predictRoutes(ctx));
     await v1.register(usageRoutes(ctx));
     await v1.register(webhookRoutes(ctx));
+    await v1.register(sweepRoutes(ctx));
   });
 
   await app.ready();

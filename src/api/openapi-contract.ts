@@ -54,11 +54,19 @@ const OPERATION_IDS: Record<string, string> = {
   'post /v1/webhooks/{id}/rotate-secret': 'rotateWebhookSecret',
   'get /v1/webhooks/{id}/deliveries': 'listWebhookDeliveries',
   'post /v1/webhooks/{id}/ping': 'pingWebhook',
+  'post /v1/sweeps': 'submitSweep',
+  'get /v1/sweeps': 'listSweeps',
+  'get /v1/sweeps/{id}': 'getSweep',
+  'post /v1/sweeps/{id}/cancel': 'cancelSweep',
+  'get /v1/sweeps/{id}/events': 'followSweepEvents',
 };
 
 /** Headers some routes read or set by hand (not through a zod schema). */
 const REQUEST_HEADERS: Record<string, Json[]> = {
   'get /v1/jobs/{id}/events': [
+    { in: 'header', name: 'last-event-id', required: false, description: 'resume after this event id (what EventSource sends on reconnect)', schema: { type: 'string' } },
+  ],
+  'get /v1/sweeps/{id}/events': [
     { in: 'header', name: 'last-event-id', required: false, description: 'resume after this event id (what EventSource sends on reconnect)', schema: { type: 'string' } },
   ],
   'get /v1/jobs/{id}/checkpoints/best': [{ in: 'header', name: 'if-none-match', required: false, description: 'an ETag from an earlier download: 304 when unchanged', schema: { type: 'string' } }],
@@ -79,6 +87,7 @@ const RESPONSE_HEADERS: Record<string, Record<string, Json>> = {
   'get /v1/jobs/{id}/checkpoints/{epoch}': { '200': CHECKPOINT_HEADERS, '304': { ETag: CHECKPOINT_HEADERS.ETag } },
   'post /v1/datasets': { '201': LOCATION },
   'post /v1/jobs': { '201': LOCATION },
+  'post /v1/sweeps': { '201': LOCATION },
 };
 
 const BINARY = { type: 'string', contentMediaType: 'application/octet-stream' };

@@ -24,6 +24,9 @@ export function presentJobSummary(j: JobRecord) {
     error: j.error,
     backend: j.backend,
     memoryEstimate: j.memoryEstimate,
+    sweep: j.sweep,
+    trial: j.trial,
+    params: j.params,
   };
 }
 

@@ -1,7 +1,7 @@
 // Request and response schemas of the HTTP API (zod): they validate requests, shape responses and
 // become the OpenAPI document's components. The job spec itself is src/spec/job-spec.ts.
 import { z } from 'zod';
-import { DATASET_ID_PATTERN, JOB_ID_PATTERN } from '../store/ids.js';
+import { DATASET_ID_PATTERN, JOB_ID_PATTERN, SWEEP_ID_PATTERN } from '../store/ids.js';
 import { JOB_STATUSES } from '../store/jobs.js';
 import { isStreamId, STREAM_ID_PATTERN } from '../store/stream.js';
 
@@ -32,6 +32,7 @@ const limit = (def: number, max: number) => z.coerce.number().int().min(1).max(m
 
 export const JobListQuery = z.object({
   status: z.enum(JOB_STATUSES).optional(),
+  sweep: z.string().regex(SWEEP_ID_PATTERN, 'a sweep id (sw_ followed by 26 characters)').optional().describe("Only this sweep's trials"),
   limit: limit(20, 100),
   cursor: z.string().regex(JOB_ID_PATTERN, 'a cursor from a previous page').optional(),
 });
@@ -138,6 +139,9 @@ const jobCommon = {
   backend: z.string().nullable(),
   /** Null only for jobs submitted before estimates existed. */
   memoryEstimate: MemoryEstimateSchema.nullable(),
+  sweep: z.string().nullable().describe('The sweep this job is a trial of (sw_…), else null'),
+  trial: z.number().int().nullable().describe("The trial's number in its sweep"),
+  params: z.record(z.string(), z.unknown()).nullable().describe("A trial's sampled parameters (space path → value)"),
 };
 
 export const JobSummarySchema = z.object(jobCommon).meta({ id: 'JobSummary' });

@@ -308,6 +308,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sweeps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List sweeps, newest first */
+        get: operations["listSweeps"];
+        put?: never;
+        /**
+         * Submit a hyperparameter sweep
+         * @description Trials are the base job spec with the space's paths set to sampled values; each is an ordinary job (GET /v1/jobs?sweep=…). A space that can only produce specs that cannot run is refused (400 naming the path: space.<path> or base.<path>); a trial whose sampled spec cannot run is recorded as invalid.
+         */
+        post: operations["submitSweep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sweeps/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a sweep: counts, leaderboard, best trial, ASHA decisions */
+        get: operations["getSweep"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sweeps/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a sweep
+         * @description No more trials start; queued trials are cancelled at once and running ones stop within a mini-batch. 409 when the sweep has finished.
+         */
+        post: operations["cancelSweep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sweeps/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A sweep's live events (SSE)
+         * @description text/event-stream: `trial_started` {trial, jobId, params}, `trial_reported` {trial, jobId, epoch, value}, `trial_pruned` (an ASHA decision), `trial_finished` {trial, jobId, outcome, status, reason}, and `sweep_finished` {status, at}, after which the stream ends. `id:` is the cursor for Last-Event-ID.
+         */
+        get: operations["followSweepEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/usage": {
         parameters: {
             query?: never;
@@ -511,6 +589,10 @@ export interface components {
             /** @description The metric `best` and the kept checkpoints are ranked by (checkpoints.monitor, else earlyStopping.monitor, else val_loss with validation data, else loss) */
             monitor: string;
             name: string | null;
+            /** @description A trial's sampled parameters (space path → value) */
+            params: {
+                [key: string]: unknown;
+            } | null;
             priority: number;
             progress: {
                 epoch: number;
@@ -524,6 +606,10 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "completed" | "failed" | "cancelled";
+            /** @description The sweep this job is a trial of (sw_…), else null */
+            sweep: string | null;
+            /** @description The trial's number in its sweep */
+            trial: number | null;
             updatedAt: string;
         };
         JobList: {
@@ -890,6 +976,10 @@ export interface components {
             /** @description The metric `best` and the kept checkpoints are ranked by (checkpoints.monitor, else earlyStopping.monitor, else val_loss with validation data, else loss) */
             monitor: string;
             name: string | null;
+            /** @description A trial's sampled parameters (space path → value) */
+            params: {
+                [key: string]: unknown;
+            } | null;
             priority: number;
             progress: {
                 epoch: number;
@@ -899,6 +989,10 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "completed" | "failed" | "cancelled";
+            /** @description The sweep this job is a trial of (sw_…), else null */
+            sweep: string | null;
+            /** @description The trial's number in its sweep */
+            trial: number | null;
             updatedAt: string;
         };
         MemoryEstimate: {
@@ -967,6 +1061,216 @@ export interface components {
             } | {
                 value: number[];
             })[];
+        };
+        Sweep: {
+            best: {
+                /** @description Where its best checkpoint downloads from (ranked by the objective unless the base spec ranks by another metric) */
+                checkpoint: string | null;
+                jobId: string | null;
+                objective: number | null;
+                objectiveEpoch: number | null;
+                /** @description The sampled value of each space path. */
+                params: {
+                    [key: string]: unknown;
+                };
+                trial: number;
+            } | null;
+            /** @description Trials by state; pending = not launched yet */
+            counts: {
+                cancelled: number;
+                completed: number;
+                failed: number;
+                invalid: number;
+                pending: number;
+                pruned: number;
+                queued: number;
+                running: number;
+            };
+            createdAt: string;
+            /** @description ASHA decisions in the order they were made */
+            decisions: components["schemas"]["SweepDecision"][];
+            finishedAt: string | null;
+            id: string;
+            /** @description Every launched trial, best objective first */
+            leaderboard: components["schemas"]["SweepTrial"][];
+            name: string | null;
+            reason: string | null;
+            /** @description The sweep request, with seed and maxTrials resolved */
+            spec: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description cancelling: no new trials, running ones are being stopped
+             * @enum {string}
+             */
+            status: "running" | "cancelling" | "completed" | "cancelled";
+            /** @description Epochs trained by all trials together */
+            totalEpochs: number;
+            updatedAt: string;
+        };
+        SweepDecision: {
+            /** @description Trials recorded at this rung before it */
+            among: number;
+            at: string;
+            /** @description The objective a trial needed to continue, from the trials already at this rung (null when it was the first) */
+            cutoff: number | null;
+            /** @enum {string} */
+            decision: "continue" | "prune";
+            jobId: string;
+            /** @description The epoch of the rung */
+            rung: number;
+            /** @description 1, 2, …: the order decisions were made in */
+            seq: number;
+            trial: number;
+            value: number | null;
+        };
+        SweepDistributionInput: {
+            /** @description Sampled uniformly; any JSON values (numbers, strings, objects such as a layer). */
+            choice: unknown[];
+        } | {
+            /** @description With method "grid": every value, crossed with the other grid axes. With "random": like choice. */
+            grid: unknown[];
+        } | {
+            /** @description [low, high]: uniform real. */
+            uniform: [
+                number,
+                number
+            ];
+        } | {
+            /** @description [low, high], both > 0: uniform in log space. */
+            loguniform: [
+                number,
+                number
+            ];
+        } | {
+            /** @description [low, high]: a uniform integer, both ends included. */
+            intuniform: [
+                number,
+                number
+            ];
+        };
+        SweepList: {
+            items: components["schemas"]["SweepSummary"][];
+            nextCursor: string | null;
+        };
+        SweepSpecInput: {
+            /** @description A job spec (see JobSpec); each trial is this spec with the space's paths set to sampled values. */
+            base: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description "asha" stops trials early (they end completed, reason pruned); "none" runs each to its end.
+             * @default {
+             *       "type": "none"
+             *     }
+             */
+            earlyTermination?: {
+                /**
+                 * @description The first rung, in epochs.
+                 * @default 1
+                 */
+                gracePeriod?: number;
+                /**
+                 * @description Rungs at gracePeriod·reductionFactor^k epochs; the top 1/reductionFactor continue past each.
+                 * @default 3
+                 */
+                reductionFactor?: number;
+                /** @constant */
+                type: "asha";
+            } | {
+                /** @constant */
+                type: "none";
+            };
+            /** @description Trials to run (at most MAX_SWEEP_TRIALS). Default: the grid size with "grid", else 10. */
+            maxTrials?: number;
+            /**
+             * @description "grid" crosses the grid axes (repeating the grid when maxTrials is larger); other axes are sampled.
+             * @default random
+             * @enum {string}
+             */
+            method?: "random" | "grid";
+            /** @description A label for people; not unique. */
+            name?: string;
+            objective: {
+                /**
+                 * @description A metrics record field, e.g. val_loss or val_accuracy.
+                 * @enum {string}
+                 */
+                metric: "loss" | "accuracy" | "mae" | "rmse" | "r2" | "val_loss" | "val_accuracy" | "val_mae" | "val_rmse" | "val_r2";
+                /** @enum {string} */
+                mode: "min" | "max";
+            };
+            /**
+             * @description Trials queued or running at once.
+             * @default 4
+             */
+            parallelism?: number;
+            /** @description Seeds the proposals (and trial seeds when the base has none). Absent: random, stored. */
+            seed?: number;
+            /** @description Path → distribution: choice, grid, uniform, loguniform or intuniform. */
+            space: {
+                [key: string]: components["schemas"]["SweepDistributionInput"];
+            };
+        };
+        SweepSummary: {
+            best: {
+                /** @description Where its best checkpoint downloads from (ranked by the objective unless the base spec ranks by another metric) */
+                checkpoint: string | null;
+                jobId: string | null;
+                objective: number | null;
+                objectiveEpoch: number | null;
+                /** @description The sampled value of each space path. */
+                params: {
+                    [key: string]: unknown;
+                };
+                trial: number;
+            } | null;
+            /** @description Trials by state; pending = not launched yet */
+            counts: {
+                cancelled: number;
+                completed: number;
+                failed: number;
+                invalid: number;
+                pending: number;
+                pruned: number;
+                queued: number;
+                running: number;
+            };
+            createdAt: string;
+            finishedAt: string | null;
+            id: string;
+            name: string | null;
+            reason: string | null;
+            /**
+             * @description cancelling: no new trials, running ones are being stopped
+             * @enum {string}
+             */
+            status: "running" | "cancelling" | "completed" | "cancelled";
+            /** @description Epochs trained by all trials together */
+            totalEpochs: number;
+            updatedAt: string;
+        };
+        SweepTrial: {
+            /** @description Epochs it trained */
+            epochs: number;
+            error: string | null;
+            /** @description The trial's job (GET /v1/jobs/{id}); null for an invalid trial */
+            jobId: string | null;
+            /** @description The best objective value it reported */
+            objective: number | null;
+            objectiveEpoch: number | null;
+            /** @description The sampled value of each space path. */
+            params: {
+                [key: string]: unknown;
+            };
+            reason: string | null;
+            /**
+             * @description pruned: stopped early by ASHA (its job is completed, reason pruned); invalid: its sampled spec could not run
+             * @enum {string}
+             */
+            state: "queued" | "running" | "completed" | "pruned" | "failed" | "cancelled" | "invalid";
+            /** @description 0-based proposal number: the same seed proposes the same trial k */
+            trial: number;
         };
         Usage: {
             /** @description Stored bytes: dataset files and kept checkpoints (resume states, deleted when a job ends, are not counted) */
@@ -1451,6 +1755,8 @@ export interface operations {
                 cursor?: string;
                 limit?: number;
                 status?: "queued" | "running" | "completed" | "failed" | "cancelled";
+                /** @description Only this sweep's trials */
+                sweep?: string;
             };
             header?: never;
             path?: never;
@@ -1819,6 +2125,168 @@ export interface operations {
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
             507: components["responses"]["InsufficientStorage"];
+        };
+    };
+    listSweeps: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    submitSweep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SweepSpecInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    /** @description the URL of the created resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sweep"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSweep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sweep"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelSweep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sweep"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    followSweepEvents: {
+        parameters: {
+            query?: {
+                after?: string;
+            };
+            header?: {
+                /** @description resume after this event id (what EventSource sends on reconnect) */
+                "last-event-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description an event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description the sweep has finished and Last-Event-ID is its last event */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getUsage: {

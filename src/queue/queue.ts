@@ -13,6 +13,8 @@ export interface TrainJobData {
   /** The job's estimated peak memory (its record's memoryEstimate.bytes), so workers can admit by it
    *  without reading the record; absent on jobs enqueued before estimates. */
   memoryBytes?: number;
+  /** Set on a sweep's trials: the worker drives the sweep on when the trial ends. */
+  sweep?: string;
 }
 
 export type TrainQueue = Queue<TrainJobData, void, 'train'>;

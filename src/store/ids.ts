@@ -8,6 +8,7 @@ const ULID = '[0-9A-HJKMNP-TV-Z]{26}';
 export const JOB_ID_PATTERN = new RegExp(`^job_${ULID}$`);
 export const DATASET_ID_PATTERN = new RegExp(`^ds_${ULID}$`);
 export const WEBHOOK_ID_PATTERN = new RegExp(`^wh_${ULID}$`);
+export const SWEEP_ID_PATTERN = new RegExp(`^sw_${ULID}$`);
 
 let lastTime = -1;
 let lastRandom: number[] = [];
@@ -55,6 +56,10 @@ export function newDatasetId(now = Date.now()): string {
 
 export function newWebhookId(now = Date.now()): string {
   return `wh_${ulid(now)}`;
+}
+
+export function newSweepId(now = Date.now()): string {
+  return `sw_${ulid(now)}`;
 }
 
 export function isJobId(id: string): boolean {

@@ -54,6 +54,10 @@ export interface JobRecord {
   /** Fine-tuning: the checkpoint the job started from; null for a job trained from a random init. */
   initFrom: JobParent | null;
   bodyHash: string;
+  /** The sweep this job is a trial of (sw_…), its trial number and sampled parameters; null otherwise. */
+  sweep: string | null;
+  trial: number | null;
+  params: Record<string, unknown> | null;
 }
 
 export function encodeRecord(r: JobRecord): string[] {
@@ -84,6 +88,9 @@ export function encodeRecord(r: JobRecord): string[] {
   put('memoryEstimate', r.memoryEstimate);
   put('initFrom', r.initFrom);
   put('bodyHash', r.bodyHash);
+  put('sweep', r.sweep);
+  put('trial', r.trial === null ? null : String(r.trial));
+  put('params', r.params);
   return out;
 }
 
@@ -139,5 +146,8 @@ export function decodeRecord(h: Record<string, string>): JobRecord | null {
     memoryEstimate: json<JobMemoryEstimate | null>('memoryEstimate', null),
     initFrom: json<JobParent | null>('initFrom', null),
     bodyHash: h.bodyHash ?? '',
+    sweep: h.sweep ?? null,
+    trial: h.trial === undefined ? null : Number(h.trial),
+    params: json<Record<string, unknown> | null>('params', null),
   };
 }

@@ -22,6 +22,8 @@ export interface NewJob {
   idempotencyKey: string | null;
   memoryEstimate?: JobMemoryEstimate | null;
   initFrom?: JobParent | null;
+  /** Set on a sweep's trials. */
+  sweep?: { id: string; trial: number; params: Record<string, unknown> };
 }
 
 export type CreateJobResult =
@@ -63,6 +65,9 @@ export async function createJob(s: Store, j: NewJob): Promise<CreateJobResult> {
     memoryEstimate: j.memoryEstimate ?? null,
     initFrom: j.initFrom ?? null,
     bodyHash: j.bodyHash,
+    sweep: j.sweep?.id ?? null,
+    trial: j.sweep?.trial ?? null,
+    params: j.sweep?.params ?? null,
   };
   const k = s.keys;
   const idemKey = j.idempotencyKey === null ? k.idempotency(j.tenant, '-') : k.idempotency(j.tenant, j.idempotencyKey);
@@ -123,9 +128,11 @@ export interface JobPage {
 export async function listJobs(
   s: Store,
   tenant: string,
-  opts: { status?: JobStatus | undefined; limit: number; cursor?: string | null | undefined },
+  opts: { status?: JobStatus | undefined; sweep?: string | undefined; limit: number; cursor?: string | null | undefined },
 ): Promise<JobPage> {
-  const index = opts.status === undefined ? s.keys.tenantJobs(tenant) : s.keys.tenantJobsByStatus(tenant, opts.status);
+  // A sweep's trials have an index of their own; the status is then filtered here.
+  const index =
+    opts.sweep !== undefined ? s.keys.sweepJobs(opts.sweep) : opts.status === undefined ? s.keys.tenantJobs(tenant) : s.keys.tenantJobsByStatus(tenant, opts.status);
   const found: JobRecord[] = [];
   let max = opts.cursor ? `(${opts.cursor}` : '+';
   while (found.length <= opts.limit) {

@@ -42,6 +42,32 @@ export interface Keys {
   webhookDeliveryOrder(webhookId: string): string;
   /** Stream: the webhook outbox, one entry per job event of a tenant with webhooks (all tenants). */
   webhookEvents(): string;
+  /** Hash: a sweep (spec, status, counters); its other keys share this name as a prefix. */
+  sweep(sweepId: string): string;
+  /** Hash: trial number → JSON {jobId, params} (jobId null for a trial whose spec could not run). */
+  sweepTrials(sweepId: string): string;
+  /** Set: trial numbers launched and not yet finished (bounded by parallelism). */
+  sweepLive(sweepId: string): string;
+  /** Hash: trial number → JSON {status, reason} once the trial finished. */
+  sweepDone(sweepId: string): string;
+  /** Hash: trial number → JSON {value, epoch, last}: its best objective so far and its last reported epoch. */
+  sweepObjective(sweepId: string): string;
+  /** Hash: `trial:rung` → ASHA decision (continue | prune), so a repeated report gets the same answer. */
+  sweepDecisions(sweepId: string): string;
+  /** List: every ASHA decision in the order it was made (JSON). */
+  sweepDecisionLog(sweepId: string): string;
+  /** Set: trials ASHA stopped. */
+  sweepPruned(sweepId: string): string;
+  /** Stream: the sweep's events (trial_started, trial_reported, trial_pruned, trial_finished, sweep_finished). */
+  sweepStream(sweepId: string): string;
+  /** Sorted set (score 0, lexicographic ids): the sweep's trial jobs, for GET /v1/jobs?sweep=. */
+  sweepJobs(sweepId: string): string;
+  /** Hash: rung epoch → JSON list of the objectives recorded there (sign-adjusted: larger is better). */
+  sweepRungs(sweepId: string): string;
+  /** Sorted set (score 0, lexicographic ids): a tenant's sweeps. */
+  tenantSweeps(tenant: string): string;
+  /** Set: sweeps not yet finished, which every worker's sweep ticker drives. */
+  activeSweeps(): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -66,5 +92,18 @@ export function createKeys(prefix: string): Keys {
     webhookDeliveries: (id: string) => `${p}:webhook:${id}:deliveries`,
     webhookDeliveryOrder: (id: string) => `${p}:webhook:${id}:delivery-order`,
     webhookEvents: () => `${p}:webhook-events`,
+    sweep: (id: string) => `${p}:sweep:${id}`,
+    sweepTrials: (id: string) => `${p}:sweep:${id}:trials`,
+    sweepLive: (id: string) => `${p}:sweep:${id}:live`,
+    sweepDone: (id: string) => `${p}:sweep:${id}:done`,
+    sweepObjective: (id: string) => `${p}:sweep:${id}:objective`,
+    sweepDecisions: (id: string) => `${p}:sweep:${id}:decisions`,
+    sweepDecisionLog: (id: string) => `${p}:sweep:${id}:decision-log`,
+    sweepPruned: (id: string) => `${p}:sweep:${id}:pruned`,
+    sweepStream: (id: string) => `${p}:sweep:${id}:stream`,
+    sweepJobs: (id: string) => `${p}:sweep:${id}:jobs`,
+    sweepRungs: (id: string) => `${p}:sweep:${id}:rungs`,
+    tenantSweeps: (t: string) => `${p}:tenant:${t}:sweeps`,
+    activeSweeps: () => `${p}:sweeps:active`,
   });
 }
