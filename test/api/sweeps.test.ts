@@ -2,7 +2,10 @@
 // simulated through the store): submission checks naming the path, deterministic proposals,
 // parallelism bounding the live trials, trials as ordinary jobs, cancel, limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJob, transitionJob } from '../../src/store/jobs.js';
+import { getJob, listJobs, transitionJob } from '../../src/store/jobs.js';
+import { claimTrial, finishTrial, getSweep } from '../../src/store/sweeps.js';
+import { buildTrial } from '../../src/sweep/trial.js';
+import { newJobId } from '../../src/store/ids.js';
 import { createSweepDriver } from '../../src/sweep/driver.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
@@ -187,6 +190,32 @@ describe('/v1/sweeps', () => {
     expect(events.statusCode).toBe(200);
     const types = [...events.body.matchAll(/^event: (.*)$/gm)].map((m) => m[1]);
     expect(types).toEqual(['trial_started', 'trial_started', 'trial_finished', 'trial_finished', 'sweep_finished']);
+  });
+
+  it('a trial launched by a process that died before creating its job is created by the next drive, once, however many drivers race', async () => {
+    const s = (await submit(sweepBody({ parallelism: 2 }))).json() as SweepBody;
+    const sweep = await getSweep(f.store, s.id);
+    // Trial 0 ends and a driver records it, freeing a slot...
+    const first = s.leaderboard.find((t) => t.trial === 0)!.jobId as string;
+    await transitionJob(f.store, first, 'cancelled', { reason: 'cancelled_by_user' });
+    expect(await finishTrial(f.store, s.id, 0, first, { outcome: 'cancelled', status: 'cancelled', reason: 'cancelled_by_user' })).toBe(true);
+    expect(await finishTrial(f.store, s.id, 0, first, { outcome: 'cancelled', status: 'cancelled', reason: 'cancelled_by_user' })).toBe(false);
+    // ...then dies having claimed trial 2 (its slot taken, its job id chosen) without creating its job.
+    const built = await buildTrial(f.store, 'default', sweep!.spec, 'xor-lr', 2);
+    const jobId = newJobId();
+    expect(await claimTrial(f.store, s.id, 2, { jobId, params: built.params }, null)).toBe('ok');
+    expect(await getJob(f.store, jobId)).toBeNull();
+    // A second claim of the same trial (a racing process) is refused: the trial has its job id.
+    expect(await claimTrial(f.store, s.id, 2, { jobId: newJobId(), params: built.params }, null)).toBe('race');
+    const drivers = Array.from({ length: 4 }, () => createSweepDriver({ store: f.store, queue: f.queue, logger: quiet as never }));
+    await Promise.all(drivers.map((d) => d.drive(s.id)));
+    const job = await getJob(f.store, jobId);
+    expect(job).toMatchObject({ status: 'queued', sweep: s.id, trial: 2, params: built.params });
+    expect((await f.queue.getJob(jobId))?.data).toMatchObject({ jobId, sweep: s.id });
+    const trials = (await listJobs(f.store, 'default', { sweep: s.id, limit: 100 })).items;
+    expect(trials.map((t) => t.trial).sort()).toEqual([0, 1, 2]);
+    expect((await get(s.id)).counts).toMatchObject({ queued: 2, cancelled: 1, pending: 3 });
+    await f.app.inject({ method: 'POST', url: `/v1/sweeps/${s.id}/cancel` });
   });
 
   it('lists sweeps newest first with a cursor; another id is 404', async () => {
