@@ -26,7 +26,7 @@ interface Decision {
 interface SweepView {
   id: string;
   status: string;
-  counts: Record<string, number>;
+  counts: { completed: number; pruned: number; [state: string]: number };
   leaderboard: Trial[];
   decisions: Decision[];
   best: { trial: number; jobId: string; objective: number; checkpoint: string } | null;
