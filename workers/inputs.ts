@@ -5,11 +5,12 @@
 import { decodeSafetensors, splitHoldout, type InitialTensors } from '../src/core/index.js';
 import type { Dataset, TrainConfig } from '../src/core/types.js';
 import { builtinDataset, isBuiltinName } from '../src/data/index.js';
-import type { DatasetMeta } from '../src/data/types.js';
+import type { DatasetMeta, LoadedDataset } from '../src/data/types.js';
 import { getDatasetMeta, loadDataset } from '../src/store/datasets.js';
 import { InitCheckpointError, readInitCheckpoint } from '../src/store/init-checkpoint.js';
 import type { JobRecord } from '../src/store/jobs.js';
 import type { Store } from '../src/store/redis.js';
+import { checkpointMetadata, type DatasetSource } from '../src/spec/checkpoint-metadata.js';
 import { checkSpecAgainstDataset, toTrainConfig } from '../src/spec/to-train-config.js';
 
 export class JobInputError extends Error {
@@ -27,8 +28,9 @@ export interface JobInputs {
   train: Dataset;
   validation: Dataset | null;
   meta: DatasetMeta;
-  /** Written into every checkpoint: the resolved spec (with its seed), so the file alone says how
-   *  it was made. Nothing job-specific (like the id), so the same spec gives the same bytes. */
+  /** Written into every checkpoint: the resolved spec (with its seed), the inputs' scaling and the
+   *  class names (spec/checkpoint-metadata.ts), so the file alone says how it was made. Nothing
+   *  job-specific (like the id), so the same spec and data give the same bytes. */
   checkpointMetadata: Record<string, string>;
   /** Fine-tuning: the tensors of the checkpoint pinned at submission; null for a random init. */
   initial: InitialTensors | null;
@@ -37,6 +39,7 @@ export interface JobInputs {
 interface Loaded {
   dataset: Dataset;
   meta: DatasetMeta;
+  source: DatasetSource;
 }
 
 export async function loadJobInputs(store: Store, record: JobRecord): Promise<JobInputs> {
@@ -70,7 +73,7 @@ export async function loadJobInputs(store: Store, record: JobRecord): Promise<Jo
     }
   }
   const initial = spec.initFrom === undefined ? null : await loadInitial(store, record.id, spec.initFrom.sha256);
-  return { config, train, validation, meta: main.meta, checkpointMetadata: { spec: JSON.stringify(spec) }, initial };
+  return { config, train, validation, meta: main.meta, checkpointMetadata: checkpointMetadata(spec, main.source), initial };
 }
 
 /** The pinned starting checkpoint's tensors (its copy in this job's directory, sha256-checked). */
@@ -87,12 +90,12 @@ async function loadInitial(store: Store, jobId: string, sha256: string | undefin
 async function loadRef(store: Store, ref: string | { builtin: string }, tenant: string, path: string): Promise<Loaded> {
   if (typeof ref !== 'string') {
     if (!isBuiltinName(ref.builtin)) throw new JobInputError(`${path}.builtin`, `unknown built-in dataset "${ref.builtin}"`);
-    const { dataset, meta } = builtinDataset(ref.builtin);
-    return { dataset, meta };
+    const { dataset, meta, classNames } = builtinDataset(ref.builtin);
+    return { dataset, meta, source: { format: 'builtin', classNames: classNames ?? null } };
   }
   const stored = await getDatasetMeta(store, ref, tenant);
   if (stored === null) throw new JobInputError(path, `dataset ${ref} does not exist (deleted or expired)`);
-  let loaded: Loaded;
+  let loaded: LoadedDataset;
   try {
     loaded = await loadDataset(store, ref);
   } catch (err) {
@@ -102,5 +105,5 @@ async function loadRef(store: Store, ref: string | { builtin: string }, tenant: 
   if (dataset.n !== stored.rows || dataset.features !== stored.features) {
     throw new JobInputError(path, `dataset ${ref} on disk does not match its metadata (${dataset.n}×${dataset.features})`);
   }
-  return { dataset, meta };
+  return { dataset, meta, source: { format: stored.format, classNames: loaded.classNames ?? null } };
 }

@@ -1,6 +1,7 @@
 // Model checkpoints: the weights as safetensors in nn.Linear layout (`layers.{i}.weight` [O × I],
 // `layers.{i}.bias` [O]), the standardization when the config normalizes, and the config, epoch,
-// step and metrics as metadata, so the file alone reproduces the model's predictions.
+// step, metrics and what the output layer gives as metadata, so the file alone reproduces the
+// model's predictions.
 
 import { standardize, type Standardization } from './data.js';
 import { CoreError } from './errors.js';
@@ -44,6 +45,17 @@ export function normalizationTensors(s: Standardization | null): NamedTensor[] {
   ];
 }
 
+/**
+ * What the stored output layer gives: logits for the losses that fuse softmax/sigmoid (that
+ * activation is not part of the stored model; predict applies `output_transform`), else the
+ * values, the output layer's own activation included.
+ */
+export function outputMetadata(config: TrainConfig): { output: 'logits' | 'values'; output_transform: 'softmax' | 'sigmoid' | 'none' } {
+  if (config.loss.type === 'softmax_cross_entropy') return { output: 'logits', output_transform: 'softmax' };
+  if (config.loss.type === 'binary_cross_entropy') return { output: 'logits', output_transform: 'sigmoid' };
+  return { output: 'values', output_transform: 'none' };
+}
+
 export function checkpointBytes(
   params: readonly Param[],
   config: TrainConfig,
@@ -60,6 +72,7 @@ export function checkpointBytes(
     metrics: info.metrics === null ? 'null' : JSON.stringify(deterministicMetrics(info.metrics)),
     task: taskOf(config.loss),
     input_width: String(info.inputWidth),
+    ...outputMetadata(config),
   };
   return encodeSafetensors([...weightTensors(params), ...normalizationTensors(info.normalization)], metadata);
 }

@@ -18,6 +18,8 @@ export interface LoadedDataset {
   meta: DatasetMeta;
   /** Column names when the source has them (CSV header, built-ins). */
   featureNames?: string[];
+  /** Class k's name when the source has names (built-ins like iris). */
+  classNames?: string[];
 }
 
 /** Size limits checked while parsing, before large buffers are allocated. */

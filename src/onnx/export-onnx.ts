@@ -131,6 +131,12 @@ function metadataProps(ckpt: Checkpoint, checkpointSha256: string): { key: strin
     .map((key) => ({ key, value: props[key]! }));
 }
 
+function inputNote(scaling: string | undefined): string {
+  if (scaling === 'divide_by_255') return 'IDX pixel bytes ÷ 255';
+  if (scaling === 'none') return 'numbers as given';
+  return 'IDX pixel bytes ÷ 255, other datasets\' numbers as given';
+}
+
 /** The ONNX model's bytes for a loaded checkpoint whose file had this sha256. */
 export function exportOnnx(ckpt: Checkpoint, checkpointSha256: string): Uint8Array {
   const g = new GraphBuilder();
@@ -180,7 +186,7 @@ export function exportOnnx(ckpt: Checkpoint, checkpointSha256: string): Uint8Arr
     opset_import: [{ domain: '', version: ONNX_OPSET }],
     producer_name: 'traind',
     producer_version: String(ONNX_EXPORT_VERSION),
-    doc_string: `traind ${ckpt.task === 'classification' ? 'classifier' : 'regressor'}, epoch ${ckpt.epoch}; input: ${ckpt.inputWidth} features as the model was trained on (IDX pixel bytes ÷ 255, other datasets' numbers as given)`,
+    doc_string: `traind ${ckpt.task === 'classification' ? 'classifier' : 'regressor'}, epoch ${ckpt.epoch}; input: ${ckpt.inputWidth} features as the model was trained on (${inputNote(ckpt.metadata.input_scaling)})`,
     graph: {
       name: 'traind',
       node: g.nodes,

@@ -2,7 +2,7 @@
 
 import type { DatasetMeta, LoadedDataset } from '../types.js';
 import type { FloatDataset } from '../../core/types.js';
-import { IRIS_FEATURES, IRIS_ROWS } from './iris.js';
+import { IRIS_CLASSES, IRIS_FEATURES, IRIS_ROWS } from './iris.js';
 import { circles, linear, moons, sine, spirals, xor, type RawRows } from './synthetic.js';
 
 export const BUILTIN_NAMES = ['xor', 'spirals', 'moons', 'circles', 'iris', 'sine', 'linear'] as const;
@@ -12,6 +12,7 @@ interface Recipe {
   rows: () => RawRows;
   classes: number | null;
   featureNames: string[];
+  classNames?: string[];
 }
 
 const RECIPES: Record<BuiltinName, Recipe> = {
@@ -23,6 +24,7 @@ const RECIPES: Record<BuiltinName, Recipe> = {
     rows: () => ({ x: IRIS_ROWS.map((r) => r.slice(0, 4)), y: IRIS_ROWS.map((r) => r[4]) }),
     classes: 3,
     featureNames: [...IRIS_FEATURES],
+    classNames: [...IRIS_CLASSES],
   },
   sine: { rows: sine, classes: null, featureNames: ['x'] },
   linear: { rows: linear, classes: null, featureNames: ['x0', 'x1', 'x2'] },
@@ -45,6 +47,7 @@ export function builtinDataset(name: BuiltinName): LoadedDataset & { dataset: Fl
     dataset: { x, y, n, features, targetWidth: 1 },
     meta: { rows: n, features, classes: recipe.classes, task, targetWidth: 1 },
     featureNames: recipe.featureNames,
+    ...(recipe.classNames !== undefined ? { classNames: recipe.classNames } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 // Columns: sepal length, sepal width, petal length, petal width (cm); class 0 setosa, 1 versicolor, 2 virginica.
 
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
+export const IRIS_CLASSES = ['setosa', 'versicolor', 'virginica'] as const;
 
 /** Each row: four measurements then the class index. */
 export const IRIS_ROWS: readonly (readonly [number, number, number, number, number])[] = [
