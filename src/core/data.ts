@@ -107,3 +107,13 @@ export function standardize(x: Float32Array, N: number, I: number, s: Standardiz
     }
   }
 }
+
+/** A copy of `ds` with standardized float features; `ds` itself when `s` is null. */
+export function standardized(ds: Dataset, s: Standardization | null): Dataset {
+  if (s === null) return ds;
+  // Bytes are converted once and standardized in that copy; float features keep their array.
+  const raw = featureFloats(ds.x);
+  const x = raw === ds.x ? new Float32Array(raw.length) : raw;
+  standardize(raw, ds.n, ds.features, s, x);
+  return { ...ds, x };
+}

@@ -30,7 +30,7 @@ export function improved(current: number, best: number | null, direction: Direct
   return current - minDelta > (best ?? -Infinity);
 }
 
-export function createEarlyStopping(_cfg: EarlyStoppingConfig): EarlyStoppingState {
+export function createEarlyStopping(): EarlyStoppingState {
   return { wait: 0, best: null, bestEpoch: 0, stoppedEpoch: 0 };
 }
 

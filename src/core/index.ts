@@ -9,8 +9,9 @@ export type { BackendKind, SelectOptions } from './kernels/select.js';
 export { CoreError } from './errors.js';
 
 export { train } from './train.js';
-export type { TrainHooks, TrainOptions, TrainResult, BestCheckpointEvent, LatestStateEvent, InitialTensors } from './train.js';
-export type { KeptCheckpoint } from './resume.js';
+export type { TrainHooks, TrainOptions, TrainResult, BestCheckpointEvent, LatestStateEvent } from './train.js';
+export type { InitialTensors } from './run-state.js';
+export type { KeptCheckpoint } from './ranking.js';
 export { validateConfig, metricNames } from './validate.js';
 export { countParams } from './model.js';
 export { defaultAlpha } from './activations.js';

@@ -6,7 +6,7 @@
 
 import { lossFusesActivation } from './model.js';
 import { momentNames } from './optimizers.js';
-import { EVAL_CHUNK } from './train.js';
+import { EVAL_CHUNK } from './run-state.js';
 import type { TrainConfig } from './types.js';
 
 const F32 = 4;

@@ -3,10 +3,16 @@
 // exactly what `predict` returns, so a caller recomputing a score from predictions gets the same number.
 // B batch, O outputs, N samples.
 
-import type { LossConfig, Task } from './types.js';
+import type { EpochMetrics, LossConfig, Task } from './types.js';
 
 export function taskOf(loss: LossConfig): Task {
   return loss.type === 'softmax_cross_entropy' || loss.type === 'binary_cross_entropy' ? 'classification' : 'regression';
+}
+
+/** An epoch's value of the named metric (e.g. "val_loss"); NaN when the epoch has none. */
+export function metricValue(m: EpochMetrics, name: string): number {
+  const v = (m as unknown as Record<string, number | undefined>)[name];
+  return v ?? NaN;
 }
 
 /** Running sums over one pass; allocated once, reset per epoch. Sums are float64. */

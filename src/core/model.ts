@@ -297,3 +297,19 @@ export function modelBackward(m: Model, dOut: Float32Array, B: number): void {
 export function zeroGrads(m: Model): void {
   for (const p of m.params) p.grad.fill(0);
 }
+
+/** Copies each parameter's values into `into` (one array per parameter, same order). */
+export function saveWeights(params: readonly Param[], into: Float32Array[]): void {
+  params.forEach((p, k) => into[k]!.set(p.data));
+}
+
+export function loadWeights(from: readonly Float32Array[], params: readonly Param[]): void {
+  params.forEach((p, k) => p.data.set(from[k]!));
+}
+
+export function weightsFinite(params: readonly Param[]): boolean {
+  for (const p of params) {
+    for (let i = 0; i < p.data.length; i++) if (!Number.isFinite(p.data[i]!)) return false;
+  }
+  return true;
+}

@@ -8,24 +8,17 @@ import type { Standardization } from './data.js';
 import type { EarlyStoppingState } from './early-stopping.js';
 import { CoreError } from './errors.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
+import type { KeptCheckpoint } from './ranking.js';
 import type { PlateauState } from './schedules.js';
+import type { ConvergenceState } from './stopping.js';
 import type { EpochMetrics, StopReason, TrainConfig } from './types.js';
 
 export const RESUME_FORMAT = 'traind.resume';
 export const RESUME_VERSION = '1';
 
-/** sklearn's convergence test on the training loss: `best` null = nothing seen yet. */
-export interface ConvergenceState {
-  best: number | null;
-  wait: number;
-}
-
-export interface KeptCheckpoint {
-  epoch: number;
-  value: number;
-}
-
-export interface LoopState {
+/** The file's JSON `state`: the loop position and the stopping and ranking states, under the
+ *  names version 1 files use (`restorable` holds Stopping.bestMetrics). */
+export interface ResumeState {
   /** Completed epochs (1-based count) and optimizer updates so far. */
   epoch: number;
   step: number;
@@ -61,7 +54,7 @@ function reviver(_key: string, v: unknown): unknown {
   return v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v === 'NaN' ? NaN : v;
 }
 
-export function encodeResumeState(config: TrainConfig, state: LoopState, t: ResumeTensors): Uint8Array {
+export function encodeResumeState(config: TrainConfig, state: ResumeState, t: ResumeTensors): Uint8Array {
   const tensors: NamedTensor[] = [...t.weights, ...t.optimizer];
   if (t.bestWeights !== null) tensors.push(...t.bestWeights.map((w) => ({ ...w, name: `best.${w.name}` })));
   if (t.normalization !== null) {
@@ -77,7 +70,7 @@ export function encodeResumeState(config: TrainConfig, state: LoopState, t: Resu
 }
 
 export interface DecodedResume {
-  state: LoopState;
+  state: ResumeState;
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
 }
 
@@ -96,9 +89,9 @@ export function decodeResumeState(bytes: Uint8Array, config: TrainConfig): Decod
   if (metadata.config !== JSON.stringify(config)) {
     throw new CoreError('resume', 'resume state was written for a different config');
   }
-  let state: LoopState;
+  let state: ResumeState;
   try {
-    state = JSON.parse(metadata.state ?? '', reviver) as LoopState;
+    state = JSON.parse(metadata.state ?? '', reviver) as ResumeState;
   } catch {
     throw new CoreError('resume', 'resume state metadata "state" is not valid JSON');
   }

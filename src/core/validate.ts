@@ -1,5 +1,5 @@
-// Checks a whole TrainConfig against the data it will train on before anything is allocated, so a
-// config that cannot run is refused up front with the offending field's path (CoreError.path).
+// Checks a whole TrainConfig, and the arrays it will train on, before anything is allocated, so a
+// run that cannot work is refused up front with the offending field's path (CoreError.path).
 
 import { validateEarlyStopping } from './early-stopping.js';
 import { CoreError } from './errors.js';
@@ -8,7 +8,7 @@ import { validateModel } from './model.js';
 import { validateOptimizer } from './optimizers.js';
 import { validateRegularization } from './regularization.js';
 import { validateSchedule } from './schedules.js';
-import type { Task, TrainConfig } from './types.js';
+import type { Dataset, Task, TrainConfig } from './types.js';
 
 /** The metric names an epoch reports, which monitors may name. */
 export function metricNames(task: Task, hasValidation: boolean): string[] {
@@ -98,5 +98,36 @@ export function validateConfig(
   }
   if (config.learningRate.schedule === 'reduce_on_plateau') {
     checkMonitor('learningRate.monitor', config.learningRate.monitor, task, opts.hasValidation);
+  }
+}
+
+function checkLabels(ds: Dataset, O: number, path: string): void {
+  for (let i = 0; i < ds.n; i++) {
+    const c = ds.y[i]!;
+    if (!Number.isInteger(c) || c < 0 || c >= O) {
+      throw new CoreError(path, `class label at row ${i} must be an integer in [0, ${O}), got ${c}`);
+    }
+  }
+}
+
+/** Checks the training and validation arrays: their lengths, matching widths, and class labels in range. */
+export function validateData(config: TrainConfig, data: { train: Dataset; validation: Dataset | null }): void {
+  const { train, validation } = data;
+  if (train.n < 1) throw new CoreError('dataset', 'the training set has no rows');
+  if (train.x.length !== train.n * train.features || train.y.length !== train.n * train.targetWidth) {
+    throw new CoreError('dataset', `the training arrays do not hold ${train.n} rows of ${train.features} features and ${train.targetWidth} targets`);
+  }
+  if (validation !== null) {
+    if (validation.features !== train.features || validation.targetWidth !== train.targetWidth) {
+      throw new CoreError('validation', `validation rows have ${validation.features} features and ${validation.targetWidth} targets, training rows ${train.features} and ${train.targetWidth}`);
+    }
+    if (validation.n < 1 || validation.x.length !== validation.n * validation.features || validation.y.length !== validation.n * validation.targetWidth) {
+      throw new CoreError('validation', `the validation arrays do not hold ${validation.n} rows (at least 1)`);
+    }
+  }
+  const last = config.layers[config.layers.length - 1];
+  if (config.loss.type === 'softmax_cross_entropy' && train.targetWidth === 1 && last?.type === 'dense') {
+    checkLabels(train, last.units, 'dataset');
+    if (validation !== null) checkLabels(validation, last.units, 'validation');
   }
 }

@@ -23,7 +23,7 @@ const base: EarlyStoppingConfig = {
 
 /** Feeds the values as epochs 1, 2, …; returns the epoch that stopped (0 = ran out) and the state. */
 function run(cfg: EarlyStoppingConfig, values: number[]) {
-  const state = createEarlyStopping(cfg);
+  const state = createEarlyStopping();
   for (let i = 0; i < values.length; i++) {
     if (earlyStoppingUpdate(cfg, state, i + 1, values[i]!) === 'stop') return { stoppedAt: i + 1, state };
   }
@@ -96,7 +96,7 @@ describe('earlyStoppingUpdate', () => {
 
   it('state is plain JSON and resumes where it stopped', () => {
     const cfg = { ...base, patience: 3 };
-    const state = createEarlyStopping(cfg);
+    const state = createEarlyStopping();
     expect(JSON.parse(JSON.stringify(state))).toEqual(state);
     earlyStoppingUpdate(cfg, state, 1, 1.0);
     earlyStoppingUpdate(cfg, state, 2, 1.1);
