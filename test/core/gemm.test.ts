@@ -1,22 +1,12 @@
 // GEMM against a naive float64 reference, for every backend, all four transpose cases and several betas.
 
 import { describe, expect, it } from 'vitest';
+import type { GemmArgs } from '../../src/core/kernels/kernels.js';
 import { randomArray as randomMatrix } from './gradcheck.js';
 import { forEachBackend } from './backends.js';
 
 
-function naiveGemm(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  alpha: number,
-  A: Float32Array,
-  B: Float32Array,
-  beta: number,
-  C: Float32Array,
-): Float64Array {
+function naiveGemm(...[transA, transB, M, N, K, alpha, A, B, beta, C]: GemmArgs): Float64Array {
   const out = new Float64Array(M * N);
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {

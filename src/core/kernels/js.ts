@@ -1,7 +1,7 @@
 // The plain TypeScript reference backend: GEMM with cache-friendly loop orders, small register
 // blocks and float64 accumulation. Faster backends are checked against this one.
 
-import type { Kernels } from './kernels.js';
+import type { Gemm, Kernels } from './kernels.js';
 
 // Float64 accumulators, grown on demand and reused, so steady-state calls allocate nothing.
 let scratch = new Float64Array(0);
@@ -128,18 +128,7 @@ function axpyRows(
   }
 }
 
-function gemm(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  alpha: number,
-  A: Float32Array,
-  B: Float32Array,
-  beta: number,
-  C: Float32Array,
-): void {
+const gemm: Gemm = (transA, transB, M, N, K, alpha, A, B, beta, C) => {
   if (transB && !transA) {
     gemmNT(M, N, K, alpha, A, B, beta, C);
   } else if (!transB) {
@@ -162,7 +151,7 @@ function gemm(
       }
     }
   }
-}
+};
 
 export const jsKernels: Kernels = {
   name: 'js',

@@ -3,28 +3,33 @@
 
 import type { Activation } from '../types.js';
 
+/** The arguments of every GEMM in the core, its backends and their tests, in this order (BLAS's sgemm without the leading dimensions). */
+export type GemmArgs = [
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  B: Float32Array,
+  beta: number,
+  C: Float32Array,
+];
+
+/**
+ * Row-major C[M×N] = alpha · op(A) · op(B) + beta · C, where op(A) is M×K and op(B) is K×N.
+ * A is stored M×K (or K×M when transA), B is K×N (or N×K when transB). beta 0 ignores C's contents.
+ */
+export type Gemm = (...args: GemmArgs) => void;
+
 export interface Kernels {
   /** Backend name, reported in job metadata, e.g. "js" or "wasm-simd". */
   readonly name: string;
   readonly threads: number;
   /** Float32 buffers the backend can compute on without copying (e.g. views into wasm memory). */
   alloc(length: number): Float32Array;
-  /**
-   * Row-major C[M×N] = alpha · op(A) · op(B) + beta · C, where op(A) is M×K and op(B) is K×N.
-   * A is stored M×K (or K×M when transA), B is K×N (or N×K when transB). beta 0 ignores C's contents.
-   */
-  gemm(
-    transA: boolean,
-    transB: boolean,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float32Array,
-    B: Float32Array,
-    beta: number,
-    C: Float32Array,
-  ): void;
+  gemm: Gemm;
 
   // Optional element-wise passes. A backend that has them computes exactly the bits of the
   // TypeScript loop it replaces (float64 arithmetic in the same order, rounded on store), so callers

@@ -5,25 +5,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { Kernels } from './kernels.js';
+import type { GemmArgs, Kernels } from './kernels.js';
 
 interface NativeAddon {
   isa(): string;
   supportedIsas(): string[];
   createPool(threads: number, isa?: string): object;
-  gemm(
-    pool: object,
-    transA: boolean,
-    transB: boolean,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float32Array,
-    B: Float32Array,
-    beta: number,
-    C: Float32Array,
-  ): void;
+  gemm(pool: object, ...args: GemmArgs): void;
   reluForward(Z: Float32Array, A: Float32Array, n: number): void;
   leakyReluForward(Z: Float32Array, A: Float32Array, n: number, alpha: number): void;
   reluBackward(Z: Float32Array, dA: Float32Array, dZ: Float32Array, n: number): void;

@@ -2,25 +2,14 @@
 // sizes that straddle the tile and cache-block sizes, alpha/beta cases, views, determinism.
 import { describe, expect, it } from 'vitest';
 
-import type { Kernels } from '../../../src/core/kernels/kernels.js';
+import type { GemmArgs, Kernels } from '../../../src/core/kernels/kernels.js';
 import { createNativeKernels, nativeIsas } from '../../../src/core/kernels/native.js';
 import { availableBackends, createBackend, selectKernels } from '../../../src/core/kernels/select.js';
 import { randomArray as randomMatrix } from '../gradcheck.js';
 
 
 /** The exact product in float64 and, per entry, Σ|terms| to scale the float32 tolerance. */
-function reference(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  alpha: number,
-  A: Float32Array,
-  B: Float32Array,
-  beta: number,
-  C: Float32Array,
-): { value: Float64Array; scale: Float64Array } {
+function reference(...[transA, transB, M, N, K, alpha, A, B, beta, C]: GemmArgs): { value: Float64Array; scale: Float64Array } {
   const value = new Float64Array(M * N);
   const scale = new Float64Array(M * N);
   for (let i = 0; i < M; i++) {
