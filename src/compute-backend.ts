@@ -1,7 +1,7 @@
 // Which compute backend this process trains and predicts with, and why the native addon is not
 // it when it is not: reported once at start-up (a warning) and on GET /readyz, so a host that
 // silently fell back to WebAssembly (a third of the speed) is visible from outside.
-import { nativeLoadError, selectKernels, type Kernels } from './core/index.js';
+import { nativeLoadError, selectKernels, type Kernels } from './core/node.js';
 
 export interface ComputeBackend {
   /** The backend single-threaded jobs use here, e.g. "native-avx512", "wasm-simd", "js". */

@@ -1,17 +1,17 @@
-// The numeric core's public entry: everything the service uses, and nothing of the internals.
+// The numeric core's pure entry: layers, losses, optimizers, schedules, the training loop,
+// checkpoints and the TypeScript kernels. It imports no runtime module and touches no I/O, so it
+// runs unchanged in a browser or any JS runtime; `node.ts` adds the native and WebAssembly backends.
 
 export type * from './types.js';
-export type { Kernels } from './kernels/kernels.js';
+export type { Kernels, Gemm, GemmArgs } from './kernels/kernels.js';
 export { jsKernels } from './kernels/js.js';
-export { selectKernels, createBackend, availableBackends } from './kernels/select.js';
-export { nativeLoadError } from './kernels/native.js';
-export type { BackendKind, SelectOptions } from './kernels/select.js';
 export { CoreError } from './errors.js';
 
 export { train } from './train.js';
 export type { TrainHooks, TrainOptions, TrainResult, BestCheckpointEvent, LatestStateEvent } from './train.js';
 export type { InitialTensors } from './run-state.js';
 export type { KeptCheckpoint } from './ranking.js';
+export { yieldMacrotask, type YieldToCaller } from './pacing.js';
 export { validateConfig, metricNames } from './validate.js';
 export { countParams } from './model.js';
 export { defaultAlpha } from './activations.js';

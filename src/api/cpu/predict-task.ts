@@ -4,7 +4,7 @@
 // Loaded models are cached per job while the indexed checkpoint and its file on disk are unchanged.
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { countParams, loadCheckpoint, predict, selectKernels, type Checkpoint, type Kernels } from '../../core/index.js';
+import { countParams, loadCheckpoint, predict, selectKernels, type Checkpoint, type Kernels } from '../../core/node.js';
 import { CheckpointCorruptError, fileIdentity } from '../../store/verified-checkpoint.js';
 import { ApiError, type Issue } from '../errors.js';
 import { CheckpointMissing, type PredictResult, type PredictTask } from './protocol.js';
