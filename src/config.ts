@@ -46,6 +46,8 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   DATA_DIR: z.string().min(1).default('./data'),
   WORKER_CONCURRENCY: int(1, 256).default(Math.max(1, os.availableParallelism())),
+  /** The most GEMM threads one job trains on; it gets the cores its worker's running jobs leave, at least 1. */
+  TRAIN_THREADS: int(1, 64).default(Math.min(64, Math.max(1, os.availableParallelism()))),
   /** Memory a worker lets its running jobs' estimates add up to; a job waits (in arrival order) until it fits. */
   WORKER_MEMORY_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(Math.floor(availableMemory() / 2)),
   KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1–64)').default('traind'),
@@ -204,6 +206,7 @@ export interface Config {
   redisUrl: string;
   dataDir: string;
   workerConcurrency: number;
+  trainThreads: number;
   workerMemoryBytes: number;
   keyPrefix: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -279,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     dataDir: e.DATA_DIR,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    trainThreads: e.TRAIN_THREADS,
     workerMemoryBytes: e.WORKER_MEMORY_BYTES,
     keyPrefix: e.KEY_PREFIX,
     logLevel: e.LOG_LEVEL,

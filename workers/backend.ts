@@ -1,12 +1,20 @@
-// The compute backend trainers use: the core's fastest available, one GEMM thread each
-// (the worker already runs one trainer per core).
+// The compute backend trainers use: the core's fastest available, with the threads the worker gave
+// the job (workers/core-shares.ts). One pool per thread count, made once per process.
 
 import type { Logger } from 'pino';
 import { computeBackend, singleThreadKernels } from '../src/compute-backend.js';
-import type { Kernels } from '../src/core/index.js';
+import { selectKernels, type Kernels } from '../src/core/index.js';
 
-export function trainingKernels(): Kernels {
-  return singleThreadKernels();
+const pools = new Map<number, Kernels>();
+
+export function trainingKernels(threads = 1): Kernels {
+  if (threads <= 1) return singleThreadKernels();
+  let k = pools.get(threads);
+  if (k === undefined) {
+    k = selectKernels({ threads });
+    pools.set(threads, k);
+  }
+  return k;
 }
 
 /** Start-up line: the backend, and a warning with the reason when the native addon did not load. */

@@ -34,6 +34,8 @@ export interface TrainerJob {
   attemptsStarted: number;
   attemptsMade: number;
   opts: { attempts?: number };
+  /** GEMM threads to train on (workers/core-shares.ts); 1 when not given. */
+  threads?: number;
 }
 
 type Terminal = 'completed' | 'failed' | 'cancelled';
@@ -80,8 +82,9 @@ export default async function processTrainJob(
       log.info({ why: started.why }, 'job no longer runnable; skipping');
       return { status: started.status ?? 'gone', reason: null };
     }
-    // Visible while it runs, not only at the end: which kernels this host trains with.
-    await setJobFields(store, jobId, { backend: trainingKernels().name });
+    // Visible while it runs, not only at the end: which kernels this host trains with, on how many threads.
+    const kernels = trainingKernels(job.threads ?? 1);
+    await setJobFields(store, jobId, { backend: kernels.name, threads: kernels.threads });
     log.info({ resume: resume !== null, reason: why }, 'job running');
 
     let inputs: JobInputs;
@@ -99,7 +102,7 @@ export default async function processTrainJob(
     const run = (from: Uint8Array | null) =>
       train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...hooks, shouldStop }, {
         resume: from,
-        kernels: trainingKernels(),
+        kernels,
         metadata: inputs.checkpointMetadata,
         initial: inputs.initial,
       });

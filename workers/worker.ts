@@ -6,6 +6,7 @@
 // killing its worker) into the job record's terminal status.
 
 import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
 import { watchQueue } from '../src/metrics/queue-metrics.js';
@@ -17,6 +18,7 @@ import { getJob, isTerminal, transitionJob } from '../src/store/jobs.js';
 import { createRedis, createStore } from '../src/store/redis.js';
 import { createSweepDriver } from '../src/sweep/driver.js';
 import { createMemoryAdmission, jobMemoryBytes, JobTooBigError } from './admission.js';
+import { createCoreShares } from './core-shares.js';
 import { logConnection, outageLogger } from './connection-log.js';
 import { LOCK_LOST_REASON, superseded } from './fence.js';
 import { handBack } from './hand-back.js';
@@ -49,6 +51,7 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
   const driveSweepOf = (data: TrainJobData) => {
     if (data.sweep !== undefined) void sweeps.drive(data.sweep).catch((err: unknown) => logger.warn({ err, sweepId: data.sweep }, 'could not drive sweep'));
   };
+  const cores = createCoreShares(availableParallelism(), config.trainThreads);
 
   async function processJob(job: Job<TrainJobData>, token?: string, signal?: AbortSignal): Promise<ProcessorResult> {
     const jobId = job.data.jobId;
@@ -70,10 +73,12 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
       if (signal?.reason === SHUTDOWN_REASON) await handBack(queue, store.redis, jobId, token);
       throw new WaitingError();
     }
+    const share = cores.take();
     try {
-      const trainerJob = { data: job.data, attemptsStarted: job.attemptsStarted, attemptsMade: job.attemptsMade, opts: { attempts: job.opts.attempts } };
+      const trainerJob = { data: job.data, attemptsStarted: job.attemptsStarted, attemptsMade: job.attemptsMade, opts: { attempts: job.opts.attempts }, threads: share.threads };
       return await settle(job, token, await runTrainer({ job: trainerJob, signal, logger, onEpoch: countEpoch }), signal);
     } finally {
+      share.release();
       release();
       driveSweepOf(job.data);
     }

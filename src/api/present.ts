@@ -23,6 +23,7 @@ export function presentJobSummary(j: JobRecord) {
     finishedAt: j.finishedAt,
     error: j.error,
     backend: j.backend,
+    threads: j.threads,
     memoryEstimate: j.memoryEstimate,
     sweep: j.sweep,
     trial: j.trial,

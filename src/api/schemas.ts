@@ -137,6 +137,7 @@ const jobCommon = {
   finishedAt: z.string().nullable(),
   error: z.string().nullable(),
   backend: z.string().nullable(),
+  threads: z.number().int().nullable().meta({ description: 'Threads the job trains on (TRAIN_THREADS, or the cores its worker\'s other jobs leave); null until it runs' }),
   /** Null only for jobs submitted before estimates existed. */
   memoryEstimate: MemoryEstimateSchema.nullable(),
   sweep: z.string().nullable().describe('The sweep this job is a trial of (sw_…), else null'),

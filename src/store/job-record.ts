@@ -49,6 +49,8 @@ export interface JobRecord {
   finishedAt: string | null;
   error: string | null;
   backend: string | null;
+  /** Threads the job's GEMMs ran on (TRAIN_THREADS, the cores its worker's other jobs left); null until it runs. */
+  threads: number | null;
   /** Estimated peak bytes of training, by part, from submission; null for jobs submitted before estimates. */
   memoryEstimate: JobMemoryEstimate | null;
   /** Fine-tuning: the checkpoint the job started from; null for a job trained from a random init. */
@@ -85,6 +87,7 @@ export function encodeRecord(r: JobRecord): string[] {
   put('finishedAt', r.finishedAt);
   put('error', r.error);
   put('backend', r.backend);
+  put('threads', r.threads === null ? null : String(r.threads));
   put('memoryEstimate', r.memoryEstimate);
   put('initFrom', r.initFrom);
   put('bodyHash', r.bodyHash);
@@ -143,6 +146,7 @@ export function decodeRecord(h: Record<string, string>): JobRecord | null {
     finishedAt: h.finishedAt ?? null,
     error: h.error || null,
     backend: h.backend ?? null,
+    threads: h.threads ? Number(h.threads) : null,
     memoryEstimate: json<JobMemoryEstimate | null>('memoryEstimate', null),
     initFrom: json<JobParent | null>('initFrom', null),
     bodyHash: h.bodyHash ?? '',

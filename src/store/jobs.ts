@@ -62,6 +62,7 @@ export async function createJob(s: Store, j: NewJob): Promise<CreateJobResult> {
     finishedAt: null,
     error: null,
     backend: null,
+    threads: null,
     memoryEstimate: j.memoryEstimate ?? null,
     initFrom: j.initFrom ?? null,
     bodyHash: j.bodyHash,
@@ -271,9 +272,10 @@ export async function setBestMetrics(s: Store, jobId: string, best: MetricsRecor
 }
 
 /** Sets fields the worker learns while running (backend name, last error). */
-export async function setJobFields(s: Store, jobId: string, fields: { backend?: string; error?: string }): Promise<boolean> {
+export async function setJobFields(s: Store, jobId: string, fields: { backend?: string; threads?: number; error?: string }): Promise<boolean> {
   const pairs: string[] = [];
   if (fields.backend !== undefined) pairs.push('backend', fields.backend);
+  if (fields.threads !== undefined) pairs.push('threads', String(fields.threads));
   if (fields.error !== undefined) pairs.push('error', fields.error);
   if (pairs.length === 0) return true;
   return (await runScript(s.redis, HSET_IF_EXISTS, 1, s.keys.job(jobId), ...pairs)) === 1;
