@@ -3,7 +3,7 @@
 
 import type { Logger } from 'pino';
 import { computeBackend, singleThreadKernels } from '../src/compute-backend.js';
-import { selectKernels, type Kernels } from '../src/core/index.js';
+import { selectKernels, type Kernels } from '../src/core/node.js';
 
 const pools = new Map<number, Kernels>();
 
