@@ -608,6 +608,8 @@ export interface components {
             status: "queued" | "running" | "completed" | "failed" | "cancelled";
             /** @description The sweep this job is a trial of (sw_…), else null */
             sweep: string | null;
+            /** @description Threads the job trains on (TRAIN_THREADS, or the cores its worker's other jobs leave); null until it runs */
+            threads: number | null;
             /** @description The trial's number in its sweep */
             trial: number | null;
             updatedAt: string;
@@ -991,6 +993,8 @@ export interface components {
             status: "queued" | "running" | "completed" | "failed" | "cancelled";
             /** @description The sweep this job is a trial of (sw_…), else null */
             sweep: string | null;
+            /** @description Threads the job trains on (TRAIN_THREADS, or the cores its worker's other jobs leave); null until it runs */
+            threads: number | null;
             /** @description The trial's number in its sweep */
             trial: number | null;
             updatedAt: string;
