@@ -43,8 +43,11 @@ interface Tensor {
   raw_data: Uint8Array;
 }
 
-/** Little-endian float32 bytes, whatever the host's byte order. */
+const LITTLE_ENDIAN = new Uint8Array(Float32Array.of(1).buffer)[3] === 0x3f;
+
+/** Little-endian float32 bytes, whatever the host's byte order (on little-endian hosts a view, not a copy). */
 function rawFloat32(data: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const out = new Uint8Array(data.length * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
