@@ -9,6 +9,7 @@ import { train, type Dataset } from '../../src/core/index.js';
 import { builtinDataset } from '../../src/data/index.js';
 import { ONNX_OPSET } from '../../src/onnx/export-onnx.js';
 import { onnxModelType } from '../../src/onnx/onnx-schema.js';
+import { checkpointMetadata } from '../../src/spec/checkpoint-metadata.js';
 import { JobSpecSchema } from '../../src/spec/job-spec.js';
 import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
 import { checkpointPath, recordBestCheckpoint } from '../../src/store/checkpoints.js';
@@ -34,6 +35,7 @@ function irisOneHot(): Dataset {
 }
 
 const iris = builtinDataset('iris').dataset;
+const IRIS_NAMES = builtinDataset('iris').classNames!;
 const moons = builtinDataset('moons').dataset;
 const linear = builtinDataset('linear').dataset;
 const sine = builtinDataset('sine').dataset;
@@ -96,7 +98,8 @@ describe('ONNX export', () => {
           await recordBestCheckpoint(f.store, id, { tenant: 'default', epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted });
         },
       },
-      { metadata: { spec: JSON.stringify(spec) } },
+      // What the worker writes (the spec, input scaling, class names), and the core adds output/output_transform.
+      { metadata: checkpointMetadata(spec, { format: 'builtin', classNames: v.data === iris ? IRIS_NAMES : null }) },
     );
     return { id, spec };
   }
@@ -209,6 +212,8 @@ describe('ONNX export', () => {
     expect(meta.epoch).toBe(String(best.epoch));
     expect(JSON.parse(meta.metrics!)).toMatchObject({ epoch: best.epoch });
     expect(meta.checkpoint_sha256).toBe(best.sha256);
+    expect(meta).toMatchObject({ task: 'classification', input_width: '4', input_scaling: 'none', output: 'logits', output_transform: 'softmax' });
+    expect(JSON.parse(meta.class_names!)).toEqual(['setosa', 'versicolor', 'virginica']);
   });
 
   it('refuses an unknown format with 400 naming format, answers 404 for a missing epoch, and never exports a damaged file', async () => {
