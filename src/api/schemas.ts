@@ -24,7 +24,7 @@ export const CheckpointDownloadQuery = z.object({
     .default('safetensors')
     .describe(
       'safetensors (the stored file) or onnx: the inference path as an ONNX model (opset 13; input "input" [batch, features]; ' +
-        'outputs "probabilities" and "logits" for classifiers, "value" for regressors; metadata_props carry the spec, epoch and metrics)',
+        'outputs "probabilities", "logits" and "label" for classifiers, "value" for regressors; metadata_props carry the spec, epoch and metrics)',
     ),
 });
 

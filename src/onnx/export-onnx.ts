@@ -1,6 +1,6 @@
 // A loaded checkpoint as an ONNX model (opset 13) of the inference path predict runs: the stored
 // standardization, each dense layer as Gemm, its activation, no dropout, and the outputs predict
-// gives (probabilities plus logits for classifiers, values for regressors), batch dimension dynamic.
+// gives (probabilities, label and logits for classifiers, values for regressors), batch dimension dynamic.
 // Deterministic: the same checkpoint always gives the same bytes.
 import { defaultAlpha, type Checkpoint } from '../core/index.js';
 import type { Activation, DenseLayerConfig } from '../core/types.js';
@@ -12,14 +12,15 @@ const IR_VERSION = 7;
 /** Bumped whenever the exporter changes the bytes it writes for the same checkpoint (it is part of the ETag). */
 export const ONNX_EXPORT_VERSION = 1;
 
-/** TensorProto.DataType FLOAT, AttributeProto.AttributeType FLOAT and INT. */
+/** TensorProto.DataType FLOAT and INT64, AttributeProto.AttributeType FLOAT and INT. */
 const FLOAT = 1;
+const INT64 = 7;
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
 
 export const ONNX_INPUT = 'input';
-/** Output names: predict's fields (`probabilities` or `value`) and the classifier's `logits`. */
-export const ONNX_OUTPUTS = { probabilities: 'probabilities', logits: 'logits', value: 'value' } as const;
+/** Output names: predict's fields (`probabilities` and `label`, or `value`) and the classifier's `logits`. */
+export const ONNX_OUTPUTS = { probabilities: 'probabilities', logits: 'logits', label: 'label', value: 'value' } as const;
 
 interface Attribute {
   name: string;
@@ -62,6 +63,18 @@ function floatInfo(name: string, width: number) {
   return { name, type: { tensor_type: { elem_type: FLOAT, shape: { dim: [{ dim_param: 'batch' }, { dim_value: width }] } } } };
 }
 
+/** An int64 [batch] output (the label). */
+function labelInfo(name: string) {
+  return { name, type: { tensor_type: { elem_type: INT64, shape: { dim: [{ dim_param: 'batch' }] } } } };
+}
+
+function int64Tensor(name: string, values: number[]): Tensor {
+  const raw = new Uint8Array(values.length * 8);
+  const view = new DataView(raw.buffer);
+  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+  return { name, dims: [values.length], data_type: INT64, raw_data: raw };
+}
+
 /** Builds the graph's nodes and initializers as the layers are walked. */
 class GraphBuilder {
   readonly nodes: Node[] = [];
@@ -82,6 +95,18 @@ class GraphBuilder {
       this.initializers.push(tensor(name, [], Float32Array.of(value)));
     }
     return name;
+  }
+
+  /**
+   * predict's label from the probabilities: p ≥ 0.5 for one sigmoid output, else the first index of
+   * the largest (ArgMax picks the first of equal values, as predict does). int64 [batch].
+   */
+  label(probabilities: string, width: number, out: string): string {
+    if (width > 1) return this.node('ArgMax', [probabilities], out, [{ name: 'axis', type: ATTR_INT, i: 1 }, { name: 'keepdims', type: ATTR_INT, i: 0 }]);
+    const positive = this.node('GreaterOrEqual', [probabilities, this.scalar(0.5)], `${out}.positive`);
+    const asInt = this.node('Cast', [positive], `${out}.int64`, [{ name: 'to', type: ATTR_INT, i: INT64 }]);
+    this.initializers.push(int64Tensor(`${out}.shape`, [-1]));
+    return this.node('Reshape', [asInt, `${out}.shape`], out);
   }
 
   /** `z` through the core's activation `kind`, named `out`. Linear adds no node. */
@@ -128,7 +153,7 @@ function metadataProps(ckpt: Checkpoint, checkpointSha256: string): { key: strin
   props.checkpoint_format = `${ckpt.metadata.format ?? ''} ${ckpt.metadata.format_version ?? ''}`.trim();
   props.checkpoint_sha256 = checkpointSha256;
   props.onnx_input = ONNX_INPUT;
-  props.onnx_outputs = ckpt.task === 'classification' ? `${ONNX_OUTPUTS.probabilities},${ONNX_OUTPUTS.logits}` : ONNX_OUTPUTS.value;
+  props.onnx_outputs = ckpt.task === 'classification' ? `${ONNX_OUTPUTS.probabilities},${ONNX_OUTPUTS.logits},${ONNX_OUTPUTS.label}` : ONNX_OUTPUTS.value;
   return Object.keys(props)
     .sort()
     .map((key) => ({ key, value: props[key]! }));
@@ -174,15 +199,20 @@ export function exportOnnx(ckpt: Checkpoint, checkpointSha256: string): Uint8Arr
       h = g.activation(dense.activation, dense.alpha ?? defaultAlpha(dense.activation), z, `layers.${i}.output`);
     } else if (classifier) {
       // The loss applied softmax/sigmoid to the logits in training; predict applies it the same way.
-      if (ckpt.config.loss.type === 'softmax_cross_entropy') g.node('Softmax', [z], ONNX_OUTPUTS.probabilities, [{ name: 'axis', type: ATTR_INT, i: 1 }]);
-      else g.node('Sigmoid', [z], ONNX_OUTPUTS.probabilities);
+      const p =
+        ckpt.config.loss.type === 'softmax_cross_entropy'
+          ? g.node('Softmax', [z], ONNX_OUTPUTS.probabilities, [{ name: 'axis', type: ATTR_INT, i: 1 }])
+          : g.node('Sigmoid', [z], ONNX_OUTPUTS.probabilities);
+      g.label(p, dense.units, ONNX_OUTPUTS.label);
     } else {
       h = g.activation(dense.activation, dense.alpha ?? defaultAlpha(dense.activation), z, ONNX_OUTPUTS.value);
     }
   });
 
   const O = ckpt.outputWidth;
-  const outputs = classifier ? [floatInfo(ONNX_OUTPUTS.probabilities, O), floatInfo(ONNX_OUTPUTS.logits, O)] : [floatInfo(ONNX_OUTPUTS.value, O)];
+  const outputs = classifier
+    ? [floatInfo(ONNX_OUTPUTS.probabilities, O), floatInfo(ONNX_OUTPUTS.logits, O), labelInfo(ONNX_OUTPUTS.label)]
+    : [floatInfo(ONNX_OUTPUTS.value, O)];
   const Model = onnxModelType();
   const model = Model.fromObject({
     ir_version: IR_VERSION,

@@ -108,7 +108,7 @@ describe('ONNX export', () => {
     return fetch(`${base}/v1/jobs/${id}/checkpoints/${which}?format=onnx`, { headers });
   }
 
-  async function predictRows(id: string, rows: number[][]): Promise<{ outputs: ({ probabilities: number[] } | { value: number[] })[]; checkpoint: { epoch: number } }> {
+  async function predictRows(id: string, rows: number[][]): Promise<{ outputs: ({ probabilities: number[]; label: number } | { value: number[] })[]; checkpoint: { epoch: number } }> {
     const res = await fetch(`${base}/v1/jobs/${id}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: rows }) });
     expect(res.status).toBe(200);
     return (await res.json()) as never;
@@ -131,7 +131,7 @@ describe('ONNX export', () => {
       const session = await ort.InferenceSession.create(bytes);
       const classifier = v.loss === 'softmax_cross_entropy' || v.loss === 'binary_cross_entropy';
       expect(session.inputNames).toEqual(['input']);
-      expect(session.outputNames).toEqual(classifier ? ['probabilities', 'logits'] : ['value']);
+      expect(session.outputNames).toEqual(classifier ? ['probabilities', 'logits', 'label'] : ['value']);
 
       const rows = rowsOf(v.data, 40);
       const want = await predictRows(id, rows);
@@ -151,6 +151,11 @@ describe('ONNX export', () => {
       const single = await session.run({ input: new ort.Tensor('float32', Float32Array.from(rows[2]!), [1, v.data.features]) });
       expect(Array.from(single[classifier ? 'probabilities' : 'value']!.data as Float32Array)).toEqual(Array.from((got.data as Float32Array).subarray(2 * width, 3 * width)));
       if (classifier) {
+        // The label output is predict's label, int64 [batch].
+        const labels = out.label!;
+        expect(labels.type).toBe('int64');
+        expect(labels.dims).toEqual([rows.length]);
+        expect(Array.from(labels.data as BigInt64Array, Number)).toEqual(want.outputs.map((o) => (o as { label: number }).label));
         // The second output holds the logits: softmax/sigmoid of them is the first.
         const logits = out.logits!.data as Float32Array;
         const probs = got.data as Float32Array;
@@ -206,7 +211,7 @@ describe('ONNX export', () => {
     expect(ONNX_OPSET).toBeGreaterThanOrEqual(13);
     expect(model.graph.input[0]!.type.tensor_type.shape.dim).toEqual([{ dim_param: 'batch' }, { dim_value: 4 }]);
     const ops = model.graph.node.map((n) => n.op_type);
-    expect(ops).toEqual(['Sub', 'Div', 'Gemm', 'LeakyRelu', 'Gemm', 'Softmax']); // normalize, dense, (no dropout), dense, softmax
+    expect(ops).toEqual(['Sub', 'Div', 'Gemm', 'LeakyRelu', 'Gemm', 'Softmax', 'ArgMax']); // normalize, dense, (no dropout), dense, softmax, label
     const meta = Object.fromEntries(model.metadata_props.map((p) => [p.key, p.value]));
     expect(JSON.parse(meta.spec!)).toEqual(spec);
     expect(meta.epoch).toBe(String(best.epoch));
