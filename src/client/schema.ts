@@ -1923,7 +1923,7 @@ export interface operations {
     downloadCheckpoint: {
         parameters: {
             query?: {
-                /** @description safetensors (the stored file) or onnx: the inference path as an ONNX model (opset 13; input "input" [batch, features]; outputs "probabilities" and "logits" for classifiers, "value" for regressors; metadata_props carry the spec, epoch and metrics) */
+                /** @description safetensors (the stored file) or onnx: the inference path as an ONNX model (opset 13; input "input" [batch, features]; outputs "probabilities", "logits" and "label" for classifiers, "value" for regressors; metadata_props carry the spec, epoch and metrics) */
                 format?: "safetensors" | "onnx";
             };
             header?: {
@@ -1975,7 +1975,7 @@ export interface operations {
     downloadBestCheckpoint: {
         parameters: {
             query?: {
-                /** @description safetensors (the stored file) or onnx: the inference path as an ONNX model (opset 13; input "input" [batch, features]; outputs "probabilities" and "logits" for classifiers, "value" for regressors; metadata_props carry the spec, epoch and metrics) */
+                /** @description safetensors (the stored file) or onnx: the inference path as an ONNX model (opset 13; input "input" [batch, features]; outputs "probabilities", "logits" and "label" for classifiers, "value" for regressors; metadata_props carry the spec, epoch and metrics) */
                 format?: "safetensors" | "onnx";
             };
             header?: {
