@@ -17,6 +17,8 @@ export { countParams } from './model.js';
 export { defaultAlpha } from './activations.js';
 
 export { checkpointBytes, loadCheckpoint, predict, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint.js';
+export { evaluateCheckpoint } from './evaluate-checkpoint.js';
+export type { ClassReport, Evaluation } from './evaluate-checkpoint.js';
 export type { Checkpoint, DeterministicMetrics } from './checkpoint.js';
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safetensors.js';
 export type { DecodedSafetensors, NamedTensor } from './safetensors.js';
