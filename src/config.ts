@@ -130,6 +130,12 @@ const EnvSchema = z.object({
   SWEEP_TICK_MS: int(100, 600_000).default(2000),
   /** Allow webhook URLs that resolve to loopback, private, link-local or metadata addresses (tests, private networks). */
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  /** How long an evaluation (its status and result) stays readable after it was requested or last changed. */
+  EVALUATION_TTL_SECONDS: int(60, 30 * 86400).default(3600),
+  /** Evaluations one worker process runs at once (each in a thread of its own). */
+  EVALUATION_CONCURRENCY: int(1, 64).default(1),
+  /** Queued or running evaluations per tenant; POST /v1/jobs/:id/evaluate beyond it is 429. */
+  MAX_PENDING_EVALUATIONS_PER_TENANT: int(1, 10_000).default(20),
 });
 
 /**
@@ -242,6 +248,13 @@ export interface Config {
   /** 0 = a worker process serves no metrics of its own. */
   workerMetricsPort: number;
   webhooks: WebhookConfig;
+  evaluations: EvaluationConfig;
+}
+
+export interface EvaluationConfig {
+  ttlSeconds: number;
+  concurrency: number;
+  pendingPerTenant: number;
 }
 
 export interface WebhookConfig {
@@ -333,6 +346,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backoffMs: e.WEBHOOK_BACKOFF_MS,
       concurrency: e.WEBHOOK_CONCURRENCY,
       allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+    }),
+    evaluations: Object.freeze({
+      ttlSeconds: e.EVALUATION_TTL_SECONDS,
+      concurrency: e.EVALUATION_CONCURRENCY,
+      pendingPerTenant: e.MAX_PENDING_EVALUATIONS_PER_TENANT,
     }),
   };
   return Object.freeze(config);

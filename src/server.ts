@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { logComputeBackend } from '../workers/backend.js';
 import { logConnection } from '../workers/connection-log.js';
+import { startEvaluationWorker } from '../workers/evaluation-worker.js';
 import { serveWorkerMetrics } from '../workers/metrics-endpoint.js';
 import { startWebhookWorker } from '../workers/webhook-worker.js';
 import { startTrainWorker, type TrainWorker } from '../workers/worker.js';
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
     closers.push(() => worker.close());
     const webhooks = startWebhookWorker(config, logger);
     closers.push(() => webhooks.close());
+    const evaluations = startEvaluationWorker(config, logger);
+    closers.push(() => evaluations.close());
     logger.info({ concurrency: config.workerConcurrency, backend: logComputeBackend(logger) }, 'training workers started');
   }
 

@@ -5,6 +5,7 @@
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { logComputeBackend } from './backend.js';
+import { startEvaluationWorker } from './evaluation-worker.js';
 import { serveWorkerMetrics } from './metrics-endpoint.js';
 import { startWebhookWorker } from './webhook-worker.js';
 import { startTrainWorker } from './worker.js';
@@ -18,6 +19,7 @@ const metrics = await serveWorkerMetrics(config, logger).catch((err: unknown) =>
 });
 const worker = startTrainWorker(config, logger);
 const webhooks = startWebhookWorker(config, logger);
+const evaluations = startEvaluationWorker(config, logger);
 logger.info(
   {
     queue: `${config.keyPrefix}:train`,
@@ -42,6 +44,7 @@ async function stop(signal: string): Promise<void> {
   await Promise.all([
     worker.close().catch((err: unknown) => logger.error({ err }, 'error while stopping')),
     webhooks.close().catch((err: unknown) => logger.error({ err }, 'error while stopping webhooks')),
+    evaluations.close().catch((err: unknown) => logger.error({ err }, 'error while stopping evaluations')),
     metrics?.close(),
   ]);
   logger.info('worker stopped');

@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { observeHttpRequest } from '../metrics/http-metrics.js';
 import { watchQueue } from '../metrics/queue-metrics.js';
+import { createEvaluationQueue } from '../queue/evaluation-queue.js';
 import type { TrainQueue } from '../queue/queue.js';
 import { createStore } from '../store/redis.js';
 import { identifyHook, rateLimitKey, requireTenantHook } from './auth.js';
@@ -24,6 +25,7 @@ import { ownerBeforeBodyHook } from './owner-before-body.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { datasetRoutes } from './routes/datasets.js';
+import { evaluationRoutes } from './routes/evaluations.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -161,6 +163,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     config,
     store,
     queue: deps.queue,
+    // Made here from the same connection, so every caller of buildApp gets evaluations without wiring.
+    evaluations: deps.queue === null ? null : createEvaluationQueue(config, deps.redis),
     redis: deps.redis,
     events: new EventHub(store, deps.redis, { connections: config.sseRedisConnections }),
     cpu: new CpuPool(config.cpuThreads, config.cpuQueue),
@@ -168,6 +172,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   };
   app.addHook('onClose', async () => {
     await ctx.cpu.close();
+    await ctx.evaluations?.close();
   });
   // Before the server stops accepting: open event streams would otherwise hold close() open.
   app.addHook('preClose', async () => {
@@ -239,6 +244,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     await v1.register(eventRoutes(ctx));
     await v1.register(checkpointRoutes(ctx));
     await v1.register(predictRoutes(ctx));
+    await v1.register(evaluationRoutes(ctx));
     await v1.register(usageRoutes(ctx));
     await v1.register(webhookRoutes(ctx));
     await v1.register(sweepRoutes(ctx));

@@ -2,6 +2,7 @@
 // duplicate for blocking reads. Built once in buildApp.
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import type { EvaluationQueue } from '../queue/evaluation-queue.js';
 import type { TrainQueue } from '../queue/queue.js';
 import type { Store } from '../store/redis.js';
 import type { CpuPool } from './cpu/pool.js';
@@ -12,6 +13,8 @@ export interface RouteContext {
   store: Store;
   /** Null only when the app is built to describe itself (OpenAPI generation): no handler runs then. */
   queue: TrainQueue | null;
+  /** The evaluations queue; null exactly when `queue` is. */
+  evaluations: EvaluationQueue | null;
   redis: Redis;
   /** Live job streams, one Redis reader per watched job. */
   events: EventHub;

@@ -32,6 +32,7 @@ export const ERROR_STATUS = {
   request_timeout: 408,
   unsupported_media_type: 415,
   too_many_queued_jobs: 429,
+  too_many_pending_evaluations: 429,
   rate_limited: 429,
   headers_too_large: 431,
   internal: 500,

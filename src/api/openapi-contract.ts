@@ -46,6 +46,8 @@ const OPERATION_IDS: Record<string, string> = {
   'get /v1/jobs/{id}/checkpoints/best': 'downloadBestCheckpoint',
   'get /v1/jobs/{id}/checkpoints/{epoch}': 'downloadCheckpoint',
   'post /v1/jobs/{id}/predict': 'predict',
+  'post /v1/jobs/{id}/evaluate': 'evaluateJob',
+  'get /v1/evaluations/{id}': 'getEvaluation',
   'get /v1/usage': 'getUsage',
   'post /v1/webhooks': 'createWebhook',
   'get /v1/webhooks': 'listWebhooks',
@@ -88,6 +90,7 @@ const RESPONSE_HEADERS: Record<string, Record<string, Json>> = {
   'post /v1/datasets': { '201': LOCATION },
   'post /v1/jobs': { '201': LOCATION },
   'post /v1/sweeps': { '201': LOCATION },
+  'post /v1/jobs/{id}/evaluate': { '202': LOCATION },
 };
 
 const BINARY = { type: 'string', contentMediaType: 'application/octet-stream' };

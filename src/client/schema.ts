@@ -139,6 +139,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/evaluations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an evaluation
+         * @description Its status, and its result once completed. 404 after it expired (EVALUATION_TTL_SECONDS after its last change).
+         */
+        get: operations["getEvaluation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs": {
         parameters: {
             query?: never;
@@ -242,6 +262,26 @@ export interface paths {
         get: operations["downloadBestCheckpoint"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate a job's checkpoint on a dataset
+         * @description Scores the checkpoint ("best" by default) on every row of the dataset: loss, accuracy, per-class precision/recall/F1 and the confusion matrix for classifiers; MAE, RMSE and R² for regressors. Runs in a worker; answers 202 with the queued evaluation (poll GET /v1/evaluations/{id}), or 200 when it finished within `wait` seconds. The dataset must have the model's input width and fitting targets (400 naming `dataset`), at most MAX_EPOCH_ROWS rows; 429 past MAX_PENDING_EVALUATIONS_PER_TENANT.
+         */
+        post: operations["evaluateJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -545,6 +585,76 @@ export interface components {
                     [key: string]: unknown;
                 };
                 message: string;
+            };
+        };
+        EvaluateRequestInput: {
+            /**
+             * @description "best" (the default) or the epoch of a kept checkpoint.
+             * @default best
+             */
+            checkpoint?: "best" | number;
+            /** @description An uploaded dataset id (ds_…) or {"builtin": name}: rows with the model's input width and targets it can be scored on. */
+            dataset: string | {
+                /** @enum {string} */
+                builtin: "xor" | "spirals" | "moons" | "circles" | "iris" | "sine" | "linear";
+            };
+        };
+        Evaluation: {
+            /** @description The checkpoint scored ("best" resolved when the evaluation was requested) */
+            checkpoint: {
+                epoch: number;
+                sha256: string;
+            };
+            createdAt: string;
+            dataset: string | {
+                builtin: string;
+            };
+            /** @description Why a failed evaluation failed */
+            error: string | null;
+            /** @description The evaluation is gone (404) after this: EVALUATION_TTL_SECONDS from its last change */
+            expiresAt: string;
+            finishedAt: string | null;
+            id: string;
+            jobId: string;
+            /** @description Set once completed */
+            result: components["schemas"]["EvaluationResult"] | null;
+            startedAt: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "completed" | "failed";
+        };
+        EvaluationResult: {
+            /** @description Classifiers (binary cross-entropy: per output, thresholded at 0.5, as Keras) */
+            accuracy?: number;
+            /** @description Classifiers: by class index (multi-label binary cross-entropy: by output, for its positive label). Precision or recall of a class never predicted or never present is 0 */
+            classes?: {
+                f1: number;
+                precision: number;
+                recall: number;
+                support: number;
+            }[];
+            /** @description Classifiers: counts by [true class][predicted class] (one sigmoid output: classes 0 and 1 at 0.5); null for multi-label outputs */
+            confusionMatrix?: number[][] | null;
+            /** @description Mean loss plus the L1/L2 penalty, as training's loss and val_loss */
+            loss: number;
+            /** @description Unweighted mean over classes */
+            macro?: {
+                f1: number;
+                precision: number;
+                recall: number;
+            };
+            mae?: number;
+            /** @description Averaged over output columns */
+            r2?: number;
+            rmse?: number;
+            /** @description Rows scored */
+            rows: number;
+            /** @enum {string} */
+            task: "classification" | "regression";
+            /** @description Mean over classes weighted by support */
+            weighted?: {
+                f1: number;
+                precision: number;
+                recall: number;
             };
         };
         HistoryEntry: {
@@ -1753,6 +1863,34 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getEvaluation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listJobs: {
         parameters: {
             query?: {
@@ -2018,6 +2156,56 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    evaluateJob: {
+        parameters: {
+            query?: {
+                /** @description Seconds to wait for the result: 200 when it finished within them, else 202 (then poll GET /v1/evaluations/{id}). */
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluateRequestInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    /** @description the URL of the created resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];

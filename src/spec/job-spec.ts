@@ -164,7 +164,7 @@ const EarlyStopping = z.strictObject({
   restoreBest: z.boolean().default(false),
 });
 
-const DatasetRef = z.union([
+export const DatasetRef = z.union([
   z.string().regex(DATASET_ID, 'an uploaded dataset id (ds_…)'),
   z.strictObject({ builtin: z.enum(BUILTIN_DATASETS) }),
 ]);

@@ -9,6 +9,7 @@ export const JOB_ID_PATTERN = new RegExp(`^job_${ULID}$`);
 export const DATASET_ID_PATTERN = new RegExp(`^ds_${ULID}$`);
 export const WEBHOOK_ID_PATTERN = new RegExp(`^wh_${ULID}$`);
 export const SWEEP_ID_PATTERN = new RegExp(`^sw_${ULID}$`);
+export const EVALUATION_ID_PATTERN = new RegExp(`^ev_${ULID}$`);
 
 let lastTime = -1;
 let lastRandom: number[] = [];
@@ -60,6 +61,10 @@ export function newWebhookId(now = Date.now()): string {
 
 export function newSweepId(now = Date.now()): string {
   return `sw_${ulid(now)}`;
+}
+
+export function newEvaluationId(now = Date.now()): string {
+  return `ev_${ulid(now)}`;
 }
 
 export function isJobId(id: string): boolean {

@@ -68,6 +68,10 @@ export interface Keys {
   tenantSweeps(tenant: string): string;
   /** Set: sweeps not yet finished, which every worker's sweep ticker drives. */
   activeSweeps(): string;
+  /** String (JSON, with a TTL): an evaluation's record and, once finished, its result. */
+  evaluation(evaluationId: string): string;
+  /** Sorted set (score = expiry in ms): a tenant's queued and running evaluations, for the pending limit. */
+  tenantPendingEvaluations(tenant: string): string;
 }
 
 export function createKeys(prefix: string): Keys {
@@ -105,5 +109,7 @@ export function createKeys(prefix: string): Keys {
     sweepRungs: (id: string) => `${p}:sweep:${id}:rungs`,
     tenantSweeps: (t: string) => `${p}:tenant:${t}:sweeps`,
     activeSweeps: () => `${p}:sweeps:active`,
+    evaluation: (id: string) => `${p}:evaluation:${id}`,
+    tenantPendingEvaluations: (t: string) => `${p}:tenant:${t}:evaluations:pending`,
   });
 }
