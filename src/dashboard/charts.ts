@@ -51,6 +51,7 @@ export class EpochChart {
         scales: { x: { time: false }, y: options.log ? { distr: 3 } : {} },
         axes: [{ label: 'epoch' }, { size: 60 }],
         series: [{ label: 'epoch' }, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 2, points: { size: 5 }, spanGaps: true, ...(l.dashed ? { dash: [8, 4] } : {}) }))],
+        legend: { live: false },
         hooks: { draw: [bestMarker] },
       },
       [[], ...lines.map(() => [])],

@@ -5,7 +5,10 @@ import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { h, type View } from './dom.js';
 import { Session } from './session.js';
+import { compareView } from './views/compare.js';
+import { jobView } from './views/job.js';
 import { jobsView } from './views/jobs.js';
+import { submitView } from './views/submit.js';
 
 const main = document.getElementById('view')!;
 const keyState = document.getElementById('key-state')!;
@@ -25,7 +28,9 @@ function viewFor(hash: string): { nav: string; make: () => View } {
   const params = new URLSearchParams(query);
   const [name, id] = route.split('/');
   if (name === '' || name === 'jobs') return { nav: 'jobs', make: () => jobsView(session, params) };
-  void id;
+  if (name === 'job' && id !== undefined && /^job_[A-Za-z0-9]+$/.test(id)) return { nav: 'jobs', make: () => jobView(session, id) };
+  if (name === 'compare') return { nav: 'compare', make: () => compareView(session, params) };
+  if (name === 'submit') return { nav: 'submit', make: () => submitView(session) };
   return { nav: '', make: notFound };
 }
 
