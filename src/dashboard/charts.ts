@@ -11,6 +11,14 @@ export interface Line {
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
 const HEIGHT = 240;
+const EPOCH_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000];
+
+function tick(v: number): string {
+  const a = Math.abs(v);
+  if (a === 0) return '0';
+  if (a < 1e-3 || a >= 1e5) return v.toExponential(1);
+  return String(Number(v.toPrecision(4)));
+}
 
 export class EpochChart {
   readonly el: HTMLElement;
@@ -49,7 +57,8 @@ export class EpochChart {
         width: 400,
         height: HEIGHT,
         scales: { x: { time: false }, y: options.log ? { distr: 3 } : {} },
-        axes: [{ label: 'epoch' }, { size: 60 }],
+        // Epochs are whole numbers; values keep enough digits to tell close ticks apart.
+        axes: [{ label: 'epoch', incrs: EPOCH_STEPS }, { size: 60, values: (_u, splits) => splits.map(tick) }],
         series: [{ label: 'epoch' }, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 2, points: { size: 5 }, spanGaps: true, ...(l.dashed ? { dash: [8, 4] } : {}) }))],
         legend: { live: false },
         hooks: { draw: [bestMarker] },

@@ -39,6 +39,13 @@ export class SpecEditor {
   setMarkers(markers: Marker[]): void {
     this.markers = markers;
     this.render();
+    const first = Math.min(...markers.map((m) => m.line));
+    if (Number.isFinite(first)) {
+      // The first marked line in view, a few lines below the top.
+      const lineHeight = parseFloat(getComputedStyle(this.textarea).lineHeight) || 20;
+      this.textarea.scrollTop = Math.max(0, (first - 3) * lineHeight);
+      this.syncScroll();
+    }
   }
 
   /** Puts the caret on a range and scrolls it into view. */

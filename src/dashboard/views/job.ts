@@ -69,7 +69,7 @@ export function jobView(session: Session, id: string): View {
         h('h2', {}, 'Predict'),
         h('p', { class: 'muted' }, "One row of features as a JSON array, or several rows; answered by the job's best checkpoint."),
         predictInput,
-        h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => void doPredict() }, 'Predict')),
+        h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', id: 'predict', onclick: () => void doPredict() }, 'Predict')),
         predictOut,
       ),
       h('div', { class: 'card' }, h('h2', {}, 'Resolved spec'), spec),
@@ -227,6 +227,7 @@ export function jobView(session: Session, id: string): View {
     await followLive(session, id, stop.signal, {
       metrics: (r) => {
         records.set(r.epoch, r);
+        if (job !== null && r.epoch > job.progress.epoch) progress.setEpochs(r.epoch, job.progress.epochs, true);
         queueDraw();
         scheduleRefresh();
       },

@@ -1,0 +1,292 @@
+// The dashboard in a real browser: headless Chromium (Debian's, through playwright-core) against a
+// live service (the API in this process, a worker process from dist/, the real Redis), used as a
+// person would: upload and submit from the page, watch the curves grow and the terminal status
+// appear, download a checkpoint, predict, cancel another job, see a refused field at its line,
+// compare, a phone-sized screen, and the API key asked once. Any console error fails a test,
+// except the API's deliberate refusals that Chromium itself logs (a 400, a 401). Screenshots go
+// to test-artifacts/dashboard/ (gitignored).
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/api/auth.js';
+import { parseEventStream } from '../../src/client/index.js';
+import { chromiumMissing, launchChromium } from '../helpers/browser.js';
+import { circleCsv } from '../helpers/datasets.js';
+import { api, repoRoot, startStack, waitForJob, type Stack } from '../integration/stack.js';
+
+const missing = chromiumMissing();
+
+/** The event types of a job's stream, read to its end. */
+async function eventTypes(baseUrl: string, jobId: string): Promise<string[]> {
+  const res = await fetch(`${baseUrl}/v1/jobs/${jobId}/events`, { signal: AbortSignal.timeout(120_000) });
+  const types: string[] = [];
+  for await (const e of parseEventStream(res.body!)) types.push(e.event);
+  return types;
+}
+const artifacts = path.join(repoRoot, 'test-artifacts/dashboard');
+const LAPTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+/** Chromium logs the API's refusals itself; the tests that provoke one expect exactly these. */
+const REFUSED_400 = 'Failed to load resource: the server responded with a status of 400 (Bad Request)';
+const REFUSED_401 = 'Failed to load resource: the server responded with a status of 401 (Unauthorized)';
+/**
+ * In-page expression for page.evaluate (the test's own code has no DOM types; the page's CSP
+ * forbids the eval that a string given to waitForFunction needs): epochs drawn in the job's charts.
+ */
+const EPOCHS_DRAWN = `Number(document.querySelector('.job-view')?.dataset.epochs ?? 0)`;
+
+/** A model slow enough (about a second an epoch here) to watch it train. */
+const circleModel = {
+  model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 2 }] },
+  loss: 'softmax_cross_entropy',
+  optimizer: { type: 'adam' },
+  learningRate: 0.001,
+  batchSize: 4,
+  validation: { fraction: 0.2 },
+  seed: 7,
+};
+
+// On CI (.ci/run sets TRAIND_REQUIRE_BROWSER=1 after installing chromium) a missing browser fails.
+describe.runIf(missing !== null && process.env.TRAIND_REQUIRE_BROWSER === '1')('dashboard in Chromium', () => {
+  it('has a browser', () => {
+    throw new Error(`the browser tests must run here: ${missing}`);
+  });
+});
+
+describe.skipIf(missing !== null)(`dashboard in Chromium${missing !== null ? ` (skipped: ${missing})` : ''}`, () => {
+  let stack: Stack;
+  let browser: Browser;
+  let dir: string;
+  let datasetId = '';
+  let trainedJob = '';
+  let cancelledJob = '';
+
+  beforeAll(async () => {
+    [stack, browser] = await Promise.all([startStack({ workers: 1, env: { WORKER_CONCURRENCY: '2' } }), launchChromium()]);
+    dir = mkdtempSync(path.join(tmpdir(), 'traind-dashboard-'));
+    mkdirSync(artifacts, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A fresh browser context (its own session storage) and every console error or page error it shows. */
+  async function open(url: string, viewport = LAPTOP): Promise<{ page: Page; errors: string[] }> {
+    const context = await browser.newContext({ viewport, acceptDownloads: true });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+    await page.goto(url);
+    return { page, errors };
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(artifacts, name) });
+
+  it('submits a job from the page, shows its curves growing while it trains, then its terminal status; downloads a checkpoint and predicts', async () => {
+    const { page, errors } = await open(`${stack.baseUrl}/#/submit`);
+    const csv = path.join(dir, 'circle.csv');
+    writeFileSync(csv, circleCsv(4000));
+    await page.setInputFiles('#dataset-files', csv);
+    await page.fill('#dataset-name', 'circle-4000');
+    await page.click('#upload-dataset');
+    await page.locator('#upload-status', { hasText: /^Uploaded ds_/ }).waitFor();
+    datasetId = /ds_[0-9A-Z]+/.exec((await page.textContent('#upload-status'))!)![0];
+    expect(await page.textContent('#upload-status')).toContain('4000 rows × 2 features, classification, 2 classes');
+    // The upload put its id into the spec in the editor.
+    const spec = JSON.parse(await page.inputValue('#spec')) as Record<string, unknown>;
+    expect(spec.dataset).toBe(datasetId);
+
+    await page.fill('#spec', JSON.stringify({ ...spec, ...circleModel, name: 'browser-circle', epochs: 8, checkpoints: { keepBest: 2 } }, null, 2));
+    await page.click('#submit-job');
+    await page.waitForURL(/#\/job\/job_/);
+    trainedJob = page.url().split('/').pop()!;
+
+    // What the server sends for this job, read beside the page (progress events carry no id).
+    const sent = eventTypes(stack.baseUrl, trainedJob);
+
+    // The curves grow while the job runs: two more epochs drawn with the status still "running";
+    // meanwhile the within-epoch bar, drawn from the server's progress events, is seen.
+    const state = () =>
+      page.evaluate<{ epochs: number; running: boolean; bar: string | null }>(
+        `({ epochs: ${EPOCHS_DRAWN}, running: document.querySelector('.toolbar .badge.running') !== null,
+            bar: document.querySelector('.summary .bar.within:not([hidden])') ? document.querySelector('.summary .step-text').textContent : null })`,
+      );
+    await expect.poll(async () => (await state()).epochs, { timeout: 60_000, interval: 100 }).toBeGreaterThanOrEqual(1);
+    const first = await state();
+    expect(first.running).toBe(true);
+    const barTexts: string[] = [];
+    let shotTaken = false;
+    await expect
+      .poll(
+        async () => {
+          const now = await state();
+          if (now.bar !== null) barTexts.push(now.bar);
+          if (now.bar !== null && now.epochs >= 2 && !shotTaken) {
+            shotTaken = true;
+            await shot(page, 'job-running.png');
+          }
+          expect(now.running || now.epochs >= first.epochs + 2).toBe(true);
+          return now.epochs;
+        },
+        { timeout: 60_000, interval: 100 },
+      )
+      .toBeGreaterThanOrEqual(first.epochs + 2);
+    expect((await state()).running).toBe(true);
+    expect(await page.locator('[data-chart]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')))).toEqual(['loss', 'accuracy', 'learning rate']);
+    if (!shotTaken) await shot(page, 'job-running.png');
+
+    await page.waitForSelector('.toolbar .badge.completed', { timeout: 90_000 });
+    expect((await state()).epochs).toBe(8);
+    expect(await page.textContent('.toolbar .badge.completed')).toContain('max_epochs');
+    const history = await page.locator('table.history tbody tr').allInnerTexts();
+    expect(history.map((r) => r.split('\t')[0]!.trim())).toEqual(['queued', 'running', 'completed']);
+    expect(history[2]).toContain('max_epochs');
+    await page.waitForTimeout(400); // bars finish their transition for the screenshot
+    await shot(page, 'job-completed.png');
+    // Every progress event the server sent is one the page could show; when there were some, it did.
+    if ((await sent).includes('progress')) {
+      expect(barTexts.length).toBeGreaterThan(0);
+      for (const t of barTexts) expect(t).toMatch(/^epoch \d+: \d+\/800 · loss \d\.\d{4} · [\d,]+ samples\/s · ETA /);
+    }
+
+    // A kept checkpoint, downloaded through the client: the same bytes the API lists.
+    const listed = await api<{ items: { epoch: number; sha256: string; best: boolean }[] }>(stack, 'GET', `/v1/jobs/${trainedJob}/checkpoints`);
+    expect(listed.body.items).toHaveLength(2);
+    const best = listed.body.items.find((c) => c.best)!;
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(`tr[data-epoch="${best.epoch}"] a.download`)]);
+    expect(download.suggestedFilename()).toBe(`${trainedJob}-epoch-${best.epoch}.safetensors`);
+    const bytes = readFileSync((await download.path())!);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(best.sha256);
+    const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString()) as Record<string, unknown>;
+    expect(Object.keys(header)).toContain('layers.0.weight');
+
+    await page.fill('textarea[aria-label="rows to predict"]', '[[0.1, 0.2], [3, 3]]');
+    await page.click('#predict');
+    await page.waitForSelector('.predict-out li');
+    const outputs = await page.locator('.predict-out li').allInnerTexts();
+    expect(outputs).toHaveLength(2);
+    for (const o of outputs) expect(o).toMatch(/^label [01] \(p=\d\.\d{4}\)$/);
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it('lists a new job without reloading, then cancels it from its page', async () => {
+    const { page, errors } = await open(`${stack.baseUrl}/#/jobs`);
+    await page.waitForSelector(`tr[data-job="${trainedJob}"]`);
+    const submitted = await api<{ id: string }>(stack, 'POST', '/v1/jobs', { ...circleModel, name: 'to-cancel', dataset: datasetId, epochs: 500 });
+    expect(submitted.status).toBe(201);
+    cancelledJob = submitted.body.id;
+    // The list polls: the job appears, then shows running, with no reload.
+    await page.waitForSelector(`tr[data-job="${cancelledJob}"] .badge.running`, { timeout: 30_000 });
+    expect(await page.textContent(`tr[data-job="${cancelledJob}"] td.dataset`)).toBe(datasetId);
+
+    await page.click(`tr[data-job="${cancelledJob}"] td.job a`);
+    await page.waitForSelector('.toolbar .badge.running');
+    await page.click('text=Cancel job');
+    await page.waitForSelector('.toolbar .badge.cancelled', { timeout: 30_000 });
+    expect(await page.textContent('.toolbar .badge.cancelled')).toContain('cancelled_by_user');
+    expect(await page.isHidden('text=Cancel job')).toBe(true);
+    const job = await waitForJob<{ status: string; reason: string }>(stack, cancelledJob, (j) => j.status === 'cancelled');
+    expect(job.reason).toBe('cancelled_by_user');
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('shows a refused spec field at its line in the editor, and a JSON syntax error at its line without asking the API', async () => {
+    const { page, errors } = await open(`${stack.baseUrl}/#/submit`);
+    const text = JSON.stringify({ name: 'bad', dataset: { builtin: 'moons' }, model: { layers: [{ type: 'dense', units: 0 }, { type: 'dense', units: 2 }] }, loss: 'softmax_cross_entropy', epochs: 3 }, null, 2);
+    const unitsLine = text.split('\n').findIndex((l) => l.includes('"units": 0')) + 1;
+    await page.fill('#spec', text);
+    await page.click('#submit-job');
+    const inline = page.locator('.editor .inline-msg[data-path="model.layers.0.units"]');
+    await inline.waitFor();
+    expect(await inline.textContent()).toContain('model.layers.0.units: Too small');
+    expect(await page.locator('.editor .ln.err').allInnerTexts()).toEqual([String(unitsLine)]);
+    expect(await page.textContent('ul.issues li[data-path="model.layers.0.units"]')).toContain(`line ${unitsLine}`);
+    expect(page.url()).toMatch(/#\/submit$/);
+    await shot(page, 'submit-refused.png');
+
+    await page.fill('#spec', '{\n  "name": "x",\n  "epochs": 3,,\n}');
+    await page.click('#submit-job');
+    await page.waitForSelector('ul.issues li');
+    expect(await page.locator('.editor .ln.err').allInnerTexts()).toEqual(['3']);
+    expect(await page.textContent('ul.issues')).toContain('invalid JSON');
+    // The one refusal is the API's 400 for the spec (Chromium logs it); the syntax error never left the page.
+    expect(errors).toEqual([REFUSED_400]);
+  }, 60_000);
+
+  it('filters the list by status, compares two jobs, fits a phone, and asks no key of a loopback server', async () => {
+    const { page, errors } = await open(`${stack.baseUrl}/#/jobs`);
+    await page.waitForSelector(`tr[data-job="${cancelledJob}"]`);
+    expect(await page.textContent(`tr[data-job="${trainedJob}"] td.best`)).toMatch(/^val_loss \d\.\d{4} @ \d$/);
+    expect(await page.textContent(`tr[data-job="${trainedJob}"] .epochs`)).toBe('8 / 8');
+    await shot(page, 'jobs.png');
+    await page.selectOption('#status-filter', 'cancelled');
+    await expect.poll(() => page.locator('tr[data-job]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.getAttribute('tr[data-job]', 'data-job')).toBe(cancelledJob);
+
+    await page.goto(`${stack.baseUrl}/#/jobs`);
+    await page.check(`tr[data-job="${trainedJob}"] input[type=checkbox]`);
+    await page.check(`tr[data-job="${cancelledJob}"] input[type=checkbox]`);
+    await page.click('text=Compare 2 jobs');
+    await page.locator('.compare-view[data-series="2"]').waitFor();
+    expect(await page.inputValue('#compare-metric')).toBe('val_loss');
+    await page.selectOption('#compare-metric', 'accuracy');
+    await page.locator('.compare-view .u-title', { hasText: /^accuracy$/ }).waitFor();
+    await shot(page, 'compare.png');
+    expect(await page.locator('#key-dialog').count()).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    expect(errors).toEqual([]);
+
+    // A phone: nothing wider than the screen (the table scrolls inside its box), charts included.
+    const phone = await open(`${stack.baseUrl}/#/job/${trainedJob}`, PHONE);
+    await phone.page.waitForSelector('[data-chart="loss"] canvas');
+    await phone.page.waitForTimeout(300);
+    const widths = await phone.page.evaluate<{ page: number; chart: number }>(`({ page: document.documentElement.scrollWidth, chart: document.querySelector('[data-chart="loss"]').getBoundingClientRect().right })`);
+    expect(widths.page).toBeLessThanOrEqual(PHONE.width);
+    expect(widths.chart).toBeLessThanOrEqual(PHONE.width);
+    await shot(phone.page, 'phone-job.png');
+    await phone.page.goto(`${stack.baseUrl}/#/jobs`);
+    await phone.page.waitForSelector(`tr[data-job="${trainedJob}"]`);
+    expect(await phone.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await shot(phone.page, 'phone-jobs.png');
+    expect(phone.errors).toEqual([]);
+  }, 60_000);
+
+  it('with API keys configured, asks for the key once, keeps it in session storage only, never in a URL', async () => {
+    const key = 'dashboard-test-key-0123456789abcdef';
+    const keyed = await startStack({ workers: 0, env: { API_KEYS: `dash:${sha256Hex(key)}` } });
+    try {
+      const { page, errors } = await open(`${keyed.baseUrl}/#/jobs`);
+      const dialog = page.locator('#key-dialog');
+      await dialog.waitFor();
+      await dialog.locator('input').fill('not-the-key');
+      await dialog.locator('button[type=submit]').click();
+      await page.waitForSelector('#key-dialog [role=alert]');
+      await dialog.locator('input').fill(key);
+      await dialog.locator('button[type=submit]').click();
+      await page.waitForSelector('text=No jobs yet: submit one.');
+      expect(await page.locator('#key-dialog').count()).toBe(0);
+      expect(await page.evaluate(`({ session: sessionStorage.getItem('traind.apiKey'), local: localStorage.length })`)).toEqual({ session: key, local: 0 });
+      // Other views and a reload of the tab use the kept key without asking again.
+      await page.goto(`${keyed.baseUrl}/#/submit`);
+      await page.reload();
+      await page.waitForSelector('#dataset-pick option[value="builtin:moons"]', { state: 'attached' });
+      await page.waitForTimeout(300);
+      expect(await page.locator('#key-dialog').count()).toBe(0);
+      expect(page.url()).not.toContain(key);
+      expect(await page.textContent('#key-state')).toContain('API key set');
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.filter((e) => e !== REFUSED_401)).toEqual([]);
+    } finally {
+      await keyed.stop();
+    }
+  }, 60_000);
+});
