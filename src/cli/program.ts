@@ -8,6 +8,7 @@ import { connect, resolveBaseUrl, type GlobalOptions } from './connection.js';
 import { uploadFiles, readInputFile } from './dataset-files.js';
 import { describeError, UsageError } from './describe-error.js';
 import { formatNumber } from './epoch-line.js';
+import { evaluationReport } from './evaluation-report.js';
 import { followJobToEnd } from './follow.js';
 import { readInputs } from './read-inputs.js';
 import { table } from './table.js';
@@ -188,6 +189,35 @@ export function buildProgram(io: Io): Command {
             .join('\n')
             .concat('\n'),
         );
+      }),
+    );
+
+  program
+    .command('evaluate')
+    .description("score a job's checkpoint on a dataset: loss, accuracy, per-class precision/recall/F1 and confusion matrix (classifiers), MAE/RMSE/R² (regressors); exit 0 when it completed")
+    .argument('<id>')
+    .requiredOption('--dataset <dataset>', 'a dataset id (ds_…) or a file to upload first')
+    .option('--label <column>', 'with --dataset FILE.csv: the label column(s)')
+    .option('--checkpoint <epoch>', 'an epoch number or "best"', 'best')
+    .option('--timeout <seconds>', 'give up waiting after this long (the evaluation goes on; `--json` prints its id)', '600')
+    .action(
+      run(async (client, g, id: string, o: { dataset: string; label?: string; checkpoint: string; timeout: string }) => {
+        const checkpoint = o.checkpoint === 'best' ? 'best' : Number(o.checkpoint);
+        if (checkpoint !== 'best' && !(Number.isInteger(checkpoint) && checkpoint >= 1)) throw new UsageError(`--checkpoint: expected a positive integer or "best", got ${JSON.stringify(o.checkpoint)}`);
+        const timeout = Number(o.timeout);
+        if (!(timeout > 0)) throw new UsageError(`--timeout: expected a positive number of seconds, got ${JSON.stringify(o.timeout)}`);
+        let dataset = o.dataset;
+        if (!/^ds_[A-Za-z0-9]+$/.test(dataset)) {
+          const ds = await uploadFiles(client, [dataset], o.label !== undefined ? { label: o.label } : {});
+          if (!g.json) io.stdout.write(`uploaded ${o.dataset} as ${ds.id}  ${datasetSummary(ds)}\n`);
+          dataset = ds.id;
+        }
+        // The server holds the answer up to 60 s; a longer evaluation is polled.
+        let ev = await client.evaluate(id, { dataset, checkpoint }, { wait: Math.min(60, timeout) });
+        if (ev.status !== 'completed' && ev.status !== 'failed') ev = await client.waitForEvaluation(ev.id, { timeoutMs: timeout * 1000 });
+        print(g, ev, () => evaluationReport(ev));
+        if (ev.status === 'failed' && !g.json) io.stderr.write(`error: evaluation failed: ${ev.error ?? 'unknown reason'}\n`);
+        return ev.status === 'completed' ? 0 : 1;
       }),
     );
 

@@ -18,6 +18,8 @@ export type ErrorBody = components['schemas']['Error'];
 export type JobSummary = components['schemas']['JobSummary'];
 export type JobStatus = Job['status'];
 export type PredictResponse = components['schemas']['PredictResponse'];
+export type Evaluation = components['schemas']['Evaluation'];
+export type EvaluateRequest = components['schemas']['EvaluateRequestInput'];
 
 export interface TraindClientOptions {
   /** e.g. "http://127.0.0.1:3000" (no trailing /v1). */
@@ -40,6 +42,7 @@ export interface UploadOptions {
 
 const CONTENT_TYPES: Record<DatasetFormat, string> = { csv: 'text/csv', json: 'application/json', ndjson: 'application/x-ndjson' };
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+const EVALUATION_DONE = new Set(['completed', 'failed']);
 
 /** A non-2xx answer: the HTTP status and the API's error body (`error.code`, `error.message`). */
 export class TraindError extends Error {
@@ -74,6 +77,15 @@ export interface TraindClient {
   listDatasets(): Promise<Dataset[]>;
   /** Predicts rows with the job's best checkpoint. */
   predict(id: string, inputs: number[][]): Promise<PredictResponse>;
+  /**
+   * Scores the job's checkpoint ("best" unless `checkpoint` says an epoch) on a dataset, in a worker.
+   * With `wait` (seconds, ≤ 60) the server holds the answer until the evaluation finished or the
+   * time ran out: the result is in the returned evaluation when its status is completed.
+   */
+  evaluate(id: string, request: EvaluateRequest, options?: { wait?: number }): Promise<Evaluation>;
+  getEvaluation(id: string): Promise<Evaluation>;
+  /** Polls an evaluation until it is completed or failed (or the timeout passes: an Error is thrown). */
+  waitForEvaluation(id: string, options?: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal }): Promise<Evaluation>;
   /** One epoch's checkpoint, or the best one, as safetensors bytes (or an ONNX model with format 'onnx'). */
   downloadCheckpoint(id: string, epoch: number | 'best', format?: CheckpointFormat): Promise<Uint8Array>;
 }
@@ -152,6 +164,20 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
       ),
     listDatasets: () => allPages((cursor) => unwrap(api.GET('/v1/datasets', { params: { query: { limit: 100, ...(cursor !== undefined ? { cursor } : {}) } } }))),
     predict: (id, inputs) => unwrap(api.POST('/v1/jobs/{id}/predict', { params: { path: { id } }, body: { inputs } })),
+    evaluate: (id, request, o = {}) =>
+      unwrap(api.POST('/v1/jobs/{id}/evaluate', { params: { path: { id }, query: o.wait !== undefined ? { wait: o.wait } : {} }, body: request })),
+    getEvaluation: (id) => unwrap(api.GET('/v1/evaluations/{id}', { params: { path: { id } } })),
+    async waitForEvaluation(id, o = {}) {
+      const timeoutMs = o.timeoutMs ?? 600_000;
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        o.signal?.throwIfAborted();
+        const ev = await client.getEvaluation(id);
+        if (EVALUATION_DONE.has(ev.status)) return ev;
+        if (Date.now() > deadline) throw new Error(`evaluation ${id} is still ${ev.status} after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? 250));
+      }
+    },
     async downloadCheckpoint(id, epoch, format = 'safetensors') {
       const query = { format };
       const bytes =
