@@ -5,10 +5,11 @@
 // (resume state stays, job handed back to the queue), or the input is bad (failed, no retry).
 
 import type { Logger } from 'pino';
-import { CoreError, train, type TrainResult } from '../src/core/index.js';
+import { CoreError, train, type StepProgress, type TrainResult } from '../src/core/index.js';
 import type { TrainJobData } from '../src/queue/queue.js';
 import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
 import { CorruptJobRecordError, getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
+import { publishProgress } from '../src/store/progress.js';
 import { isTrialPruned } from '../src/store/sweeps.js';
 import { QuotaExceededError } from '../src/store/usage.js';
 import { trainingKernels } from './backend.js';
@@ -99,8 +100,12 @@ export default async function processTrainJob(
     const samples = samplesPerEpoch(inputs.train.n, inputs.config.batchSize, inputs.config.dropLast);
     const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs, (m) => reportEpoch({ seconds: m.seconds, samples }));
     const shouldStop = () => watch.cancelled || signal?.aborted === true || hooks.recordGone || hooks.pruned;
+    // Within-epoch progress for SSE clients (at most 4 a second): published, never stored.
+    const onProgress = (p: StepProgress) => {
+      if (!hooks.recordGone) publishProgress(store, jobId, p);
+    };
     const run = (from: Uint8Array | null) =>
-      train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...hooks, shouldStop }, {
+      train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...hooks, shouldStop, onProgress }, {
         resume: from,
         kernels,
         metadata: inputs.checkpointMetadata,

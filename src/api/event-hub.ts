@@ -2,9 +2,11 @@
 // fixed number of blocking Redis connections (SSE_REDIS_CONNECTIONS), each reading all its jobs'
 // streams with one XREAD (stream-shard.ts), and each job's entries are fanned out to its clients.
 // A job's feed starts at its first subscriber's cursor and ends when its last subscriber leaves.
+// Within-epoch progress, which is not in the stream, comes from pub/sub (progress-feed.ts).
 import type { Redis } from 'ioredis';
 import type { Store } from '../store/redis.js';
 import type { StreamEntry } from '../store/stream.js';
+import { ProgressFeed, type ProgressListener } from './progress-feed.js';
 import { StreamShard } from './stream-shard.js';
 
 /** Longest XREAD block; a job quiet this long gets `idle()` (keep-alive, end-of-job check). */
@@ -37,6 +39,7 @@ function shardOf(jobId: string, shards: number): number {
 
 export class EventHub {
   private readonly shards: StreamShard[];
+  private readonly progress: ProgressFeed;
   private closed = false;
 
   /** `redis` is the control connection (CLIENT UNBLOCK); the shards open their own, named `…:sse-<i>`. */
@@ -44,6 +47,7 @@ export class EventHub {
     const n = options.connections ?? 4;
     const blockMs = options.blockMs ?? BLOCK_MS;
     this.shards = Array.from({ length: n }, (_, i) => new StreamShard(store, redis, `sse-${i}`, blockMs));
+    this.progress = new ProgressFeed(store, redis);
   }
 
   /** Number of jobs followed. */
@@ -65,8 +69,20 @@ export class EventHub {
     return (this.shards[shardOf(jobId, this.shards.length)] as StreamShard).subscribe(jobId, from, sub);
   }
 
+  /** Hears the job's within-epoch progress (ephemeral, never in the stream). Returns unsubscribe. */
+  subscribeProgress(jobId: string, listener: ProgressListener): () => void {
+    if (this.closed) throw new Error('event hub is closed');
+    return this.progress.subscribe(jobId, listener);
+  }
+
+  /** Jobs whose progress channel this process listens to. */
+  get progressFollowed(): number {
+    return this.progress.size;
+  }
+
   close(): void {
     this.closed = true;
     for (const s of this.shards) s.close();
+    this.progress.close();
   }
 }

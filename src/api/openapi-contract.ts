@@ -123,6 +123,17 @@ const REQUEST_BODIES: Record<string, Json> = {
   },
 };
 
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/**
+ * The data schema of each event a text/event-stream answer sends, by event name (OpenAPI 3.1 has
+ * no keyword for a stream's items: an extension, which keeps the schemas in the document and
+ * gives the typed client their types).
+ */
+const EVENT_STREAMS: Record<string, Json> = {
+  'get /v1/jobs/{id}/events': { metrics: ref('MetricsRecord'), status: ref('HistoryEntry'), progress: ref('ProgressEvent') },
+};
+
 /** Answers only some routes give, beyond what they declare themselves. */
 const EXTRA_CODES: Record<string, string[]> = {
   'post /v1/datasets': ['507'],
@@ -202,6 +213,9 @@ function completeOperation(path: string, method: string, op: Json, options: Cont
     const r = responses[code];
     if (r !== undefined && r.$ref === undefined) r.headers = { ...(r.headers as Json | undefined), ...headers };
   }
+  const events = EVENT_STREAMS[key];
+  const stream = (responses['200']?.content as Record<string, Json> | undefined)?.['text/event-stream'];
+  if (events !== undefined && stream !== undefined) stream['x-events'] = events;
   const body = REQUEST_BODIES[key];
   if (body !== undefined) op.requestBody = body;
   const extra = REQUEST_HEADERS[key];

@@ -90,6 +90,18 @@ export const MetricsRecordSchema = z
   })
   .meta({ id: 'MetricsRecord' });
 
+/** The data of the SSE `progress` event: where a running epoch stands (ephemeral, never a metrics record). */
+export const ProgressEventSchema = z
+  .object({
+    epoch: z.number().int().describe('the epoch being trained (1-based)'),
+    step: z.number().int().describe('mini-batches done in this epoch'),
+    stepsPerEpoch: z.number().int().describe('mini-batches in an epoch'),
+    loss: z.number().nullable().describe('mean training loss of this epoch so far (null if not finite)'),
+    samplesPerSec: z.number().describe('training rows per second in this epoch so far'),
+    eta: z.number().describe("seconds left in this epoch's training pass at that rate (validation not included)"),
+  })
+  .meta({ id: 'ProgressEvent' });
+
 export const HistoryEntrySchema = z
   .object({ status: z.enum(JOB_STATUSES), at: z.string(), reason: z.string().optional(), attempt: z.number() })
   .meta({ id: 'HistoryEntry' });

@@ -1,7 +1,7 @@
 // `traind follow ID`: one Keras-style line per epoch, a bar within the epoch when the server sends
 // `progress` events and stdout is a terminal, then the terminal status. The exit code is the
 // job's outcome, so scripts can `traind follow … && deploy`.
-import type { MetricsRecord, TraindClient } from '../client/index.js';
+import type { TraindClient } from '../client/index.js';
 import { epochLine } from './epoch-line.js';
 import { createEpochBar, isProgressEvent, type EpochBar } from './progress-bar.js';
 
@@ -33,14 +33,14 @@ export async function followJobToEnd(client: TraindClient, id: string, out: Foll
     if (out.json) {
       out.stdout.write(JSON.stringify({ event: e.event, id: e.id, data: e.data }) + '\n');
     } else if (e.event === 'metrics') {
-      print(epochLine(e.data as MetricsRecord, epochs));
+      print(epochLine(e.data, epochs));
     } else if (e.event === 'progress') {
       if (bar !== undefined && isProgressEvent(e.data)) bar.update(e.data, epochs);
     } else if (e.event === 'status') {
-      const s = e.data as { status: string; reason?: string; attempt?: number };
-      if (s.status === 'running' && s.attempt !== undefined && s.attempt > 1) print(`running again (attempt ${s.attempt})`);
+      const s = e.data;
+      if (s.status === 'running' && s.attempt > 1) print(`running again (attempt ${s.attempt})`);
     }
-    if (e.event === 'status') lastStatus = String((e.data as { status?: unknown }).status);
+    if (e.event === 'status') lastStatus = e.data.status;
   }
   bar?.clear();
   process.off('SIGINT', onInterrupt);

@@ -1,17 +1,10 @@
 // The within-epoch bar (Keras's), drawn from the server's `progress` events
-// {epoch, step, stepsPerEpoch, loss, samplesPerSec, eta}; only on a terminal, and only once the
-// server sends such events: until then `follow` prints its per-epoch lines alone.
+// {epoch, step, stepsPerEpoch, loss, samplesPerSec, eta}; only on a terminal. An epoch shorter
+// than the server's progress interval (250 ms) may show no bar, only its line.
 import cliProgress from 'cli-progress';
+import type { ProgressEvent } from '../client/index.js';
 
-export interface ProgressEvent {
-  epoch: number;
-  step: number;
-  stepsPerEpoch: number;
-  loss?: number;
-  samplesPerSec?: number;
-  eta?: number;
-}
-
+/** The fields the bar needs, checked: an older or newer server may send something else. */
 export function isProgressEvent(d: unknown): d is ProgressEvent {
   const p = d as Partial<ProgressEvent> | null;
   return typeof p?.epoch === 'number' && typeof p.step === 'number' && typeof p.stepsPerEpoch === 'number' && p.stepsPerEpoch > 0;
@@ -37,9 +30,9 @@ export function createEpochBar(stream: NodeJS.WriteStream): EpochBar {
       if (bar !== undefined && barEpoch !== p.epoch) clear();
       const payload = {
         ep: `${p.epoch}${epochs !== undefined ? `/${epochs}` : ''}`,
-        loss: p.loss !== undefined ? p.loss.toFixed(4) : '-',
-        rate: p.samplesPerSec !== undefined ? Math.round(p.samplesPerSec) : '-',
-        left: p.eta !== undefined ? `${p.eta.toFixed(1)}s` : '-',
+        loss: typeof p.loss === 'number' ? p.loss.toFixed(4) : '-',
+        rate: typeof p.samplesPerSec === 'number' ? Math.round(p.samplesPerSec) : '-',
+        left: typeof p.eta === 'number' ? `${p.eta.toFixed(1)}s` : '-',
       };
       if (bar === undefined) {
         bar = new cliProgress.SingleBar(

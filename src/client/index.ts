@@ -8,7 +8,16 @@ import type { components, paths } from './schema.js';
 import { followEventStream, type FollowOptions, type JobEvent } from './sse.js';
 
 export type { components, paths } from './schema.js';
-export { EventStreamError, parseEventStream, type FollowOptions, type JobEvent } from './sse.js';
+export {
+  EventStreamError,
+  parseEventStream,
+  type FollowOptions,
+  type JobEvent,
+  type MetricsEvent,
+  type ProgressEvent,
+  type ServerEvent,
+  type StatusEvent,
+} from './sse.js';
 
 export type Job = components['schemas']['Job'];
 export type JobSpec = components['schemas']['JobSpecInput'];
@@ -65,7 +74,10 @@ export interface TraindClient {
   waitForJob(id: string, options?: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal }): Promise<Job>;
   /** Every metrics record of the job so far, oldest first (pages through the cursor). */
   allMetrics(id: string, options?: { after?: string }): Promise<MetricsRecord[]>;
-  /** The job's events (metrics records and status changes) until its terminal status, reconnecting with Last-Event-ID. */
+  /**
+   * The job's events until its terminal status, reconnecting with Last-Event-ID: metrics records
+   * and status changes (each exactly once), and while it trains within-epoch `progress` (ephemeral).
+   */
   followJob(id: string, options?: FollowOptions): AsyncGenerator<JobEvent>;
   /** Uploads CSV, JSON rows or NDJSON. */
   uploadDataset(body: string | Uint8Array, format: DatasetFormat, options?: UploadOptions): Promise<Dataset>;
@@ -149,7 +161,8 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
         after = page.nextCursor;
       }
     },
-    followJob: (id, o) => followEventStream(`${baseUrl}/v1/jobs/${encodeURIComponent(id)}/events`, auth, fetchImpl, o),
+    // The server sends only the events its document lists for this route.
+    followJob: (id, o) => followEventStream(`${baseUrl}/v1/jobs/${encodeURIComponent(id)}/events`, auth, fetchImpl, o) as AsyncGenerator<JobEvent>,
     uploadDataset: (body, format, o = {}) => upload(typeof body === 'string' ? body : new Blob([body as Uint8Array<ArrayBuffer>]), CONTENT_TYPES[format], o),
     uploadIdx(images, labels, o = {}) {
       const form = new FormData();

@@ -2,13 +2,29 @@
 // event stream, and when the connection drops reconnects with Last-Event-ID, so the caller sees
 // every event once, in order, until the job's terminal status (or the server's 204: nothing more).
 
-export interface JobEvent {
-  /** The stream id: pass it back as `lastEventId` to resume after it. */
+import type { components } from './schema.js';
+
+/** One event of a text/event-stream as parsed: any event name, its data JSON-decoded. */
+export interface ServerEvent {
+  /**
+   * The last `id:` the stream sent (an event without one, like `progress`, keeps the one before,
+   * as EventSource does): pass it back as `lastEventId` to resume after it.
+   */
   id: string;
-  /** "metrics", "status", or another event type the server adds (e.g. "progress"). */
   event: string;
   data: unknown;
 }
+
+export type MetricsEvent = components['schemas']['MetricsRecord'];
+export type StatusEvent = components['schemas']['HistoryEntry'];
+/** Within-epoch progress: ephemeral, at most about 4 a second, never replayed on reconnect. */
+export type ProgressEvent = components['schemas']['ProgressEvent'];
+
+/** A job's event, typed by its name (the `x-events` of GET /v1/jobs/{id}/events). */
+export type JobEvent =
+  | { id: string; event: 'metrics'; data: MetricsEvent }
+  | { id: string; event: 'status'; data: StatusEvent }
+  | { id: string; event: 'progress'; data: ProgressEvent };
 
 export interface FollowOptions {
   /** Resume after this event (exclusive). */
@@ -29,7 +45,7 @@ export async function* followEventStream(
   headers: Record<string, string>,
   fetchImpl: typeof fetch,
   options: FollowOptions = {},
-): AsyncGenerator<JobEvent> {
+): AsyncGenerator<ServerEvent> {
   let lastEventId = options.lastEventId;
   let failures = 0;
   const maxReconnects = options.maxReconnects ?? 10;
@@ -79,7 +95,7 @@ export class EventStreamError extends Error {
 }
 
 /** Parses text/event-stream frames (https://html.spec.whatwg.org/multipage/server-sent-events.html); comments are skipped. */
-export async function* parseEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<JobEvent> {
+export async function* parseEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
   let id = '';

@@ -9,6 +9,7 @@ export { CoreError } from './errors.js';
 
 export { train } from './train.js';
 export type { TrainHooks, TrainOptions, TrainResult, BestCheckpointEvent, LatestStateEvent } from './train.js';
+export type { StepProgress } from './progress.js';
 export type { InitialTensors } from './run-state.js';
 export type { KeptCheckpoint } from './ranking.js';
 export { yieldMacrotask, type YieldToCaller } from './pacing.js';

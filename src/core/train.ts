@@ -14,6 +14,7 @@ import { modelBackward, modelForward, weightsFinite, zeroGrads } from './model.j
 import { optimizerStep } from './optimizers.js';
 import { pause, type YieldToCaller } from './pacing.js';
 import { completeEpoch, rollBackPartialEpoch, startEpoch, stepTaken } from './position.js';
+import { createProgressReporter, reportProgress, startEpochProgress, type ProgressReporter, type StepProgress } from './progress.js';
 import { rankEpoch, type KeptCheckpoint } from './ranking.js';
 import { applyRegularization, clipByGlobalNorm } from './regularization.js';
 import { checkpointOf, createRun, resumeBytes, type InitialTensors, type TrainingRun } from './run-state.js';
@@ -49,6 +50,11 @@ export interface TrainHooks {
   onLatest?(event: LatestStateEvent): void | Promise<void>;
   /** Polled before every mini-batch; true ends training with reason 'cancelled'. */
   shouldStop?(): boolean | Promise<boolean>;
+  /**
+   * Called after a mini-batch at most once per `progressIntervalMs` (the first one interval into
+   * training), never awaited: it may only look (training reads nothing back, so it changes no result).
+   */
+  onProgress?(progress: StepProgress): void;
 }
 
 export interface TrainOptions {
@@ -63,6 +69,10 @@ export interface TrainOptions {
   /** Hands the host a turn between mini-batches (every 50 ms of compute), so its I/O and the hooks'
    *  promises progress. Default: one macrotask (setImmediate, else a MessageChannel message, else setTimeout). */
   yieldToCaller?: YieldToCaller;
+  /** Least time between two onProgress calls (default 250 ms: at most 4 a second). */
+  progressIntervalMs?: number;
+  /** The clock onProgress is throttled and timed by, in ms (default performance.now). */
+  clock?: () => number;
 }
 
 export interface TrainResult {
@@ -89,23 +99,25 @@ export async function train(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const run = createRun(config, data, options.kernels ?? jsKernels, options);
+  const progress = hooks.onProgress === undefined ? null : createProgressReporter(hooks.onProgress, options);
   let reason = run.stopping.stopped;
   while (reason === null && run.position.epoch < config.epochs) {
     const started = performance.now();
-    reason = await trainEpoch(run, hooks);
+    reason = await trainEpoch(run, hooks, progress);
     if (reason === null) reason = await endEpoch(run, hooks, started);
   }
   return finish(run, reason ?? 'max_epochs');
 }
 
 /** One pass over the training rows in mini-batches; returns why it stopped early, or null. */
-async function trainEpoch(run: TrainingRun, hooks: TrainHooks): Promise<StopReason | null> {
+async function trainEpoch(run: TrainingRun, hooks: TrainHooks, progress: ProgressReporter | null): Promise<StopReason | null> {
   const { config, model, batches, pred, dOut, position } = run;
   const { params, outputWidth: O } = model;
   const T = run.data.train.targetWidth;
   startEpoch(position);
   orderRows(batches, config.shuffle ? position.rng : null);
   resetMetrics(run.scores.train);
+  if (progress !== null) startEpochProgress(progress);
   for (let b = 0; b < batches.count; b++) {
     const interrupted = await pause(run.pacing, hooks.shouldStop);
     if (interrupted !== null) return interrupted;
@@ -125,6 +137,7 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks): Promise<StopReas
 
     stepTaken(position, lr);
     accumulateMetrics(run.scores.train, loss, pred, Y, B, T);
+    if (progress !== null) reportProgress(progress, run.scores.train, position.epoch + 1, b + 1, batches.count);
   }
   return null;
 }

@@ -13,6 +13,8 @@ export interface Keys {
   checkpoints(jobId: string): string;
   /** Pub/sub channel carrying the ids of jobs to cancel. */
   cancelChannel(): string;
+  /** Pub/sub channel of one job's within-epoch progress (ephemeral: never stored). */
+  progressChannel(jobId: string): string;
   /** Sorted set (score 0, members ordered by id = creation time): a tenant's jobs. */
   tenantJobs(tenant: string): string;
   /** Sorted set like tenantJobs, one per status. */
@@ -83,6 +85,7 @@ export function createKeys(prefix: string): Keys {
     cancel: (id: string) => `${p}:job:${id}:cancel`,
     checkpoints: (id: string) => `${p}:job:${id}:checkpoints`,
     cancelChannel: () => `${p}:cancel`,
+    progressChannel: (id: string) => `${p}:job:${id}:progress`,
     tenantJobs: (t: string) => `${p}:tenant:${t}:jobs`,
     tenantJobsByStatus: (t: string, s: string) => `${p}:tenant:${t}:jobs:${s}`,
     idempotency: (t: string, k: string) => `${p}:tenant:${t}:idem:${k}`,

@@ -1,5 +1,6 @@
 // SSE at scale: many followed jobs share SSE_REDIS_CONNECTIONS blocking Redis connections (counted
-// with CLIENT LIST by this test's connection names), and every client still gets each record once.
+// with CLIENT LIST by this test's connection names) plus one pub/sub connection for progress, and
+// every client still gets each record once.
 import http from 'node:http';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,7 +92,11 @@ describe('SSE clients of many jobs', () => {
       await waitFor(async () => (await ourConnections(f.redis, name)).some((n) => /:sse-\d+$/.test(n)), { timeoutMs: 10_000, intervalMs: 50, what: 'an SSE shard connection' });
       await sleep(300);
       const during = await ourConnections(f.redis, name);
-      expect(during.length - before.length, 'new Redis connections while following').toBeLessThanOrEqual(CONNECTIONS);
+      expect(during.length - before.length, 'new Redis connections while following').toBeLessThanOrEqual(CONNECTIONS + 1);
+      // Progress: one subscriber connection, subscribed to the channels of the followed jobs only.
+      expect(during.filter((n) => n.endsWith(':progress'))).toHaveLength(1);
+      const channels = (await f.redis.pubsub('CHANNELS', f.store.keys.progressChannel('*'))) as string[];
+      expect(channels.sort()).toEqual(jobIds.map((id) => f.store.keys.progressChannel(id)).sort());
       const sse = during.filter((n) => /:sse-\d+$/.test(n));
       expect(sse.length, `SSE connections: ${sse.join(', ')}`).toBeGreaterThanOrEqual(1);
       expect(sse.length).toBeLessThanOrEqual(CONNECTIONS);
@@ -111,7 +116,13 @@ describe('SSE clients of many jobs', () => {
         // Each client started from the beginning: all of the stream, once, in order.
         expect(c.ids).toEqual(stream.map(([id]) => id));
       }
-      expect((await ourConnections(f.redis, name)).length - before.length).toBeLessThanOrEqual(CONNECTIONS);
+      expect((await ourConnections(f.redis, name)).length - before.length).toBeLessThanOrEqual(CONNECTIONS + 1);
+      // Every client gone: no job's progress is listened to any more.
+      await waitFor(async () => ((await f.redis.pubsub('CHANNELS', f.store.keys.progressChannel('*'))) as string[]).length === 0, {
+        timeoutMs: 5_000,
+        intervalMs: 50,
+        what: 'the progress channels to be unsubscribed',
+      });
     } finally {
       for (const c of clients) c.req.destroy();
     }

@@ -1,12 +1,13 @@
 // `traind follow` on a terminal: run under a pseudo-terminal (util-linux `script`), against the
-// live service (which sends no `progress` events yet: plain epoch lines, the job's exit code), and
-// against a stand-in event stream that does send them, to see the within-epoch bar drawn and
-// replaced by the epoch's line.
+// live service (epoch lines and the job's exit code; with epochs long enough, the within-epoch bar
+// from its `progress` events), and against a stand-in event stream whose events are known exactly,
+// to see the bar drawn and replaced by the epoch's line.
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LONG_EPOCH_STEPS, longEpochSpec, uploadLongEpochDataset } from '../helpers/long-epochs.js';
 import { repoRoot, startStack, type Stack } from '../integration/stack.js';
 
 const cliEntry = path.join(repoRoot, 'dist/src/cli/main.js');
@@ -110,6 +111,26 @@ describe('traind follow on a terminal', () => {
     expect(code).toBe(0);
     const lines = screen.split('\r\n');
     expect(lines.filter((l) => l.startsWith('Epoch ')).map((l) => l.split(' - ')[0])).toEqual(['Epoch 1/3', 'Epoch 2/3', 'Epoch 3/3']);
+    expect(screen).toContain(`${id} completed (max_epochs)`);
+  });
+
+  it('draws the within-epoch bar from the live service\'s progress events when epochs last long enough', async () => {
+    const dataset = await uploadLongEpochDataset(stack.baseUrl);
+    const submitted = await fetch(`${stack.baseUrl}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(longEpochSpec(dataset, 2)),
+    });
+    const { id } = (await submitted.json()) as { id: string };
+    const { code, screen } = await traindOnTty(['follow', id], stack.baseUrl);
+    expect(code).toBe(0);
+    // The bar of each epoch, counting mini-batches of this epoch, with the running loss, rate and ETA.
+    const bar = (epoch: number) => new RegExp(`Epoch ${epoch}/2 \\[[=-]+\\] \\d+/${LONG_EPOCH_STEPS} - loss: \\d\\.\\d{4} - \\d+ samples/s - ETA \\d+\\.\\ds`);
+    expect(screen).toMatch(bar(1));
+    expect(screen).toMatch(bar(2));
+    // Then the epoch's own line, the bar cleared before it.
+    const lastBar = screen.lastIndexOf('Epoch 2/2 [');
+    expect(screen.indexOf('Epoch 2/2 - ', lastBar)).toBeGreaterThan(lastBar);
     expect(screen).toContain(`${id} completed (max_epochs)`);
   });
 

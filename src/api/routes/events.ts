@@ -2,14 +2,16 @@
 // change (event: status) as it happens, `id:` = the stream id so Last-Event-ID resumes exactly;
 // the response ends after the terminal status. Past entries are read with XRANGE on the shared
 // connection; live ones from the process's event hub (a few shared blocking readers, event-hub.ts).
-// Between live entries a keep-alive comment every BLOCK_MS keeps proxies from timing out.
+// While live, within-epoch `progress` events (pub/sub, not stored) go out without an `id:`, so
+// they never move the client's resume point. Between live entries a keep-alive comment every
+// BLOCK_MS keeps proxies from timing out.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getJob, isTerminal, type JobStatus } from '../../store/jobs.js';
 import { compareStreamIds, isStreamId, lastStreamId, readStreamPage, type StreamEntry } from '../../store/stream.js';
 import type { Subscriber } from '../event-hub.js';
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
-import { EventsQuery, JobIdParams } from '../schemas.js';
+import { EventsQuery, JobIdParams, type ProgressEventSchema } from '../schemas.js';
 import { z } from 'zod';
 
 const CATCH_UP_PAGE = 500;
@@ -18,6 +20,11 @@ const MAX_BACKLOG = 1000;
 
 function frame(e: StreamEntry): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
+}
+
+/** No `id:` line: an ephemeral event must not become the cursor a reconnect resumes from. */
+function progressFrame(p: z.infer<typeof ProgressEventSchema>): string {
+  return `event: progress\ndata: ${JSON.stringify(p)}\n\n`;
 }
 
 export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
@@ -32,7 +39,10 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           summary: "A job's live events (SSE)",
           description:
             'text/event-stream: `event: metrics` with a metrics record and `event: status` with {status, at, reason?, attempt}; ' +
-            '`id:` is the stream cursor, so reconnecting with Last-Event-ID misses nothing. Ends after the terminal status.',
+            '`id:` is the stream cursor, so reconnecting with Last-Event-ID misses nothing. Ends after the terminal status. ' +
+            'While a job trains, `event: progress` with a ProgressEvent {epoch, step, stepsPerEpoch, loss, samplesPerSec, eta} ' +
+            'at most about 4 times a second: ephemeral (not a metrics record, not in the metrics pages, not replayed on reconnect) ' +
+            'and sent without an `id:` line, so it never changes where Last-Event-ID resumes.',
           tags: ['jobs'],
           params: JobIdParams,
           querystring: EventsQuery,
@@ -76,11 +86,13 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
 
         let closed = false;
         let unsubscribe: (() => void) | null = null;
+        let unsubscribeProgress: (() => void) | null = null;
         const close = () => {
           if (closed) return;
           closed = true;
           ctx.openStreams.delete(close);
           unsubscribe?.();
+          unsubscribeProgress?.();
           if (!raw.writableEnded) raw.end();
         };
         ctx.openStreams.add(close);
@@ -100,6 +112,8 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
             raw.once('close', done);
           });
         };
+        /** The last epoch whose record went out: progress of it or earlier arrived late (pub/sub and the stream race). */
+        let lastEpochSent = 0;
         /** Writes the entries after the cursor (dropping any already sent); true once the terminal status went out. */
         const send = async (items: StreamEntry[]): Promise<boolean> => {
           for (const e of items) {
@@ -107,6 +121,7 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
             if (compareStreamIds(e.id, cursor) <= 0) continue;
             await write(frame(e));
             cursor = e.id;
+            if (e.type === 'metrics' && typeof e.data.epoch === 'number') lastEpochSent = e.data.epoch;
             if (e.type === 'status' && typeof e.data.status === 'string' && isTerminal(e.data.status as JobStatus)) return true;
           }
           return false;
@@ -188,6 +203,14 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           live = true;
           const pending = buffered.splice(0);
           enqueue(() => send(pending));
+          if (closed) return;
+          unsubscribeProgress = ctx.events.subscribeProgress(id, (p) => {
+            // Best-effort: dropped for a client with writes pending, and when the epoch's record already went out.
+            if (closed || backlog > 0 || p.epoch <= lastEpochSent) return;
+            enqueue(async () => {
+              await write(progressFrame(p));
+            });
+          });
         } catch (err) {
           if (!closed) request.log.warn({ err, jobId: id }, 'event stream ended by an error');
           close();
