@@ -1,8 +1,10 @@
 // `npm run bench`: the numeric core against PyTorch on the same machine, in one run.
 // Fashion-MNIST MLP 784-128-10 training (samples/s and test accuracy, per batch size and thread
-// count), GEMM GFLOP/s against OpenBLAS on the MLP's shapes, and the peak RSS of a training process.
+// count), GEMM GFLOP/s against OpenBLAS on the MLP's shapes, the peak RSS of a training process,
+// and what within-epoch progress events cost training (on against off, when Redis answers).
 // Flags: --json (one JSON object per line on stdout), --epochs N (default 20, enough for ≥ 0.89 test
-// accuracy at batch 32), --quick (2 epochs, short GEMM timings), --no-baseline.
+// accuracy at batch 32), --quick (2 epochs, short GEMM timings), --no-baseline, --only SECTION
+// (gemm, train, rss or progress; repeatable).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,10 +16,13 @@ import { runBaseline, torchAvailable } from './baseline.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { measureGemm, mlpShapes } from './gemm.js';
 import { learningRateFor, trainMlp } from './mlp.js';
+import { measureProgressOverhead } from './progress.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const quick = args.includes('--quick');
+const only = args.flatMap((a, i) => (args[i - 1] === '--only' ? [a] : []));
+const runs = (section: string) => only.length === 0 || only.includes(section);
 const epochsFlag = args.indexOf('--epochs');
 const EPOCHS = epochsFlag >= 0 ? Number(args[epochsFlag + 1]) : quick ? 2 : 20;
 // The WebAssembly fallback is measured for speed only, over fewer epochs.
@@ -175,7 +180,31 @@ function rssSection(): void {
   }
 }
 
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+async function progressSection(): Promise<void> {
+  const data = loadFashionMnist();
+  // One trainer's kernels (workers/backend.ts: one thread), batch 32: the most mini-batches per second.
+  const kernels = selectKernels({ threads: 1 });
+  const run = { hidden: [128], batchSize: 32, epochs: quick ? 2 : 3, learningRate: learningRateFor(32), seed: SEED };
+  const rounds = quick ? 3 : 7;
+  note(`progress events: ${rounds} rounds of ${run.epochs} epochs off / throttled / every mini-batch`);
+  const r = await measureProgressOverhead(run, data.train, kernels, rounds);
+  if (r === null) {
+    note('progress events: no Redis at REDIS_URL, skipped');
+    return;
+  }
+  emit(
+    { name: 'progress-overhead', backend: kernels.name, batchSize: 32, epochs: run.epochs, rounds, cpuSeconds: r.seconds, ratio: { throttled: round4(r.ratio.throttled), 'every-batch': round4(r.ratio['every-batch']) }, received: r.received, microsPerReport: Math.round(r.microsPerReport * 10) / 10 },
+    `progress ${kernels.name} batch 32, ${run.epochs} epochs (CPU s): off ${fmt(r.seconds.off, 3)}, ` +
+      `with progress (≤ 4/s, ${fmt(r.received.throttled)} published) ${fmt(r.seconds.throttled, 3)}, ratio ${fmt(r.ratio.throttled, 4)}; ` +
+      `every mini-batch (${fmt(r.received['every-batch'])} published) ${fmt(r.seconds['every-batch'], 3)}, ratio ${fmt(r.ratio['every-batch'], 4)}; ` +
+      `${fmt(r.microsPerReport, 1)} µs per report (medians of ${rounds} rounds)`,
+  );
+}
+
 machine();
-gemmSection();
-await trainingSection();
-rssSection();
+if (runs('gemm')) gemmSection();
+if (runs('train')) await trainingSection();
+if (runs('rss')) rssSection();
+if (runs('progress')) await progressSection();
