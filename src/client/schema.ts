@@ -297,7 +297,7 @@ export interface paths {
         };
         /**
          * A job's live events (SSE)
-         * @description text/event-stream: `event: metrics` with a metrics record and `event: status` with {status, at, reason?, attempt}; `id:` is the stream cursor, so reconnecting with Last-Event-ID misses nothing. Ends after the terminal status.
+         * @description text/event-stream: `event: metrics` with a metrics record and `event: status` with {status, at, reason?, attempt}; `id:` is the stream cursor, so reconnecting with Last-Event-ID misses nothing. Ends after the terminal status. While a job trains, `event: progress` with a ProgressEvent {epoch, step, stepsPerEpoch, loss, samplesPerSec, eta} at most about 4 times a second: ephemeral (not a metrics record, not in the metrics pages, not replayed on reconnect) and sent without an `id:` line, so it never changes where Last-Event-ID resumes.
          */
         get: operations["followJobEvents"];
         put?: never;
@@ -1175,6 +1175,20 @@ export interface components {
             } | {
                 value: number[];
             })[];
+        };
+        ProgressEvent: {
+            /** @description the epoch being trained (1-based) */
+            epoch: number;
+            /** @description seconds left in this epoch's training pass at that rate (validation not included) */
+            eta: number;
+            /** @description mean training loss of this epoch so far (null if not finite) */
+            loss: number | null;
+            /** @description training rows per second in this epoch so far */
+            samplesPerSec: number;
+            /** @description mini-batches done in this epoch */
+            step: number;
+            /** @description mini-batches in an epoch */
+            stepsPerEpoch: number;
         };
         Sweep: {
             best: {
