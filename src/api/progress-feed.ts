@@ -7,10 +7,16 @@ import { duplicateForBlocking, type Store } from '../store/redis.js';
 
 export type ProgressListener = (p: ProgressMessage) => void;
 
+const RETRY_MS = 100;
+
 export class ProgressFeed {
   private conn: Redis | null = null;
   /** Channel → the listeners of its job. */
   private readonly listeners = new Map<string, Set<ProgressListener>>();
+  /** Channels wanted but not yet confirmed subscribed. */
+  private readonly pending = new Set<string>();
+  private flushing = false;
+  private retry: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(
@@ -31,9 +37,8 @@ export class ProgressFeed {
     if (set === undefined) {
       set = new Set();
       this.listeners.set(channel, set);
-      // SUBSCRIBE and UNSUBSCRIBE go out in order on one connection, so quick churn ends right.
-      // ioredis subscribes again by itself after a reconnect.
-      this.connection().subscribe(channel).catch(() => undefined);
+      this.pending.add(channel);
+      this.flush();
     }
     set.add(listener);
     const s = set;
@@ -41,7 +46,9 @@ export class ProgressFeed {
       s.delete(listener);
       if (s.size === 0 && this.listeners.get(channel) === s) {
         this.listeners.delete(channel);
-        if (!this.closed) this.conn?.unsubscribe(channel).catch(() => undefined);
+        // Not subscribed yet: nothing to undo (one in flight is undone when it is confirmed).
+        if (this.pending.delete(channel)) return;
+        if (!this.closed && this.conn?.status === 'ready') this.conn.unsubscribe(channel).catch(() => undefined);
       }
     };
   }
@@ -49,7 +56,41 @@ export class ProgressFeed {
   close(): void {
     this.closed = true;
     this.listeners.clear();
+    this.pending.clear();
+    if (this.retry !== null) clearTimeout(this.retry);
     this.conn?.disconnect();
+  }
+
+  /**
+   * Subscribes the pending channels in one SUBSCRIBE, only once the connection is ready: ioredis
+   * refuses a SUBSCRIBE queued while a subscriber connection is still connecting ("Connection in
+   * subscriber mode"), so they wait for 'ready', and a refused one is tried again shortly.
+   * After a reconnect ioredis subscribes the confirmed channels again by itself.
+   */
+  private flush(): void {
+    const conn = this.connection();
+    if (this.closed || this.flushing || conn.status !== 'ready' || this.pending.size === 0) return;
+    const channels = [...this.pending];
+    this.flushing = true;
+    conn.subscribe(...channels).then(
+      () => {
+        const gone: string[] = [];
+        for (const c of channels) {
+          // Left while the SUBSCRIBE was on its way: undo it now.
+          if (!this.pending.delete(c) && !this.listeners.has(c)) gone.push(c);
+        }
+        if (gone.length > 0 && !this.closed) conn.unsubscribe(...gone).catch(() => undefined);
+        this.flushing = false;
+        this.flush();
+      },
+      () => {
+        this.flushing = false;
+        this.retry ??= setTimeout(() => {
+          this.retry = null;
+          this.flush();
+        }, RETRY_MS);
+      },
+    );
   }
 
   private connection(): Redis {
@@ -57,6 +98,7 @@ export class ProgressFeed {
       const conn = duplicateForBlocking(this.control, 'progress');
       // Outages show as missing progress only; the SSE streams carry on from the metrics stream.
       conn.on('error', () => undefined);
+      conn.on('ready', () => this.flush());
       conn.on('message', (channel: string, message: string) => {
         const set = this.listeners.get(channel);
         if (set === undefined) return;

@@ -95,8 +95,11 @@ describe('SSE clients of many jobs', () => {
       expect(during.length - before.length, 'new Redis connections while following').toBeLessThanOrEqual(CONNECTIONS + 1);
       // Progress: one subscriber connection, subscribed to the channels of the followed jobs only.
       expect(during.filter((n) => n.endsWith(':progress'))).toHaveLength(1);
-      const channels = (await f.redis.pubsub('CHANNELS', f.store.keys.progressChannel('*'))) as string[];
-      expect(channels.sort()).toEqual(jobIds.map((id) => f.store.keys.progressChannel(id)).sort());
+      // A stream subscribes once it has caught up: wait for all of them.
+      const progressChannels = async () => ((await f.redis.pubsub('CHANNELS', f.store.keys.progressChannel('*'))) as string[]).sort();
+      await waitFor(async () => (await progressChannels()).length >= JOBS, { timeoutMs: 10_000, intervalMs: 50, what: 'every followed job\'s progress channel' });
+      expect(await progressChannels()).toEqual(jobIds.map((id) => f.store.keys.progressChannel(id)).sort());
+      expect((await ourConnections(f.redis, name)).filter((n) => n.endsWith(':progress'))).toHaveLength(1);
       const sse = during.filter((n) => /:sse-\d+$/.test(n));
       expect(sse.length, `SSE connections: ${sse.join(', ')}`).toBeGreaterThanOrEqual(1);
       expect(sse.length).toBeLessThanOrEqual(CONNECTIONS);
