@@ -17,6 +17,8 @@ type FeatureType = 'float32' | 'uint8';
 
 interface Header extends DatasetMeta {
   featureNames?: string[];
+  /** Class k's name, when the source has names (checkpoints carry them as class_names). */
+  classNames?: string[];
   /** Version 2: how x is stored. */
   xType?: FeatureType;
 }
@@ -29,6 +31,7 @@ export function encodeDataset(loaded: LoadedDataset): Buffer {
   const xType: FeatureType = ds.x instanceof Uint8Array ? 'uint8' : 'float32';
   const header: Header = { ...meta, rows: ds.n, features: ds.features, targetWidth: ds.targetWidth, xType };
   if (loaded.featureNames) header.featureNames = loaded.featureNames;
+  if (loaded.classNames) header.classNames = loaded.classNames;
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - ((PREFIX + json.length) % 8)) % 8;
   if (pad > 0) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
@@ -81,6 +84,7 @@ export function decodeDataset(bytes: Uint8Array): LoadedDataset {
   const meta: DatasetMeta = { rows, features, classes: header.classes ?? null, task: header.task, targetWidth };
   const loaded: LoadedDataset = { dataset: { x, y, n: rows, features, targetWidth }, meta };
   if (header.featureNames) loaded.featureNames = header.featureNames;
+  if (header.classNames) loaded.classNames = header.classNames;
   return loaded;
 }
 
