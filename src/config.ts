@@ -2,7 +2,9 @@
 // Every variable, its default and its range is listed here (the README copies this table).
 import { isIP } from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
+import type { StorageSettings } from './storage/storage.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -210,7 +212,10 @@ export interface Config {
   host: string;
   hostExplicit: boolean;
   redisUrl: string;
+  /** Local scratch (spooled request bodies, the embedded Redis) and, without STORAGE_URL, the storage itself. */
   dataDir: string;
+  /** Where datasets, checkpoints and resume states are kept (STORAGE_URL, else DATA_DIR). */
+  storage: StorageSettings;
   workerConcurrency: number;
   trainThreads: number;
   workerMemoryBytes: number;
@@ -294,6 +299,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     hostExplicit: e.HOST !== undefined,
     redisUrl: e.REDIS_URL,
     dataDir: e.DATA_DIR,
+    storage: Object.freeze({ kind: 'local', root: path.resolve(e.DATA_DIR) }),
     workerConcurrency: e.WORKER_CONCURRENCY,
     trainThreads: e.TRAIN_THREADS,
     workerMemoryBytes: e.WORKER_MEMORY_BYTES,

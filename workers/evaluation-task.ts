@@ -1,14 +1,17 @@
 // One evaluation's CPU work, run in a thread of its own (workers/evaluation-thread.ts): check the
-// checkpoint file against its recorded size and sha256, load it and the dataset, and score.
+// stored checkpoint against its recorded size and sha256, load it and the dataset, and score.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createStorage } from '../src/storage/create-storage.js';
+import type { StorageSettings } from '../src/storage/storage.js';
 import { CoreError, evaluateCheckpoint, loadCheckpoint, type Evaluation } from '../src/core/index.js';
 import { builtinDataset, decodeDataset, isBuiltinName } from '../src/data/index.js';
 import type { Dataset } from '../src/core/types.js';
 
 export interface EvaluationTask {
-  checkpoint: { path: string; jobId: string; epoch: number; size: number; sha256: string };
-  dataset: { path: string } | { builtin: string };
+  /** Where the objects below are (the thread makes its own driver). */
+  storage: StorageSettings;
+  checkpoint: { key: string; jobId: string; epoch: number; size: number; sha256: string };
+  dataset: { key: string } | { builtin: string };
 }
 
 /** Why an evaluation failed: `input` is the request's (a dataset that does not fit), `corrupt` our stored data's. */
@@ -16,36 +19,39 @@ export type EvaluationFailure = { kind: 'input' | 'corrupt' | 'internal'; messag
 
 export type EvaluationOutcome = { ok: true; result: Evaluation } | { ok: false; failure: EvaluationFailure };
 
-function readCheckpoint(c: EvaluationTask['checkpoint']): Uint8Array | EvaluationFailure {
+async function readCheckpoint(storage: StorageSettings, c: EvaluationTask['checkpoint']): Promise<Uint8Array | EvaluationFailure> {
   const what = `the stored checkpoint of ${c.jobId} for epoch ${c.epoch}`;
-  let bytes: Buffer;
+  let bytes: Buffer | null;
   try {
-    bytes = readFileSync(c.path);
+    bytes = await createStorage(storage).get(c.key);
   } catch (err) {
     return { kind: 'corrupt', message: `${what} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
   }
+  if (bytes === null) return { kind: 'corrupt', message: `${what} cannot be read: ENOENT` };
   if (bytes.byteLength !== c.size) return { kind: 'corrupt', message: `${what} is corrupt: ${bytes.byteLength} bytes on disk, ${c.size} recorded` };
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== c.sha256) return { kind: 'corrupt', message: `${what} is corrupt: sha256 ${sha256} on disk, ${c.sha256} recorded` };
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function readDataset(d: EvaluationTask['dataset']): Dataset | EvaluationFailure {
+async function readDataset(storage: StorageSettings, d: EvaluationTask['dataset']): Promise<Dataset | EvaluationFailure> {
   if ('builtin' in d) {
     if (!isBuiltinName(d.builtin)) return { kind: 'input', message: `dataset: unknown built-in dataset "${d.builtin}"` };
     return builtinDataset(d.builtin).dataset;
   }
   try {
-    return decodeDataset(readFileSync(d.path)).dataset;
+    const bytes = await createStorage(storage).get(d.key);
+    if (bytes === null) return { kind: 'corrupt', message: 'the dataset file cannot be read: it is missing' };
+    return decodeDataset(bytes).dataset;
   } catch (err) {
     return { kind: 'corrupt', message: `the dataset file cannot be read: ${(err as Error).message}` };
   }
 }
 
-export function runEvaluation(task: EvaluationTask): EvaluationOutcome {
-  const bytes = readCheckpoint(task.checkpoint);
+export async function runEvaluation(task: EvaluationTask): Promise<EvaluationOutcome> {
+  const bytes = await readCheckpoint(task.storage, task.checkpoint);
   if (!(bytes instanceof Uint8Array)) return { ok: false, failure: bytes };
-  const data = readDataset(task.dataset);
+  const data = await readDataset(task.storage, task.dataset);
   if ('kind' in data) return { ok: false, failure: data };
   try {
     return { ok: true, result: evaluateCheckpoint(loadCheckpoint(bytes), data) };

@@ -3,5 +3,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { runEvaluation, type EvaluationTask } from './evaluation-task.js';
 
-if (parentPort === null) throw new Error('evaluation thread started outside a worker thread');
-parentPort.postMessage(runEvaluation(workerData as EvaluationTask));
+const port = parentPort;
+if (port === null) throw new Error('evaluation thread started outside a worker thread');
+port.postMessage(await runEvaluation(workerData as EvaluationTask));

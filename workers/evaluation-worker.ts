@@ -11,8 +11,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
 import { EVALUATION_QUEUE, type EvaluationJobData } from '../src/queue/evaluation-queue.js';
 import { settlesWithin } from '../src/settles-within.js';
-import { checkpointPath, getCheckpoint } from '../src/store/checkpoints.js';
-import { datasetPath, getDatasetMeta } from '../src/store/datasets.js';
+import { getCheckpoint } from '../src/store/checkpoints.js';
+import { getDatasetMeta } from '../src/store/datasets.js';
+import { checkpointKey, datasetKey } from '../src/store/object-keys.js';
 import { getEvaluation, isFinished, updateEvaluation, type EvaluationRecord } from '../src/store/evaluations.js';
 import { createRedis, createStore, type Store } from '../src/store/redis.js';
 import { logConnection, outageLogger } from './connection-log.js';
@@ -54,10 +55,11 @@ async function taskOf(store: Store, r: EvaluationRecord): Promise<EvaluationTask
   if (meta === null || meta.sha256 !== r.checkpoint.sha256) {
     return `the checkpoint of ${r.jobId} at epoch ${r.checkpoint.epoch} is no longer kept (evicted by a better one, or expired with its job)`;
   }
-  const checkpoint = { path: checkpointPath(store, r.jobId, meta.epoch), jobId: r.jobId, epoch: meta.epoch, size: meta.size, sha256: meta.sha256 };
-  if (typeof r.dataset !== 'string') return { checkpoint, dataset: r.dataset };
+  const checkpoint = { key: checkpointKey(r.jobId, meta.epoch), jobId: r.jobId, epoch: meta.epoch, size: meta.size, sha256: meta.sha256 };
+  const storage = store.config.storage;
+  if (typeof r.dataset !== 'string') return { storage, checkpoint, dataset: r.dataset };
   if ((await getDatasetMeta(store, r.dataset, r.tenant)) === null) return `dataset: ${r.dataset} no longer exists (deleted or expired)`;
-  return { checkpoint, dataset: { path: datasetPath(store, r.dataset) } };
+  return { storage, checkpoint, dataset: { key: datasetKey(r.dataset) } };
 }
 
 export function startEvaluationWorker(config: Config, logger: Logger): EvaluationWorker {

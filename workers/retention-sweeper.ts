@@ -1,42 +1,42 @@
 // The sweeper every worker runs on its own schedule (SWEEP_INTERVAL_SECONDS): what Redis expires
 // by itself leaves things behind, and this removes them. Per pass: ids of expired jobs from the
-// tenants' job indexes; the checkpoint bytes of expired jobs from the tenants' usage; checkpoint
-// directories of expired jobs; datasets past DATASET_RETENTION_SECONDS; orphaned dataset files.
+// tenants' job indexes; the checkpoint bytes of expired jobs from the tenants' usage; the stored
+// objects of expired jobs; datasets past DATASET_RETENTION_SECONDS; orphaned dataset files.
 // Every worker may sweep; each step is safe to repeat or to race with another worker's.
 
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { deleteJobFiles } from '../src/store/checkpoints.js';
 import { expireDatasets, sweepOrphanDatasetFiles } from '../src/store/dataset-retention.js';
 import { isJobId } from '../src/store/ids.js';
+import { JOBS_PREFIX } from '../src/store/object-keys.js';
 import { pruneJobIndex, tenantsWith } from '../src/store/job-index.js';
 import type { Store } from '../src/store/redis.js';
 import { releaseExpiredJobBytes } from '../src/store/usage.js';
 
-/** A directory this young may belong to a job whose record is still being written: leave it. */
+/** A job whose newest object is this young may have a record still being written: leave it. */
 const MIN_AGE_MS = 60 * 60_000;
 /** The first pass runs this soon after start (or after one interval, when that is shorter). */
 const FIRST_SWEEP_MS = 30_000;
 
-/** One pass over checkpoint directories; returns the job ids whose files were removed. */
-export async function sweepExpiredJobFiles(store: Store, now = Date.now(), minAgeMs = MIN_AGE_MS): Promise<string[]> {
-  const root = path.join(path.resolve(store.config.dataDir), 'jobs');
-  let names: string[];
-  try {
-    names = await readdir(root);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+/** The newest write under each job's prefix (jobs/<id>/…), by job id. */
+async function jobsInStorage(store: Store): Promise<Map<string, number>> {
+  const newest = new Map<string, number>();
+  for await (const object of store.storage.list(JOBS_PREFIX)) {
+    const id = object.key.slice(JOBS_PREFIX.length).split('/')[0] ?? '';
+    if (!isJobId(id) || !object.key.startsWith(`${JOBS_PREFIX}${id}/`)) continue;
+    newest.set(id, Math.max(newest.get(id) ?? 0, object.modifiedMs));
   }
+  return newest;
+}
+
+/** One pass over the jobs' stored objects; returns the job ids whose objects were removed. */
+export async function sweepExpiredJobFiles(store: Store, now = Date.now(), minAgeMs = MIN_AGE_MS): Promise<string[]> {
   const removed: string[] = [];
-  for (const name of names) {
-    if (!isJobId(name)) continue;
-    const info = await stat(path.join(root, name)).catch(() => null);
-    if (info === null || now - info.mtimeMs < minAgeMs) continue;
-    if ((await store.redis.exists(store.keys.job(name))) === 1) continue;
-    await deleteJobFiles(store, name);
-    removed.push(name);
+  for (const [id, modifiedMs] of await jobsInStorage(store)) {
+    if (now - modifiedMs < minAgeMs) continue;
+    if ((await store.redis.exists(store.keys.job(id))) === 1) continue;
+    await deleteJobFiles(store, id);
+    removed.push(id);
   }
   return removed;
 }

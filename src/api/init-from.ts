@@ -5,7 +5,7 @@
 import type { InitFrom, JobSpec } from '../spec/job-spec.js';
 import { checkInitFrom, checkpointModelOf } from '../spec/init-from.js';
 import { getCheckpoint, listCheckpoints } from '../store/checkpoints.js';
-import { chargeInitCheckpoint, dropInitCheckpoint, pinInitCheckpoint, readCheckpointMetadata } from '../store/init-checkpoint.js';
+import { chargeInitCheckpoint, dropInitCheckpoint, pinInitCheckpoint } from '../store/init-checkpoint.js';
 import { getJob } from '../store/jobs.js';
 import type { Store } from '../store/redis.js';
 import { ApiError, issuesError, type Issue } from './errors.js';
@@ -46,13 +46,13 @@ export async function pinParentCheckpoint(s: Store, tenant: string, childId: str
     if (initFrom.sha256 !== undefined && initFrom.sha256 !== meta.sha256) {
       throw refused('initFrom.sha256', `the checkpoint of job ${parent.id} at epoch ${meta.epoch} has sha256 ${meta.sha256}, not ${initFrom.sha256}`);
     }
-    const file = await pinInitCheckpoint(s, childId, parent.id, meta);
-    if (file === null) {
+    const metadata = await pinInitCheckpoint(s, childId, parent.id, meta);
+    if (metadata === null) {
       if (attempt >= 2) throw new ApiError('unavailable', `the checkpoint of job ${parent.id} was replaced while it was being copied; retry`);
       continue;
     }
     try {
-      const model = checkpointModelOf(await readCheckpointMetadata(file));
+      const model = checkpointModelOf(metadata);
       if (model === null) throw refused('initFrom.job', `the checkpoint of job ${parent.id} at epoch ${meta.epoch} does not describe its model (written by another version)`);
       const issues = checkInitFrom(spec, features, model);
       if (issues.length > 0) throw issuesError('invalid_spec', issues.map(specIssue));

@@ -1,7 +1,8 @@
 // Inference from a job's best checkpoint, run in a CPU thread (cpu/predict-task.ts: verification
 // against the recorded size and sha256, the model cache, the cost bound, inference). This side
 // reads the index, and tells a checkpoint evicted meanwhile (try the new best) from a lost file.
-import { checkpointPath, getCheckpoint } from '../store/checkpoints.js';
+import { getCheckpoint } from '../store/checkpoints.js';
+import { checkpointKey } from '../store/object-keys.js';
 import { CheckpointCorruptError } from '../store/verified-checkpoint.js';
 import type { RouteContext } from './context.js';
 import { CheckpointMissing } from './cpu/protocol.js';
@@ -18,7 +19,7 @@ export async function predictFromBest(ctx: RouteContext, jobId: string, bodyPath
       const { body } = await ctx.cpu.predict({
         kind: 'predict',
         jobId,
-        checkpoint: { path: checkpointPath(s, jobId, meta.epoch), epoch: meta.epoch, size: meta.size, sha256: meta.sha256 },
+        checkpoint: { key: checkpointKey(jobId, meta.epoch), epoch: meta.epoch, size: meta.size, sha256: meta.sha256 },
         bodyPath,
         maxRows: s.config.limits.predictRows,
         maxCost: s.config.limits.predictCost,

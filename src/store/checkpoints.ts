@@ -1,12 +1,12 @@
-// The checkpoint store: safetensors files under DATA_DIR/jobs/<jobId>/ (a shared volume when
-// several hosts run), written atomically (tmp + rename), indexed in Redis with size and sha256.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { isJobId } from './ids.js';
+// The checkpoint store: safetensors objects under jobs/<jobId>/ in the configured storage (DATA_DIR
+// or S3), written atomically, indexed in Redis with size and sha256.
+import { createHash } from 'node:crypto';
+import { LocalStorage } from '../storage/local-storage.js';
+import { checkEpoch, checkpointKey, jobPrefix, resumeStateKey, StorePathError } from './object-keys.js';
 import type { Store } from './redis.js';
-import { asStorageFull } from './storage-full.js';
 import { addCheckpointRecord, QuotaExceededError, removeCheckpointRecord } from './usage.js';
+
+export { StorePathError };
 
 export interface CheckpointMeta {
   epoch: number;
@@ -20,47 +20,20 @@ export interface CheckpointMeta {
   best: boolean;
 }
 
-export class StorePathError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StorePathError';
-  }
+/** The local driver's file of a key (tests and tools that look at DATA_DIR itself). */
+export function localFile(s: Store, key: string): string {
+  if (!(s.storage instanceof LocalStorage)) throw new Error(`${s.storage.description} is not a local directory`);
+  return s.storage.pathOf(key);
 }
 
-function checkEpoch(epoch: number): void {
-  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new StorePathError(`invalid epoch ${String(epoch)}`);
-}
-
-/** DATA_DIR/jobs/<jobId>; refuses anything that is not a job id, so no path can escape. */
+/** DATA_DIR/jobs/<jobId> with the local driver; refuses anything that is not a job id. */
 export function jobDir(s: Store, jobId: string): string {
-  if (!isJobId(jobId)) throw new StorePathError('invalid job id');
-  return path.join(path.resolve(s.config.dataDir), 'jobs', jobId);
+  return localFile(s, jobPrefix(jobId).slice(0, -1));
 }
 
+/** A checkpoint's file with the local driver. */
 export function checkpointPath(s: Store, jobId: string, epoch: number): string {
-  checkEpoch(epoch);
-  return path.join(jobDir(s, jobId), `epoch-${epoch}.safetensors`);
-}
-
-export function resumeStatePath(s: Store, jobId: string): string {
-  return path.join(jobDir(s, jobId), 'resume.safetensors');
-}
-
-/**
- * Writes via a temporary file in the same directory and renames, so readers never see half a file.
- * A full volume is a StorageFullError naming the file, and leaves no temporary file behind.
- */
-export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  const name = path.join(path.basename(path.dirname(file)), path.basename(file));
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(tmp, bytes, { flush: true });
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw asStorageFull(err, name, bytes.byteLength);
-  }
+  return localFile(s, checkpointKey(jobId, epoch));
 }
 
 function decodeMeta(raw: string | undefined | null, bestEpoch: number | null): CheckpointMeta | null {
@@ -89,8 +62,8 @@ export interface NewCheckpoint {
  * `freeingEpochs` (about to be deleted) do not count against it.
  */
 export async function saveCheckpoint(s: Store, jobId: string, c: NewCheckpoint, freeingEpochs: readonly number[] = []): Promise<CheckpointMeta> {
-  const file = checkpointPath(s, jobId, c.epoch);
-  await writeFileAtomic(file, c.bytes);
+  const key = checkpointKey(jobId, c.epoch);
+  await s.storage.put(key, c.bytes);
   const meta: Omit<CheckpointMeta, 'best'> = {
     epoch: c.epoch,
     step: c.step,
@@ -105,7 +78,7 @@ export async function saveCheckpoint(s: Store, jobId: string, c: NewCheckpoint, 
   } catch (err) {
     // Not over the quota: keep the file unless the index still names it (a restarted attempt
     // re-saving an indexed epoch, charged only the size difference).
-    if (err instanceof QuotaExceededError && (await s.redis.hexists(s.keys.checkpoints(jobId), `e:${c.epoch}`)) === 0) await rm(file, { force: true });
+    if (err instanceof QuotaExceededError && (await s.redis.hexists(s.keys.checkpoints(jobId), `e:${c.epoch}`)) === 0) await s.storage.delete(key);
     throw err;
   }
   return { ...meta, best: false };
@@ -116,13 +89,11 @@ export async function markBestCheckpoint(s: Store, jobId: string, epoch: number)
   await s.redis.hset(s.keys.checkpoints(jobId), 'best', String(epoch));
 }
 
-/** Un-indexes (freeing its bytes), then deletes the file. */
+/** Un-indexes (freeing its bytes), then deletes the object. */
 export async function deleteCheckpoint(s: Store, tenant: string, jobId: string, epoch: number): Promise<void> {
-  const file = checkpointPath(s, jobId, epoch);
+  const key = checkpointKey(jobId, epoch);
   await removeCheckpointRecord(s, tenant, jobId, `e:${epoch}`);
-  await unlink(file).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
+  await s.storage.delete(key);
 }
 
 /**
@@ -167,32 +138,30 @@ export async function getCheckpoint(s: Store, jobId: string, which: number | 'be
 }
 
 export async function readCheckpointBytes(s: Store, jobId: string, epoch: number): Promise<Uint8Array> {
-  return new Uint8Array(await readFile(checkpointPath(s, jobId, epoch)));
+  const bytes = await s.storage.get(checkpointKey(jobId, epoch));
+  if (bytes === null) throw new Error(`the checkpoint of ${jobId} for epoch ${epoch} is missing from ${s.storage.description}`);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Resume state (weights, optimizer, RNG, schedule, early stopping): one file, replaced atomically. */
+/** Resume state (weights, optimizer, RNG, schedule, early stopping): one object, replaced atomically. */
 export async function writeResumeState(s: Store, jobId: string, bytes: Uint8Array): Promise<void> {
-  await writeFileAtomic(resumeStatePath(s, jobId), bytes);
+  await s.storage.put(resumeStateKey(jobId), bytes);
 }
 
 export async function readResumeState(s: Store, jobId: string): Promise<Uint8Array | null> {
-  try {
-    return new Uint8Array(await readFile(resumeStatePath(s, jobId)));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  const bytes = await s.storage.get(resumeStateKey(jobId));
+  return bytes === null ? null : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export async function deleteResumeState(s: Store, jobId: string): Promise<void> {
-  await rm(resumeStatePath(s, jobId), { force: true });
+  await s.storage.delete(resumeStateKey(jobId));
 }
 
 /**
- * Removes every file and the index of a job (retention clean-up, after its record expired: the
+ * Removes every object and the index of a job (retention clean-up, after its record expired: the
  * sweeper frees its bytes in the tenant's usage with releaseExpiredJobBytes).
  */
 export async function deleteJobFiles(s: Store, jobId: string): Promise<void> {
   await s.redis.del(s.keys.checkpoints(jobId));
-  await rm(jobDir(s, jobId), { recursive: true, force: true });
+  await s.storage.deletePrefix(jobPrefix(jobId));
 }

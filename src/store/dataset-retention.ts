@@ -1,10 +1,8 @@
 // Dataset clean-up on the sweeper's schedule: datasets past DATASET_RETENTION_SECONDS (never one a
 // queued or running job uses), and dataset files no metadata names (an upload that died between
 // writing its file and its metadata), once they are older than a grace period.
-import { readdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { datasetPath } from './datasets.js';
 import { isDatasetId } from './ids.js';
+import { datasetKey, DATASETS_PREFIX } from './object-keys.js';
 import type { Store } from './redis.js';
 import { expireDatasetRecord } from './usage.js';
 
@@ -30,7 +28,7 @@ export async function expireDatasets(s: Store, tenant: string, now = Date.now())
       if (!isDatasetId(id)) continue;
       const res = await expireDatasetRecord(s, tenant, id, cutoff);
       if (!res.removed) continue;
-      await rm(datasetPath(s, id), { force: true });
+      await s.storage.delete(datasetKey(id));
       removed.push(id);
     }
   } while (cursor !== '0');
@@ -38,27 +36,20 @@ export async function expireDatasets(s: Store, tenant: string, now = Date.now())
 }
 
 /**
- * Deletes files under DATA_DIR/datasets older than `graceMs` that no dataset's metadata names:
- * `<id>.bin` without metadata and temporary files of writes that never finished. Returns their names.
+ * Deletes dataset objects older than `graceMs` that no dataset's metadata names: `<id>.bin`
+ * without metadata and temporary objects of writes that never finished. Returns their names.
  */
 export async function sweepOrphanDatasetFiles(s: Store, now = Date.now(), graceMs = ORPHAN_GRACE_MS): Promise<string[]> {
-  const dir = path.join(path.resolve(s.config.dataDir), 'datasets');
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
   const removed: string[] = [];
-  for (const name of names) {
+  for await (const object of s.storage.list(DATASETS_PREFIX)) {
+    const name = object.key.slice(DATASETS_PREFIX.length);
+    if (name.includes('/')) continue;
     const id = name.endsWith('.bin') ? name.slice(0, -4) : null;
     const temporary = name.endsWith('.tmp') && isDatasetId(name.split('.')[0] ?? '');
     if (!temporary && (id === null || !isDatasetId(id))) continue;
-    const info = await stat(path.join(dir, name)).catch(() => null);
-    if (info === null || now - info.mtimeMs < graceMs) continue;
+    if (now - object.modifiedMs < graceMs) continue;
     if (id !== null && (await s.redis.exists(s.keys.dataset(id))) === 1) continue;
-    await rm(path.join(dir, name), { force: true });
+    await s.storage.delete(object.key);
     removed.push(name);
   }
   return removed;

@@ -1,12 +1,11 @@
-// Uploaded datasets: the samples in one file under DATA_DIR/datasets/<id>.bin (src/data's binary
+// Uploaded datasets: the samples in one object datasets/<id>.bin in the storage (src/data's binary
 // format, parsed once at upload), the metadata in a Redis hash, listed per tenant.
-import { readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { Task } from '../core/types.js';
 import { decodeDataset } from '../data/index.js';
 import type { LoadedDataset } from '../data/index.js';
-import { StorePathError } from './checkpoints.js';
+import { localFile } from './checkpoints.js';
 import { isDatasetId } from './ids.js';
+import { datasetKey } from './object-keys.js';
 import { HSET_IF_EXISTS } from './job-scripts.js';
 import type { Store } from './redis.js';
 import { runScript } from './script.js';
@@ -40,9 +39,9 @@ export interface DatasetMeta extends DatasetFileInfo {
   expiresAt: string | null;
 }
 
+/** A dataset's file with the local driver (tests and tools that look at DATA_DIR itself). */
 export function datasetPath(s: Store, datasetId: string): string {
-  if (!isDatasetId(datasetId)) throw new StorePathError('invalid dataset id');
-  return path.join(path.resolve(s.config.dataDir), 'datasets', `${datasetId}.bin`);
+  return localFile(s, datasetKey(datasetId));
 }
 
 function encodeMeta(m: DatasetMeta): string[] {
@@ -89,9 +88,9 @@ export interface NewDataset {
 
 
 /**
- * Indexes a dataset whose file is already at datasetPath(id) (written by an upload's CPU thread),
- * charging its bytes to the tenant's quota (QuotaExceededError beyond MAX_TENANT_BYTES, checked
- * atomically). A file whose metadata could not be written is removed again.
+ * Indexes a dataset whose object is already stored under datasetKey(id) (written by an upload's CPU
+ * thread), charging its bytes to the tenant's quota (QuotaExceededError beyond MAX_TENANT_BYTES,
+ * checked atomically). An object whose metadata could not be written is removed again.
  */
 export async function recordDataset(s: Store, d: NewDataset, id: string, info: DatasetFileInfo): Promise<DatasetMeta> {
   const createdAt = new Date().toISOString();
@@ -99,7 +98,7 @@ export async function recordDataset(s: Store, d: NewDataset, id: string, info: D
   try {
     await addDatasetRecord(s, d.tenant, id, meta.size, encodeMeta(meta));
   } catch (err) {
-    await rm(datasetPath(s, id), { force: true });
+    await s.storage.delete(datasetKey(id));
     throw err;
   }
   return meta;
@@ -114,8 +113,10 @@ export async function getDatasetMeta(s: Store, datasetId: string, tenant: string
 }
 
 export async function loadDataset(s: Store, datasetId: string): Promise<LoadedDataset> {
-  // The file's Buffer is decoded as it is: copying it first would hold the rows three times at once.
-  return decodeDataset(await readFile(datasetPath(s, datasetId)));
+  // The object's Buffer is decoded as it is: copying it first would hold the rows three times at once.
+  const bytes = await s.storage.get(datasetKey(datasetId));
+  if (bytes === null) throw new Error(`its file is missing from ${s.storage.description}`);
+  return decodeDataset(bytes);
 }
 
 /** A tenant's datasets, newest first, cursor = last id of the previous page. */
@@ -153,11 +154,11 @@ export async function jobsUsingDataset(s: Store, tenant: string, datasetId: stri
   return ids.filter((_, i) => String(specs[i]?.[1] ?? '').includes(`"${datasetId}"`));
 }
 
-/** Deletes metadata, index entry and file, freeing its bytes. False when there was no such dataset for the tenant. */
+/** Deletes metadata, index entry and object, freeing its bytes. False when there was no such dataset for the tenant. */
 export async function deleteDataset(s: Store, datasetId: string, tenant: string): Promise<boolean> {
   if (!isDatasetId(datasetId)) return false;
   if ((await removeDatasetRecord(s, tenant, datasetId)) === null) return false;
-  await rm(datasetPath(s, datasetId), { force: true });
+  await s.storage.delete(datasetKey(datasetId));
   return true;
 }
 

@@ -1,12 +1,16 @@
-// Redis connections and the store context every store function takes (connection + keys + config).
+// Redis connections and the store context every store function takes (connection + keys + config
+// + the object storage that holds the files).
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { createStorage } from '../storage/create-storage.js';
+import type { Storage } from '../storage/storage.js';
 import { createKeys, type Keys } from './keys.js';
 
 export interface Store {
   redis: Redis;
   keys: Keys;
   config: Config;
+  storage: Storage;
 }
 
 export interface RedisOptions {
@@ -35,7 +39,7 @@ export function createRedis(config: Config, options: RedisOptions): Redis {
 }
 
 export function createStore(config: Config, redis: Redis): Store {
-  return { redis, keys: createKeys(config.keyPrefix), config };
+  return { redis, keys: createKeys(config.keyPrefix), config, storage: createStorage(config.storage) };
 }
 
 /**

@@ -1,5 +1,5 @@
 // The one storage failure a client or a job should hear about by name: DATA_DIR has no space
-// (or quota) left. Raised at the storage boundary (writeFileAtomic), mapped to 507 by the API.
+// (or quota) left. Raised at the storage boundary (the local driver's writes), mapped to 507 by the API.
 
 /** errno codes that mean the volume, or this user's quota on it, is full. */
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);

@@ -1,8 +1,10 @@
-// Reading a checkpoint file back: its bytes must be exactly those indexed when it was written
-// (size and sha256), so a file damaged, truncated or swapped on disk is an error, never output.
+// Reading a checkpoint back: its bytes must be exactly those indexed when it was written (size and
+// sha256), so an object damaged, truncated or swapped in the storage is an error, never output.
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
-import { checkpointPath, getCheckpoint, type CheckpointMeta } from './checkpoints.js';
+import type { FileHandle } from 'node:fs/promises';
+import type { OpenedObject } from '../storage/storage.js';
+import { getCheckpoint, type CheckpointMeta } from './checkpoints.js';
+import { checkpointKey } from './object-keys.js';
 import type { Store } from './redis.js';
 
 export class CheckpointCorruptError extends Error {
@@ -16,11 +18,6 @@ export class CheckpointCorruptError extends Error {
   }
 }
 
-/** Inode, size, mtime and ctime in nanoseconds: any rename onto the path or write changes it. */
-export function fileIdentity(st: { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint }): string {
-  return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-}
-
 async function sha256Of(handle: FileHandle): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of handle.createReadStream({ start: 0, autoClose: false })) hash.update(chunk as Buffer);
@@ -31,19 +28,15 @@ async function sha256Of(handle: FileHandle): Promise<string> {
  * Opens the checkpoint file `meta` indexes, or null when it is gone because the checkpoint was
  * evicted meanwhile (no longer indexed); a file missing under its index entry is corrupt.
  */
-async function openIndexed(s: Store, jobId: string, meta: CheckpointMeta): Promise<FileHandle | null> {
-  try {
-    return await open(checkpointPath(s, jobId, meta.epoch), 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    const now = await getCheckpoint(s, jobId, meta.epoch);
-    if (now === null || now.sha256 !== meta.sha256) return null;
-    throw new CheckpointCorruptError(jobId, meta.epoch, 'the file is missing');
-  }
+async function openIndexed(s: Store, jobId: string, meta: CheckpointMeta): Promise<OpenedObject | null> {
+  const opened = await s.storage.open(checkpointKey(jobId, meta.epoch));
+  if (opened !== null) return opened;
+  const now = await getCheckpoint(s, jobId, meta.epoch);
+  if (now === null || now.sha256 !== meta.sha256) return null;
+  throw new CheckpointCorruptError(jobId, meta.epoch, 'the file is missing');
 }
 
-async function checkSize(handle: FileHandle, jobId: string, meta: CheckpointMeta): Promise<void> {
-  const { size } = await handle.stat();
+function checkSize(size: number, jobId: string, meta: CheckpointMeta): void {
   if (size !== meta.size) throw new CheckpointCorruptError(jobId, meta.epoch, `${size} bytes on disk, ${meta.size} recorded`);
 }
 
@@ -53,18 +46,18 @@ function checkSha256(actual: string, jobId: string, meta: CheckpointMeta): void 
 
 /**
  * Opens the checkpoint and checks its size and sha256 against the index, for streaming: the caller
- * reads from the returned handle (the inode that was hashed, whatever is renamed onto the path
+ * reads from the returned handle (the bytes that were hashed, whatever is written to the key
  * meanwhile) and closes it. Null when the checkpoint was evicted meanwhile.
  */
 export async function openVerifiedCheckpoint(s: Store, jobId: string, meta: CheckpointMeta): Promise<FileHandle | null> {
-  const handle = await openIndexed(s, jobId, meta);
-  if (handle === null) return null;
+  const opened = await openIndexed(s, jobId, meta);
+  if (opened === null) return null;
   try {
-    await checkSize(handle, jobId, meta);
-    checkSha256(await sha256Of(handle), jobId, meta);
-    return handle;
+    checkSize(opened.size, jobId, meta);
+    checkSha256(await sha256Of(opened.handle), jobId, meta);
+    return opened.handle;
   } catch (err) {
-    await handle.close();
+    await opened.handle.close();
     throw err;
   }
 }

@@ -1,4 +1,4 @@
-// The sweeper removes checkpoint files of jobs whose records Redis has expired, and only those.
+// The sweeper removes the stored objects of jobs whose records Redis has expired, and only those.
 
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,8 +29,9 @@ function jobDirWithFile(id: string, ageMs: number): string {
   const dir = path.join(dataDir, 'jobs', id);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'epoch-1.safetensors'), 'x');
+  // Object storage has no directories: a job's age is that of its newest object.
   const t = (Date.now() - ageMs) / 1000;
-  utimesSync(dir, t, t);
+  utimesSync(path.join(dir, 'epoch-1.safetensors'), t, t);
   return dir;
 }
 

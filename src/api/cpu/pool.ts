@@ -11,6 +11,8 @@ import { DataError } from '../../data/index.js';
 import { StorageFullError } from '../../store/storage-full.js';
 import { CheckpointCorruptError } from '../../store/verified-checkpoint.js';
 import { ApiError } from '../errors.js';
+import type { StorageSettings } from '../../storage/storage.js';
+import type { ThreadData } from './thread-storage.js';
 import { CheckpointMissing, type CpuResult, type CpuTask, type OnnxResult, type OnnxTask, type PredictResult, type PredictTask, type TaskError, type ThreadReply, type UploadResult, type UploadTask } from './protocol.js';
 
 /** How long a refused client is told to wait. */
@@ -67,6 +69,8 @@ export class CpuPool {
   constructor(
     private readonly size: number,
     private readonly queue: number,
+    /** Where the threads read checkpoints and write datasets. */
+    private readonly storage: StorageSettings,
   ) {}
 
   /** In progress now (admitted and not yet answered). */
@@ -127,7 +131,7 @@ export class CpuPool {
   }
 
   private spawn(): Thread {
-    const worker = new Worker(threadScript());
+    const worker = new Worker(threadScript(), { workerData: { storage: this.storage } satisfies ThreadData });
     // A pool nobody closed must not keep the process alive.
     worker.unref();
     const thread: Thread = { worker, current: null };

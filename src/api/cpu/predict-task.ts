@@ -1,13 +1,15 @@
 // Runs in a CPU thread: a predict request's JSON body (spooled to disk by the API) read and
 // checked, the job's best checkpoint loaded and verified against its recorded size and sha256,
 // the cost bound checked, then inference; the response body goes back as one transferred buffer.
-// Loaded models are cached per job while the indexed checkpoint and its file on disk are unchanged.
+// Loaded models are cached per job while the indexed checkpoint and its stored object are unchanged.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { countParams, loadCheckpoint, predict, selectKernels, type Checkpoint, type Kernels } from '../../core/node.js';
-import { CheckpointCorruptError, fileIdentity } from '../../store/verified-checkpoint.js';
+import { CheckpointCorruptError } from '../../store/verified-checkpoint.js';
 import { ApiError, type Issue } from '../errors.js';
 import { CheckpointMissing, type PredictResult, type PredictTask } from './protocol.js';
+import { readOpened } from './read-opened.js';
+import { threadStorage } from './thread-storage.js';
 
 /** Loaded models kept per job, least recently used dropped first. */
 const CACHE_SIZE = 16;
@@ -62,41 +64,26 @@ function readRows(bodyPath: string): unknown[][] {
   return inputs as unknown[][];
 }
 
-function readAll(fd: number, size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  while (at < size) {
-    const n = readSync(fd, bytes, at, size - at, at);
-    if (n === 0) break;
-    at += n;
-  }
-  if (at < size) throw new Error(`short read: ${at} of ${size} bytes`);
-  return bytes;
-}
-
-/** The job's best model, from the cache while its file is unchanged, else read and verified. */
-function loadBest(t: PredictTask): Checkpoint {
+/** The job's best model, from the cache while its object is unchanged, else read and verified. */
+async function loadBest(t: PredictTask): Promise<Checkpoint> {
   const c = t.checkpoint;
-  let fd: number;
-  try {
-    fd = openSync(c.path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointMissing(c.path);
-    throw err;
-  }
-  try {
-    // Identity and bytes from the same open file: whatever is renamed onto the path meanwhile.
-    const st = fstatSync(fd, { bigint: true });
-    const identity = fileIdentity(st);
-    const hit = cache.get(t.jobId);
-    if (hit !== undefined && hit.epoch === c.epoch && hit.sha256 === c.sha256 && hit.identity === identity) {
-      cache.delete(t.jobId);
-      cache.set(t.jobId, hit);
-      return hit.ckpt;
-    }
+  const storage = threadStorage();
+  const st = await storage.stat(c.key);
+  if (st === null) throw new CheckpointMissing(c.key);
+  const hit = cache.get(t.jobId);
+  if (hit !== undefined && hit.epoch === c.epoch && hit.sha256 === c.sha256 && hit.identity === st.version) {
     cache.delete(t.jobId);
-    if (st.size !== BigInt(c.size)) throw new CheckpointCorruptError(t.jobId, c.epoch, `${st.size} bytes on disk, ${c.size} recorded`);
-    const bytes = readAll(fd, c.size);
+    cache.set(t.jobId, hit);
+    return hit.ckpt;
+  }
+  cache.delete(t.jobId);
+  const opened = await storage.open(c.key);
+  if (opened === null) throw new CheckpointMissing(c.key);
+  try {
+    // Version and bytes from the same opened object: whatever is written to the key meanwhile.
+    if (opened.size !== c.size) throw new CheckpointCorruptError(t.jobId, c.epoch, `${opened.size} bytes on disk, ${c.size} recorded`);
+    const bytes = await readOpened(opened.handle, c.size);
+    if (bytes === null) throw new Error(`short read of ${c.size} bytes`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (sha256 !== c.sha256) throw new CheckpointCorruptError(t.jobId, c.epoch, `sha256 ${sha256} on disk, ${c.sha256} recorded`);
     let ckpt: Checkpoint;
@@ -110,22 +97,22 @@ function loadBest(t: PredictTask): Checkpoint {
       const oldest = cache.keys().next().value;
       if (oldest !== undefined) cache.delete(oldest);
     }
-    cache.set(t.jobId, { epoch: c.epoch, sha256: c.sha256, identity, ckpt });
+    cache.set(t.jobId, { epoch: c.epoch, sha256: c.sha256, identity: opened.version, ckpt });
     return ckpt;
   } finally {
-    closeSync(fd);
+    await opened.handle.close();
   }
 }
 
 export type PredictOutput = { probabilities: number[]; label: number } | { value: number[] };
 
-export function runPredict(t: PredictTask): PredictResult {
+export async function runPredict(t: PredictTask): Promise<PredictResult> {
   const rows = readRows(t.bodyPath);
   const n = rows.length;
   if (n > t.maxRows) {
     throw inputsError('inputs', `at most ${t.maxRows} rows per request (MAX_PREDICT_ROWS), got ${n}`, 'too many rows');
   }
-  const ckpt = loadBest(t);
+  const ckpt = await loadBest(t);
   const I = ckpt.inputWidth;
   // Refused before any inference: rows × parameters bounds the multiply-adds of one request.
   const params = countParams(ckpt.model.layers, I);

@@ -4,7 +4,7 @@
 import type { DataErrorCode } from '../../data/index.js';
 import type { ErrorCode, ErrorDetails } from '../errors.js';
 
-/** Parse an uploaded body (already on disk) and write the dataset file. */
+/** Parse an uploaded body (already on disk) and store the dataset object. */
 export interface UploadTask {
   kind: 'upload';
   format: 'csv' | 'json' | 'ndjson' | 'idx';
@@ -13,8 +13,8 @@ export interface UploadTask {
   label?: string | string[];
   task?: 'classification' | 'regression';
   limits: { maxRows: number; maxFeatures: number; maxBytes: number };
-  /** Where the dataset file goes (written atomically). */
-  outPath: string;
+  /** The dataset object's storage key (written atomically). */
+  outKey: string;
 }
 
 export interface UploadResult {
@@ -31,7 +31,7 @@ export interface UploadResult {
 export interface PredictTask {
   kind: 'predict';
   jobId: string;
-  checkpoint: { path: string; epoch: number; size: number; sha256: string };
+  checkpoint: { key: string; epoch: number; size: number; sha256: string };
   bodyPath: string;
   maxRows: number;
   maxCost: number;
@@ -46,7 +46,7 @@ export interface PredictResult {
 export interface OnnxTask {
   kind: 'onnx';
   jobId: string;
-  checkpoint: { path: string; epoch: number; size: number; sha256: string };
+  checkpoint: { key: string; epoch: number; size: number; sha256: string };
 }
 
 /** The ONNX model's bytes, in a buffer transferred back (not copied). */
@@ -70,7 +70,7 @@ export type TaskError =
 export type ThreadRequest = { id: number; task: CpuTask };
 export type ThreadReply = { id: number; ok: true; result: CpuResult } | { id: number; ok: false; error: TaskError };
 
-/** The checkpoint file is not there: evicted meanwhile or lost; the API side asks the index which. */
+/** The checkpoint object is not there: evicted meanwhile or lost; the API side asks the index which. */
 export class CheckpointMissing extends Error {
   override readonly name = 'CheckpointMissing';
 }

@@ -35,23 +35,26 @@ try {
 
 const port = parentPort;
 if (port === null) throw new Error('cpu thread started outside a worker thread');
-port.on('message', ({ id, task }: ThreadRequest) => {
+// The pool sends a thread its next task only after the answer to the last one: one at a time.
+port.on('message', ({ id, task }: ThreadRequest) => void answer(id, task));
+
+async function answer(id: number, task: ThreadRequest['task']): Promise<void> {
   let reply: ThreadReply;
   const transfer: ArrayBuffer[] = [];
   try {
     if (task.kind === 'upload') {
-      reply = { id, ok: true, result: runUpload(task) };
+      reply = { id, ok: true, result: await runUpload(task) };
     } else if (task.kind === 'onnx') {
-      const result = runOnnxExport(task);
+      const result = await runOnnxExport(task);
       transfer.push(result.body.buffer as ArrayBuffer);
       reply = { id, ok: true, result };
     } else {
-      const result = runPredict(task);
+      const result = await runPredict(task);
       transfer.push(result.body.buffer as ArrayBuffer);
       reply = { id, ok: true, result };
     }
   } catch (err) {
     reply = { id, ok: false, error: describe(err) };
   }
-  port.postMessage(reply, transfer);
-});
+  port?.postMessage(reply, transfer);
+}

@@ -5,8 +5,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ONNX_EXPORT_VERSION } from '../../onnx/export-onnx.js';
-import { checkpointPath, getCheckpoint, listCheckpoints, type CheckpointMeta } from '../../store/checkpoints.js';
+import { getCheckpoint, listCheckpoints, type CheckpointMeta } from '../../store/checkpoints.js';
 import { getJob } from '../../store/jobs.js';
+import { checkpointKey } from '../../store/object-keys.js';
 import { CheckpointCorruptError, openVerifiedCheckpoint } from '../../store/verified-checkpoint.js';
 import type { RouteContext } from '../context.js';
 import { CheckpointMissing } from '../cpu/protocol.js';
@@ -45,7 +46,7 @@ export function checkpointRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   /** The ONNX export of the checkpoint `meta` indexes, from a CPU thread; null when it was evicted meanwhile. */
   async function exportOnnx(jobId: string, meta: CheckpointMeta): Promise<Uint8Array | null> {
     try {
-      const { body } = await ctx.cpu.onnx({ kind: 'onnx', jobId, checkpoint: { path: checkpointPath(s, jobId, meta.epoch), epoch: meta.epoch, size: meta.size, sha256: meta.sha256 } });
+      const { body } = await ctx.cpu.onnx({ kind: 'onnx', jobId, checkpoint: { key: checkpointKey(jobId, meta.epoch), epoch: meta.epoch, size: meta.size, sha256: meta.sha256 } });
       return body;
     } catch (err) {
       if (!(err instanceof CheckpointMissing)) throw err;

@@ -1,11 +1,12 @@
 // /v1/datasets: upload (CSV, JSON/NDJSON rows, IDX images+labels as multipart), list, get, delete.
 // The body is spooled to disk as it arrives, parsed by src/data in a CPU thread (cpu/upload-task.ts)
-// that writes the dataset file; this file picks the format and indexes the result.
+// that stores the dataset object; this file picks the format and indexes the result.
 import multipart from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { deleteDataset, datasetPath, getDatasetMeta, jobsUsingDataset, listDatasets, recordDataset } from '../../store/datasets.js';
+import { deleteDataset, getDatasetMeta, jobsUsingDataset, listDatasets, recordDataset } from '../../store/datasets.js';
 import { newDatasetId } from '../../store/ids.js';
+import { datasetKey } from '../../store/object-keys.js';
 import { checkQuotaRoom, refuseWhenFull } from '../../store/usage.js';
 import type { RouteContext } from '../context.js';
 import { inputPrefix, quoteInput } from '../../data/quote-input.js';
@@ -185,7 +186,7 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           format,
           files,
           limits: { maxRows: limits.datasetRows, maxFeatures: limits.datasetFeatures, maxBytes: limits.uncompressedBytes },
-          outPath: datasetPath(s, id),
+          outKey: datasetKey(id),
         };
         if (label !== undefined) task.label = label;
         if (query.task !== undefined) task.task = query.task;

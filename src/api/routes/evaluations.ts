@@ -4,7 +4,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { builtinInfo, isBuiltinName } from '../../data/index.js';
 import { enqueueEvaluation } from '../../queue/evaluation-queue.js';
-import { checkpointPath, getCheckpoint } from '../../store/checkpoints.js';
+import { getCheckpoint } from '../../store/checkpoints.js';
+import { checkpointKey } from '../../store/object-keys.js';
 import { getDatasetMeta } from '../../store/datasets.js';
 import { createEvaluation, getEvaluation, isFinished, updateEvaluation, type EvaluationRecord } from '../../store/evaluations.js';
 import { newEvaluationId } from '../../store/ids.js';
@@ -87,12 +88,13 @@ export function evaluationRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           if (checkpoint === 'best') throw new ApiError('no_checkpoint', 'the job has no checkpoint yet: evaluate works once its first best checkpoint is written');
           throw new ApiError('not_found', `checkpoint for epoch ${checkpoint} not found`, { path: 'checkpoint' });
         }
+        const opened = await s.storage.open(checkpointKey(jobId, meta.epoch));
+        if (opened === null) throw new ApiError('no_checkpoint', 'the checkpoint was replaced while it was being read; retry');
         let metadata: Record<string, string>;
         try {
-          metadata = await readCheckpointMetadata(checkpointPath(s, jobId, meta.epoch));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ApiError('no_checkpoint', 'the checkpoint was replaced while it was being read; retry');
-          throw err;
+          metadata = await readCheckpointMetadata(opened.handle);
+        } finally {
+          await opened.handle.close();
         }
         const model = scoredModelOf(metadata);
         if (model === null) throw new ApiError('invalid_request', `the checkpoint of epoch ${meta.epoch} does not describe its model (written by another version)`, { path: 'checkpoint' });

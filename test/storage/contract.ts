@@ -1,0 +1,95 @@
+// What every storage driver must do, as a suite any driver's test file runs against its own driver.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Storage } from '../../src/storage/storage.js';
+
+async function keysUnder(storage: Storage, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of storage.list(prefix)) keys.push(o.key);
+  return keys.sort();
+}
+
+export function storageContract(name: string, make: () => Storage): void {
+  describe(`${name} storage driver`, () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'traind-storage-contract-'));
+    afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+    const run = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+    it('puts, gets, stats and opens an object; missing keys are null', async () => {
+      const s = make();
+      const key = `${run}/a/one.bin`;
+      expect(await s.get(key)).toBeNull();
+      expect(await s.stat(key)).toBeNull();
+      expect(await s.open(key)).toBeNull();
+      const bytes = new Uint8Array([1, 2, 3, 250, 0, 7]);
+      await s.put(key, bytes);
+      expect([...(await s.get(key))!]).toEqual([...bytes]);
+      const st = await s.stat(key);
+      expect(st?.size).toBe(6);
+      expect(Math.abs((st?.modifiedMs ?? 0) - Date.now())).toBeLessThan(120_000);
+      const opened = await s.open(key);
+      expect(opened?.size).toBe(6);
+      const read = Buffer.alloc(6);
+      await opened!.handle.read(read, 0, 6, 0);
+      await opened!.handle.close();
+      expect([...read]).toEqual([...bytes]);
+    });
+
+    it('replaces an object whole, with a new version, and an opened copy keeps the old bytes', async () => {
+      const s = make();
+      const key = `${run}/replace.bin`;
+      await s.put(key, Buffer.from('first version'));
+      const before = await s.stat(key);
+      const opened = await s.open(key);
+      await s.put(key, Buffer.from('second, longer version'));
+      const after = await s.stat(key);
+      expect(after?.version).not.toBe(before?.version);
+      expect((await s.get(key))?.toString()).toBe('second, longer version');
+      const old = Buffer.alloc(opened!.size);
+      await opened!.handle.read(old, 0, old.length, 0);
+      await opened!.handle.close();
+      expect(old.toString()).toBe('first version');
+    });
+
+    it('streams a local file in as an object, several MB, byte for byte', async () => {
+      const s = make();
+      const file = path.join(scratch, 'big');
+      const big = Buffer.alloc(11 * 1024 * 1024 + 123);
+      for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) & 0xff;
+      writeFileSync(file, big);
+      await s.putFile(`${run}/big.bin`, file);
+      const back = await s.get(`${run}/big.bin`);
+      expect(back?.length).toBe(big.length);
+      expect(createHash('sha256').update(back!).digest('hex')).toBe(createHash('sha256').update(big).digest('hex'));
+    });
+
+    it('copies, lists by prefix, deletes one and a whole prefix', async () => {
+      const s = make();
+      await s.put(`${run}/job/x.bin`, Buffer.from('x'));
+      await s.put(`${run}/job/y.bin`, Buffer.from('yy'));
+      await s.put(`${run}/other/z.bin`, Buffer.from('z'));
+      expect(await s.copy(`${run}/job/y.bin`, `${run}/job/copy.bin`)).toBe(true);
+      expect(await s.copy(`${run}/job/missing.bin`, `${run}/job/never.bin`)).toBe(false);
+      expect((await s.get(`${run}/job/copy.bin`))?.toString()).toBe('yy');
+      expect(await keysUnder(s, `${run}/job/`)).toEqual([`${run}/job/copy.bin`, `${run}/job/x.bin`, `${run}/job/y.bin`]);
+      const sizes = new Map<string, number>();
+      for await (const o of s.list(`${run}/job/`)) sizes.set(o.key, o.size);
+      expect(sizes.get(`${run}/job/y.bin`)).toBe(2);
+      await s.delete(`${run}/job/x.bin`);
+      await s.delete(`${run}/job/x.bin`);
+      expect(await keysUnder(s, `${run}/job/`)).toEqual([`${run}/job/copy.bin`, `${run}/job/y.bin`]);
+      await s.deletePrefix(`${run}/job/`);
+      expect(await keysUnder(s, `${run}/job/`)).toEqual([]);
+      expect(await keysUnder(s, `${run}/other/`)).toEqual([`${run}/other/z.bin`]);
+      expect(await keysUnder(s, `${run}/nothing/`)).toEqual([]);
+    });
+
+    it('refuses keys that could escape their place', async () => {
+      const s = make();
+      for (const key of ['../x', 'a/../../x', '/abs', 'a//b', '']) await expect(s.put(key, Buffer.from('x'))).rejects.toThrow(/invalid storage key/);
+    });
+  });
+}
