@@ -11,7 +11,8 @@ export interface EpochProgress {
   epoch: number;
   step: number;
   stepsPerEpoch: number;
-  loss: number;
+  /** Mean training loss of the epoch so far; null when not finite. */
+  loss: number | null;
   samplesPerSec: number;
   /** Seconds left in this epoch. */
   eta: number;

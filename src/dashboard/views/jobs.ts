@@ -108,6 +108,7 @@ export function jobsView(session: Session, params: URLSearchParams): View {
     }
     // Newest first, as the API lists them.
     tbody.append(...jobs.map((j) => rows.get(j.id)!.tr));
+    message.className = 'muted';
     message.textContent = jobs.length === 0 ? (status === null ? 'No jobs yet: submit one.' : `No ${status} jobs.`) : '';
     updateCompare();
     followRunning(jobs);
