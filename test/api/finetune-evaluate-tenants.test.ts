@@ -1,0 +1,98 @@
+// Fine-tuning and evaluation across tenants and limits (the app over a real Redis, no worker: the
+// parent's checkpoint is written through the store as a worker would): another tenant's parent,
+// job or evaluation is not found; the pinned copy is charged to the quota, and refused past it
+// without leaving a file; the pending-evaluation limit answers 429.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/api/auth.js';
+import { train } from '../../src/core/index.js';
+import type { JobSpec } from '../../src/spec/job-spec.js';
+import { toTrainConfig } from '../../src/spec/to-train-config.js';
+import { markBestCheckpoint, saveCheckpoint } from '../../src/store/checkpoints.js';
+import { builtinDataset } from '../../src/data/index.js';
+import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
+
+const KEY_A = 'tdk_test_key_for_tenant_a';
+const KEY_B = 'tdk_test_key_for_tenant_b';
+const as = (key: string) => ({ authorization: `Bearer ${key}` });
+
+describe('fine-tuning and evaluation between tenants', () => {
+  let f: AppFixture;
+  let parent: string;
+  let size: number;
+
+  beforeAll(async () => {
+    f = await appFixture({ API_KEYS: `alpha:${sha256Hex(KEY_A)},beta:${sha256Hex(KEY_B)}`, RATE_LIMIT_MAX: '1000', MAX_PENDING_EVALUATIONS_PER_TENANT: '2' });
+    const res = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ seed: 1 }), headers: as(KEY_A) });
+    expect(res.statusCode).toBe(201);
+    parent = res.json().id;
+    const spec = res.json().spec as JobSpec;
+    const { dataset } = builtinDataset('xor');
+    const run = await train(toTrainConfig(spec), { train: dataset, validation: null });
+    size = run.checkpoint.byteLength;
+    await saveCheckpoint(f.store, parent, { tenant: 'alpha', epoch: 5, step: run.step, monitor: 'loss', value: run.last!.loss, bytes: run.checkpoint });
+    await markBestCheckpoint(f.store, parent, 5);
+  });
+
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it("refuses another tenant's parent as not found, and pins and charges the copy for its owner", async () => {
+    const foreign = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ initFrom: { job: parent } }), headers: as(KEY_B) });
+    expect(foreign.statusCode).toBe(404);
+    expect(errorOf(foreign.body).details.path).toBe('initFrom.job');
+    expect(existsSync(path.join(f.dataDir, 'jobs'))).toBe(true);
+    expect(readdirSync(path.join(f.dataDir, 'jobs'))).toEqual([parent]);
+
+    const before = (await f.app.inject({ method: 'GET', url: '/v1/usage', headers: as(KEY_A) })).json().bytes.checkpoints as number;
+    const own = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ initFrom: { job: parent } }), headers: as(KEY_A) });
+    expect(own.statusCode, own.body).toBe(201);
+    expect(own.json().initFrom).toMatchObject({ job: parent, epoch: 5 });
+    expect(existsSync(path.join(f.dataDir, 'jobs', own.json().id, 'init.safetensors'))).toBe(true);
+    const after = (await f.app.inject({ method: 'GET', url: '/v1/usage', headers: as(KEY_A) })).json().bytes.checkpoints as number;
+    expect(after - before).toBe(size);
+  });
+
+  it("answers 404 for another tenant's job to evaluate and evaluation to read; 429 past the pending limit", async () => {
+    const foreignJob = await f.app.inject({ method: 'POST', url: `/v1/jobs/${parent}/evaluate`, payload: { dataset: { builtin: 'xor' } }, headers: as(KEY_B) });
+    expect(foreignJob.statusCode).toBe(404);
+    const queued = await f.app.inject({ method: 'POST', url: `/v1/jobs/${parent}/evaluate`, payload: { dataset: { builtin: 'xor' } }, headers: as(KEY_A) });
+    expect(queued.statusCode).toBe(202);
+    const ev = queued.json();
+    expect(ev).toMatchObject({ status: 'queued', jobId: parent, checkpoint: { epoch: 5 }, result: null });
+    expect(queued.headers.location).toBe(`/v1/evaluations/${ev.id}`);
+    expect((await f.app.inject({ method: 'GET', url: `/v1/evaluations/${ev.id}`, headers: as(KEY_B) })).statusCode).toBe(404);
+    expect((await f.app.inject({ method: 'GET', url: `/v1/evaluations/${ev.id}`, headers: as(KEY_A) })).json().status).toBe('queued');
+    // No worker runs here: a second stays pending too, and a third is over MAX_PENDING_EVALUATIONS_PER_TENANT=2.
+    expect((await f.app.inject({ method: 'POST', url: `/v1/jobs/${parent}/evaluate?wait=0.2`, payload: { dataset: { builtin: 'xor' } }, headers: as(KEY_A) })).statusCode).toBe(202);
+    const third = await f.app.inject({ method: 'POST', url: `/v1/jobs/${parent}/evaluate`, payload: { dataset: { builtin: 'xor' } }, headers: as(KEY_A) });
+    expect(third.statusCode).toBe(429);
+    expect(errorOf(third.body).code).toBe('too_many_pending_evaluations');
+    expect(third.headers['retry-after']).toBe('5');
+    // Another tenant's limit is its own.
+    const otherJob = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec(), headers: as(KEY_B) });
+    expect((await f.app.inject({ method: 'POST', url: `/v1/jobs/${otherJob.json().id}/evaluate`, payload: { dataset: { builtin: 'xor' } }, headers: as(KEY_B) })).statusCode).toBe(409);
+  });
+});
+
+describe('the pinned copy and the storage quota', () => {
+  it('refuses a fine-tune whose copy would not fit under MAX_TENANT_BYTES (403), leaving no file', async () => {
+    const f = await appFixture({ MAX_TENANT_BYTES: '2500' });
+    try {
+      const res = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ seed: 1 }) });
+      const parent = res.json().id;
+      const run = await train(toTrainConfig(res.json().spec as JobSpec), { train: builtinDataset('xor').dataset, validation: null });
+      expect(run.checkpoint.byteLength * 2).toBeGreaterThan(2500);
+      await saveCheckpoint(f.store, parent, { tenant: 'default', epoch: 1, step: 1, monitor: 'loss', value: 1, bytes: run.checkpoint });
+      await markBestCheckpoint(f.store, parent, 1);
+      const child = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ initFrom: { job: parent } }) });
+      expect(child.statusCode).toBe(403);
+      expect(errorOf(child.body).code).toBe('quota_exceeded');
+      expect(readdirSync(path.join(f.dataDir, 'jobs'))).toEqual([parent]);
+    } finally {
+      await f.close();
+    }
+  });
+});
