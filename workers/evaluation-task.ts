@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createStorage } from '../src/storage/create-storage.js';
 import type { StorageSettings } from '../src/storage/storage.js';
-import { CoreError, evaluateCheckpoint, loadCheckpoint, type Evaluation } from '../src/core/index.js';
+import { CoreError, evaluateCheckpoint, loadCheckpoint, selectKernels, type Evaluation } from '../src/core/node.js';
 import { builtinDataset, decodeDataset, isBuiltinName } from '../src/data/index.js';
 import type { Dataset } from '../src/core/types.js';
 
@@ -54,7 +54,8 @@ export async function runEvaluation(task: EvaluationTask): Promise<EvaluationOut
   const data = await readDataset(task.storage, task.dataset);
   if ('kind' in data) return { ok: false, failure: data };
   try {
-    return { ok: true, result: evaluateCheckpoint(loadCheckpoint(bytes), data) };
+    // The fastest backend that loads here (native or WebAssembly), on this one thread, as predict does.
+    return { ok: true, result: evaluateCheckpoint(loadCheckpoint(bytes, selectKernels({ threads: 1 })), data) };
   } catch (err) {
     if ((err as Error).name === 'SafetensorsError') return { ok: false, failure: { kind: 'corrupt', message: `the checkpoint file is malformed: ${(err as Error).message}` } };
     if (err instanceof CoreError) return { ok: false, failure: { kind: err.path === 'checkpoint' ? 'corrupt' : 'input', message: `${err.path}: ${err.message}` } };
