@@ -11,6 +11,7 @@ import { formatNumber } from './epoch-line.js';
 import { evaluationReport } from './evaluation-report.js';
 import { followJobToEnd } from './follow.js';
 import { readInputs } from './read-inputs.js';
+import { describeSweep, followSweepToEnd, readSweepSpec, sweepList, sweepSummaryLine } from './sweep.js';
 import { table } from './table.js';
 
 const STATUSES: JobStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
@@ -218,6 +219,58 @@ export function buildProgram(io: Io): Command {
         print(g, ev, () => evaluationReport(ev));
         if (ev.status === 'failed' && !g.json) io.stderr.write(`error: evaluation failed: ${ev.error ?? 'unknown reason'}\n`);
         return ev.status === 'completed' ? 0 : 1;
+      }),
+    );
+
+  const sweep = program.command('sweep').description('hyperparameter sweeps: submit, list, show, follow, cancel');
+  sweep
+    .command('submit')
+    .description('submit a sweep from a JSON file ({base, space, objective, …})')
+    .argument('<file>')
+    .option('--follow', 'follow the sweep until it ends (exit code as `traind sweep follow`)')
+    .action(
+      run(async (client, g, file: string, o: { follow?: boolean }) => {
+        const s = await client.submitSweep(await readSweepSpec(file));
+        if (!o.follow) {
+          print(g, s, () => sweepSummaryLine(s) + '\n');
+          return;
+        }
+        if (!g.json) io.stdout.write(`submitted ${s.id}\n`);
+        return followSweepToEnd(client, s.id, { json: g.json === true, stdout: io.stdout });
+      }),
+    );
+  sweep
+    .command('ls')
+    .description('list sweeps, newest first')
+    .action(
+      run(async (client, g) => {
+        const items = await client.listSweeps();
+        print(g, items, () => sweepList(items));
+      }),
+    );
+  sweep
+    .command('show')
+    .description('a sweep: status, trial counts, best trial and the leaderboard')
+    .argument('<id>')
+    .action(
+      run(async (client, g, id: string) => {
+        const s = await client.getSweep(id);
+        print(g, s, () => describeSweep(s));
+      }),
+    );
+  sweep
+    .command('follow')
+    .description('follow a sweep: one line per trial event; exit 0 when it completed, 4 when cancelled')
+    .argument('<id>')
+    .action(run((client, g, id: string) => followSweepToEnd(client, id, { json: g.json === true, stdout: io.stdout })));
+  sweep
+    .command('cancel')
+    .description('cancel a sweep: no new trials, queued and running ones cancelled')
+    .argument('<id>')
+    .action(
+      run(async (client, g, id: string) => {
+        const s = await client.cancelSweep(id);
+        print(g, s, () => sweepSummaryLine(s) + '\n');
       }),
     );
 

@@ -29,6 +29,9 @@ export type JobStatus = Job['status'];
 export type PredictResponse = components['schemas']['PredictResponse'];
 export type Evaluation = components['schemas']['Evaluation'];
 export type EvaluateRequest = components['schemas']['EvaluateRequestInput'];
+export type Sweep = components['schemas']['Sweep'];
+export type SweepSpec = components['schemas']['SweepSpecInput'];
+export type SweepSummary = components['schemas']['SweepSummary'];
 
 export interface TraindClientOptions {
   /** e.g. "http://127.0.0.1:3000" (no trailing /v1). */
@@ -98,6 +101,15 @@ export interface TraindClient {
   getEvaluation(id: string): Promise<Evaluation>;
   /** Polls an evaluation until it is completed or failed (or the timeout passes: an Error is thrown). */
   waitForEvaluation(id: string, options?: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal }): Promise<Evaluation>;
+  submitSweep(spec: SweepSpec): Promise<Sweep>;
+  getSweep(id: string): Promise<Sweep>;
+  cancelSweep(id: string): Promise<Sweep>;
+  /** Every sweep, newest first (pages through the cursor). */
+  listSweeps(): Promise<SweepSummary[]>;
+  /** Polls until the sweep is completed or cancelled. */
+  waitForSweep(id: string, options?: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal }): Promise<Sweep>;
+  /** The sweep's events (trial_started, trial_reported, trial_pruned, trial_finished) until sweep_finished, reconnecting with Last-Event-ID. */
+  followSweep(id: string, options?: FollowOptions): AsyncGenerator<JobEvent>;
   /** One epoch's checkpoint, or the best one, as safetensors bytes (or an ONNX model with format 'onnx'). */
   downloadCheckpoint(id: string, epoch: number | 'best', format?: CheckpointFormat): Promise<Uint8Array>;
 }
@@ -176,6 +188,21 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
         unwrap(api.GET('/v1/jobs', { params: { query: { limit: 100, ...(o.status !== undefined ? { status: o.status } : {}), ...(cursor !== undefined ? { cursor } : {}) } } })),
       ),
     listDatasets: () => allPages((cursor) => unwrap(api.GET('/v1/datasets', { params: { query: { limit: 100, ...(cursor !== undefined ? { cursor } : {}) } } }))),
+    submitSweep: (spec) => unwrap(api.POST('/v1/sweeps', { body: spec })),
+    getSweep: (id) => unwrap(api.GET('/v1/sweeps/{id}', { params: { path: { id } } })),
+    cancelSweep: (id) => unwrap(api.POST('/v1/sweeps/{id}/cancel', { params: { path: { id } } })),
+    listSweeps: () => allPages((cursor) => unwrap(api.GET('/v1/sweeps', { params: { query: { limit: 100, ...(cursor !== undefined ? { cursor } : {}) } } }))),
+    async waitForSweep(id, o = {}) {
+      const deadline = Date.now() + (o.timeoutMs ?? 86_400_000);
+      for (;;) {
+        o.signal?.throwIfAborted();
+        const sweep = await client.getSweep(id);
+        if (sweep.status === 'completed' || sweep.status === 'cancelled') return sweep;
+        if (Date.now() > deadline) throw new Error(`sweep ${id} is still ${sweep.status} after ${o.timeoutMs ?? 86_400_000} ms`);
+        await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? 1000));
+      }
+    },
+    followSweep: (id, o) => followEventStream(`${baseUrl}/v1/sweeps/${encodeURIComponent(id)}/events`, auth, fetchImpl, o),
     predict: (id, inputs) => unwrap(api.POST('/v1/jobs/{id}/predict', { params: { path: { id } }, body: { inputs } })),
     evaluate: (id, request, o = {}) =>
       unwrap(api.POST('/v1/jobs/{id}/evaluate', { params: { path: { id }, query: o.wait !== undefined ? { wait: o.wait } : {} }, body: request })),

@@ -184,6 +184,43 @@ describe('traind CLI', () => {
     expect(events.at(-1)).toMatchObject({ event: 'status', data: { status: 'cancelled' } });
   });
 
+  it('sweep submit --follow prints each trial event and exits 0; show prints the leaderboard; cancel of a finished sweep exits 1 with 409', async () => {
+    const spec = file(
+      'sweep.json',
+      JSON.stringify({
+        name: 'cli-sweep',
+        base: { ...classifier, dataset: { builtin: 'moons' }, validation: { fraction: 0.25 }, epochs: 4 },
+        space: { learningRate: { loguniform: [0.001, 0.3] } },
+        maxTrials: 4,
+        parallelism: 2,
+        objective: { metric: 'val_loss', mode: 'min' },
+        earlyTermination: { type: 'asha', gracePeriod: 1, reductionFactor: 2 },
+        seed: 3,
+      }),
+    );
+    const followed = await traind(['sweep', 'submit', spec, '--follow']);
+    expect(followed.stderr).toBe('');
+    expect(followed.code).toBe(0);
+    const id = /submitted (sw_\w+)/.exec(followed.stdout)?.[1] as string;
+    expect(id).toBeDefined();
+    for (let k = 0; k < 4; k++) expect(followed.stdout).toMatch(new RegExp(`^trial ${k} started learningRate=`, 'm'));
+    expect(followed.stdout).toMatch(/^trial 0 epoch 1: \d\.\d{4}$/m);
+    expect(followed.stdout).toMatch(/^sweep completed$/m);
+    expect(followed.stdout).toMatch(new RegExp(`^${id} completed: .*best trial \\d`, 'm'));
+
+    const shown = await traind(['sweep', 'show', id]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^RANK\s+TRIAL\s+STATE\s+VAL_LOSS\s+EPOCHS\s+JOB\s+PARAMS$/m);
+    const rows = shown.stdout.split('\n').filter((l) => /^[1-4]\s/.test(l));
+    expect(rows).toHaveLength(4);
+    const listed = await traind(['sweep', 'ls']);
+    expect(listed.stdout).toContain(id);
+
+    const cancel = await traind(['sweep', 'cancel', id]);
+    expect(cancel.code).toBe(1);
+    expect(cancel.stderr).toMatch(/409 sweep_finished/);
+  });
+
   it('says clearly what went wrong: 404, invalid fields with their paths, an unreachable server, a missing file', async () => {
     const missing = await traind(['jobs', 'show', 'job_00000000000000000000000000']);
     expect(missing.code).toBe(1);
