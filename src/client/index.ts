@@ -5,7 +5,7 @@
 // any fetch (Node ≥ 18, browsers). Imports nothing from the server.
 import createClient, { type Client } from 'openapi-fetch';
 import type { components, paths } from './schema.js';
-import { followEventStream, type FollowOptions, type JobEvent } from './sse.js';
+import { followEventStream, type FollowOptions, type JobEvent, type ServerEvent } from './sse.js';
 
 export type { components, paths } from './schema.js';
 export {
@@ -109,7 +109,7 @@ export interface TraindClient {
   /** Polls until the sweep is completed or cancelled. */
   waitForSweep(id: string, options?: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal }): Promise<Sweep>;
   /** The sweep's events (trial_started, trial_reported, trial_pruned, trial_finished) until sweep_finished, reconnecting with Last-Event-ID. */
-  followSweep(id: string, options?: FollowOptions): AsyncGenerator<JobEvent>;
+  followSweep(id: string, options?: FollowOptions): AsyncGenerator<ServerEvent>;
   /** One epoch's checkpoint, or the best one, as safetensors bytes (or an ONNX model with format 'onnx'). */
   downloadCheckpoint(id: string, epoch: number | 'best', format?: CheckpointFormat): Promise<Uint8Array>;
 }
