@@ -9,12 +9,14 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
 import { parseEventStream } from '../../src/client/index.js';
 import { chromiumMissing, launchChromium } from '../helpers/browser.js';
 import { circleCsv } from '../helpers/datasets.js';
+import { idxFile } from '../helpers/idx.js';
 import { api, repoRoot, startStack, waitForJob, type Stack } from '../integration/stack.js';
 
 const missing = chromiumMissing();
@@ -198,6 +200,23 @@ describe.skipIf(missing !== null)(`dashboard in Chromium${missing !== null ? ` (
     expect(job.reason).toBe('cancelled_by_user');
     expect(errors).toEqual([]);
   }, 120_000);
+
+  it('uploads an IDX pair given labels first (the images gzipped), telling them apart by their headers', async () => {
+    const { page, errors } = await open(`${stack.baseUrl}/#/submit`);
+    const labels = path.join(dir, 'labels.idx1-ubyte');
+    const images = path.join(dir, 'images.idx3-ubyte.gz');
+    writeFileSync(labels, idxFile(0x08, [6], Uint8Array.from([0, 1, 2, 0, 1, 2])));
+    writeFileSync(images, gzipSync(idxFile(0x08, [6, 2, 3], Uint8Array.from({ length: 36 }, (_, i) => (i * 37) % 256))));
+    await page.setInputFiles('#dataset-files', [labels, images]);
+    await page.click('#upload-dataset');
+    await page.locator('#upload-status', { hasText: /^Uploaded ds_/ }).waitFor();
+    expect(await page.textContent('#upload-status')).toContain('6 rows × 6 features, classification, 3 classes');
+    // The new dataset is picked in the list and set in the spec.
+    const id = /ds_[0-9A-Z]+/.exec((await page.textContent('#upload-status'))!)![0];
+    expect(await page.inputValue('#dataset-pick')).toBe(id);
+    expect((JSON.parse(await page.inputValue('#spec')) as { dataset: unknown }).dataset).toBe(id);
+    expect(errors).toEqual([]);
+  }, 60_000);
 
   it('shows a refused spec field at its line in the editor, and a JSON syntax error at its line without asking the API', async () => {
     const { page, errors } = await open(`${stack.baseUrl}/#/submit`);
