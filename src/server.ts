@@ -18,7 +18,7 @@ import { removeStaleSpooled } from './api/spool.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createTrainQueue } from './queue/queue.js';
 import { settlesWithin } from './settles-within.js';
-import { createRedis, redisAnswers } from './store/redis.js';
+import { createRedis, redactedUrl, redisAnswers } from './store/redis.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 /** Beyond the jobs' hand-back grace, how long the rest of shutdown may take before we exit anyway. */
@@ -122,10 +122,10 @@ async function startPrivateRedis(config: Config, logger: Logger): Promise<ChildP
     'Start one (`redis-server`, `apt-get install redis-server`, `brew install redis`, or ' +
     '`docker run -p 6379:6379 redis:7`) or point REDIS_URL at one.';
   if (config.role !== 'all' || !config.embeddedRedis || !LOOPBACK.has(url.hostname)) {
-    fail(`no Redis answers at ${redact(config.redisUrl)}. ${howTo}`);
+    fail(`no Redis answers at ${redactedUrl(config.redisUrl)}. ${howTo}`);
   }
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    fail(`no Redis answers at ${redact(config.redisUrl)} and redis-server is not on the PATH. ${howTo}`);
+    fail(`no Redis answers at ${redactedUrl(config.redisUrl)} and redis-server is not on the PATH. ${howTo}`);
   }
   const dir = path.resolve(config.dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
@@ -164,9 +164,6 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
 
 main().catch((err: unknown) => {
   process.stderr.write(`traind: failed to start: ${(err as Error).stack ?? String(err)}\n`);

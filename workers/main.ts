@@ -4,6 +4,7 @@
 
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
+import { redactedUrl } from '../src/store/redis.js';
 import { logComputeBackend } from './backend.js';
 import { startEvaluationWorker } from './evaluation-worker.js';
 import { serveWorkerMetrics } from './metrics-endpoint.js';
@@ -25,7 +26,7 @@ logger.info(
     queue: `${config.keyPrefix}:train`,
     concurrency: config.workerConcurrency,
     backend: logComputeBackend(logger),
-    redis: redact(config.redisUrl),
+    redis: redactedUrl(config.redisUrl),
     metrics: metrics === null ? null : `${metrics.url}/metrics`,
   },
   'worker started',
@@ -55,6 +56,3 @@ process.on('SIGINT', () => void stop('SIGINT'));
 // Started by a parent over IPC (e.g. the all-in-one server): never outlive it.
 if (process.send) process.on('disconnect', () => void stop('parent gone'));
 
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}

@@ -20,7 +20,7 @@ export const CHECKPOINT_VERSION = '1';
 /** An epoch's metrics without the wall-clock fields, so the same run always writes the same bytes. */
 export type DeterministicMetrics = Omit<EpochMetrics, 'seconds' | 'samplesPerSec'>;
 
-export function deterministicMetrics(m: EpochMetrics): DeterministicMetrics {
+function deterministicMetrics(m: EpochMetrics): DeterministicMetrics {
   const { seconds: _s, samplesPerSec: _r, ...rest } = m;
   return rest;
 }
@@ -37,7 +37,7 @@ export function weightTensors(params: readonly Param[], prefix = ''): NamedTenso
   return params.map((p) => ({ name: prefix + p.name, shape: p.shape, data: p.data }));
 }
 
-export function normalizationTensors(s: Standardization | null): NamedTensor[] {
+function normalizationTensors(s: Standardization | null): NamedTensor[] {
   if (s === null) return [];
   return [
     { name: 'normalize.mean', shape: [s.mean.length], data: s.mean },
@@ -50,7 +50,7 @@ export function normalizationTensors(s: Standardization | null): NamedTensor[] {
  * activation is not part of the stored model; predict applies `output_transform`), else the
  * values, the output layer's own activation included.
  */
-export function outputMetadata(config: TrainConfig): { output: 'logits' | 'values'; output_transform: 'softmax' | 'sigmoid' | 'none' } {
+function outputMetadata(config: TrainConfig): { output: 'logits' | 'values'; output_transform: 'softmax' | 'sigmoid' | 'none' } {
   if (config.loss.type === 'softmax_cross_entropy') return { output: 'logits', output_transform: 'softmax' };
   if (config.loss.type === 'binary_cross_entropy') return { output: 'logits', output_transform: 'sigmoid' };
   return { output: 'values', output_transform: 'none' };

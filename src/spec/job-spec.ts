@@ -5,7 +5,6 @@ import { z } from 'zod';
 
 // Must match src/data's BUILTIN_NAMES (a test checks): the spec may import only zod.
 export const BUILTIN_DATASETS = ['xor', 'spirals', 'moons', 'circles', 'iris', 'sine', 'linear'] as const;
-export type BuiltinDataset = (typeof BUILTIN_DATASETS)[number];
 
 export const DATASET_ID = /^ds_[0-9A-HJKMNP-TV-Z]{26}$/;
 export const JOB_ID = /^job_[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -18,7 +17,6 @@ export const METRIC_NAMES = [
   'loss', 'accuracy', 'mae', 'rmse', 'r2',
   'val_loss', 'val_accuracy', 'val_mae', 'val_rmse', 'val_r2',
 ] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
 
 const pos = (max: number) => z.number().positive().max(max);
 const nonneg = (max: number) => z.number().min(0).max(max);
@@ -248,9 +246,7 @@ export const JobSpecSchema = z
 
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
 export type JobSpec = z.output<typeof JobSpecSchema>;
-export type LayerSpecT = z.output<typeof LayerSpec>;
 export type OptimizerSpec = z.output<typeof Optimizer>;
-export type ScheduleSpec = z.output<typeof Schedule>;
 export type InitFrom = z.output<typeof InitFromSpec>;
 
 export interface SpecIssue {

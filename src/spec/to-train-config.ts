@@ -1,7 +1,7 @@
 // From a validated job spec to the core's TrainConfig, plus the checks that need the dataset
 // (output width vs classes, batch vs rows, metric names vs task) and the configured limits.
 import { randomInt } from 'node:crypto';
-import type { Dataset, LayerConfig, LossConfig, ScheduleConfig, Task, TrainConfig } from '../core/types.js';
+import type { LayerConfig, LossConfig, ScheduleConfig, Task, TrainConfig } from '../core/types.js';
 import { DEFAULT_LEARNING_RATE, lossName, monitorsOf, type JobSpec, type SpecIssue } from './job-spec.js';
 
 export const DEFAULT_PRIORITY = 50;
@@ -76,10 +76,6 @@ export interface DatasetInfo {
   classes: number | null;
   task: Task;
   targetWidth: number;
-}
-
-export function datasetInfo(ds: Dataset, task: Task, classes: number | null): DatasetInfo {
-  return { rows: ds.n, features: ds.features, targetWidth: ds.targetWidth, task, classes };
 }
 
 /** Rows left for training after the validation split: the held-out part is ceil(rows · fraction), as the core's splitHoldout. */

@@ -13,6 +13,11 @@ export interface Store {
   storage: Storage;
 }
 
+/** The Redis URL with any user and password hidden, for logs and error messages. */
+export function redactedUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
 export interface RedisOptions {
   /** Connection name shown by CLIENT LIST. */
   name: string;

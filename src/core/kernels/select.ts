@@ -12,7 +12,8 @@ export type BackendKind = 'native' | 'wasm' | 'js';
 export const BACKEND_KINDS: readonly BackendKind[] = ['native', 'wasm', 'js'];
 
 export interface SelectOptions {
-  /** Threads for one GEMM (the caller's plus helpers); backends without threads use 1. Default 1. */
+  /** Threads for one GEMM (the caller's plus helpers); backends without threads use 1. Default 1.
+   *  The service always asks for 1; more threads are used by the benchmark and the backend tests. */
   threads?: number;
   /** Try this backend first; the others remain fallbacks. */
   prefer?: BackendKind;
