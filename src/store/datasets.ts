@@ -6,9 +6,8 @@ import type { LoadedDataset } from '../data/index.js';
 import { localFile } from './checkpoints.js';
 import { isDatasetId } from './ids.js';
 import { datasetKey } from './object-keys.js';
-import { HSET_IF_EXISTS } from './job-scripts.js';
 import type { Store } from './redis.js';
-import { runScript } from './script.js';
+import { runScript } from './scripts.js';
 import { addDatasetRecord, removeDatasetRecord } from './usage.js';
 
 /** What a dataset file holds, as the metadata needs it. */
@@ -85,7 +84,6 @@ export interface NewDataset {
   name: string | null;
   format: string;
 }
-
 
 /**
  * Indexes a dataset whose object is already stored under datasetKey(id) (written by an upload's CPU
@@ -168,5 +166,5 @@ export async function deleteDataset(s: Store, datasetId: string, tenant: string)
  */
 export async function touchDatasets(s: Store, datasetIds: readonly string[]): Promise<void> {
   const at = new Date().toISOString();
-  for (const id of datasetIds) if (isDatasetId(id)) await runScript(s.redis, HSET_IF_EXISTS, 1, s.keys.dataset(id), 'lastUsedAt', at);
+  for (const id of datasetIds) if (isDatasetId(id)) await runScript(s.redis, 'hsetIfExists', [s.keys.dataset(id)], ['lastUsedAt', at]);
 }

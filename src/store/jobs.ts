@@ -4,9 +4,8 @@
 import type { JobSpec } from '../spec/job-spec.js';
 import type { JobMemoryEstimate } from '../spec/memory-estimate.js';
 import { CorruptJobRecordError, decodeRecord, encodeRecord, isTerminal, type HistoryEntry, type JobParent, type JobRecord, type JobStatus, type MetricsRecord } from './job-record.js';
-import { CREATE_JOB, HSET_IF_EXISTS, RECORD_EPOCH, SET_BEST, TRANSITION } from './job-scripts.js';
 import type { Store } from './redis.js';
-import { runScript } from './script.js';
+import { runScript } from './scripts.js';
 
 export { CorruptJobRecordError, JOB_STATUSES, TERMINAL_STATUSES, decodeRecord, isTerminal } from './job-record.js';
 export type { HistoryEntry, JobParent, JobRecord, JobStatus, MetricsRecord } from './job-record.js';
@@ -74,23 +73,26 @@ export async function createJob(s: Store, j: NewJob): Promise<CreateJobResult> {
   const idemKey = j.idempotencyKey === null ? k.idempotency(j.tenant, '-') : k.idempotency(j.tenant, j.idempotencyKey);
   const res = (await runScript(
     s.redis,
-    CREATE_JOB,
-    7,
-    k.job(j.id),
-    k.tenantJobs(j.tenant),
-    k.tenantJobsByStatus(j.tenant, 'queued'),
-    k.stream(j.id),
-    idemKey,
-    k.tenantWebhooks(j.tenant),
-    k.webhookEvents(),
-    j.id,
-    j.bodyHash,
-    String(s.config.limits.queuedJobsPerTenant),
-    String(s.config.idempotencyTtlSeconds),
-    String(s.config.metricsMaxLen),
-    JSON.stringify(entry),
-    j.idempotencyKey === null ? '0' : '1',
-    ...encodeRecord(record),
+    'createJob',
+    [
+      k.job(j.id),
+      k.tenantJobs(j.tenant),
+      k.tenantJobsByStatus(j.tenant, 'queued'),
+      k.stream(j.id),
+      idemKey,
+      k.tenantWebhooks(j.tenant),
+      k.webhookEvents(),
+    ],
+    [
+      j.id,
+      j.bodyHash,
+      String(s.config.limits.queuedJobsPerTenant),
+      String(s.config.idempotencyTtlSeconds),
+      String(s.config.metricsMaxLen),
+      JSON.stringify(entry),
+      j.idempotencyKey === null ? '0' : '1',
+      ...encodeRecord(record),
+    ],
   )) as [string, string];
   if (res[0] === 'exists') {
     const [jobId = '', bodyHash = ''] = res[1].split(' ');
@@ -204,24 +206,27 @@ export async function transitionJob(s: Store, jobId: string, status: JobStatus, 
   const k = s.keys;
   const res = (await runScript(
     s.redis,
-    TRANSITION,
-    5,
-    k.job(jobId),
-    k.stream(jobId),
-    k.checkpoints(jobId),
-    k.cancel(jobId),
-    k.webhookEvents(),
-    status,
-    JSON.stringify(entry),
-    (opts.from ?? []).join(','),
-    at,
-    String(attempt),
-    String(s.config.metricsMaxLen),
-    String(s.config.retentionSeconds),
-    `${k.prefix}:tenant:`,
-    jobId,
-    JSON.stringify(event),
-    ...extra,
+    'transition',
+    [
+      k.job(jobId),
+      k.stream(jobId),
+      k.checkpoints(jobId),
+      k.cancel(jobId),
+      k.webhookEvents(),
+    ],
+    [
+      status,
+      JSON.stringify(entry),
+      (opts.from ?? []).join(','),
+      at,
+      String(attempt),
+      String(s.config.metricsMaxLen),
+      String(s.config.retentionSeconds),
+      `${k.prefix}:tenant:`,
+      jobId,
+      JSON.stringify(event),
+      ...extra,
+    ],
   )) as [string, string];
   if (res[0] === 'ok') return { ok: true, streamId: res[1] };
   return { ok: false, why: res[0] as 'missing' | 'terminal' | 'refused' | 'same', status: (res[1] || null) as JobStatus | null };
@@ -244,17 +249,20 @@ export async function recordEpoch(
 ): Promise<RecordEpochResult> {
   const res = (await runScript(
     s.redis,
-    RECORD_EPOCH,
-    2,
-    s.keys.job(jobId),
-    s.keys.stream(jobId),
-    String(metrics.attempt),
-    String(metrics.epoch),
-    JSON.stringify(metrics),
-    JSON.stringify({ epoch: metrics.epoch, epochs }),
-    String(s.config.metricsMaxLen),
-    nowIso(),
-    best === null ? '' : JSON.stringify(best),
+    'recordEpoch',
+    [
+      s.keys.job(jobId),
+      s.keys.stream(jobId),
+    ],
+    [
+      String(metrics.attempt),
+      String(metrics.epoch),
+      JSON.stringify(metrics),
+      JSON.stringify({ epoch: metrics.epoch, epochs }),
+      String(s.config.metricsMaxLen),
+      nowIso(),
+      best === null ? '' : JSON.stringify(best),
+    ],
   )) as [string, string];
   if (res[0] === 'ok') return { ok: true, streamId: res[1] };
   return { ok: false, why: res[0] as 'missing' | 'terminal' | 'duplicate' | 'superseded' };
@@ -268,7 +276,7 @@ export async function setBestMetrics(s: Store, jobId: string, best: MetricsRecor
   const tenant = await s.redis.hget(s.keys.job(jobId), 'tenant');
   if (tenant === null) return false;
   const k = s.keys;
-  return (await runScript(s.redis, SET_BEST, 2, k.job(jobId), k.webhookEvents(), JSON.stringify(best), nowIso(), k.tenantWebhooks(tenant))) === 1;
+  return (await runScript(s.redis, 'setBest', [k.job(jobId), k.webhookEvents()], [JSON.stringify(best), nowIso(), k.tenantWebhooks(tenant)])) === 1;
 }
 
 /** Sets fields the worker learns while running (backend name, last error). */
@@ -278,5 +286,5 @@ export async function setJobFields(s: Store, jobId: string, fields: { backend?: 
   if (fields.threads !== undefined) pairs.push('threads', String(fields.threads));
   if (fields.error !== undefined) pairs.push('error', fields.error);
   if (pairs.length === 0) return true;
-  return (await runScript(s.redis, HSET_IF_EXISTS, 1, s.keys.job(jobId), ...pairs)) === 1;
+  return (await runScript(s.redis, 'hsetIfExists', [s.keys.job(jobId)], [...pairs])) === 1;
 }

@@ -1,11 +1,12 @@
 // Sweep state, all of it in Redis: the sweep hash (spec, status, counters), its trials, the live
 // set bounded by parallelism, finished trials, objectives, ASHA decisions and the event stream.
-// Every change is one of the Lua scripts in sweep-scripts.ts; this file encodes their arguments
-// and decodes what they stored.
+// Every change is one atomic Lua script (lua/*Sweep*, *Trial*, reportEpoch), which checks the
+// sweep's state first, so any number of API and worker processes may run them for the same sweep
+// and a repeated call (a process that died before it heard the answer) changes nothing twice; this
+// file encodes their arguments and decodes what they stored.
 import type { SweepSpec } from '../spec/sweep-spec.js';
 import type { Store } from './redis.js';
-import { runScript } from './script.js';
-import { CANCEL_SWEEP, CLAIM_TRIAL, CREATE_SWEEP, FINISH_SWEEP, FINISH_TRIAL, REPORT_EPOCH } from './sweep-scripts.js';
+import { runScript } from './scripts.js';
 
 export const SWEEP_STATUSES = ['running', 'cancelling', 'completed', 'cancelled'] as const;
 export type SweepStatus = (typeof SWEEP_STATUSES)[number];
@@ -82,7 +83,7 @@ export async function createSweep(s: Store, r: { id: string; tenant: string; nam
   fields.push('maxTrials', String(r.spec.maxTrials), 'parallelism', String(r.spec.parallelism));
   if (r.name !== null) fields.push('name', r.name);
   const k = s.keys;
-  await runScript(s.redis, CREATE_SWEEP, 4, k.sweep(r.id), k.tenantSweeps(r.tenant), k.activeSweeps(), k.sweepStream(r.id), r.id, ...fields);
+  await runScript(s.redis, 'createSweep', [k.sweep(r.id), k.tenantSweeps(r.tenant), k.activeSweeps(), k.sweepStream(r.id)], [r.id, ...fields]);
   return decodeSweep(Object.fromEntries(chunk(fields))) as SweepRecord;
 }
 
@@ -145,20 +146,23 @@ export async function claimTrial(s: Store, sweepId: string, k: number, entry: Tr
   const event = done === null ? { trial: k, jobId: entry.jobId, params: entry.params } : { trial: k, jobId: null, params: entry.params, ...done };
   return (await runScript(
     s.redis,
-    CLAIM_TRIAL,
-    5,
-    keys.sweep(sweepId),
-    keys.sweepTrials(sweepId),
-    keys.sweepLive(sweepId),
-    keys.sweepDone(sweepId),
-    keys.sweepStream(sweepId),
-    String(k),
-    JSON.stringify(entry),
-    done === null ? '1' : '0',
-    nowIso(),
-    done === null ? '' : JSON.stringify(done),
-    JSON.stringify(event),
-    String(s.config.metricsMaxLen),
+    'claimTrial',
+    [
+      keys.sweep(sweepId),
+      keys.sweepTrials(sweepId),
+      keys.sweepLive(sweepId),
+      keys.sweepDone(sweepId),
+      keys.sweepStream(sweepId),
+    ],
+    [
+      String(k),
+      JSON.stringify(entry),
+      done === null ? '1' : '0',
+      nowIso(),
+      done === null ? '' : JSON.stringify(done),
+      JSON.stringify(event),
+      String(s.config.metricsMaxLen),
+    ],
   )) as ClaimResult;
 }
 
@@ -167,18 +171,21 @@ export async function finishTrial(s: Store, sweepId: string, k: number, jobId: s
   const keys = s.keys;
   const res = await runScript(
     s.redis,
-    FINISH_TRIAL,
-    4,
-    keys.sweep(sweepId),
-    keys.sweepLive(sweepId),
-    keys.sweepDone(sweepId),
-    keys.sweepStream(sweepId),
-    String(k),
-    done.outcome,
-    JSON.stringify(done),
-    nowIso(),
-    JSON.stringify({ trial: k, jobId, ...done }),
-    String(s.config.metricsMaxLen),
+    'finishTrial',
+    [
+      keys.sweep(sweepId),
+      keys.sweepLive(sweepId),
+      keys.sweepDone(sweepId),
+      keys.sweepStream(sweepId),
+    ],
+    [
+      String(k),
+      done.outcome,
+      JSON.stringify(done),
+      nowIso(),
+      JSON.stringify({ trial: k, jobId, ...done }),
+      String(s.config.metricsMaxLen),
+    ],
   );
   return res === 1;
 }
@@ -195,23 +202,15 @@ export async function finishSweep(s: Store, id: string): Promise<FinishSweepResu
   const k = s.keys;
   return (await runScript(
     s.redis,
-    FINISH_SWEEP,
-    4 + sweepKeys(s, id).length,
-    k.sweep(id),
-    k.sweepLive(id),
-    k.activeSweeps(),
-    k.sweepStream(id),
-    ...sweepKeys(s, id),
-    id,
-    nowIso(),
-    String(s.config.retentionSeconds),
-    String(s.config.metricsMaxLen),
+    'finishSweep',
+    [k.sweep(id), k.sweepLive(id), k.activeSweeps(), k.sweepStream(id), ...sweepKeys(s, id)],
+    [id, nowIso(), String(s.config.retentionSeconds), String(s.config.metricsMaxLen)],
   )) as FinishSweepResult;
 }
 
 /** Stops launching trials; 'ok', or the status the sweep already had. */
 export async function markSweepCancelling(s: Store, id: string): Promise<string> {
-  return (await runScript(s.redis, CANCEL_SWEEP, 1, s.keys.sweep(id), nowIso())) as string;
+  return (await runScript(s.redis, 'cancelSweep', [s.keys.sweep(id)], [nowIso()])) as string;
 }
 
 export interface EpochReport {
@@ -232,26 +231,29 @@ export async function reportTrialEpoch(s: Store, spec: SweepSpec, r: EpochReport
   const et = spec.earlyTermination;
   return (await runScript(
     s.redis,
-    REPORT_EPOCH,
-    7,
-    k.sweep(id),
-    k.sweepObjective(id),
-    k.sweepDecisions(id),
-    k.sweepDecisionLog(id),
-    k.sweepPruned(id),
-    k.sweepStream(id),
-    k.sweepRungs(id),
-    String(r.trial),
-    r.jobId,
-    String(r.epoch),
-    r.value !== undefined && Number.isFinite(r.value) ? String(r.value) : '',
-    spec.objective.mode === 'max' ? '1' : '-1',
-    et.type === 'asha' ? '1' : '0',
-    et.type === 'asha' ? String(et.gracePeriod) : '0',
-    et.type === 'asha' ? String(et.reductionFactor) : '0',
-    String(r.epochs),
-    nowIso(),
-    String(s.config.metricsMaxLen),
+    'reportEpoch',
+    [
+      k.sweep(id),
+      k.sweepObjective(id),
+      k.sweepDecisions(id),
+      k.sweepDecisionLog(id),
+      k.sweepPruned(id),
+      k.sweepStream(id),
+      k.sweepRungs(id),
+    ],
+    [
+      String(r.trial),
+      r.jobId,
+      String(r.epoch),
+      r.value !== undefined && Number.isFinite(r.value) ? String(r.value) : '',
+      spec.objective.mode === 'max' ? '1' : '-1',
+      et.type === 'asha' ? '1' : '0',
+      et.type === 'asha' ? String(et.gracePeriod) : '0',
+      et.type === 'asha' ? String(et.reductionFactor) : '0',
+      String(r.epochs),
+      nowIso(),
+      String(s.config.metricsMaxLen),
+    ],
   )) as 'continue' | 'prune' | 'missing';
 }
 

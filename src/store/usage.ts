@@ -4,7 +4,7 @@
 // count a file twice or not at all.
 import { JOB_STATUSES, type JobStatus } from './job-record.js';
 import type { Store } from './redis.js';
-import { runScript } from './script.js';
+import { runScript } from './scripts.js';
 
 /** An upload, a job or a checkpoint that would take the tenant past MAX_TENANT_BYTES. */
 export class QuotaExceededError extends Error {
@@ -27,114 +27,18 @@ export interface TenantUsage {
   trainingSeconds: number;
 }
 
-// The tenant's stored bytes, as a Lua expression over the usage hash KEYS[n].
-const USED = (n: number) =>
-  `(tonumber(redis.call('HGET', KEYS[${n}], 'datasets') or '0') + tonumber(redis.call('HGET', KEYS[${n}], 'checkpoints') or '0'))`;
-
-/**
- * KEYS: dataset hash, tenant's dataset index, usage. ARGV: limit, size, id, then the metadata's
- * field/value pairs. Returns {'ok'|'quota', bytes used before}.
- */
-const ADD_DATASET = `
-local used = ${USED(3)}
-local size = tonumber(ARGV[2])
-if used + size > tonumber(ARGV[1]) then return {'quota', tostring(used)} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('ZADD', KEYS[2], 0, ARGV[3])
-redis.call('HINCRBY', KEYS[3], 'datasets', size)
-return {'ok', tostring(used)}
-`;
-
-/**
- * KEYS: dataset hash, tenant's dataset index, usage. ARGV: id, tenant, and optionally an expiry
- * cutoff (ISO time) with the job-key prefix and the tenant's queued and running index keys: then the
- * dataset goes only if last used before the cutoff and no queued or running job's spec names it.
- * Returns the bytes freed, or -1 (no such dataset for the tenant), -2 (not expired), -3 (in use).
- */
-const REMOVE_DATASET = `
-local h = redis.call('HMGET', KEYS[1], 'tenant', 'size', 'createdAt', 'lastUsedAt')
-if h[1] ~= ARGV[2] then return -1 end
-if ARGV[3] then
-  local last = h[3] or ''
-  if h[4] and h[4] > last then last = h[4] end
-  if last >= ARGV[3] then return -2 end
-  local quoted = '"' .. ARGV[1] .. '"'
-  for i = 5, 6 do
-    for _, id in ipairs(redis.call('ZRANGE', ARGV[i], 0, -1)) do
-      local spec = redis.call('HGET', ARGV[4] .. id, 'spec')
-      if spec and string.find(spec, quoted, 1, true) then return -3 end
-    end
-  end
-end
-local size = tonumber(h[2] or '0') or 0
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-if size ~= 0 then redis.call('HINCRBY', KEYS[3], 'datasets', -size) end
-return size
-`;
-
-/**
- * KEYS: checkpoint index, usage, checkpoint-bytes. ARGV: field, meta JSON (with size), size, jobId,
- * limit, then the fields of checkpoints about to be deleted (not counted against the limit). A
- * re-written epoch (a restarted attempt) is charged only its difference.
- * Returns {'ok'|'quota', bytes used before}.
- */
-const ADD_CHECKPOINT = `
-local function sizeOf(field)
-  local m = redis.call('HGET', KEYS[1], field)
-  if not m then return 0 end
-  return tonumber(cjson.decode(m).size) or 0
-end
-local delta = tonumber(ARGV[3]) - sizeOf(ARGV[1])
-local used = ${USED(2)}
-local freeing = 0
-for i = 6, #ARGV do freeing = freeing + sizeOf(ARGV[i]) end
-if delta > 0 and used - freeing + delta > tonumber(ARGV[5]) then return {'quota', tostring(used - freeing)} end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if delta ~= 0 then
-  redis.call('HINCRBY', KEYS[2], 'checkpoints', delta)
-  redis.call('HINCRBY', KEYS[3], ARGV[4], delta)
-end
-return {'ok', tostring(used)}
-`;
-
-/** KEYS: checkpoint index, usage, checkpoint-bytes. ARGV: field, jobId. Returns the bytes freed. */
-const REMOVE_CHECKPOINT = `
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if not old then return 0 end
-redis.call('HDEL', KEYS[1], ARGV[1])
-local size = tonumber(cjson.decode(old).size) or 0
-if size ~= 0 then
-  redis.call('HINCRBY', KEYS[2], 'checkpoints', -size)
-  if redis.call('HINCRBY', KEYS[3], ARGV[2], -size) <= 0 then redis.call('HDEL', KEYS[3], ARGV[2]) end
-end
-return size
-`;
-
-/**
- * KEYS: job hash, usage, checkpoint-bytes. ARGV: jobId. Gives back the checkpoint bytes of a job
- * whose record has expired. Returns the bytes freed, or -1 while the record exists.
- */
-const RELEASE_EXPIRED_JOB = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-local b = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') or 0
-redis.call('HDEL', KEYS[3], ARGV[1])
-if b ~= 0 then redis.call('HINCRBY', KEYS[2], 'checkpoints', -b) end
-return b
-`;
-
 /** Stores a dataset's metadata and index entry and charges its bytes, or throws QuotaExceededError. */
 export async function addDatasetRecord(s: Store, tenant: string, id: string, size: number, meta: string[]): Promise<void> {
   const k = s.keys;
   const limit = s.config.limits.tenantBytes;
-  const res = (await runScript(s.redis, ADD_DATASET, 3, k.dataset(id), k.tenantDatasets(tenant), k.tenantUsage(tenant), String(limit), String(size), id, ...meta)) as [string, string];
+  const res = (await runScript(s.redis, 'addDataset', [k.dataset(id), k.tenantDatasets(tenant), k.tenantUsage(tenant)], [String(limit), String(size), id, ...meta])) as [string, string];
   if (res[0] === 'quota') throw new QuotaExceededError(Number(res[1]), size, limit, 'this dataset');
 }
 
 /** Removes a dataset's metadata and index entry and frees its bytes; null when the tenant has no such dataset. */
 export async function removeDatasetRecord(s: Store, tenant: string, id: string): Promise<number | null> {
   const k = s.keys;
-  const res = Number(await runScript(s.redis, REMOVE_DATASET, 3, k.dataset(id), k.tenantDatasets(tenant), k.tenantUsage(tenant), id, tenant));
+  const res = Number(await runScript(s.redis, 'removeDataset', [k.dataset(id), k.tenantDatasets(tenant), k.tenantUsage(tenant)], [id, tenant]));
   return res < 0 ? null : res;
 }
 
@@ -146,17 +50,20 @@ export async function expireDatasetRecord(s: Store, tenant: string, id: string, 
   const res = Number(
     await runScript(
       s.redis,
-      REMOVE_DATASET,
-      3,
-      k.dataset(id),
-      k.tenantDatasets(tenant),
-      k.tenantUsage(tenant),
-      id,
-      tenant,
-      cutoff.toISOString(),
-      `${k.prefix}:job:`,
-      k.tenantJobsByStatus(tenant, 'queued'),
-      k.tenantJobsByStatus(tenant, 'running'),
+      'removeDataset',
+      [
+        k.dataset(id),
+        k.tenantDatasets(tenant),
+        k.tenantUsage(tenant),
+      ],
+      [
+        id,
+        tenant,
+        cutoff.toISOString(),
+        `${k.prefix}:job:`,
+        k.tenantJobsByStatus(tenant, 'queued'),
+        k.tenantJobsByStatus(tenant, 'running'),
+      ],
     ),
   );
   if (res >= 0) return { removed: true, bytes: res };
@@ -176,14 +83,14 @@ export async function addCheckpointRecord(
   const k = s.keys;
   const limit = s.config.limits.tenantBytes;
   const keys = [k.checkpoints(jobId), k.tenantUsage(tenant), k.tenantCheckpointBytes(tenant)];
-  const res = (await runScript(s.redis, ADD_CHECKPOINT, 3, ...keys, field, meta, String(size), jobId, String(limit), ...freeingFields)) as [string, string];
+  const res = (await runScript(s.redis, 'addCheckpoint', keys, [field, meta, String(size), jobId, String(limit), ...freeingFields])) as [string, string];
   if (res[0] === 'quota') throw new QuotaExceededError(Number(res[1]), size, limit, `the checkpoint of job ${jobId}`);
 }
 
 /** Un-indexes one checkpoint and frees its bytes. */
 export async function removeCheckpointRecord(s: Store, tenant: string, jobId: string, field: string): Promise<number> {
   const k = s.keys;
-  return Number(await runScript(s.redis, REMOVE_CHECKPOINT, 3, k.checkpoints(jobId), k.tenantUsage(tenant), k.tenantCheckpointBytes(tenant), field, jobId));
+  return Number(await runScript(s.redis, 'removeCheckpoint', [k.checkpoints(jobId), k.tenantUsage(tenant), k.tenantCheckpointBytes(tenant)], [field, jobId]));
 }
 
 /** Frees the checkpoint bytes of the tenant's jobs whose records have expired; returns those job ids. */
@@ -197,7 +104,7 @@ export async function releaseExpiredJobBytes(s: Store, tenant: string): Promise<
     const jobIds = flat.filter((_, i) => i % 2 === 0);
     // One batch in flight at a time: sent back to back, not one round trip each.
     const freed = await Promise.all(
-      jobIds.map(async (jobId) => Number(await runScript(s.redis, RELEASE_EXPIRED_JOB, 3, k.job(jobId), k.tenantUsage(tenant), k.tenantCheckpointBytes(tenant), jobId))),
+      jobIds.map(async (jobId) => Number(await runScript(s.redis, 'releaseExpiredJob', [k.job(jobId), k.tenantUsage(tenant), k.tenantCheckpointBytes(tenant)], [jobId]))),
     );
     jobIds.forEach((jobId, i) => {
       if ((freed[i] ?? -1) >= 0) released.push(jobId);

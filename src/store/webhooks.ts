@@ -2,7 +2,7 @@
 // log (the newest DELIVERY_LOG_SIZE deliveries: attempts, last status or error, next retry).
 import { randomBytes } from 'node:crypto';
 import type { Store } from './redis.js';
-import { runScript } from './script.js';
+import { runScript } from './scripts.js';
 
 export const WEBHOOK_EVENTS = ['job.queued', 'job.running', 'job.completed', 'job.failed', 'job.cancelled', 'job.checkpoint'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
@@ -44,17 +44,6 @@ export function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
 }
 
-/**
- * KEYS: webhook hash, tenant index. ARGV: id, per-tenant limit, then field/value pairs.
- * Returns 'limit' or 'ok'.
- */
-const CREATE_WEBHOOK = `
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 'limit' end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-return 'ok'
-`;
-
 function encode(w: WebhookRecord): string[] {
   return ['id', w.id, 'tenant', w.tenant, 'url', w.url, 'events', JSON.stringify(w.events), 'description', w.description ?? '', 'secret', w.secret, 'createdAt', w.createdAt];
 }
@@ -74,7 +63,7 @@ function decode(h: Record<string, string>): WebhookRecord | null {
 
 /** Stores a new webhook, or returns 'limit' when the tenant has MAX_WEBHOOKS_PER_TENANT already. */
 export async function createWebhook(s: Store, w: WebhookRecord): Promise<'ok' | 'limit'> {
-  const res = await runScript(s.redis, CREATE_WEBHOOK, 2, s.keys.webhook(w.id), s.keys.tenantWebhooks(w.tenant), w.id, String(s.config.webhooks.maxPerTenant), ...encode(w));
+  const res = await runScript(s.redis, 'createWebhook', [s.keys.webhook(w.id), s.keys.tenantWebhooks(w.tenant)], [w.id, String(s.config.webhooks.maxPerTenant), ...encode(w)]);
   return res === 'limit' ? 'limit' : 'ok';
 }
 
@@ -112,44 +101,13 @@ export async function deleteWebhook(s: Store, w: WebhookRecord): Promise<void> {
 /** Replaces the signing secret (only if the webhook still exists); the next attempt signs with it. */
 export async function rotateWebhookSecret(s: Store, id: string): Promise<string | null> {
   const secret = newWebhookSecret();
-  const ok = await runScript(s.redis, HSET_IF_EXISTS, 1, s.keys.webhook(id), 'secret', secret);
+  const ok = await runScript(s.redis, 'hsetIfExists', [s.keys.webhook(id)], ['secret', secret]);
   return ok === 1 ? secret : null;
 }
 
-const HSET_IF_EXISTS = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return 1
-`;
-
-/**
- * KEYS: webhook hash, deliveries hash, order zset. ARGV: eventId, score (ms), JSON, log size.
- * Adds a delivery to the log unless it is there already (a re-dispatched event keeps its record)
- * or the webhook is gone; drops the oldest beyond the log size.
- */
-const ADD_DELIVERY = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[3]) == 0 then return 0 end
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-local n = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[4])
-if n > 0 then
-  local old = redis.call('ZRANGE', KEYS[3], 0, n - 1)
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - 1)
-  redis.call('HDEL', KEYS[2], unpack(old))
-end
-return 1
-`;
-
-/** KEYS: deliveries hash. ARGV: eventId, JSON. Updates a delivery still in the log. */
-const UPDATE_DELIVERY = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
-`;
-
 export async function addDelivery(s: Store, webhookId: string, d: DeliveryRecord): Promise<void> {
   const k = s.keys;
-  await runScript(s.redis, ADD_DELIVERY, 3, k.webhook(webhookId), k.webhookDeliveries(webhookId), k.webhookDeliveryOrder(webhookId), d.id, String(Date.parse(d.createdAt)), JSON.stringify(d), String(DELIVERY_LOG_SIZE));
+  await runScript(s.redis, 'addDelivery', [k.webhook(webhookId), k.webhookDeliveries(webhookId), k.webhookDeliveryOrder(webhookId)], [d.id, String(Date.parse(d.createdAt)), JSON.stringify(d), String(DELIVERY_LOG_SIZE)]);
 }
 
 export async function getDelivery(s: Store, webhookId: string, eventId: string): Promise<DeliveryRecord | null> {
@@ -158,7 +116,7 @@ export async function getDelivery(s: Store, webhookId: string, eventId: string):
 }
 
 export async function updateDelivery(s: Store, webhookId: string, d: DeliveryRecord): Promise<void> {
-  await runScript(s.redis, UPDATE_DELIVERY, 1, s.keys.webhookDeliveries(webhookId), d.id, JSON.stringify(d));
+  await runScript(s.redis, 'updateDelivery', [s.keys.webhookDeliveries(webhookId)], [d.id, JSON.stringify(d)]);
 }
 
 /** A webhook's deliveries, newest first. */

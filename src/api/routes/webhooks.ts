@@ -2,7 +2,7 @@
 // rotate the signing secret, the delivery log, and a test ping. Deliveries happen in the workers.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { OUTBOX_MAXLEN } from '../../store/job-scripts.js';
+import { OUTBOX_MAXLEN } from '../../store/scripts.js';
 import { newWebhookId } from '../../store/ids.js';
 import { createWebhook, DEFAULT_WEBHOOK_EVENTS, deleteWebhook, getWebhook, listDeliveries, listWebhooks, newWebhookSecret, rotateWebhookSecret, type WebhookRecord } from '../../store/webhooks.js';
 import { resolveWebhookTarget, UrlRefusedError } from '../../webhooks/address-policy.js';
