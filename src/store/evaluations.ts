@@ -3,7 +3,7 @@
 import type { Evaluation } from '../core/index.js';
 import { EVALUATION_ID_PATTERN } from './ids.js';
 import type { Store } from './redis.js';
-import { runScript } from './script.js';
+import { runScript } from './scripts.js';
 
 export const EVALUATION_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;
 export type EvaluationStatus = (typeof EVALUATION_STATUSES)[number];
@@ -29,33 +29,6 @@ export function isFinished(status: EvaluationStatus): boolean {
   return status === 'completed' || status === 'failed';
 }
 
-/**
- * KEYS: record, tenant's pending set. ARGV: id, record JSON, ttl seconds, now ms, limit.
- * Drops pending entries past their expiry, then refuses beyond the limit. Returns 'ok' | 'limit'.
- */
-const CREATE = `
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 'limit' end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-redis.call('ZADD', KEYS[2], tonumber(ARGV[4]) + 1000 * tonumber(ARGV[3]), ARGV[1])
-redis.call('PEXPIRE', KEYS[2], 1000 * tonumber(ARGV[3]))
-return 'ok'
-`;
-
-/**
- * KEYS: record, tenant's pending set. ARGV: id, record JSON, ttl seconds, finished (1/0).
- * Only an existing record changes, and never once finished. Returns 1 when written.
- */
-const UPDATE = `
-local old = redis.call('GET', KEYS[1])
-if not old then return 0 end
-local status = cjson.decode(old).status
-if status == 'completed' or status == 'failed' then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-if ARGV[4] == '1' then redis.call('ZREM', KEYS[2], ARGV[1]) end
-return 1
-`;
-
 function expiry(s: Store, now = Date.now()): string {
   return new Date(now + s.config.evaluations.ttlSeconds * 1000).toISOString();
 }
@@ -65,7 +38,7 @@ export async function createEvaluation(s: Store, r: Omit<EvaluationRecord, 'expi
   const now = Date.now();
   const record: EvaluationRecord = { ...r, expiresAt: expiry(s, now) };
   const { ttlSeconds, pendingPerTenant } = s.config.evaluations;
-  const res = await runScript(s.redis, CREATE, 2, s.keys.evaluation(r.id), s.keys.tenantPendingEvaluations(r.tenant), r.id, JSON.stringify(record), ttlSeconds, now, pendingPerTenant);
+  const res = await runScript(s.redis, 'createEvaluation', [s.keys.evaluation(r.id), s.keys.tenantPendingEvaluations(r.tenant)], [r.id, JSON.stringify(record), ttlSeconds, now, pendingPerTenant]);
   return res === 'ok' ? record : null;
 }
 
@@ -83,14 +56,9 @@ export async function updateEvaluation(s: Store, r: EvaluationRecord): Promise<b
   const record: EvaluationRecord = { ...r, expiresAt: expiry(s) };
   const res = await runScript(
     s.redis,
-    UPDATE,
-    2,
-    s.keys.evaluation(r.id),
-    s.keys.tenantPendingEvaluations(r.tenant),
-    r.id,
-    JSON.stringify(record),
-    s.config.evaluations.ttlSeconds,
-    isFinished(r.status) ? '1' : '0',
+    'updateEvaluation',
+    [s.keys.evaluation(r.id), s.keys.tenantPendingEvaluations(r.tenant)],
+    [r.id, JSON.stringify(record), s.config.evaluations.ttlSeconds, isFinished(r.status) ? '1' : '0'],
   );
   return res === 1;
 }

@@ -16,6 +16,7 @@ export const SCRIPT_NAMES = [
   'cancelSweep',
   'claimTrial',
   'countAuthFailure',
+  'createEvaluation',
   'createJob',
   'createSweep',
   'createWebhook',
@@ -29,6 +30,7 @@ export const SCRIPT_NAMES = [
   'reportEpoch',
   'setBest',
   'transition',
+  'updateEvaluation',
   'updateDelivery',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
