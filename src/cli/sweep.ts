@@ -19,7 +19,7 @@ export async function readSweepSpec(file: string): Promise<SweepSpec> {
 
 const params = (p: Record<string, unknown>) =>
   Object.entries(p)
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v) : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? formatNumber(v) : typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
 
 const value = (v: number | null | undefined) => (typeof v === 'number' ? formatNumber(v) : '-');
@@ -70,7 +70,7 @@ export function sweepEventLine(event: string, d: Record<string, unknown>): strin
     case 'trial_pruned':
       return `${t} pruned at epoch ${String(d.rung)}: ${value(d.value as number | null)}, cutoff ${value(d.cutoff as number | null)} among ${String(d.among)}`;
     case 'trial_finished':
-      return `${t} ${String(d.outcome)}${d.reason ? ` (${String(d.reason)})` : ''}${d.error ? `: ${String(d.error)}` : ''}`;
+      return `${t} ${String(d.outcome)}${d.reason && d.reason !== d.outcome ? ` (${String(d.reason)})` : ''}${d.error ? `: ${String(d.error)}` : ''}`;
     case 'sweep_finished':
       return `sweep ${String(d.status)}`;
     default:
