@@ -19,7 +19,7 @@ export interface Param {
   isWeight: boolean;
 }
 
-interface DenseStep {
+interface DenseLayer {
   kind: 'dense';
   I: number;
   O: number;
@@ -38,7 +38,7 @@ interface DenseStep {
   dIn: Float32Array | null;
 }
 
-interface DropoutStep {
+interface DropoutLayer {
   kind: 'dropout';
   width: number;
   rate: number;
@@ -47,7 +47,8 @@ interface DropoutStep {
   dIn: Float32Array | null;
 }
 
-type Step = DenseStep | DropoutStep;
+/** One layer of a built model: its parameters and the buffers its forward and backward passes use. */
+type Layer = DenseLayer | DropoutLayer;
 
 export interface Model {
   readonly layers: readonly LayerConfig[];
@@ -58,8 +59,8 @@ export interface Model {
   readonly kernels: Kernels;
   /** In layer order: weight then bias (if any) of each dense layer. */
   readonly params: Param[];
-  /** Internal: one entry per layer. */
-  readonly steps: Step[];
+  /** Internal: one entry per layer, in order. */
+  readonly stack: Layer[];
   /** Internal: the input of the last forward pass, kept for backward. */
   input: Float32Array;
 }
@@ -189,7 +190,7 @@ export function createModel(
     throw new CoreError('batchSize', `the batch size must be a positive integer, got ${String(maxBatch)}`);
   }
   const params: Param[] = [];
-  const steps: Step[] = [];
+  const stack: Layer[] = [];
   const fused = lossFusesActivation(loss);
   const last = layers.length - 1;
   let width = inputWidth;
@@ -197,7 +198,7 @@ export function createModel(
   layers.forEach((layer, i) => {
     if (layer.type === 'dropout') {
       const n = maxBatch * width;
-      steps.push({
+      stack.push({
         kind: 'dropout',
         width,
         rate: layer.rate,
@@ -220,7 +221,7 @@ export function createModel(
     }
     const activation: Activation = fused && i === last ? 'linear' : layer.activation;
     const Z = k.alloc(maxBatch * O);
-    steps.push({
+    stack.push({
       kind: 'dense',
       I,
       O,
@@ -236,17 +237,17 @@ export function createModel(
     hasParamsBelow = true;
     width = O;
   });
-  return { layers, inputWidth, outputWidth: width, loss, maxBatch, kernels: k, params, steps, input: new Float32Array(0) };
+  return { layers, inputWidth, outputWidth: width, loss, maxBatch, kernels: k, params, stack, input: new Float32Array(0) };
 }
 
-function stepOutput(s: Step): Float32Array {
-  return s.kind === 'dense' ? s.A : s.Y;
+function layerOutput(layer: Layer): Float32Array {
+  return layer.kind === 'dense' ? layer.A : layer.Y;
 }
 
 /**
  * Runs B rows of X [B × inputWidth] through the model and returns its output buffer, whose first
  * B·outputWidth entries are valid: logits when the loss fuses softmax/sigmoid, else the final
- * activation's values. The buffer is reused by the next call. `rng` draws the dropout masks.
+ * activation'layer values. The buffer is reused by the next call. `rng` draws the dropout masks.
  */
 export function modelForward(m: Model, X: Float32Array, B: number, training: boolean, rng: Rng): Float32Array {
   if (!(B >= 1 && B <= m.maxBatch)) throw new CoreError('batchSize', `batch of ${B} rows outside [1, ${m.maxBatch}]`);
@@ -255,42 +256,42 @@ export function modelForward(m: Model, X: Float32Array, B: number, training: boo
   }
   m.input = X;
   let h = X;
-  for (const s of m.steps) {
-    if (s.kind === 'dense') {
-      denseForward(m.kernels, h, s.W.data, s.b === null ? null : s.b.data, s.Z, B, s.I, s.O);
-      if (s.activation !== 'linear' && !(m.kernels.activationForward?.(s.activation, s.Z, s.A, B * s.O, s.alpha) ?? false)) {
-        activationForward(s.activation, s.Z, s.A, B, s.O, s.alpha);
+  for (const layer of m.stack) {
+    if (layer.kind === 'dense') {
+      denseForward(m.kernels, h, layer.W.data, layer.b === null ? null : layer.b.data, layer.Z, B, layer.I, layer.O);
+      if (layer.activation !== 'linear' && !(m.kernels.activationForward?.(layer.activation, layer.Z, layer.A, B * layer.O, layer.alpha) ?? false)) {
+        activationForward(layer.activation, layer.Z, layer.A, B, layer.O, layer.alpha);
       }
-      h = s.A;
+      h = layer.A;
     } else {
-      dropoutForward(h, s.Y, s.mask, B * s.width, s.rate, rng, training);
-      h = s.Y;
+      dropoutForward(h, layer.Y, layer.mask, B * layer.width, layer.rate, rng, training);
+      h = layer.Y;
     }
   }
   return h;
 }
 
-/** Accumulates ∂L/∂params into each Param's grad, from dOut = ∂L/∂output of the last forward pass. */
+/** Accumulates ∂L/∂params into each Param'layer grad, from dOut = ∂L/∂output of the last forward pass. */
 export function modelBackward(m: Model, dOut: Float32Array, B: number): void {
   let g = dOut;
-  for (let i = m.steps.length - 1; i >= 0; i--) {
-    const s = m.steps[i]!;
-    const input = i === 0 ? m.input : stepOutput(m.steps[i - 1]!);
-    if (s.kind === 'dense') {
+  for (let i = m.stack.length - 1; i >= 0; i--) {
+    const layer = m.stack[i]!;
+    const input = i === 0 ? m.input : layerOutput(m.stack[i - 1]!);
+    if (layer.kind === 'dense') {
       let dZ = g;
-      if (s.activation !== 'linear') {
-        // A backend's element-wise pass, when it has one, computes the same bits as ours.
-        if (!(m.kernels.activationBackward?.(s.activation, s.Z, s.A, g, s.dZ, B * s.O, s.alpha) ?? false)) {
-          activationBackward(s.activation, s.Z, s.A, g, s.dZ, B, s.O, s.alpha);
+      if (layer.activation !== 'linear') {
+        // A backend'layer element-wise pass, when it has one, computes the same bits as ours.
+        if (!(m.kernels.activationBackward?.(layer.activation, layer.Z, layer.A, g, layer.dZ, B * layer.O, layer.alpha) ?? false)) {
+          activationBackward(layer.activation, layer.Z, layer.A, g, layer.dZ, B, layer.O, layer.alpha);
         }
-        dZ = s.dZ;
+        dZ = layer.dZ;
       }
-      denseBackward(m.kernels, dZ, input, s.W.data, s.W.grad, s.b === null ? null : s.b.grad, s.dIn, B, s.I, s.O);
-    } else if (s.dIn !== null) {
-      dropoutBackward(g, s.mask, s.dIn, B * s.width);
+      denseBackward(m.kernels, dZ, input, layer.W.data, layer.W.grad, layer.b === null ? null : layer.b.grad, layer.dIn, B, layer.I, layer.O);
+    } else if (layer.dIn !== null) {
+      dropoutBackward(g, layer.mask, layer.dIn, B * layer.width);
     }
-    if (s.dIn === null) return;
-    g = s.dIn;
+    if (layer.dIn === null) return;
+    g = layer.dIn;
   }
 }
 
@@ -298,7 +299,7 @@ export function zeroGrads(m: Model): void {
   for (const p of m.params) p.grad.fill(0);
 }
 
-/** Copies each parameter's values into `into` (one array per parameter, same order). */
+/** Copies each parameter'layer values into `into` (one array per parameter, same order). */
 export function saveWeights(params: readonly Param[], into: Float32Array[]): void {
   params.forEach((p, k) => into[k]!.set(p.data));
 }
