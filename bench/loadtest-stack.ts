@@ -16,6 +16,8 @@ export interface Stack {
   apiPid: number;
   redisPid: number;
   workerPids: number[];
+  /** The service's DATA_DIR. */
+  dataDir: string;
   /** CPU seconds (user + system) used so far by a process. */
   cpuSeconds(pid: number): number;
   stop(): Promise<void>;
@@ -72,11 +74,21 @@ function cpuSeconds(pid: number): number {
   return ticks / 100;
 }
 
+/** Hands each line the worker (and its trainers, which share its stdout) writes to `onLine`. */
+function readLines(w: ChildProcess, onLine: (line: string) => void): void {
+  let rest = '';
+  w.stdout?.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
+}
+
 /**
- * `nice` (0 = as is) lowers the CPU priority of the API and redis-server, as a deployment that
+ * `onWorkerLog` gets the workers' log lines (else they are discarded). `nice` (0 = as is) lowers the CPU priority of the API and redis-server, as a deployment that
  * gives training the cores first would (nice, cgroup cpu.weight, container CPU shares).
  */
-export async function startStack(workers: number, nice = 0, extraEnv: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(workers: number, nice = 0, extraEnv: Record<string, string> = {}, onWorkerLog?: (line: string) => void): Promise<Stack> {
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'traind-loadtest-'));
   const redisPort = await freePort();
@@ -147,7 +159,8 @@ export async function startStack(workers: number, nice = 0, extraEnv: Record<str
           buf += d.toString();
           if (buf.includes('"worker started"')) {
             w.stdout?.off('data', onData);
-            w.stdout?.resume();
+            if (onWorkerLog) readLines(w, onWorkerLog);
+            else w.stdout?.resume();
             resolve();
           }
         };
@@ -156,7 +169,7 @@ export async function startStack(workers: number, nice = 0, extraEnv: Record<str
       });
       workerPids.push(w.pid ?? 0);
     }
-    return { baseUrl, redisUrl, apiPid: api.pid ?? 0, redisPid: redis.pid ?? 0, workerPids, cpuSeconds, stop };
+    return { baseUrl, redisUrl, apiPid: api.pid ?? 0, redisPid: redis.pid ?? 0, workerPids, dataDir: env.DATA_DIR, cpuSeconds, stop };
   } catch (err) {
     await stop();
     throw err;

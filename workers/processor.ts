@@ -77,6 +77,8 @@ export default async function processTrainJob(
     let resume = await readResumeState(store, jobId);
     const restarted = record.status === 'running' || record.attempt > 0;
     const why = restarted ? (resume ? 'resumed from resume state' : 'restarted from epoch 0') : undefined;
+    // From here to the first mini-batch is the job's start-up, logged as `first mini-batch` (startMs).
+    const runningAt = performance.now();
     const started = await transitionJob(store, jobId, 'running', { attempt, reason: why });
     if (!started.ok && started.why !== 'same') {
       // Cancelled (or expired) between our read and the transition.
@@ -99,7 +101,16 @@ export default async function processTrainJob(
 
     const samples = samplesPerEpoch(inputs.train.n, inputs.config.batchSize, inputs.config.dropLast);
     const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs, (m) => reportEpoch({ seconds: m.seconds, samples }));
-    const shouldStop = () => watch.cancelled || signal?.aborted === true || hooks.recordGone || hooks.pruned;
+    const loadedAt = performance.now();
+    // The core asks before every mini-batch, so its first question is the first mini-batch's start.
+    let firstBatch = true;
+    const shouldStop = () => {
+      if (firstBatch) {
+        firstBatch = false;
+        log.info({ startMs: Math.round(performance.now() - runningAt), loadMs: Math.round(loadedAt - runningAt), threads: kernels.threads }, 'first mini-batch');
+      }
+      return watch.cancelled || signal?.aborted === true || hooks.recordGone || hooks.pruned;
+    };
     // Within-epoch progress for SSE clients (at most 4 a second): published, never stored.
     const onProgress = (p: StepProgress) => {
       if (!hooks.recordGone) publishProgress(store, jobId, p);

@@ -44,7 +44,12 @@ process.on('message', (message: ToTrainer) => {
   started = true;
   const reportEpoch = (report: EpochReport) => send({ type: 'epoch', report });
   processTrainJob(message.job, controller.signal, reportEpoch).then(
-    (result) => send({ type: 'done', result }, () => process.exit(0)),
+    async (result) => {
+      // What the job cost this process at its peak (the job's data, buffers and the process itself).
+      const { logger } = await trainerContext();
+      logger.info({ jobId: message.job.data.jobId, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }, 'trainer finished');
+      send({ type: 'done', result }, () => process.exit(0));
+    },
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
       send({ type: 'error', name: e.name, message: e.message }, () => process.exit(0));
