@@ -143,6 +143,8 @@ export async function startSection(fashionDir: string, jobs: number, emit: (r: S
       const started = s.lines.find((l) => l.msg === 'trainer started' && l.jobId === job.id);
       const finished = await s.waitLog((l) => l.msg === 'trainer finished' && l.jobId === job.id);
       const done = await s.waitDone(job.id);
+      // Warm means the worker holds the dataset: the next job waits until the spare trainer has loaded it.
+      if (i + 1 < jobs) await s.waitLog((l) => l.msg === 'spare trainer preloaded datasets' && (l.time ?? 0) > finished.time!, 30_000).catch(() => undefined);
       emit({
         name: 'service-start',
         job: i + 1,

@@ -49,6 +49,10 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   WORKER_CONCURRENCY: int(1, 256).default(Math.max(1, os.availableParallelism())),
   /** The most GEMM threads one job trains on; it gets the cores its worker's running jobs leave, at least 1. */
+  /** Keep a trainer process started ahead of the next job (it may preload recent datasets). */
+  SPARE_TRAINER: bool.default(true),
+  /** Bytes of recently used datasets a spare trainer preloads (default: a quarter of WORKER_MEMORY_BYTES, at most 256 MiB). */
+  DATASET_CACHE_BYTES: int(0, Number.MAX_SAFE_INTEGER).optional(),
   TRAIN_THREADS: int(1, 64).default(Math.min(64, Math.max(1, os.availableParallelism()))),
   /** Memory a worker lets its running jobs' estimates add up to; a job waits (in arrival order) until it fits. */
   WORKER_MEMORY_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(Math.floor(availableMemory() / 2)),
@@ -218,6 +222,8 @@ export interface Config {
   storage: StorageSettings;
   workerConcurrency: number;
   trainThreads: number;
+  spareTrainer: boolean;
+  datasetCacheBytes: number;
   workerMemoryBytes: number;
   keyPrefix: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -302,6 +308,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storage: Object.freeze({ kind: 'local', root: path.resolve(e.DATA_DIR) }),
     workerConcurrency: e.WORKER_CONCURRENCY,
     trainThreads: e.TRAIN_THREADS,
+    spareTrainer: e.SPARE_TRAINER,
+    datasetCacheBytes: e.DATASET_CACHE_BYTES ?? Math.min(256 * 1024 * 1024, Math.floor(e.WORKER_MEMORY_BYTES / 4)),
     workerMemoryBytes: e.WORKER_MEMORY_BYTES,
     keyPrefix: e.KEY_PREFIX,
     logLevel: e.LOG_LEVEL,

@@ -18,6 +18,10 @@ export interface MemoryAdmission {
    * the signal's reason when it aborts while waiting.
    */
   admit(bytes: number, signal?: AbortSignal): Promise<() => void>;
+  /** A release function if `bytes` fit now with nobody waiting, else null (never waits). */
+  tryAdmit(bytes: number): (() => void) | null;
+  /** True when `bytes` would start now. */
+  fits(bytes: number): boolean;
   /** Bytes held by running jobs. */
   readonly inUse: number;
   /** Jobs waiting for room. */
@@ -52,6 +56,20 @@ export function createMemoryAdmission(budgetBytes: number): MemoryAdmission {
     },
     get waiting() {
       return line.length;
+    },
+    fits(bytes) {
+      return line.length === 0 && inUse + bytes <= budgetBytes;
+    },
+    tryAdmit(bytes) {
+      if (line.length > 0 || inUse + bytes > budgetBytes) return null;
+      inUse += bytes;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        inUse -= bytes;
+        startWhatFits();
+      };
     },
     admit(bytes, signal) {
       if (bytes > budgetBytes) {

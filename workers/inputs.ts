@@ -7,6 +7,7 @@ import type { Dataset, TrainConfig } from '../src/core/types.js';
 import { builtinDataset, isBuiltinName } from '../src/data/index.js';
 import type { DatasetMeta, LoadedDataset } from '../src/data/types.js';
 import { getDatasetMeta, loadDataset } from '../src/store/datasets.js';
+import { takePreloaded } from './preload.js';
 import { InitCheckpointError, readInitCheckpoint } from '../src/store/init-checkpoint.js';
 import type { JobRecord } from '../src/store/jobs.js';
 import type { Store } from '../src/store/redis.js';
@@ -97,7 +98,8 @@ async function loadRef(store: Store, ref: string | { builtin: string }, tenant: 
   if (stored === null) throw new JobInputError(path, `dataset ${ref} does not exist (deleted or expired)`);
   let loaded: LoadedDataset;
   try {
-    loaded = await loadDataset(store, ref);
+    // A spare trainer may have loaded it already (workers/preload.ts).
+    loaded = (await takePreloaded(ref)) ?? (await loadDataset(store, ref));
   } catch (err) {
     throw new JobInputError(path, `dataset ${ref} cannot be read: ${(err as Error).message}`);
   }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { CoreError, train, type StepProgress, type TrainResult } from '../src/core/index.js';
 import type { TrainJobData } from '../src/queue/queue.js';
 import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
-import { CorruptJobRecordError, getJob, isTerminal, setBestMetrics, setJobFields, transitionJob } from '../src/store/jobs.js';
+import { CorruptJobRecordError, getJob, isTerminal, setBestMetrics, setJobFields, transitionJob, type JobRecord } from '../src/store/jobs.js';
 import { publishProgress } from '../src/store/progress.js';
 import { isTrialPruned } from '../src/store/sweeps.js';
 import { QuotaExceededError } from '../src/store/usage.js';
@@ -18,6 +18,7 @@ import { LOCK_LOST_REASON, superseded } from './fence.js';
 import type { EpochReport } from '../src/metrics/training-metrics.js';
 import { createJobHooks } from './hooks.js';
 import { JobInputError, loadJobInputs, type JobInputs } from './inputs.js';
+import { dropPreloaded } from './preload.js';
 import { samplesPerEpoch } from './samples-per-epoch.js';
 import { terminalFor } from './stop-reasons.js';
 import { isAllocationFailure } from './trainer-death.js';
@@ -46,6 +47,8 @@ export default async function processTrainJob(
   signal?: AbortSignal,
   /** Hears of every epoch trained, for the worker's metrics (workers/trainer-main.ts sends it over IPC). */
   reportEpoch: (report: EpochReport) => void = () => undefined,
+  /** Hears which uploaded datasets the job loaded, for the worker's recently-used list. */
+  reportLoaded: (datasetIds: string[]) => void = () => undefined,
 ): Promise<ProcessorResult> {
   const ctx = await trainerContext();
   const { store } = ctx;
@@ -102,6 +105,9 @@ export default async function processTrainJob(
     const samples = samplesPerEpoch(inputs.train.n, inputs.config.batchSize, inputs.config.dropLast);
     const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs, (m) => reportEpoch({ seconds: m.seconds, samples }));
     const loadedAt = performance.now();
+    // Datasets a spare loaded for other jobs: this process now holds only this job's data.
+    dropPreloaded();
+    reportLoaded(uploadedDatasets(record.spec));
     // The core asks before every mini-batch, so its first question is the first mini-batch's start.
     let firstBatch = true;
     const shouldStop = () => {
@@ -209,4 +215,12 @@ async function noteFailedAttempt(ctx: TrainerContext, log: Logger, job: TrainerJ
   } catch {
     // The store is unreachable: the worker's failed-event handler records the outcome later.
   }
+}
+
+/** The uploaded datasets a spec trains and validates on (built-ins are made, not loaded). */
+function uploadedDatasets(spec: JobRecord['spec']): string[] {
+  const ids: string[] = [];
+  if (typeof spec.dataset === 'string') ids.push(spec.dataset);
+  if (spec.validation !== null && 'dataset' in spec.validation) ids.push(spec.validation.dataset);
+  return ids;
 }

@@ -1,6 +1,6 @@
 // Trainer process entry: forked by the worker (workers/trainer-process.ts) for one job, which it
 // trains with workers/processor.ts, talking to Redis itself; it reports the outcome over IPC and
-// exits. Its own process, so that running out of memory or crashing ends this job alone.
+// exits. Forked ahead of its job (a spare), it may preload datasets while it waits. Its own process, so that running out of memory or crashing ends this job alone.
 // It never outlives its worker: when the IPC channel closes it exits at once, writing nothing
 // more (a forked child otherwise trains on as an orphan, bullmq#2178).
 
@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import type { EpochReport } from '../src/metrics/training-metrics.js';
 import { trainingKernels } from './backend.js';
 import { trainerContext } from './context.js';
+import { preloadDatasets } from './preload.js';
 import processTrainJob from './processor.js';
 import type { FromTrainer, ToTrainer } from './trainer-messages.js';
 
@@ -40,10 +41,23 @@ process.on('message', (message: ToTrainer) => {
     controller.abort(message.reason);
     return;
   }
+  if (message.type === 'preload') {
+    // A spare waiting for its job: load what the worker's recent jobs used (a failure only means a cold start).
+    if (started) return;
+    const at = performance.now();
+    void trainerContext()
+      .then(async (ctx) => {
+        const loaded = await preloadDatasets(ctx.store, message.datasets, message.maxBytes);
+        ctx.logger.info({ ...loaded, ms: Math.round(performance.now() - at) }, 'spare trainer preloaded datasets');
+      })
+      .catch(() => undefined);
+    return;
+  }
   if (started) return;
   started = true;
   const reportEpoch = (report: EpochReport) => send({ type: 'epoch', report });
-  processTrainJob(message.job, controller.signal, reportEpoch).then(
+  const reportLoaded = (datasets: string[]) => send({ type: 'loaded', datasets });
+  processTrainJob(message.job, controller.signal, reportEpoch, reportLoaded).then(
     async (result) => {
       // What the job cost this process at its peak (the job's data, buffers and the process itself).
       const { logger } = await trainerContext();

@@ -24,7 +24,8 @@ import { LOCK_LOST_REASON, superseded } from './fence.js';
 import { handBack } from './hand-back.js';
 import type { ProcessorResult } from './processor.js';
 import { startRetentionSweeper } from './retention-sweeper.js';
-import { runTrainer, type TrainerOutcome } from './trainer-process.js';
+import { createSpareTrainers } from './spare-trainer.js';
+import { heapCapMiB, runTrainer, type TrainerOutcome } from './trainer-process.js';
 
 /** The abort reason running jobs see on shutdown: stop at the next mini-batch and hand back. */
 export const SHUTDOWN_REASON = 'worker shutting down';
@@ -52,12 +53,15 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
     if (data.sweep !== undefined) void sweeps.drive(data.sweep).catch((err: unknown) => logger.warn({ err, sweepId: data.sweep }, 'could not drive sweep'));
   };
   const cores = createCoreShares(availableParallelism(), config.trainThreads);
+  const spares = config.spareTrainer ? createSpareTrainers(admission, config.datasetCacheBytes, logger) : null;
 
   async function processJob(job: Job<TrainJobData>, token?: string, signal?: AbortSignal): Promise<ProcessorResult> {
     const jobId = job.data.jobId;
     const bytes = jobMemoryBytes(job.data);
     let release: () => void;
     try {
+      // A spare's preloaded datasets give way to a job that needs their room.
+      if (!admission.fits(bytes) && spares?.evict() === true) logger.info({ jobId, memoryBytes: bytes }, 'spare trainer ended to free its preloaded datasets\' memory');
       const waits = admission.waiting > 0 || admission.inUse + bytes > config.workerMemoryBytes;
       if (waits) logger.info({ jobId, memoryBytes: bytes, inUse: admission.inUse, waiting: admission.waiting }, 'job waits for memory');
       release = await admission.admit(bytes, signal);
@@ -74,12 +78,17 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
       throw new WaitingError();
     }
     const share = cores.take();
+    const cap = heapCapMiB(job.data.memoryBytes);
     try {
       const trainerJob = { data: job.data, attemptsStarted: job.attemptsStarted, attemptsMade: job.attemptsMade, opts: { attempts: job.opts.attempts }, threads: share.threads };
-      return await settle(job, token, await runTrainer({ job: trainerJob, signal, logger, onEpoch: countEpoch }), signal);
+      const spare = (await spares?.take(cap)) ?? null;
+      const outcome = await runTrainer({ job: trainerJob, signal, logger, onEpoch: countEpoch, onLoaded: (ids) => spares?.used(ids) }, spare);
+      return await settle(job, token, outcome, signal);
     } finally {
       share.release();
       release();
+      // Ready for the next job of about this size, unless the worker is stopping.
+      if (signal?.reason !== SHUTDOWN_REASON) spares?.replenish(cap);
       driveSweepOf(job.data);
     }
   }
@@ -194,6 +203,7 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
       closing ??= (async () => {
         stopSweeper();
         stopSweepTick();
+        spares?.close();
         unwatchQueue();
         const closed = worker.close();
         worker.cancelAllJobs(SHUTDOWN_REASON);

@@ -63,11 +63,16 @@ export function splitHoldout<D extends Dataset>(ds: D, fraction: number, seed: n
 /** Moves `rows` (ascending) to the front of ds's own arrays: each row goes to an index ≤ its own, so nothing is overwritten before it is read. */
 function compactRows(ds: Dataset, rows: Int32Array): Dataset {
   const { features: I, targetWidth: T } = ds;
-  for (let r = 0; r < rows.length; r++) {
+  // One move per run of consecutive rows (a 10% hold-out leaves runs of about ten).
+  for (let r = 0; r < rows.length; ) {
     const src = rows[r]!;
-    if (src === r) continue;
-    ds.x.copyWithin(r * I, src * I, (src + 1) * I);
-    ds.y.copyWithin(r * T, src * T, (src + 1) * T);
+    let end = r + 1;
+    while (end < rows.length && rows[end] === src + (end - r)) end++;
+    if (src !== r) {
+      ds.x.copyWithin(r * I, src * I, (src + end - r) * I);
+      ds.y.copyWithin(r * T, src * T, (src + end - r) * T);
+    }
+    r = end;
   }
   return { x: ds.x.subarray(0, rows.length * I), y: ds.y.subarray(0, rows.length * T), n: rows.length, features: I, targetWidth: T };
 }
