@@ -1,10 +1,12 @@
 // `npm run bench`: the numeric core against PyTorch on the same machine, in one run.
 // Fashion-MNIST MLP 784-128-10 training (samples/s and test accuracy, per batch size and thread
 // count), GEMM GFLOP/s against OpenBLAS on the MLP's shapes, the peak RSS of a training process,
-// and what within-epoch progress events cost training (on against off, when Redis answers).
+// and what within-epoch progress events cost training (on against off, when Redis answers), and the
+// service end to end (bench/service.ts): job start-up, a trainer's peak RSS, and training samples/s
+// through the API against the core's own at the same batch size and threads.
 // Flags: --json (one JSON object per line on stdout), --epochs N (default 20, enough for ≥ 0.89 test
 // accuracy at batch 32), --quick (2 epochs, short GEMM timings), --no-baseline, --only SECTION
-// (gemm, train, rss or progress; repeatable).
+// (gemm, train, rss, progress or service; repeatable).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,10 +15,11 @@ import { fileURLToPath } from 'node:url';
 import type { Kernels } from '../src/core/kernels/kernels.js';
 import { createBackend, selectKernels } from '../src/core/kernels/select.js';
 import { runBaseline, torchAvailable } from './baseline.js';
-import { loadFashionMnist } from './fashion-mnist.js';
+import { FASHION_MNIST_DIR, loadFashionMnist } from './fashion-mnist.js';
 import { measureGemm, mlpShapes } from './gemm.js';
 import { learningRateFor, trainMlp } from './mlp.js';
 import { measureProgressOverhead } from './progress.js';
+import { startSection, throughputSection, type ServiceLine } from './service.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -203,8 +206,30 @@ async function progressSection(): Promise<void> {
   );
 }
 
+async function serviceSection(): Promise<void> {
+  const fmtMs = (v: unknown) => (typeof v === 'number' ? `${v} ms` : '—');
+  note('service: start-up and peak RSS (API + worker processes, Fashion-MNIST uploaded over HTTP)');
+  await startSection(FASHION_MNIST_DIR, quick ? 3 : 6, (r: ServiceLine) =>
+    emit(
+      r,
+      `start job ${String(r.job)} (${String(r.dataset)}): submit → first mini-batch ${fmtMs(r.submitToFirstBatchMs)}, running → first mini-batch ${fmtMs(r.runningToFirstBatchMs)}` +
+        ` (loading ${fmtMs(r.loadMs)}), spare trainer ${r.spareTrainer ? 'yes' : 'no'}, trainer peak RSS ${String(r.peakRssMiB)} MiB, ${String(r.threads)} thread(s)`,
+    ),
+  );
+  note('service: training throughput against the core');
+  const data = loadFashionMnist();
+  await throughputSection(FASHION_MNIST_DIR, data.train, (threads) => selectKernels({ threads }), [1024, 128], THREADS, Math.min(EPOCHS, 5), (r: ServiceLine) =>
+    emit(
+      r,
+      `service batch ${String(r.batchSize).padStart(4)} ${String(r.threads)}T (job ran on ${String(r.jobThreads)}): ${fmt(r.serviceSamplesPerSec as number).padStart(8)} samples/s` +
+        `  core ${fmt(r.coreSamplesPerSec as number).padStart(8)}  ratio ${fmt(r.ratio as number, 3)}`,
+    ),
+  );
+}
+
 machine();
 if (runs('gemm')) gemmSection();
 if (runs('train')) await trainingSection();
 if (runs('rss')) rssSection();
 if (runs('progress')) await progressSection();
+if (runs('service')) await serviceSection();

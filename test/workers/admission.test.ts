@@ -75,6 +75,27 @@ describe('memory admission', () => {
     expect(a.inUse).toBe(0);
   });
 
+  it('tryAdmit reserves bytes only when they fit now with nobody waiting (a spare trainer\'s preloaded datasets)', async () => {
+    const a = createMemoryAdmission(100);
+    const cache = a.tryAdmit(40);
+    expect(cache).not.toBeNull();
+    expect(a.fits(60)).toBe(true);
+    expect(a.fits(61)).toBe(false);
+    expect(a.tryAdmit(61)).toBeNull();
+    const job = track(a.admit(70));
+    await flush();
+    expect(job.release).toBeNull();
+    // Nobody may jump the line, not even a reservation that would fit.
+    expect(a.tryAdmit(1)).toBeNull();
+    cache!();
+    await flush();
+    expect(job.release).not.toBeNull();
+    expect(a.inUse).toBe(70);
+    cache!();
+    expect(a.inUse).toBe(70);
+    job.release?.();
+  });
+
   it('charges a job without an estimate a small default', () => {
     expect(jobMemoryBytes({ jobId: 'j', tenant: 't' })).toBe(DEFAULT_JOB_MEMORY_BYTES);
     expect(jobMemoryBytes({ jobId: 'j', tenant: 't', memoryBytes: 123 })).toBe(123);
