@@ -1,10 +1,13 @@
 // The pure core entry is a library for any JS runtime: bundled for the browser it pulls in no Node
 // module, and the bundle, run in a bare V8 context holding only browser globals (no process,
-// require, setImmediate or setTimeout), trains XOR, yielding through a MessageChannel or the caller's function.
+// require, setImmediate or setTimeout) and in headless Chromium, trains XOR, yielding through a
+// MessageChannel or the caller's function.
 import { build, type BuildFailure } from 'esbuild';
 import vm from 'node:vm';
-import { describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { chromiumMissing, launchChromium } from '../helpers/browser.js';
 import { config, constantLr, dense } from './train-helpers.js';
 
 async function bundleForBrowser(entry: string) {
@@ -69,5 +72,42 @@ describe('the pure core entry (src/core/index.ts)', () => {
     expect(injected.yields).toBeGreaterThanOrEqual(2);
     const byDefault = await context.trainFor(long, false);
     expect(byDefault).toEqual({ reason: 'max_runtime', yields: 0 });
+  });
+});
+
+const missing = chromiumMissing();
+
+// On CI (.ci/run sets TRAIND_REQUIRE_BROWSER=1 after installing chromium) a missing browser fails.
+describe.runIf(missing !== null && process.env.TRAIND_REQUIRE_BROWSER === '1')('the pure core entry in Chromium', () => {
+  it('has a browser', () => {
+    throw new Error(`the browser test must run here: ${missing}`);
+  });
+});
+
+describe.skipIf(missing !== null)(`the pure core entry in Chromium${missing !== null ? ` (skipped: ${missing})` : ''}`, () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('trains XOR to 100% in a page, yielding through MessageChannel', async () => {
+    const pure = await bundleForBrowser('src/core/index.ts');
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.setContent('<!doctype html><title>core</title>');
+    await page.addScriptTag({ content: `${pure.outputFiles[0]!.text}\n${script}` });
+    expect(await page.evaluate(() => (globalThis as unknown as { hostGlobals: string[] }).hostGlobals)).toEqual(['setTimeout']);
+
+    type InPage = { learnXor(cfg: unknown): Promise<unknown>; trainFor(cfg: unknown, injected: boolean): Promise<unknown> };
+    const learned = await page.evaluate((cfg) => (globalThis as unknown as InPage).learnXor(cfg), JSON.parse(JSON.stringify(xorConfig)));
+    expect(learned).toEqual({ reason: 'max_epochs', epochs: 300, backend: 'js', accuracy: 1 });
+    const long = JSON.parse(JSON.stringify({ ...xorConfig, epochs: 1_000_000, maxRuntimeSeconds: 0.3 }));
+    expect(await page.evaluate((cfg) => (globalThis as unknown as InPage).trainFor(cfg, false), long)).toEqual({ reason: 'max_runtime', yields: 0 });
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });
