@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allMetrics, type JobView } from '../helpers/api.js';
 import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { slowSpec } from './specs.js';
 
 const EPOCHS = 4;
@@ -62,6 +62,9 @@ describe('sweep: its API and a worker SIGKILLed', () => {
       },
       { timeoutMs: 60_000, intervalMs: 50, what: 'worker-a to record the first epoch of a trial' },
     );
+    // Into the middle of epoch 2: past epoch 1's resume state, before the rung's decision.
+    const latest = JSON.parse((await stack.redis.hget(key(victim), 'latest')) ?? '{"seconds":0.4}') as { seconds: number };
+    await sleep(Math.round((latest.seconds * 1000) / 2));
     a.kill('SIGKILL');
     await a.exited;
     const c = await stack.startWorker('worker-c');

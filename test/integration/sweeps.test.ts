@@ -169,4 +169,36 @@ describe('a sweep with ASHA on real workers', () => {
     expect(ck.status).toBe(200);
     expect((await ck.arrayBuffer()).byteLength).toBeGreaterThan(100);
   });
+
+  it('cancel stops its running and queued trials within moments and launches no more', { timeout: 120_000 }, async () => {
+    const long = { ...sweepRequest, name: 'cancel-me', base: { ...sweepRequest.base, epochs: 5000 }, maxTrials: 5, parallelism: 2, earlyTermination: { type: 'none' } };
+    const id = (await api<SweepView>(stack, 'POST', '/v1/sweeps', long)).body.id;
+    const deadline = Date.now() + 60_000;
+    let view: SweepView;
+    do {
+      view = (await api<SweepView>(stack, 'GET', `/v1/sweeps/${id}`)).body;
+      if (view.counts.running === 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() < deadline);
+    expect(view.counts.running).toBe(2);
+    const t0 = Date.now();
+    const cancelled = await api<SweepView>(stack, 'POST', `/v1/sweeps/${id}/cancel`);
+    expect(cancelled.status).toBe(202);
+    expect(['cancelling', 'cancelled']).toContain(cancelled.body.status);
+    do {
+      view = (await api<SweepView>(stack, 'GET', `/v1/sweeps/${id}`)).body;
+      if (view.status === 'cancelled') break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() - t0 < 20_000);
+    expect(view.status).toBe('cancelled');
+    expect(view.counts).toMatchObject({ cancelled: 2, running: 0, queued: 0, pending: 3 });
+    for (const t of view.leaderboard) {
+      const job = (await api<JobView>(stack, 'GET', `/v1/jobs/${t.jobId}`)).body;
+      expect(job).toMatchObject({ status: 'cancelled', reason: 'cancelled_by_user' });
+      expect(job.progress.epoch).toBeLessThan(5000);
+    }
+    // Nothing is launched after the end, tick after tick.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await api<{ items: unknown[] }>(stack, 'GET', `/v1/jobs?sweep=${id}`)).body.items).toHaveLength(2);
+  });
 });
