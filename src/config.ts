@@ -47,6 +47,20 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).optional(),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   DATA_DIR: z.string().min(1).default('./data'),
+  /** s3://bucket/prefix keeps datasets, checkpoints and resume states in S3-compatible storage; unset: DATA_DIR. */
+  STORAGE_URL: z.string().optional(),
+  /** An S3-compatible server (MinIO, Ceph, …) instead of AWS: http(s)://host:port. */
+  S3_ENDPOINT: z.string().url().optional(),
+  /** Path-style addressing (http://host/bucket/key), as MinIO and most S3-compatible servers want; default: on with S3_ENDPOINT. */
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  AWS_SESSION_TOKEN: z.string().optional(),
+  /** One S3 request (connect, send, answer) must finish within this, or it is retried. */
+  S3_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  /** Attempts per S3 request (the SDK's retries with backoff) before the store counts as unavailable. */
+  S3_MAX_ATTEMPTS: int(1, 20).default(4),
   WORKER_CONCURRENCY: int(1, 256).default(Math.max(1, os.availableParallelism())),
   /** The most GEMM threads one job trains on; it gets the cores its worker's running jobs leave, at least 1. */
   /** Keep a trainer process started ahead of the next job (it may preload recent datasets). */
@@ -143,6 +157,34 @@ const EnvSchema = z.object({
   /** Queued or running evaluations per tenant; POST /v1/jobs/:id/evaluate beyond it is 429. */
   MAX_PENDING_EVALUATIONS_PER_TENANT: int(1, 10_000).default(20),
 });
+
+type Env = z.infer<typeof EnvSchema>;
+
+/** STORAGE_URL (s3://bucket/prefix) and the S3/AWS settings, else the local DATA_DIR. */
+function parseStorage(e: Env): StorageSettings | Error {
+  const raw = (e.STORAGE_URL ?? '').trim();
+  if (raw === '') return { kind: 'local', root: path.resolve(e.DATA_DIR) };
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(raw);
+  if (m === null) return new Error(`STORAGE_URL: "${raw.slice(0, 80)}" is not s3://bucket or s3://bucket/prefix (bucket: 3–63 lowercase letters, digits, . and -)`);
+  const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix.split('/').some((p) => p === '.' || p === '..') || prefix.includes('//')) return new Error(`STORAGE_URL: the prefix "${prefix.slice(0, 80)}" has an empty, . or .. segment`);
+  const keyId = e.AWS_ACCESS_KEY_ID ?? '';
+  const secret = e.AWS_SECRET_ACCESS_KEY ?? '';
+  // Never echo the values: they are secrets.
+  if ((keyId === '') !== (secret === '')) return new Error('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: set both or neither (neither: the SDK\'s default chain, e.g. a pod\'s IAM role)');
+  return {
+    kind: 's3',
+    bucket: m[1] ?? '',
+    prefix: prefix === '' ? '' : `${prefix}/`,
+    region: e.AWS_REGION,
+    endpoint: e.S3_ENDPOINT ?? null,
+    forcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT !== undefined,
+    credentials: keyId === '' ? null : { accessKeyId: keyId, secretAccessKey: secret, ...(e.AWS_SESSION_TOKEN ? { sessionToken: e.AWS_SESSION_TOKEN } : {}) },
+    requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
+    maxAttempts: e.S3_MAX_ATTEMPTS,
+    scratchDir: path.resolve(e.DATA_DIR, 'tmp'),
+  };
+}
 
 /**
  * TRUST_PROXY as Fastify's trustProxy: `true` (every hop; only behind a proxy that overwrites
@@ -299,13 +341,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const metricsToken = parseMetricsToken(e.METRICS_TOKEN);
   if (metricsToken instanceof Error) throw new ConfigError(`invalid configuration:\n  ${metricsToken.message}`);
+  const storage = parseStorage(e);
+  if (storage instanceof Error) throw new ConfigError(`invalid configuration:\n  ${storage.message}`);
   const config: Config = {
     port: e.PORT,
     host: e.HOST ?? (e.API_KEYS.length > 0 ? '0.0.0.0' : '127.0.0.1'),
     hostExplicit: e.HOST !== undefined,
     redisUrl: e.REDIS_URL,
     dataDir: e.DATA_DIR,
-    storage: Object.freeze({ kind: 'local', root: path.resolve(e.DATA_DIR) }),
+    storage: Object.freeze(storage),
     workerConcurrency: e.WORKER_CONCURRENCY,
     trainThreads: e.TRAIN_THREADS,
     spareTrainer: e.SPARE_TRAINER,

@@ -6,6 +6,7 @@ import { decodeSafetensors, splitHoldout, type InitialTensors } from '../src/cor
 import type { Dataset, TrainConfig } from '../src/core/types.js';
 import { builtinDataset, isBuiltinName } from '../src/data/index.js';
 import type { DatasetMeta, LoadedDataset } from '../src/data/types.js';
+import { StorageUnavailableError } from '../src/storage/storage-unavailable.js';
 import { getDatasetMeta, loadDataset } from '../src/store/datasets.js';
 import { takePreloaded } from './preload.js';
 import { InitCheckpointError, readInitCheckpoint } from '../src/store/init-checkpoint.js';
@@ -101,6 +102,8 @@ async function loadRef(store: Store, ref: string | { builtin: string }, tenant: 
     // A spare trainer may have loaded it already (workers/preload.ts).
     loaded = (await takePreloaded(ref)) ?? (await loadDataset(store, ref));
   } catch (err) {
+    // An unavailable store is not the job's fault: the attempt fails and is retried.
+    if (err instanceof StorageUnavailableError) throw err;
     throw new JobInputError(path, `dataset ${ref} cannot be read: ${(err as Error).message}`);
   }
   const { dataset, meta } = loaded;

@@ -18,21 +18,35 @@ const MIN_AGE_MS = 60 * 60_000;
 /** The first pass runs this soon after start (or after one interval, when that is shorter). */
 const FIRST_SWEEP_MS = 30_000;
 
-/** The newest write under each job's prefix (jobs/<id>/…), by job id. */
-async function jobsInStorage(store: Store): Promise<Map<string, number>> {
+/** The newest write under each job's prefix (jobs/<id>/…), by job id, and the old temporary objects there. */
+async function jobsInStorage(store: Store, staleBefore: number): Promise<{ newest: Map<string, number>; staleTemporaries: string[] }> {
   const newest = new Map<string, number>();
+  const staleTemporaries: string[] = [];
   for await (const object of store.storage.list(JOBS_PREFIX)) {
     const id = object.key.slice(JOBS_PREFIX.length).split('/')[0] ?? '';
     if (!isJobId(id) || !object.key.startsWith(`${JOBS_PREFIX}${id}/`)) continue;
+    // A writer killed mid-write (SIGKILL, a lost host) leaves its temporary object: never read, removed once old.
+    if (object.key.endsWith('.tmp')) {
+      if (object.modifiedMs < staleBefore) staleTemporaries.push(object.key);
+      continue;
+    }
     newest.set(id, Math.max(newest.get(id) ?? 0, object.modifiedMs));
   }
-  return newest;
+  return { newest, staleTemporaries };
+}
+
+/** Removes temporary objects of writes that never finished, once older than `minAgeMs`; returns their keys. */
+export async function sweepStaleTemporaries(store: Store, now = Date.now(), minAgeMs = MIN_AGE_MS): Promise<string[]> {
+  const { staleTemporaries } = await jobsInStorage(store, now - minAgeMs);
+  for (const key of staleTemporaries) await store.storage.delete(key);
+  return staleTemporaries;
 }
 
 /** One pass over the jobs' stored objects; returns the job ids whose objects were removed. */
 export async function sweepExpiredJobFiles(store: Store, now = Date.now(), minAgeMs = MIN_AGE_MS): Promise<string[]> {
   const removed: string[] = [];
-  for (const [id, modifiedMs] of await jobsInStorage(store)) {
+  const { newest } = await jobsInStorage(store, now - minAgeMs);
+  for (const [id, modifiedMs] of newest) {
     if (now - modifiedMs < minAgeMs) continue;
     if ((await store.redis.exists(store.keys.job(id))) === 1) continue;
     await deleteJobFiles(store, id);
@@ -59,7 +73,7 @@ export async function sweepOnce(store: Store, now = Date.now()): Promise<SweepRe
   if (store.config.datasetRetentionSeconds > 0) {
     for (const tenant of tenants.datasets) report.expiredDatasets += (await expireDatasets(store, tenant, now)).length;
   }
-  report.orphanFiles = (await sweepOrphanDatasetFiles(store, now)).length;
+  report.orphanFiles = (await sweepOrphanDatasetFiles(store, now)).length + (await sweepStaleTemporaries(store, now)).length;
   return report;
 }
 

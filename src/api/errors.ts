@@ -7,6 +7,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { inputPrefix, quoteInput } from '../data/quote-input.js';
 import { CorruptJobRecordError } from '../store/job-record.js';
+import { StorageUnavailableError } from '../storage/storage-unavailable.js';
 import { StorageFullError } from '../store/storage-full.js';
 import { CheckpointCorruptError } from '../store/verified-checkpoint.js';
 
@@ -226,6 +227,12 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     // Not the client's fault and not a bug: the operator has to free space; nothing was stored.
     request.log.error({ err, reqId: request.id }, err.message);
     return send(reply, 507, errorBody('insufficient_storage', "the server's storage (DATA_DIR) is full: nothing was stored; retry once space is freed", { requestId: request.id }));
+  }
+  if (err instanceof StorageUnavailableError) {
+    // The object store failed or was too slow past its retries: nothing half-written was kept.
+    request.log.error({ err, reqId: request.id }, err.message);
+    reply.header('Retry-After', '5');
+    return send(reply, 503, errorBody('unavailable', 'the object storage is unavailable; nothing was stored or served; retry shortly', { requestId: request.id }));
   }
   if (isDataError(err)) {
     const code: ErrorCode = err.code === 'dataset_too_large' ? 'dataset_too_large' : 'invalid_dataset';

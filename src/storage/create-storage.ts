@@ -1,5 +1,6 @@
 // The driver for the configured settings, one per process (or CPU thread) and settings.
 import { LocalStorage } from './local-storage.js';
+import { S3Storage } from './s3-storage.js';
 import type { Storage, StorageSettings } from './storage.js';
 
 const drivers = new Map<string, Storage>();
@@ -9,7 +10,7 @@ export function createStorage(settings: StorageSettings): Storage {
   let driver = drivers.get(id);
   if (driver === undefined) {
     if (settings.kind === 'local') driver = new LocalStorage(settings.root);
-    else throw new Error('S3 storage is not available in this build');
+    else driver = new S3Storage(settings);
     drivers.set(id, driver);
   }
   return driver;

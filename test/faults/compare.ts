@@ -8,7 +8,7 @@ import type { ProcessStack } from '../helpers/stack.js';
 
 export async function expectSameAsUninterrupted(stack: ProcessStack, done: JobView, records: MetricsRecord[]): Promise<void> {
   const jobId = done.id;
-  const ref = await referenceRun(stack.redis, stack.prefix, stack.dataDir, jobId);
+  const ref = await referenceRun(stack.redis, stack.prefix, stack.dataDir, jobId, stack.env);
   expect(ref.result.epochs).toBe(done.progress.epochs);
   for (const r of records) expect(deterministicPart(r), `epoch ${r.epoch} (attempt ${r.attempt})`).toEqual(deterministicPart(ref.epochs[r.epoch - 1] as never));
   expect(deterministicPart(done.latest as never)).toEqual(deterministicPart(ref.result.last as never));

@@ -16,8 +16,8 @@ export interface ReferenceRun {
   result: TrainResult;
 }
 
-export async function referenceRun(redis: Redis, prefix: string, dataDir: string, jobId: string): Promise<ReferenceRun> {
-  const config = loadConfig({ KEY_PREFIX: prefix, DATA_DIR: dataDir });
+export async function referenceRun(redis: Redis, prefix: string, dataDir: string, jobId: string, env: Record<string, string> = {}): Promise<ReferenceRun> {
+  const config = loadConfig({ KEY_PREFIX: prefix, DATA_DIR: dataDir, ...env });
   const store = createStore(config, redis);
   const record = await getJob(store, jobId);
   if (record === null) throw new Error(`job ${jobId} not found under ${prefix}`);

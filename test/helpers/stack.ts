@@ -13,6 +13,8 @@ export interface ProcessStack {
   redisUrl: string;
   prefix: string;
   dataDir: string;
+  /** The env every process got (e.g. STORAGE_URL), for the test's own config. */
+  env: Record<string, string>;
   /** A connection for the test's own reads (streams, BullMQ state); retries through restarts. */
   redis: Redis;
   api: ApiClient;
@@ -44,6 +46,7 @@ export async function startProcessStack(o: StackOptions): Promise<ProcessStack> 
     redisUrl,
     prefix,
     dataDir,
+    env: base.env,
     redis,
     api: null as unknown as ApiClient,
     apiProcess: null as unknown as ApiProcess,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { newJobId } from '../../src/store/ids.js';
 import { createRedis, createStore, type Store } from '../../src/store/redis.js';
-import { sweepExpiredJobFiles } from '../../workers/retention-sweeper.js';
+import { sweepExpiredJobFiles, sweepStaleTemporaries } from '../../workers/retention-sweeper.js';
 
 let store: Store;
 let dataDir: string;
@@ -53,6 +53,22 @@ describe('sweepExpiredJobFiles', () => {
     expect(existsSync(liveDir)).toBe(true);
     expect(existsSync(youngDir)).toBe(true);
     expect(existsSync(foreign)).toBe(true);
+  });
+
+  it('removes temporary objects a killed writer left, once old, and nothing else of a live job', async () => {
+    const live = newJobId();
+    const dir = jobDirWithFile(live, 2 * 3600_000);
+    await store.redis.hset(store.keys.job(live), 'id', live);
+    const old = path.join(dir, 'resume.safetensors.123.abcdef.tmp');
+    const fresh = path.join(dir, 'epoch-2.safetensors.124.abcdef.tmp');
+    writeFileSync(old, 'half');
+    writeFileSync(fresh, 'half');
+    const t = (Date.now() - 2 * 3600_000) / 1000;
+    utimesSync(old, t, t);
+    expect(await sweepStaleTemporaries(store)).toEqual([`jobs/${live}/resume.safetensors.123.abcdef.tmp`]);
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect(existsSync(path.join(dir, 'epoch-1.safetensors'))).toBe(true);
   });
 
   it('is a no-op without a jobs directory', async () => {

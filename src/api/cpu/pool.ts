@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DataError } from '../../data/index.js';
+import { StorageUnavailableError } from '../../storage/storage-unavailable.js';
 import { StorageFullError } from '../../store/storage-full.js';
 import { CheckpointCorruptError } from '../../store/verified-checkpoint.js';
 import { ApiError } from '../errors.js';
@@ -37,6 +38,8 @@ function toError(e: TaskError): Error {
       return new CheckpointCorruptError(e.jobId, e.epoch, e.reason);
     case 'storage_full':
       return new StorageFullError(e.code, e.file, e.bytes);
+    case 'storage_unavailable':
+      return new StorageUnavailableError(e.operation, e.reason);
     case 'checkpoint_missing':
       return new CheckpointMissing('the checkpoint file is missing');
     case 'internal': {

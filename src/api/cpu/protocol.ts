@@ -63,6 +63,8 @@ export type TaskError =
   | { kind: 'corrupt'; jobId: string; epoch: number; reason: string }
   /** DATA_DIR is full (ENOSPC, EDQUOT): the API answers 507. */
   | { kind: 'storage_full'; code: string; file: string; bytes: number }
+  /** The object storage failed or was too slow past its retries: the API answers 503. */
+  | { kind: 'storage_unavailable'; operation: string; reason: string }
   /** The checkpoint file is gone: evicted meanwhile, or lost (the API side asks the index). */
   | { kind: 'checkpoint_missing' }
   | { kind: 'internal'; message: string; stack?: string };

@@ -3,6 +3,7 @@
 import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { DataError } from '../../data/index.js';
+import { StorageUnavailableError } from '../../storage/storage-unavailable.js';
 import { StorageFullError } from '../../store/storage-full.js';
 import { CheckpointCorruptError } from '../../store/verified-checkpoint.js';
 import { ApiError } from '../errors.js';
@@ -17,6 +18,7 @@ function describe(err: unknown): TaskError {
   if (err instanceof CheckpointCorruptError) return { kind: 'corrupt', jobId: err.jobId, epoch: err.epoch, reason: err.reason };
   if (err instanceof CheckpointMissing) return { kind: 'checkpoint_missing' };
   if (err instanceof StorageFullError) return { kind: 'storage_full', code: err.code, file: err.file, bytes: err.bytes };
+  if (err instanceof StorageUnavailableError) return { kind: 'storage_unavailable', operation: err.operation, reason: err.reason };
   const e = err instanceof Error ? err : new Error(String(err));
   return e.stack === undefined ? { kind: 'internal', message: e.message } : { kind: 'internal', message: e.message, stack: e.stack };
 }

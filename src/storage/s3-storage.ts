@@ -1,0 +1,241 @@
+// The S3-compatible driver (AWS S3, MinIO, Ceph, GCS's and Azure's S3 interfaces): objects under
+// `prefix` in one bucket. A write goes to a temporary key first, is copied to its final key and
+// the copy checked (size and ETag) before the temporary one is removed: a reader sees the old
+// object or all of the new one. A store that keeps failing past the SDK's retries, or answers
+// slower than S3_REQUEST_TIMEOUT_MS, is a StorageUnavailableError.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { checkKey, temporaryKey, type ObjectInfo, type ObjectStat, type OpenedObject, type Storage, type StorageSettings } from './storage.js';
+import { StorageUnavailableError } from './storage-unavailable.js';
+
+type S3Settings = Extract<StorageSettings, { kind: 's3' }>;
+
+/** S3's limit for one CopyObject; larger objects are uploaded straight to their final key (multipart completion is atomic too). */
+const MAX_COPY_BYTES = 5 * 1024 ** 3;
+/** Multipart upload parts for putFile (S3's minimum is 5 MiB). */
+const PART_BYTES = 8 * 1024 * 1024;
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+}
+
+function describe(err: unknown): string {
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  return `${e.name ?? 'Error'}${status === undefined ? '' : ` (HTTP ${status})`}: ${e.message ?? String(err)}`;
+}
+
+export function s3ClientConfig(s: S3Settings): S3ClientConfig {
+  return {
+    region: s.region,
+    ...(s.endpoint === null ? {} : { endpoint: s.endpoint }),
+    forcePathStyle: s.forcePathStyle,
+    ...(s.credentials === null ? {} : { credentials: s.credentials }),
+    maxAttempts: s.maxAttempts,
+    // Checksums only where S3 requires them: several S3-compatible servers reject the newer trailers.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // A slow answer is an error (and retried), not the SDK's default warning and an open-ended wait.
+    requestHandler: { requestTimeout: s.requestTimeoutMs, connectionTimeout: Math.min(s.requestTimeoutMs, 10_000), throwOnRequestTimeout: true },
+  };
+}
+
+export class S3Storage implements Storage {
+  readonly description: string;
+  readonly client: S3Client;
+
+  constructor(private readonly s: S3Settings) {
+    this.description = `s3://${s.bucket}/${s.prefix}`;
+    this.client = new S3Client(s3ClientConfig(s));
+  }
+
+  private full(key: string): string {
+    return `${this.s.prefix}${checkKey(key)}`;
+  }
+
+  /** Runs one operation; not-found is the caller's business, anything else a StorageUnavailableError. */
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (isNotFound(err) || err instanceof StorageUnavailableError) throw err;
+      throw new StorageUnavailableError(`${operation} (${this.description})`, describe(err));
+    }
+  }
+
+  private async head(full: string): Promise<{ size: number; etag: string; modifiedMs: number } | null> {
+    try {
+      const h = await this.call(`reading ${full}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.s.bucket, Key: full })));
+      return { size: h.ContentLength ?? 0, etag: h.ETag ?? '', modifiedMs: h.LastModified?.getTime() ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Copies the written temporary object to its final key and checks the copy; removes the temporary one in any case. */
+  private async publish(tmp: string, full: string, size: number): Promise<void> {
+    const operation = `writing ${full}`;
+    try {
+      const written = await this.head(tmp);
+      if (written === null || written.size !== size) throw new StorageUnavailableError(operation, `the temporary object holds ${written?.size ?? 'no'} bytes, not ${size}`);
+      if (size <= MAX_COPY_BYTES) {
+        await this.call(operation, () => this.client.send(new CopyObjectCommand({ Bucket: this.s.bucket, Key: full, CopySource: `${this.s.bucket}/${encodeURIComponent(tmp).replace(/%2F/g, '/')}` })));
+        const final = await this.head(full);
+        if (final === null || final.size !== size || (written.etag !== '' && final.etag !== '' && final.etag !== written.etag && !written.etag.includes('-'))) {
+          throw new StorageUnavailableError(operation, `the copy under the final key does not match what was written (${final?.size ?? 'no'} bytes)`);
+        }
+      }
+    } finally {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: tmp })).catch(() => undefined);
+    }
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    const full = this.full(key);
+    const tmp = temporaryKey(full, randomBytes(6).toString('hex'));
+    const md5 = createHash('md5').update(bytes).digest('base64');
+    try {
+      // Content-MD5: the server refuses a body that arrived damaged.
+      await this.call(`writing ${full}`, () => this.client.send(new PutObjectCommand({ Bucket: this.s.bucket, Key: tmp, Body: bytes, ContentLength: bytes.byteLength, ContentMD5: md5 })));
+    } catch (err) {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: tmp })).catch(() => undefined);
+      throw err;
+    }
+    await this.publish(tmp, full, bytes.byteLength);
+  }
+
+  async putFile(key: string, file: string): Promise<void> {
+    const full = this.full(key);
+    const { size } = await stat(file);
+    const direct = size > MAX_COPY_BYTES;
+    const target = direct ? full : temporaryKey(full, randomBytes(6).toString('hex'));
+    const upload = new Upload({ client: this.client, params: { Bucket: this.s.bucket, Key: target, Body: createReadStream(file), ContentLength: size }, partSize: PART_BYTES, queueSize: 2, leavePartsOnError: false });
+    try {
+      await this.call(`writing ${full}`, () => upload.done());
+    } catch (err) {
+      if (!direct) await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: target })).catch(() => undefined);
+      throw err;
+    }
+    if (!direct) await this.publish(target, full, size);
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    const full = this.full(key);
+    try {
+      const res = await this.call(`reading ${full}`, async () => {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: full }));
+        const bytes = await (r.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+        if (r.ContentLength !== undefined && bytes.byteLength !== r.ContentLength) throw new Error(`${bytes.byteLength} of ${r.ContentLength} bytes arrived`);
+        return bytes;
+      });
+      return Buffer.from(res.buffer, res.byteOffset, res.byteLength);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectStat | null> {
+    const h = await this.head(this.full(key));
+    return h === null ? null : { size: h.size, version: `${h.etag}:${h.size}:${h.modifiedMs}`, modifiedMs: h.modifiedMs };
+  }
+
+  async open(key: string): Promise<OpenedObject | null> {
+    const full = this.full(key);
+    await mkdir(this.s.scratchDir, { recursive: true });
+    const file = path.join(this.s.scratchDir, `s3-${randomBytes(9).toString('hex')}`);
+    try {
+      const meta = await this.call(`reading ${full}`, async () => {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: full }));
+        await pipeline(r.Body as Readable, createWriteStream(file));
+        return { etag: r.ETag ?? '', size: r.ContentLength ?? -1, modifiedMs: r.LastModified?.getTime() ?? 0 };
+      });
+      const handle = await open(file, 'r');
+      const { size } = await handle.stat();
+      if (meta.size >= 0 && size !== meta.size) {
+        await handle.close();
+        throw new StorageUnavailableError(`reading ${full}`, `${size} of ${meta.size} bytes arrived`);
+      }
+      // The private copy lives as long as the handle: no name to clean up later.
+      return { handle, size, version: `${meta.etag}:${size}:${meta.modifiedMs}` };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<boolean> {
+    const from = this.full(fromKey);
+    const to = this.full(toKey);
+    const source = await this.head(from);
+    if (source === null) return false;
+    try {
+      // A server-side copy is complete or absent: readers never see part of it.
+      await this.call(`copying ${from} to ${to}`, () => this.client.send(new CopyObjectCommand({ Bucket: this.s.bucket, Key: to, CopySource: `${this.s.bucket}/${encodeURIComponent(from).replace(/%2F/g, '/')}` })));
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    return true;
+  }
+
+  async delete(key: string): Promise<void> {
+    const full = this.full(key);
+    await this.call(`deleting ${full}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: full }))).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    if (!prefix.endsWith('/')) throw new Error(`deletePrefix: "${prefix}" must end with /`);
+    let batch: string[] = [];
+    const flush = async () => {
+      const keys = batch;
+      batch = [];
+      if (keys.length === 0) return;
+      await this.call(`deleting ${this.full(prefix.slice(0, -1))}/`, () =>
+        this.client.send(new DeleteObjectsCommand({ Bucket: this.s.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })),
+      );
+    };
+    for await (const o of this.list(prefix)) {
+      batch.push(this.full(o.key));
+      if (batch.length === 1000) await flush();
+    }
+    await flush();
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const full = `${this.s.prefix}${prefix}`;
+    let token: string | undefined;
+    do {
+      const page = await this.call(`listing ${full}`, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.s.bucket, Prefix: full, ...(token === undefined ? {} : { ContinuationToken: token }) })),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined || !o.Key.startsWith(this.s.prefix)) continue;
+        yield { key: o.Key.slice(this.s.prefix.length), size: o.Size ?? 0, modifiedMs: o.LastModified?.getTime() ?? 0 };
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+}

@@ -1,0 +1,64 @@
+// A real S3-compatible server on loopback for tests (s3rver, started in the test process, files in
+// a temporary directory), a bucket of its own, and the env that points the service at it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+
+export interface S3Server {
+  endpoint: string;
+  bucket: string;
+  client: S3Client;
+  /** The service's env for objects under `prefix` in this bucket. */
+  env(prefix: string): Record<string, string>;
+  /** Every key in the bucket under `prefix`. */
+  keys(prefix: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export const S3_TEST_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export async function startS3Server(address = '127.0.0.1', port = 0): Promise<S3Server> {
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'traind-s3rver-'));
+  const server = new S3rver({ address, port, silent: true, directory });
+  const info = (await server.run()) as { address: string; port: number };
+  const endpoint = `http://${address}:${info.port}`;
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: S3_TEST_CREDENTIALS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const bucket = `traind-test-${process.pid}-${Date.now().toString(36)}`;
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    endpoint,
+    bucket,
+    client,
+    env: (prefix) => ({
+      STORAGE_URL: `s3://${bucket}/${prefix}`,
+      S3_ENDPOINT: endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
+    }),
+    async keys(prefix) {
+      const out: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+        for (const o of page.Contents ?? []) if (o.Key !== undefined) out.push(o.Key);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+      return out.sort();
+    },
+    async close() {
+      client.destroy();
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
