@@ -4,9 +4,9 @@
 // may split them in place); whatever it does not use is dropped when it starts, so a running job
 // holds only its own data.
 
-import { stat } from 'node:fs/promises';
 import type { LoadedDataset } from '../src/data/index.js';
-import { datasetPath, loadDataset } from '../src/store/datasets.js';
+import { loadDataset } from '../src/store/datasets.js';
+import { datasetKey } from '../src/store/object-keys.js';
 import type { Store } from '../src/store/redis.js';
 
 const preloaded = new Map<string, Promise<LoadedDataset | null>>();
@@ -18,9 +18,11 @@ export async function preloadDatasets(store: Store, ids: readonly string[], maxB
   for (const id of ids) {
     let size: number;
     try {
-      size = (await stat(datasetPath(store, id))).size;
+      const st = await store.storage.stat(datasetKey(id));
+      if (st === null) continue;
+      size = st.size;
     } catch {
-      continue; // deleted since, or not an id: the job (if any) reads it the ordinary way and says why
+      continue; // deleted since, not an id, or the store is down: the job (if any) reads it the ordinary way and says why
     }
     if (total + size > maxBytes) continue;
     total += size;
