@@ -1,5 +1,6 @@
 // Worker process entry (`npm run worker`): a BullMQ Worker on the train queue, each job training
-// in a trainer process of its own. SIGTERM/SIGINT: running jobs stop at the next mini-batch, keep their
+// in a trainer process of its own, plus the webhook deliveries and the evaluations (each in a
+// thread of its own). SIGTERM/SIGINT: running jobs stop at the next mini-batch, keep their
 // resume state and go back to the queue; then the process exits.
 
 import { pino } from 'pino';

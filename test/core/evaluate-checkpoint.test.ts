@@ -108,6 +108,51 @@ describe('evaluateCheckpoint', () => {
     expect(ev.classes).toBeUndefined();
   });
 
+  it('binary cross-entropy: one sigmoid output is classes 0 and 1 at 0.5; several outputs are multi-label', async () => {
+    const one = await train(config({ layers: [dense(8, 'tanh'), dense(1)], loss: { type: 'binary_cross_entropy' }, epochs: 2, seed: 5 }), { train: spirals(40, 0.2), validation: null });
+    const ckpt = loadCheckpoint(one.checkpoint);
+    const test = spirals(30, 0.2, 7);
+    const ev = evaluateCheckpoint(ckpt, test);
+    const { outputs } = predict(ckpt, test.x as Float32Array, test.n);
+    const cm = [[0, 0], [0, 0]];
+    for (let i = 0; i < test.n; i++) cm[test.y[i]!]![outputs[i]! > 0.5 ? 1 : 0]! += 1;
+    expect(ev.confusionMatrix).toEqual(cm);
+    expect(ev.classes!.map((c) => c.support)).toEqual([30, 30]);
+    expect(ev.accuracy).toBeCloseTo((cm[0]![0]! + cm[1]![1]!) / test.n, 12);
+
+    // Two independent labels per row: x0 > 0 and x1 > 0.
+    const n = 80;
+    const x = new Float32Array(n * 2);
+    const y = new Float32Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      x[2 * i] = Math.sin(i * 1.3);
+      x[2 * i + 1] = Math.cos(i * 0.7);
+      y[2 * i] = x[2 * i]! > 0 ? 1 : 0;
+      y[2 * i + 1] = x[2 * i + 1]! > 0 ? 1 : 0;
+    }
+    const data: Dataset = { x, y, n, features: 2, targetWidth: 2 };
+    const multi = await train(config({ layers: [dense(8, 'tanh'), dense(2)], loss: { type: 'binary_cross_entropy' }, epochs: 2, seed: 5 }), { train: data, validation: null });
+    const mckpt = loadCheckpoint(multi.checkpoint);
+    const mev = evaluateCheckpoint(mckpt, data);
+    expect(mev.confusionMatrix).toBeNull();
+    const probs = predict(mckpt, x, n).outputs;
+    for (let j = 0; j < 2; j++) {
+      let tp = 0;
+      let fp = 0;
+      let fn = 0;
+      for (let i = 0; i < n; i++) {
+        const truth = y[2 * i + j] === 1;
+        const guess = probs[2 * i + j]! > 0.5;
+        if (truth && guess) tp++;
+        else if (guess) fp++;
+        else if (truth) fn++;
+      }
+      expect(mev.classes![j]!.support).toBe(tp + fn);
+      expect(mev.classes![j]!.precision).toBeCloseTo(tp + fp === 0 ? 0 : tp / (tp + fp), 12);
+      expect(mev.classes![j]!.recall).toBeCloseTo(tp / (tp + fn), 12);
+    }
+  });
+
   it('refuses a dataset of another width or with labels outside the classes', async () => {
     const result = await train(config({ layers: [dense(4, 'tanh'), dense(2)], epochs: 1 }), { train: spirals(10), validation: null });
     const ckpt = loadCheckpoint(result.checkpoint);
