@@ -134,6 +134,18 @@ const EVENT_STREAMS: Record<string, Json> = {
   'get /v1/jobs/{id}/events': { metrics: ref('MetricsRecord'), status: ref('HistoryEntry'), progress: ref('ProgressEvent') },
 };
 
+/** Request body formats a route reads by hand besides the JSON its zod schema documents. */
+const EXTRA_REQUEST_CONTENT: Record<string, Json> = {
+  'post /v1/jobs/{id}/predict': {
+    'application/octet-stream': {
+      schema: { ...BINARY, description: "rows of little-endian float32 values, the model's input width each, back to back (no header)" },
+    },
+    'application/x-idx': {
+      schema: { type: 'string', contentMediaType: 'application/x-idx', description: "an IDX images file [N, …] (gzipped or not): unsigned bytes are read as byte / 255, as in training; each image has the model's input width" },
+    },
+  },
+};
+
 /** Answers only some routes give, beyond what they declare themselves. */
 const EXTRA_CODES: Record<string, string[]> = {
   'post /v1/datasets': ['507'],
@@ -218,6 +230,9 @@ function completeOperation(path: string, method: string, op: Json, options: Cont
   if (events !== undefined && stream !== undefined) stream['x-events'] = events;
   const body = REQUEST_BODIES[key];
   if (body !== undefined) op.requestBody = body;
+  const extraContent = EXTRA_REQUEST_CONTENT[key];
+  const requestBody = op.requestBody as { content?: Json } | undefined;
+  if (extraContent !== undefined && requestBody?.content !== undefined) requestBody.content = { ...requestBody.content, ...extraContent };
   const extra = REQUEST_HEADERS[key];
   if (extra !== undefined) op.parameters = [...parameters, ...extra.filter((h) => !parameters.some((p) => p.in === 'header' && p.name === h.name))];
   if (!v1) op.security ??= [];

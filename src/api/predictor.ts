@@ -5,11 +5,11 @@ import { getCheckpoint } from '../store/checkpoints.js';
 import { checkpointKey } from '../store/object-keys.js';
 import { CheckpointCorruptError } from '../store/verified-checkpoint.js';
 import type { RouteContext } from './context.js';
-import { CheckpointMissing } from './cpu/protocol.js';
+import { CheckpointMissing, type PredictFormat } from './cpu/protocol.js';
 import { ApiError } from './errors.js';
 
-/** The response body (JSON) for the spooled request body at `bodyPath`. */
-export async function predictFromBest(ctx: RouteContext, jobId: string, bodyPath: string): Promise<Uint8Array> {
+/** The response body (JSON) for the spooled request body at `bodyPath`, holding rows as `format` says. */
+export async function predictFromBest(ctx: RouteContext, jobId: string, bodyPath: string, format: PredictFormat): Promise<Uint8Array> {
   const s = ctx.store;
   // A second try covers a best checkpoint evicted between reading the index and opening its file.
   for (let attempt = 1; ; attempt++) {
@@ -21,8 +21,10 @@ export async function predictFromBest(ctx: RouteContext, jobId: string, bodyPath
         jobId,
         checkpoint: { key: checkpointKey(jobId, meta.epoch), epoch: meta.epoch, size: meta.size, sha256: meta.sha256 },
         bodyPath,
+        format,
         maxRows: s.config.limits.predictRows,
         maxCost: s.config.limits.predictCost,
+        maxUncompressed: s.config.limits.uncompressedBytes,
       });
       return body;
     } catch (err) {

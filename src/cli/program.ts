@@ -180,7 +180,7 @@ export function buildProgram(io: Io): Command {
     .command('predict')
     .description("predict rows with a job's best checkpoint")
     .argument('<id>')
-    .requiredOption('--input <file>', 'rows: a .json file ([[...], ...]) or a .csv file of numbers')
+    .requiredOption('--input <file>', 'rows: a .json file ([[...], ...]), a .csv file of numbers, .f32 (little-endian float32 rows) or IDX images (.idx, .idx.gz)')
     .action(
       run(async (client, g, id: string, o: { input: string }) => {
         const res = await client.predict(id, await readInputs(o.input));

@@ -1,15 +1,30 @@
-// Rows to predict from a file: JSON (`[[…], …]`, one row `[…]`, or `{"inputs": […]}`) or CSV of
-// numbers (a header row of names is skipped).
+// Rows to predict from a file: JSON (`[[…], …]`, one row `[…]`, or `{"inputs": […]}`), CSV of
+// numbers (a header row of names is skipped), little-endian float32 rows (.f32) or IDX images
+// (.idx, .idx.gz, or MNIST's *-idx3-ubyte[.gz]) sent as they are: the server checks their shape.
 import path from 'node:path';
+import type { PredictInput } from '../client/index.js';
 import { UsageError } from './describe-error.js';
 import { readInputFile } from './dataset-files.js';
 
-export async function readInputs(file: string): Promise<number[][]> {
-  const text = (await readInputFile(file)).toString('utf8');
+/** IDX by name: `.idx`, `.idx.gz`, or MNIST's `…-idx3-ubyte` (gzipped or not). */
+function isIdxName(file: string): boolean {
+  const name = path.basename(file).toLowerCase().replace(/\.gz$/, '');
+  return name.endsWith('.idx') || /-idx\d-ubyte$/.test(name);
+}
+
+export async function readInputs(file: string): Promise<PredictInput> {
+  const bytes = await readInputFile(file);
   const ext = path.extname(file).toLowerCase();
+  if (isIdxName(file)) return { idx: bytes };
+  if (ext === '.f32') {
+    if (bytes.length % 4 !== 0) throw new UsageError(`${file}: ${bytes.length} bytes is not a whole number of float32 values`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return Float32Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(4 * i, true));
+  }
+  const text = bytes.toString('utf8');
   if (ext === '.json') return jsonRows(text, file);
   if (ext === '.csv') return csvRows(text, file);
-  throw new UsageError(`${file}: expected a .json or .csv file of input rows`);
+  throw new UsageError(`${file}: expected a .json or .csv file of input rows, .f32 (little-endian float32 rows) or IDX images (.idx, .idx.gz)`);
 }
 
 function jsonRows(text: string, file: string): number[][] {

@@ -42,6 +42,9 @@ export interface TraindClientOptions {
 }
 
 export type DatasetFormat = 'csv' | 'json' | 'ndjson';
+
+/** Rows for predict: JSON rows, float32 rows back to back, or an IDX images file's bytes. */
+export type PredictInput = number[][] | Float32Array | { idx: Uint8Array };
 /** safetensors (the stored file) or onnx (the inference path exported for ONNX Runtime). */
 export type CheckpointFormat = 'safetensors' | 'onnx';
 
@@ -55,6 +58,15 @@ export interface UploadOptions {
 const CONTENT_TYPES: Record<DatasetFormat, string> = { csv: 'text/csv', json: 'application/json', ndjson: 'application/x-ndjson' };
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const EVALUATION_DONE = new Set(['completed', 'failed']);
+
+/** The float32 values as little-endian bytes (a view of them on a little-endian host). */
+function littleEndianBytes(values: Float32Array): Uint8Array {
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => view.setFloat32(4 * i, v, true));
+  return out;
+}
 
 /** A non-2xx answer: the HTTP status and the API's error body (`error.code`, `error.message`). */
 export class TraindError extends Error {
@@ -90,8 +102,12 @@ export interface TraindClient {
   listJobs(options?: { status?: JobStatus }): Promise<JobSummary[]>;
   /** Every dataset, newest first (pages through the cursor). */
   listDatasets(): Promise<Dataset[]>;
-  /** Predicts rows with the job's best checkpoint. */
-  predict(id: string, inputs: number[][]): Promise<PredictResponse>;
+  /**
+   * Predicts rows with the job's best checkpoint: JSON rows, a Float32Array of rows back to back
+   * (sent as little-endian float32, application/octet-stream), or `{idx}` the bytes of an IDX
+   * images file, gzipped or not (application/x-idx). The outputs are the same whatever the form.
+   */
+  predict(id: string, inputs: PredictInput): Promise<PredictResponse>;
   /**
    * Scores the job's checkpoint ("best" unless `checkpoint` says an epoch) on a dataset, in a worker.
    * With `wait` (seconds, ≤ 60) the server holds the answer until the evaluation finished or the
@@ -203,7 +219,19 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
       }
     },
     followSweep: (id, o) => followEventStream(`${baseUrl}/v1/sweeps/${encodeURIComponent(id)}/events`, auth, fetchImpl, o),
-    predict: (id, inputs) => unwrap(api.POST('/v1/jobs/{id}/predict', { params: { path: { id } }, body: { inputs } })),
+    predict(id, inputs) {
+      if (Array.isArray(inputs)) return unwrap(api.POST('/v1/jobs/{id}/predict', { params: { path: { id } }, body: { inputs } }));
+      const [bytes, type] = inputs instanceof Float32Array ? [littleEndianBytes(inputs), 'application/octet-stream'] : [inputs.idx, 'application/x-idx'];
+      return unwrap(
+        api.POST('/v1/jobs/{id}/predict', {
+          params: { path: { id } },
+          headers: { 'content-type': type },
+          body: bytes as never,
+          // Sent as they are: not JSON-serialized.
+          bodySerializer: (b: unknown) => new Blob([b as Uint8Array<ArrayBuffer>]),
+        }),
+      );
+    },
     evaluate: (id, request, o = {}) =>
       unwrap(api.POST('/v1/jobs/{id}/evaluate', { params: { path: { id }, query: o.wait !== undefined ? { wait: o.wait } : {} }, body: request })),
     getEvaluation: (id) => unwrap(api.GET('/v1/evaluations/{id}', { params: { path: { id } } })),

@@ -339,7 +339,7 @@ export interface paths {
         put?: never;
         /**
          * Predict with a job's best checkpoint
-         * @description Classifiers answer {"probabilities": number[], "label": k} per row, regressors {"value": number[]}. Rows must have the model's input width; inputs are used as given (the checkpoint applies its own standardization). At most MAX_PREDICT_ROWS rows and rows × parameters ≤ MAX_PREDICT_COST; runs off the event loop, 503 with Retry-After while API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.
+         * @description Classifiers answer {"probabilities": number[], "label": k} per row, regressors {"value": number[]}. Rows must have the model's input width; inputs are used as given (the checkpoint applies its own standardization). The rows come as JSON {"inputs": number[][]}, as application/octet-stream (little-endian float32, the model's width per row, back to back: a body that is not a whole number of rows is a 400 naming `body`), or as application/x-idx (an IDX images file, gzipped or not, as MNIST ships them: unsigned bytes read as byte / 255 as in training, other types as they are; each image must have the model's width). The outputs are the same whatever the format. At most MAX_PREDICT_ROWS rows and rows × parameters ≤ MAX_PREDICT_COST; runs off the event loop, 503 with Retry-After while API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.
          */
         post: operations["predict"];
         delete?: never;
@@ -2308,6 +2308,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PredictRequestInput"];
+                "application/octet-stream": string;
+                "application/x-idx": string;
             };
         };
         responses: {

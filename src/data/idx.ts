@@ -82,6 +82,44 @@ export function parseIdx(images: Uint8Array, labels: Uint8Array, options: ParseO
   return { dataset: { x, y, n, features, targetWidth: 1 }, meta: { rows: n, features, classes, task, targetWidth: 1 } };
 }
 
+/** What an IDX images file declares (read from its first bytes, inflating ~1 KB if gzipped); null when unreadable. */
+export function idxImagesShape(bytes: Uint8Array): { n: number; features: number; dims: number[] } | null {
+  const h = peekHeader(bytes, 'images');
+  if (h === null || h.dims.length < 2) return null;
+  return { n: h.dims[0] as number, features: h.dims.slice(1).reduce((a, b) => a * b, 1), dims: h.dims };
+}
+
+/**
+ * An images file alone (for predict), gzipped or not, as float32 rows read as training reads them:
+ * unsigned bytes as byte / 255, other element types as they are. Never inflated past `maxBytes`
+ * nor past what its header declares; `features` is the width the rows must have.
+ */
+export function parseIdxImages(bytes: Uint8Array, options: { maxBytes: number; features: number }): { x: Float32Array; n: number; dims: number[] } {
+  const declared = peekHeader(bytes, 'images');
+  const raw = maybeGunzip(bytes, 'images', options.maxBytes, declared);
+  const img = readHeader(raw, 'images');
+  if (img.dims.length < 2) throw new DataError('images.header', `images must have at least 2 dimensions [N, …], the header has ${img.dims.length}`);
+  const n = img.dims[0] as number;
+  if (n === 0) throw new DataError('images', 'the IDX file holds no images');
+  const features = img.dims.slice(1).reduce((a, b) => a * b, 1);
+  if (features !== options.features) {
+    throw new DataError('images.header', `images have shape [${img.dims.slice(1).join(', ')}] = ${features} values each; the model takes ${options.features} features`);
+  }
+  const x = new Float32Array(n * features);
+  if (img.typeCode === 0x08) {
+    const start = img.view.byteOffset + img.dataOffset;
+    const pixels = new Uint8Array(img.view.buffer, start, n * features);
+    // Float32Array stores Math.fround(b / 255): the value training gathers for that byte.
+    for (let i = 0; i < x.length; i++) x[i] = pixels[i]! / 255;
+  } else {
+    for (let i = 0; i < x.length; i++) x[i] = img.type.read(img.view, img.dataOffset + i * img.type.size);
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i])) throw new DataError(`images.${Math.floor(i / features)}`, `image ${Math.floor(i / features)} holds a non-finite value`);
+    }
+  }
+  return { x, n, dims: img.dims };
+}
+
 /** Rows and features from the images dims, checked against the limits (converted size included). */
 function checkShape(dims: number[], options: ParseOptions, which: string): { n: number; features: number } {
   if (dims.length < 2) {

@@ -61,7 +61,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function file(name: string, content: string): string {
+function file(name: string, content: string | Uint8Array): string {
   const p = path.join(dir, name);
   writeFileSync(p, content);
   return p;
@@ -121,6 +121,20 @@ describe('traind CLI', () => {
     const probs = (await session.run({ input: new ort.Tensor('float32', Float32Array.of(0, 0, 3, 3), [2, 2]) })).probabilities!.data as Float32Array;
     const predJson = JSON.parse((await traind(['--json', 'predict', jobId, '--input', rows])).stdout) as { outputs: { probabilities: number[] }[] };
     predJson.outputs.forEach((o, r) => o.probabilities.forEach((p, k) => expect(Math.abs(p - probs[r * o.probabilities.length + k]!)).toBeLessThanOrEqual(1e-5)));
+    // The same rows as little-endian float32 (.f32) and as a gzipped IDX file of float32 [2, 2]: the same
+    // answer; a row and a half is the server's 400, naming the body's size.
+    const f32 = Buffer.alloc(16);
+    [0, 0, 3, 3].forEach((v, i) => f32.writeFloatLE(v, 4 * i));
+    const be = Buffer.alloc(16);
+    [0, 0, 3, 3].forEach((v, i) => be.writeFloatBE(v, 4 * i));
+    for (const input of [file('rows.f32', f32), file('rows.idx.gz', gzipSync(idxFile(0x0d, [2, 2], be)))]) {
+      const binary = await traind(['--json', 'predict', jobId, '--input', input]);
+      expect(binary.code, input).toBe(0);
+      expect(JSON.parse(binary.stdout), input).toEqual(predJson);
+    }
+    const halfRow = await traind(['predict', jobId, '--input', file('half.f32', f32.subarray(0, 12))]);
+    expect(halfRow.code).toBe(1);
+    expect(halfRow.stderr).toContain('12 bytes');
     const badFormat = await traind(['download', jobId, '--format', 'pt']);
     expect(badFormat.code).toBe(2);
     expect(badFormat.stderr).toContain('--format');

@@ -1,10 +1,13 @@
-// Runs in a CPU thread: a predict request's JSON body (spooled to disk by the API) read and
-// checked, the job's best checkpoint loaded and verified against its recorded size and sha256,
-// the cost bound checked, then inference; the response body goes back as one transferred buffer.
+// Runs in a CPU thread: a predict request's body (spooled to disk by the API: JSON rows,
+// little-endian float32 rows or an IDX images file) read and checked, the job's best checkpoint
+// loaded and verified against its recorded size and sha256, the row and cost bounds checked before
+// any conversion or inference, then inference; the response body goes back as one transferred buffer.
 // Loaded models are cached per job while the indexed checkpoint and its stored object are unchanged.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { countParams, loadCheckpoint, predict, selectKernels, type Checkpoint, type Kernels } from '../../core/node.js';
+import { DataError, idxImagesShape, parseIdxImages } from '../../data/index.js';
 import { CheckpointCorruptError } from '../../store/verified-checkpoint.js';
 import { ApiError, type Issue } from '../errors.js';
 import { CheckpointMissing, type PredictResult, type PredictTask } from './protocol.js';
@@ -106,16 +109,15 @@ async function loadBest(t: PredictTask): Promise<Checkpoint> {
 
 export type PredictOutput = { probabilities: number[]; label: number } | { value: number[] };
 
-export async function runPredict(t: PredictTask): Promise<PredictResult> {
-  const rows = readRows(t.bodyPath);
-  const n = rows.length;
+function checkRowCount(n: number, t: PredictTask): void {
   if (n > t.maxRows) {
     throw inputsError('inputs', `at most ${t.maxRows} rows per request (MAX_PREDICT_ROWS), got ${n}`, 'too many rows');
   }
-  const ckpt = await loadBest(t);
-  const I = ckpt.inputWidth;
-  // Refused before any inference: rows × parameters bounds the multiply-adds of one request.
-  const params = countParams(ckpt.model.layers, I);
+}
+
+/** Refused before any inference: rows × parameters bounds the multiply-adds of one request. */
+function checkCost(n: number, ckpt: Checkpoint, t: PredictTask): void {
+  const params = countParams(ckpt.model.layers, ckpt.inputWidth);
   if (n * params > t.maxCost) {
     throw inputsError(
       'inputs',
@@ -123,6 +125,21 @@ export async function runPredict(t: PredictTask): Promise<PredictResult> {
       'over MAX_PREDICT_COST',
     );
   }
+}
+
+interface Rows {
+  ckpt: Checkpoint;
+  x: Float32Array;
+  n: number;
+}
+
+async function jsonInput(t: PredictTask): Promise<Rows> {
+  const rows = readRows(t.bodyPath);
+  const n = rows.length;
+  checkRowCount(n, t);
+  const ckpt = await loadBest(t);
+  checkCost(n, ckpt, t);
+  const I = ckpt.inputWidth;
   const x = new Float32Array(n * I);
   for (let r = 0; r < n; r++) {
     const row = rows[r] as number[];
@@ -131,6 +148,73 @@ export async function runPredict(t: PredictTask): Promise<PredictResult> {
     }
     x.set(row, r * I);
   }
+  return { ckpt, x, n };
+}
+
+/** Little-endian float32 rows of the model's width, back to back; the row count follows from the size. */
+async function float32Input(t: PredictTask): Promise<Rows> {
+  const size = statSync(t.bodyPath).size;
+  const ckpt = await loadBest(t);
+  const I = ckpt.inputWidth;
+  const rowBytes = 4 * I;
+  if (size === 0 || size % rowBytes !== 0) {
+    throw inputsError(
+      'body',
+      `the body is ${size} bytes, not a whole number of rows: each row is ${I} float32 values = ${rowBytes} bytes (little-endian)`,
+      `expected a positive multiple of ${rowBytes} bytes`,
+    );
+  }
+  const n = size / rowBytes;
+  checkRowCount(n, t);
+  checkCost(n, ckpt, t);
+  const bytes = readFileSync(t.bodyPath);
+  const x = new Float32Array(n * I);
+  if (endianness() === 'LE') {
+    new Uint8Array(x.buffer).set(bytes);
+  } else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < x.length; i++) x[i] = view.getFloat32(4 * i, true);
+  }
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (!(v >= -INPUT_BOUND && v <= INPUT_BOUND)) {
+      const r = Math.floor(i / I);
+      throw bodyError(`inputs.${r}.${i - r * I}`, `expected a number in [-1e30, 1e30], got ${v}`);
+    }
+  }
+  return { ckpt, x, n };
+}
+
+/** An IDX images file: rows and width checked from its header before it is inflated or converted. */
+async function idxInput(t: PredictTask): Promise<Rows> {
+  const bytes = readFileSync(t.bodyPath);
+  const declared = idxImagesShape(bytes);
+  if (declared !== null) checkRowCount(declared.n, t);
+  const ckpt = await loadBest(t);
+  const I = ckpt.inputWidth;
+  if (declared !== null) {
+    if (declared.features !== I) {
+      throw inputsError('images.header', `images have shape [${declared.dims.slice(1).join(', ')}] = ${declared.features} values each; the model takes ${I} features`, `expected ${I} values per image`);
+    }
+    checkCost(declared.n, ckpt, t);
+  }
+  let parsed: { x: Float32Array; n: number };
+  try {
+    parsed = parseIdxImages(bytes, { maxBytes: t.maxUncompressed, features: I });
+  } catch (err) {
+    if (!(err instanceof DataError)) throw err;
+    if (err.code === 'dataset_too_large') throw new ApiError('payload_too_large', err.message, { path: err.path });
+    throw inputsError(err.path, err.message, err.message);
+  }
+  checkRowCount(parsed.n, t);
+  checkCost(parsed.n, ckpt, t);
+  return { ckpt, ...parsed };
+}
+
+const INPUTS: Record<PredictTask['format'], (t: PredictTask) => Promise<Rows>> = { json: jsonInput, f32: float32Input, idx: idxInput };
+
+export async function runPredict(t: PredictTask): Promise<PredictResult> {
+  const { ckpt, x, n } = await INPUTS[t.format](t);
   const { outputs, width, task } = predict(ckpt, x, n);
   // Binary cross-entropy with one unit is a classifier too: label = p ≥ 0.5.
   const classifier = task === 'classification';

@@ -27,14 +27,20 @@ export interface UploadResult {
   size: number;
 }
 
-/** Predict from a job's best checkpoint with a JSON body that is already on disk. */
+/** How a predict body holds its rows: JSON {"inputs"}, little-endian float32 rows, or an IDX images file (gzipped or not). */
+export type PredictFormat = 'json' | 'f32' | 'idx';
+
+/** Predict from a job's best checkpoint with a body that is already on disk. */
 export interface PredictTask {
   kind: 'predict';
   jobId: string;
   checkpoint: { key: string; epoch: number; size: number; sha256: string };
   bodyPath: string;
+  format: PredictFormat;
   maxRows: number;
   maxCost: number;
+  /** MAX_UNCOMPRESSED_BYTES: what a gzipped IDX body may inflate to. */
+  maxUncompressed: number;
 }
 
 /** The response body, UTF-8 JSON, in a buffer transferred back (not copied). */

@@ -1,10 +1,13 @@
-// POST /v1/jobs/:id/predict: {"inputs": number[][]} → {"outputs": [...]} from the best checkpoint.
-// The body is spooled to disk as it arrives (after the owner check, owner-before-body.ts) and
-// parsed, checked and run in a CPU thread (cpu/predict-task.ts), never on the event loop.
+// POST /v1/jobs/:id/predict: rows → {"outputs": [...]} from the best checkpoint. The rows come as
+// JSON {"inputs": number[][]}, as little-endian float32 (application/octet-stream) or as an IDX
+// images file (application/x-idx, gzipped or not). The body is spooled to disk as it arrives
+// (after the owner check, owner-before-body.ts) and parsed, checked and run in a CPU thread
+// (cpu/predict-task.ts), never on the event loop.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getJob } from '../../store/jobs.js';
 import type { RouteContext } from '../context.js';
+import type { PredictFormat } from '../cpu/protocol.js';
 import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
 import { predictFromBest } from '../predictor.js';
 import { JobIdParams, PredictBodySchema, PredictResponseSchema } from '../schemas.js';
@@ -12,6 +15,13 @@ import type { z } from 'zod';
 import { removeSpooled, removeSpooledOnClose, spoolDir, spoolToFile } from '../spool.js';
 
 type PredictResponse = z.infer<typeof PredictResponseSchema>;
+
+/** The body formats by Content-Type; every one is spooled to disk the same way. */
+const FORMATS: Record<string, PredictFormat> = {
+  'application/json': 'json',
+  'application/octet-stream': 'f32',
+  'application/x-idx': 'idx',
+};
 
 export function predictRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   const limit = ctx.config.limits.bodyBytes;
@@ -27,7 +37,8 @@ export function predictRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   return async (app) => {
     // The body goes to disk as it arrives; the CPU thread parses and validates it.
     app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', (request, payload, done) => {
+    app.removeContentTypeParser('application/octet-stream');
+    app.addContentTypeParser(Object.keys(FORMATS), (request, payload, done) => {
       if (Number(request.headers['content-length']) > limit) {
         done(new ApiError('payload_too_large', `the body is larger than BODY_LIMIT_BYTES = ${limit} bytes`), undefined);
         return;
@@ -54,6 +65,10 @@ export function predictRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           description:
             'Classifiers answer {"probabilities": number[], "label": k} per row, regressors {"value": number[]}. ' +
             'Rows must have the model\'s input width; inputs are used as given (the checkpoint applies its own standardization). ' +
+            'The rows come as JSON {"inputs": number[][]}, as application/octet-stream (little-endian float32, the model\'s width per row, ' +
+            'back to back: a body that is not a whole number of rows is a 400 naming `body`), or as application/x-idx (an IDX images file, ' +
+            'gzipped or not, as MNIST ships them: unsigned bytes read as byte / 255 as in training, other types as they are; ' +
+            'each image must have the model\'s width). The outputs are the same whatever the format. ' +
             'At most MAX_PREDICT_ROWS rows and rows × parameters ≤ MAX_PREDICT_COST; runs off the event loop, 503 with Retry-After while ' +
             'API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.',
           tags: ['jobs'],
@@ -65,8 +80,12 @@ export function predictRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         if ((await getJob(ctx.store, request.params.id, request.tenant)) === null) throw notFound('job');
         const body = request.body as unknown as { spooled?: unknown };
-        if (typeof body?.spooled !== 'string') throw new ApiError('unsupported_media_type', 'send the inputs as application/json');
-        const json = await predictFromBest(ctx, request.params.id, body.spooled);
+        const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const format = FORMATS[type];
+        if (typeof body?.spooled !== 'string' || format === undefined) {
+          throw new ApiError('unsupported_media_type', 'send the inputs as application/json, application/octet-stream (float32 rows) or application/x-idx');
+        }
+        const json = await predictFromBest(ctx, request.params.id, body.spooled, format);
         // Already JSON (PredictResponseSchema's shape), built in the thread: a Buffer is sent as is,
         // not validated and serialized again on the event loop.
         const bytes = Buffer.from(json.buffer, json.byteOffset, json.byteLength) as unknown as PredictResponse;
