@@ -40,6 +40,8 @@ export interface ServiceOptions {
   dataDir: string;
   /** Added to (and overriding) the defaults below. */
   env?: Record<string, string>;
+  /** Run inside this network namespace (`ip netns exec`, which execs: the pid is the service's). */
+  netns?: string;
 }
 
 /**
@@ -70,11 +72,17 @@ export function serviceEnv(o: ServiceOptions): Record<string, string> {
 
 const started = new Set<ServiceProcess>();
 
-function launch(name: string, entry: string, env: Record<string, string>): ServiceProcess {
+function launch(name: string, entry: string, env: Record<string, string>, netns?: string): ServiceProcess {
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  return launchCommand(name, netns === undefined ? [process.execPath, entry] : ['ip', 'netns', 'exec', netns, process.execPath, entry], env);
+}
+
+/** Any command as a tracked service process (pino lines parsed, killed by killAll). */
+export function launchCommand(name: string, argv: string[], env: Record<string, string>): ServiceProcess {
+  const [command = '', ...args] = argv;
   // An IPC channel so the service exits by itself if this test process dies (both entries stop
   // on 'disconnect'); signals sent by the test are still real signals.
-  const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: REPO_ROOT });
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: REPO_ROOT });
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
   const logs: LogLine[] = [];
   const raw: string[] = [];
@@ -156,7 +164,7 @@ function launch(name: string, entry: string, env: Record<string, string>): Servi
 
 /** A worker process (concurrency 1 unless env says otherwise), resolved once it has started. */
 export async function startWorker(o: ServiceOptions, name = 'worker'): Promise<ServiceProcess> {
-  const proc = launch(name, WORKER_ENTRY, serviceEnv(o));
+  const proc = launch(name, WORKER_ENTRY, serviceEnv(o), o.netns);
   await proc.waitForLog((l) => l.msg === 'worker started', 20_000, `${name} to start`);
   return proc;
 }
@@ -168,7 +176,7 @@ export interface ApiProcess extends ServiceProcess {
 /** An API-only server on a free port, resolved once it listens and Redis answers (/readyz). */
 export async function startApi(o: ServiceOptions, name = 'api'): Promise<ApiProcess> {
   const env = serviceEnv({ ...o, env: { TRAIND_ROLE: 'api', PORT: '0', HOST: '127.0.0.1', ...o.env } });
-  const proc = launch(name, SERVER_ENTRY, env);
+  const proc = launch(name, SERVER_ENTRY, env, o.netns);
   const line = await proc.waitForLog((l) => l.msg === 'API listening' && typeof l.address === 'string', 20_000, `${name} to listen`);
   const baseUrl = String(line.address).replace('0.0.0.0', '127.0.0.1');
   await waitFor(async () => (await fetch(`${baseUrl}/readyz`).catch(() => null))?.status === 200, {
