@@ -4,11 +4,12 @@
 // names the epoch and sha256 the child starts from.
 import type { InitFrom, JobSpec } from '../spec/job-spec.js';
 import { checkInitFrom, checkpointModelOf } from '../spec/init-from.js';
-import { getCheckpoint, listCheckpoints } from '../store/checkpoints.js';
+import { getCheckpoint } from '../store/checkpoints.js';
 import { chargeInitCheckpoint, dropInitCheckpoint, pinInitCheckpoint } from '../store/init-checkpoint.js';
 import { getJob } from '../store/jobs.js';
 import type { Store } from '../store/redis.js';
 import { ApiError, issuesError, type Issue } from './errors.js';
+import { keptEpochs } from './init-from-check.js';
 import { specIssue } from './validate-spec.js';
 
 /** What the child records: the parent job, the epoch of its checkpoint, and that file's sha256. */
@@ -23,10 +24,6 @@ function refused(path: string, message: string): ApiError {
   return issuesError('invalid_spec', [issue]);
 }
 
-async function kept(s: Store, jobId: string): Promise<string> {
-  const epochs = (await listCheckpoints(s, jobId)).map((c) => c.epoch);
-  return epochs.length === 0 ? 'none kept' : `kept: ${epochs.join(', ')}`;
-}
 
 /**
  * Pins the parent checkpoint for job `childId` and checks the spec against it; on any refusal
@@ -41,7 +38,7 @@ export async function pinParentCheckpoint(s: Store, tenant: string, childId: str
     const meta = await getCheckpoint(s, parent.id, initFrom.checkpoint);
     if (meta === null) {
       const which = initFrom.checkpoint === 'best' ? 'no checkpoint yet' : `no checkpoint for epoch ${initFrom.checkpoint}`;
-      throw refused('initFrom.checkpoint', `job ${parent.id} has ${which} (${await kept(s, parent.id)})`);
+      throw refused('initFrom.checkpoint', `job ${parent.id} has ${which} (${await keptEpochs(s, parent.id)})`);
     }
     if (initFrom.sha256 !== undefined && initFrom.sha256 !== meta.sha256) {
       throw refused('initFrom.sha256', `the checkpoint of job ${parent.id} at epoch ${meta.epoch} has sha256 ${meta.sha256}, not ${initFrom.sha256}`);

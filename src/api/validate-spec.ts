@@ -8,6 +8,7 @@ import { checkSpecAgainstDataset, checkSpecLimits, resolveSpec, toTrainConfig, t
 import { getDatasetMeta } from '../store/datasets.js';
 import type { Store } from '../store/redis.js';
 import type { Issue } from './errors.js';
+import { initFromIssues } from './init-from-check.js';
 
 export function specIssue(i: SpecIssue): Issue {
   return { path: i.path.join('.'), message: i.message, in: 'body' };
@@ -65,6 +66,7 @@ export async function checkSubmittedSpec(s: Store, tenant: string, spec: JobSpec
     issues.push(...checkSpecAgainstDataset(spec, data, validation).map(specIssue));
     issues.push(...checkSpecLimits(spec, data, s.config.limits).map(specIssue));
     if (issues.length === 0) issues.push(...coreIssues(spec, data));
+    if (issues.length === 0 && spec.initFrom !== undefined) issues.push(...(await initFromIssues(s, tenant, spec, spec.initFrom, data.features)));
   }
   let memoryEstimate: JobMemoryEstimate | null = null;
   if (data !== null && issues.length === 0) {

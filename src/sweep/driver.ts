@@ -5,11 +5,14 @@
 // killed mid-step leaves nothing the next drive does not pick up (a launched trial whose job was
 // not yet created is created then; a created job not yet queued is queued then).
 import type { Logger } from 'pino';
+import { ApiError } from '../api/errors.js';
+import { pinParentCheckpoint } from '../api/init-from.js';
 import { admitJobStorage } from '../api/job-quota.js';
 import { enqueueTrainJob, removeQueuedJob, type TrainJobData, type TrainQueue } from '../queue/queue.js';
 import { requestCancel } from '../store/cancel.js';
 import { newJobId } from '../store/ids.js';
-import { createJob, getJob, isTerminal, transitionJob, type JobRecord } from '../store/jobs.js';
+import { dropInitCheckpoint } from '../store/init-checkpoint.js';
+import { createJob, getJob, isTerminal, transitionJob, type JobParent, type JobRecord } from '../store/jobs.js';
 import type { Store } from '../store/redis.js';
 import {
   activeSweepIds,
@@ -69,10 +72,25 @@ export function createSweepDriver(d: SweepDriverDeps): SweepDriver {
       await finishTrial(store, sweep.id, trial, jobId, { outcome: 'failed', status: 'failed', reason: 'error: quota_exceeded', error: err.message });
       return;
     }
+    // A fine-tuning sweep: each trial pins the parent's checkpoint for itself, as a submitted job does.
+    let spec = built.spec;
+    let initFrom: JobParent | null = null;
+    if (spec.initFrom !== undefined) {
+      try {
+        const parent = await pinParentCheckpoint(store, sweep.tenant, jobId, spec, spec.initFrom, built.features ?? 0);
+        spec = { ...spec, initFrom: parent };
+        initFrom = { job: parent.job, epoch: parent.checkpoint, sha256: parent.sha256 };
+      } catch (err) {
+        if (!(err instanceof ApiError || err instanceof QuotaExceededError)) throw err;
+        await finishTrial(store, sweep.id, trial, jobId, { outcome: 'failed', status: 'failed', reason: 'error: initFrom', error: err.message });
+        return;
+      }
+    }
     const res = await createJob(store, {
       id: jobId,
       tenant: sweep.tenant,
-      spec: built.spec,
+      spec,
+      initFrom,
       priority: built.spec.priority ?? 50,
       datasetId: built.datasetId,
       bodyHash: `sweep ${sweep.id} ${trial}`,
@@ -81,6 +99,7 @@ export function createSweepDriver(d: SweepDriverDeps): SweepDriver {
       sweep: { id: sweep.id, trial, params: built.params },
     });
     if (res.kind === 'limit') {
+      if (initFrom !== null) await dropInitCheckpoint(store, sweep.tenant, jobId);
       // The tenant's queued-job limit: the trial keeps its slot and is created on a later drive.
       logger.info({ sweepId: sweep.id, trial }, 'trial waits: the tenant has too many queued jobs');
       return;

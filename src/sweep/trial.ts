@@ -19,6 +19,8 @@ export interface BuiltTrial {
   issues: Issue[];
   datasetId: string | null;
   memoryEstimate: JobMemoryEstimate | null;
+  /** The training dataset's input width (fine-tuning pins the parent's checkpoint against it). */
+  features: number | null;
 }
 
 /** A job-spec path (dotted) → the sweep request's path that decides it. */
@@ -76,12 +78,12 @@ function sampledValue(params: TrialParams, path: string): unknown {
 export async function buildTrial(s: Store, tenant: string, sweep: SweepSpec, label: string, trial: number): Promise<BuiltTrial> {
   const params = proposeParams(sweep, trial);
   const shaped = shapeTrial(sweep, label, trial, params);
-  const none = { trial, params, spec: null, datasetId: null, memoryEstimate: null };
+  const none = { trial, params, spec: null, datasetId: null, memoryEstimate: null, features: null };
   if (shaped.spec === null || shaped.issues.length > 0) return { ...none, issues: shaped.issues };
   const checked = await checkSubmittedSpec(s, tenant, shaped.spec);
   if (checked.issues.length > 0) {
     const axes = Object.keys(sweep.space);
     return { ...none, issues: checked.issues.map((i) => ({ ...i, path: sweepPathOf(i.path, axes) })) };
   }
-  return { trial, params, spec: shaped.spec, issues: [], datasetId: checked.datasetId, memoryEstimate: checked.memoryEstimate };
+  return { trial, params, spec: shaped.spec, issues: [], datasetId: checked.datasetId, memoryEstimate: checked.memoryEstimate, features: checked.features };
 }

@@ -77,6 +77,44 @@ describe('fine-tuning and evaluation between tenants', () => {
   });
 });
 
+describe('a fine-tuning sweep', () => {
+  it('pins the parent checkpoint for every trial, and refuses a base whose layers do not fit it, naming the path', async () => {
+    const f = await appFixture({ MAX_QUEUED_JOBS_PER_TENANT: '100' });
+    try {
+      const res = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ seed: 1 }) });
+      const parent = res.json().id as string;
+      const run = await train(toTrainConfig(res.json().spec as JobSpec), { train: builtinDataset('xor').dataset, validation: null });
+      await saveCheckpoint(f.store, parent, { tenant: 'default', epoch: 2, step: 2, monitor: 'loss', value: 1, bytes: run.checkpoint });
+      await markBestCheckpoint(f.store, parent, 2);
+      const sweep = {
+        base: xorSpec({ validation: { fraction: 0.25 }, initFrom: { job: parent } }),
+        space: { learningRate: { loguniform: [1e-3, 1e-1] } },
+        maxTrials: 3,
+        parallelism: 2,
+        objective: { metric: 'val_loss', mode: 'min' },
+        seed: 3,
+      };
+      const created = await f.app.inject({ method: 'POST', url: '/v1/sweeps', payload: sweep });
+      expect(created.statusCode, created.body).toBe(201);
+      const trials = (created.json() as { leaderboard: { jobId: string }[] }).leaderboard;
+      expect(trials).toHaveLength(2);
+      for (const t of trials) {
+        const job = (await f.app.inject({ method: 'GET', url: `/v1/jobs/${t.jobId}` })).json();
+        expect(job.initFrom).toMatchObject({ job: parent, epoch: 2 });
+        expect(job.spec.initFrom).toEqual({ job: parent, checkpoint: 2, sha256: job.initFrom.sha256 });
+        expect(existsSync(path.join(f.dataDir, 'jobs', t.jobId, 'init.safetensors'))).toBe(true);
+      }
+      const wider = { ...sweep, base: xorSpec({ validation: { fraction: 0.25 }, initFrom: { job: parent }, model: { layers: [{ type: 'dense', units: 16, activation: 'tanh' }, { type: 'dense', units: 2 }] } }) };
+      const refused = await f.app.inject({ method: 'POST', url: '/v1/sweeps', payload: wider });
+      expect(refused.statusCode).toBe(400);
+      expect(errorOf(refused.body).details.path).toBe('base.model.layers.0.units');
+      expect(errorOf(refused.body).message).toMatch(/initFrom: layer 0 \(model.layers.0\) has 16 units, the checkpoint's has 8/);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
 describe('the pinned copy and the storage quota', () => {
   it('refuses a fine-tune whose copy would not fit under MAX_TENANT_BYTES (403), leaving no file', async () => {
     const f = await appFixture({ MAX_TENANT_BYTES: '2500' });

@@ -83,6 +83,10 @@ export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
             if (job !== null) return reply.code(200).send(await withPosition(job));
           }
         }
+        // Another tenant's or an unknown parent is not found, as any of its ids would be.
+        if (spec.initFrom !== undefined && (await getJob(s, spec.initFrom.job, tenant)) === null) {
+          throw new ApiError('not_found', `initFrom.job: job ${spec.initFrom.job} not found`, { path: 'initFrom.job' });
+        }
         const checked = await checkSubmittedSpec(s, tenant, spec);
         if (checked.issues.length > 0) throw issuesError('invalid_spec', checked.issues);
         const resolved = resolveSpec(spec);
