@@ -6,7 +6,7 @@
 // through the API against the core's own at the same batch size and threads.
 // Flags: --json (one JSON object per line on stdout), --epochs N (default 20, enough for ≥ 0.89 test
 // accuracy at batch 32), --quick (2 epochs, short GEMM timings), --no-baseline, --only SECTION
-// (gemm, train, rss, progress or service; repeatable).
+// (gemm, train, rss, progress, service or predict; repeatable).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ import { runBaseline, torchAvailable } from './baseline.js';
 import { FASHION_MNIST_DIR, loadFashionMnist } from './fashion-mnist.js';
 import { measureGemm, mlpShapes } from './gemm.js';
 import { learningRateFor, trainMlp } from './mlp.js';
+import { measurePredictFormats } from './predict-formats.js';
 import { measureProgressOverhead } from './progress.js';
 import { startSection, throughputSection, type ServiceLine } from './service.js';
 
@@ -227,9 +228,24 @@ async function serviceSection(): Promise<void> {
   );
 }
 
+async function predictSection(): Promise<void> {
+  const rounds = quick ? 2 : 3;
+  note(`predict formats: Fashion-MNIST's 10,000 test images through the API, ${rounds} rounds`);
+  const results = await measurePredictFormats(FASHION_MNIST_DIR, rounds);
+  const json = results.find((r) => r.format === 'json')!;
+  for (const r of results) {
+    const ratio = Math.round((json.seconds / r.seconds) * 100) / 100;
+    emit(
+      { name: 'predict-format', format: r.format, rows: 10_000, requests: r.requests, bytes: r.bytes, seconds: Math.round(r.seconds * 1000) / 1000, speedupOverJson: ratio },
+      `predict 10,000 rows as ${r.format.padEnd(7)} ${String(r.requests).padStart(2)} request(s), ${fmt(r.bytes / 1e6, 1).padStart(5)} MB: ${fmt(r.seconds, 3)} s (JSON ÷ this: ${fmt(ratio, 2)})`,
+    );
+  }
+}
+
 machine();
 if (runs('gemm')) gemmSection();
 if (runs('train')) await trainingSection();
 if (runs('rss')) rssSection();
 if (runs('progress')) await progressSection();
 if (runs('service')) await serviceSection();
+if (runs('predict')) await predictSection();

@@ -81,7 +81,7 @@ async function serviceStack(env: Record<string, string>) {
   return { stack, lines, http, waitLog, waitDone };
 }
 
-async function uploadFashion(baseUrl: string, dir: string): Promise<string> {
+export async function uploadFashion(baseUrl: string, dir: string): Promise<string> {
   const form = new FormData();
   form.append('images', new Blob([readFileSync(join(dir, 'train-images-idx3-ubyte.gz'))]), 'train-images-idx3-ubyte.gz');
   form.append('labels', new Blob([readFileSync(join(dir, 'train-labels-idx1-ubyte.gz'))]), 'train-labels-idx1-ubyte.gz');
@@ -91,7 +91,7 @@ async function uploadFashion(baseUrl: string, dir: string): Promise<string> {
 }
 
 /** The bench's MLP (bench/mlp.ts) as a job spec: the same layers, init, optimizer and schedule. */
-function mlpSpec(dataset: string, hidden: number[], batchSize: number, epochs: number, validation: number | null) {
+export function mlpSpec(dataset: string, hidden: number[], batchSize: number, epochs: number, validation: number | null) {
   const trainRows = validation === null ? 60_000 : 60_000 - Math.ceil(60_000 * validation);
   const steps = epochs * Math.ceil(trainRows / batchSize);
   return {
