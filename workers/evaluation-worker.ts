@@ -100,9 +100,10 @@ export function startEvaluationWorker(config: Config, logger: Logger): Evaluatio
     maxStalledCount: 1,
   });
   worker.on('error', outageLogger(logger, 'evaluation worker'));
-  // A final failure of ours (Redis, the disk) after the retry: the record says so rather than staying 'running'.
+  // A final failure of ours (Redis, the disk) after the retry, or a job whose worker died twice (the
+  // stalled-job check fails it): the record says so rather than staying 'running' until it expires.
   worker.on('failed', (job, err) => {
-    if (job === undefined || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    if (job === undefined || !job.finishedOn) return;
     void getEvaluation(store, job.data.evaluationId)
       .then((r) => (r === null || isFinished(r.status) ? false : updateEvaluation(store, { ...r, status: 'failed', error: `internal error: ${err.message}`, finishedAt: new Date().toISOString() })))
       .catch((e: unknown) => logger.error({ err: e, evaluationId: job.data.evaluationId }, 'could not record an evaluation failure'));

@@ -126,6 +126,7 @@ export function buildProgram(io: Io): Command {
             `progress:  epoch ${job.progress.epoch}/${job.progress.epochs}`,
             `best:      ${job.best ? `epoch ${job.best.epoch}, ${bestValue(job)}` : '-'}`,
             `backend:   ${job.backend ?? '-'}`,
+            ...(job.initFrom ? [`from:      ${job.initFrom.job} epoch ${job.initFrom.epoch} (sha256 ${job.initFrom.sha256.slice(0, 12)}…)`] : []),
             `created:   ${job.createdAt}`,
             ...(job.error ? [`error:     ${job.error}`] : []),
             'history:',

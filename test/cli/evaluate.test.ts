@@ -71,6 +71,22 @@ describe('traind evaluate', () => {
     expect(human.stdout).toMatch(new RegExp(`^1\\s+${row1![0]}\\s+${row1![1]}$`, 'm'));
   });
 
+  it("jobs show names a fine-tuned job's parent checkpoint", async () => {
+    const list = await api<{ items: { epoch: number; sha256: string; best: boolean }[] }>(stack, 'GET', `/v1/jobs/${jobId}/checkpoints`);
+    const best = list.body.items.find((c) => c.best)!;
+    const child = await api<{ id: string }>(stack, 'POST', '/v1/jobs', {
+      dataset: { builtin: 'circles' },
+      model: { layers: [{ type: 'dense', units: 8, activation: 'tanh' }, { type: 'dense', units: 2 }] },
+      loss: 'softmax_cross_entropy',
+      epochs: 1,
+      initFrom: { job: jobId },
+    });
+    expect(child.status).toBe(201);
+    const shown = await traind(['jobs', 'show', child.body.id]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`from:      ${jobId} epoch ${best.epoch} (sha256 ${best.sha256.slice(0, 12)}…)`);
+  });
+
   it('says which field is wrong (exit 1) and refuses a bad --checkpoint (exit 2)', async () => {
     writeFileSync(path.join(dir, 'wide.csv'), 'a,b,c,label\n1,2,3,0\n4,5,6,1\n');
     const wide = await traind(['evaluate', jobId, '--dataset', 'wide.csv']);
