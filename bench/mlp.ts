@@ -3,7 +3,7 @@
 // (bench/baseline.py does the same per step), Xavier-uniform weights, zero biases.
 import type { Kernels } from '../src/core/kernels/kernels.js';
 import { train } from '../src/core/train.js';
-import type { Dataset, LayerConfig, TrainConfig } from '../src/core/types.js';
+import type { Dataset, EpochMetrics, LayerConfig, TrainConfig } from '../src/core/types.js';
 
 export interface MlpRun {
   hidden: number[];
@@ -62,7 +62,7 @@ function median(values: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-export async function trainMlp(run: MlpRun, data: { train: Dataset; test: Dataset | null }, kernels: Kernels): Promise<MlpResult> {
+export async function trainMlp(run: MlpRun, data: { train: Dataset; test: Dataset | null }, kernels: Kernels, onEpoch?: (m: EpochMetrics) => void): Promise<MlpResult> {
   const rates: number[] = [];
   let accuracy = NaN;
   const result = await train(
@@ -70,6 +70,7 @@ export async function trainMlp(run: MlpRun, data: { train: Dataset; test: Datase
     { train: data.train, validation: data.test },
     {
       onEpoch: (m) => {
+        onEpoch?.(m);
         rates.push(m.samplesPerSec);
         accuracy = m.val_accuracy ?? NaN;
       },

@@ -38,6 +38,8 @@ interface JobView {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Core and service runs per batch size and thread count in the throughput comparison. */
+const ROUNDS = 3;
 
 /** A stack whose worker log lines are kept, with helpers to submit jobs and wait for log lines. */
 async function serviceStack(env: Record<string, string>) {
@@ -183,28 +185,45 @@ export async function throughputSection(
     try {
       const ds = await uploadFashion(s.stack.baseUrl, fashionDir);
       for (const batchSize of batchSizes) {
-        // Alternate core, service, core so that drift on a shared machine shows in the spread.
-        const coreRates: number[] = [];
+        // Core and service in turn, ROUNDS times, so that drift on a shared machine hits both; each
+        // side's figure is the median over all its epochs, the spread the range of its round medians.
         const k = kernelsFor(threads);
-        const core = async () => coreRates.push((await trainMlp({ hidden: [128], batchSize, epochs, learningRate: learningRateFor(batchSize), seed: 1 }, { train, test: null }, k)).samplesPerSec);
-        await core();
-        const job = await s.http<JobView>('POST', '/v1/jobs', mlpSpec(ds, [128], batchSize, epochs, null));
-        const done = await s.waitDone(job.id);
-        const records = await s.http<{ items: { samplesPerSec: number }[] }>('GET', `/v1/jobs/${job.id}/metrics?limit=1000`);
-        await core();
-        const service = median(records.items.map((r) => r.samplesPerSec));
-        const coreMedian = median(coreRates);
+        const coreRounds: number[] = [];
+        const serviceRounds: number[] = [];
+        const coreEpochs: number[] = [];
+        const serviceEpochs: number[] = [];
+        let jobThreads: number | null = null;
+        let backend: string | null = null;
+        for (let round = 0; round < ROUNDS; round++) {
+          const rates: number[] = [];
+          await trainMlp({ hidden: [128], batchSize, epochs, learningRate: learningRateFor(batchSize), seed: 1 }, { train, test: null }, k, (m) => rates.push(m.samplesPerSec));
+          coreRounds.push(median(rates));
+          coreEpochs.push(...rates);
+          const job = await s.http<JobView>('POST', '/v1/jobs', mlpSpec(ds, [128], batchSize, epochs, null));
+          const done = await s.waitDone(job.id);
+          jobThreads = done.threads;
+          backend = done.backend;
+          const records = await s.http<{ items: { samplesPerSec: number }[] }>('GET', `/v1/jobs/${job.id}/metrics?limit=1000`);
+          const served = records.items.map((r) => r.samplesPerSec);
+          serviceRounds.push(median(served));
+          serviceEpochs.push(...served);
+        }
+        const service = median(serviceEpochs);
+        const core = median(coreEpochs);
+        const range = (v: number[]) => [Math.round(Math.min(...v)), Math.round(Math.max(...v))];
         emit({
           name: 'service-throughput',
           batchSize,
           threads,
-          jobThreads: done.threads,
-          backend: done.backend,
+          jobThreads,
+          backend,
           serviceSamplesPerSec: Math.round(service),
-          coreSamplesPerSec: Math.round(coreMedian),
-          coreRuns: coreRates.map(Math.round),
-          ratio: Math.round((service / coreMedian) * 1000) / 1000,
+          coreSamplesPerSec: Math.round(core),
+          serviceRoundMedians: range(serviceRounds),
+          coreRoundMedians: range(coreRounds),
+          ratio: Math.round((service / core) * 1000) / 1000,
           epochs,
+          rounds: ROUNDS,
         });
       }
     } finally {

@@ -121,7 +121,7 @@ export const MemoryEstimateSchema = z
       dropoutMasks: bytes('one float per unit per row for each dropout layer'),
       dataset: bytes('training and validation rows as float32 features and targets (features twice with normalize)'),
       rowIndex: bytes("the epoch's row order"),
-      datasetLoading: bytes('a second copy of the rows while the worker reads and splits the dataset file (before the training buffers exist, counted on top of them)'),
+      datasetLoading: bytes('the held-out rows copied beside the loaded rows while the worker splits off a validation fraction (0 without one; counted on top of the training buffers)'),
       weightCopies: bytes('weights of the last good epoch, and of the best one when early stopping restores it'),
       serialization: bytes('resume state and checkpoint files in memory'),
       other: bytes('metrics sums, normalization statistics, kernel scratch'),

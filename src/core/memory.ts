@@ -24,6 +24,8 @@ export interface MemoryDataShape {
   validationRows: number;
   features: number;
   targetWidth: number;
+  /** Bytes per stored feature: 4 for float32 (the default), 1 for byte features (IDX pixels). */
+  featureBytes?: number;
 }
 
 export type MemoryConfig = Pick<TrainConfig, 'layers' | 'loss' | 'optimizer' | 'batchSize' | 'normalize' | 'earlyStopping'>;
@@ -42,7 +44,7 @@ export interface MemoryParts {
   activationGradients: number;
   /** One float per unit per row for every dropout layer. */
   dropoutMasks: number;
-  /** The training and validation rows as float32 features and targets (twice the features with normalize). */
+  /** The training and validation rows: float32 features (or bytes) and targets (float32 features twice over with normalize). */
   dataset: number;
   /** The epoch's row order (rows are gathered by index, without a view per row). */
   rowIndex: number;
@@ -105,16 +107,21 @@ export function memoryEstimate(config: MemoryConfig, shape: MemoryDataShape): Me
   const normalizeFloats = config.normalize === 'standard' ? 2 * I : 0;
   const checkpoint = HEADER_BYTES + F32 * (P + normalizeFloats);
   const resume = HEADER_BYTES + F32 * (P * (1 + slots + (restoresBest ? 1 : 0)) + normalizeFloats + 2);
-  const datasetFloats = (N + V) * (I + T) + (config.normalize === 'standard' ? (N + V) * I : 0);
+  // Byte features take 1 byte each until standardization makes them floats; validating on them
+  // converts one evaluation chunk at a time into a float buffer.
+  const featureBytes = shape.featureBytes ?? F32;
+  const byteFeatures = featureBytes !== F32 && config.normalize !== 'standard';
+  const datasetBytes = byteFeatures ? (N + V) * (featureBytes * I + F32 * T) : F32 * ((N + V) * (I + T) + (config.normalize === 'standard' ? (N + V) * I : 0));
+  const evalChunk = byteFeatures && V > 0 ? F32 * mb * I : 0;
 
   const parts: MemoryParts = {
     parameters: F32 * P,
     gradients: F32 * P,
     optimizerState: F32 * P * slots,
-    activations: F32 * activations,
+    activations: F32 * activations + evalChunk,
     activationGradients: F32 * activationGradients,
     dropoutMasks: F32 * dropoutMasks,
-    dataset: F32 * datasetFloats,
+    dataset: datasetBytes,
     rowIndex: N * 4,
     weightCopies: F32 * P * (restoresBest ? 2 : 1),
     // After an epoch: the resume state plus the epoch's and the final checkpoint (garbage is not

@@ -6,9 +6,9 @@ import type { JobSpec, SpecIssue } from './job-spec.js';
 import { toTrainConfig, trainingRows, type DatasetInfo } from './to-train-config.js';
 
 export interface JobMemoryParts extends MemoryParts {
-  /** A second copy of the rows while the worker loads them (the file's bytes beside the decoded
-   *  rows, then the rows beside their train/validation split). It passes before the training
-   *  buffers exist, but is counted on top of them. */
+  /** The held-out rows' copy beside the loaded rows while the worker splits off a validation
+   *  fraction (the file is decoded in place and the training rows are moved within it, so nothing
+   *  else is copied); 0 without a fraction. Counted on top of the training buffers. */
   datasetLoading: number;
 }
 
@@ -22,8 +22,10 @@ export function specMemoryEstimate(spec: JobSpec, data: DatasetInfo, validation:
   const trainRows = trainingRows(spec, data.rows);
   let validationRows = 0;
   if (spec.validation !== null) validationRows = 'fraction' in spec.validation ? data.rows - trainRows : (validation?.rows ?? 0);
-  const core = memoryEstimate(toTrainConfig(spec), { trainRows, validationRows, features: data.features, targetWidth: data.targetWidth });
-  const datasetLoading = 4 * (trainRows + validationRows) * (data.features + data.targetWidth);
+  const featureBytes = data.featureBytes ?? 4;
+  const core = memoryEstimate(toTrainConfig(spec), { trainRows, validationRows, features: data.features, targetWidth: data.targetWidth, featureBytes });
+  const heldOut = spec.validation !== null && 'fraction' in spec.validation ? validationRows : 0;
+  const datasetLoading = heldOut * (featureBytes * data.features + 4 * data.targetWidth);
   return { bytes: core.bytes + datasetLoading, parts: { ...core.parts, datasetLoading } };
 }
 

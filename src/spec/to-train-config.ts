@@ -76,6 +76,8 @@ export interface DatasetInfo {
   classes: number | null;
   task: Task;
   targetWidth: number;
+  /** Bytes per stored feature: 1 for IDX pixels kept as bytes, 4 (the default) for float32. */
+  featureBytes?: number;
 }
 
 /** Rows left for training after the validation split: the held-out part is ceil(rows · fraction), as the core's splitHoldout. */

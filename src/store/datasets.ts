@@ -18,6 +18,8 @@ export interface DatasetFileInfo {
   classes: number | null;
   task: Task;
   targetWidth: number;
+  /** Bytes per stored feature: 1 for IDX pixels kept as bytes, 4 for float32 (and files from before). */
+  featureBytes: number;
   /** Bytes of the file on disk. */
   size: number;
 }
@@ -47,7 +49,7 @@ function encodeMeta(m: DatasetMeta): string[] {
   return [
     'id', m.id, 'tenant', m.tenant, 'name', m.name ?? '', 'format', m.format, 'rows', String(m.rows),
     'features', String(m.features), 'classes', m.classes === null ? '' : String(m.classes), 'task', m.task,
-    'targetWidth', String(m.targetWidth), 'size', String(m.size), 'createdAt', m.createdAt,
+    'targetWidth', String(m.targetWidth), 'featureBytes', String(m.featureBytes), 'size', String(m.size), 'createdAt', m.createdAt,
   ];
 }
 
@@ -72,6 +74,7 @@ function decodeMeta(s: Store, h: Record<string, string>): DatasetMeta | null {
     classes: h.classes ? Number(h.classes) : null,
     task: h.task === 'regression' ? 'regression' : 'classification',
     targetWidth: Number(h.targetWidth),
+    featureBytes: h.featureBytes === '1' ? 1 : 4,
     size: Number(h.size),
     createdAt,
     lastUsedAt,

@@ -87,8 +87,8 @@ describe('MAX_JOB_MEMORY_BYTES at POST /v1/jobs', () => {
       },
       { trainRows: 9_000, validationRows: 1_000, features: 1, targetWidth: 1 },
     );
-    // Plus the worker's second copy of the 10,000 rows (1 feature + 1 target) while it loads them.
-    const datasetLoading = 4 * 10_000 * 2;
+    // Plus the 1,000 held-out rows (1 float feature + 1 target) copied while the worker splits them off.
+    const datasetLoading = 4 * 1_000 * 2;
     const expected = { bytes: core.bytes + datasetLoading, parts: { ...core.parts, datasetLoading } };
     expect(job.memoryEstimate).toEqual(expected);
     expect(job.memoryEstimate.bytes).toBeLessThan(DEFAULT_LIMIT);

@@ -18,9 +18,9 @@ const spec = (extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
-/** The core's estimate plus the worker's second copy of the rows while loading. */
-function withLoading(core: ReturnType<typeof memoryEstimate>, rows: number, width: number) {
-  const datasetLoading = 4 * rows * width;
+/** The core's estimate plus the held-out rows' copy while the worker splits them off (bytes per row). */
+function withLoading(core: ReturnType<typeof memoryEstimate>, heldOutRows: number, rowBytes: number) {
+  const datasetLoading = heldOutRows * rowBytes;
   return { bytes: core.bytes + datasetLoading, parts: { ...core.parts, datasetLoading } };
 }
 
@@ -28,17 +28,40 @@ describe('specMemoryEstimate', () => {
   it('splits the rows by the validation fraction, as the worker does (ceil for validation)', () => {
     const s = spec({ validation: { fraction: 0.15 } });
     const got = specMemoryEstimate(s, wide, null);
-    expect(got).toEqual(withLoading(memoryEstimate(toTrainConfig(s), { trainRows: 8_500, validationRows: 1_500, features: 1, targetWidth: 1 }), 10_000, 2));
+    expect(got).toEqual(withLoading(memoryEstimate(toTrainConfig(s), { trainRows: 8_500, validationRows: 1_500, features: 1, targetWidth: 1 }), 1_500, 8));
   });
 
   it('counts a separate validation dataset\'s rows, and none without validation', () => {
     const v: DatasetInfo = { ...wide, rows: 3_000 };
     const s = spec({ validation: { dataset: 'ds_01JD0000000000000000000001' } });
-    expect(specMemoryEstimate(s, wide, v)).toEqual(withLoading(memoryEstimate(toTrainConfig(s), { trainRows: 10_000, validationRows: 3_000, features: 1, targetWidth: 1 }), 13_000, 2));
+    expect(specMemoryEstimate(s, wide, v)).toEqual(withLoading(memoryEstimate(toTrainConfig(s), { trainRows: 10_000, validationRows: 3_000, features: 1, targetWidth: 1 }), 0, 0));
     const plain = specMemoryEstimate(spec(), wide, null);
     expect(plain.parts.dataset).toBe(10_000 * 2 * 4);
-    expect(plain.parts.datasetLoading).toBe(10_000 * 2 * 4);
+    expect(plain.parts.datasetLoading).toBe(0);
     expect(plain.bytes).toBe(Object.values(plain.parts).reduce((a, b) => a + b, 0));
+  });
+});
+
+describe('byte features (IDX pixels stored as bytes)', () => {
+  it('count 1 byte a feature, plus one float chunk to validate on; standardization makes them floats', () => {
+    const fashion: DatasetInfo = { rows: 60_000, features: 784, classes: 10, task: 'classification', targetWidth: 1, featureBytes: 1 };
+    const s = JobSpecSchema.parse({
+      dataset: 'ds_01JD0000000000000000000000',
+      validation: { fraction: 0.1 },
+      model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 10 }] },
+      loss: 'softmax_cross_entropy',
+      batchSize: 1024,
+    });
+    const bytes = specMemoryEstimate(s, fashion, null);
+    const floats = specMemoryEstimate(s, { ...fashion, featureBytes: 4 }, null);
+    expect(bytes.parts.dataset).toBe(60_000 * (784 + 4));
+    expect(floats.parts.dataset).toBe(60_000 * 785 * 4);
+    expect(bytes.parts.datasetLoading).toBe(6_000 * (784 + 4));
+    expect(bytes.parts.activations - floats.parts.activations).toBe(4 * 1024 * 784);
+    // The service's measured peak for this job is about 150 MiB, its process included.
+    expect(bytes.bytes).toBeLessThan(floats.bytes / 2);
+    const normalized = { ...s, normalize: 'standard' as const };
+    expect(specMemoryEstimate(normalized, fashion, null).parts.dataset).toBe(specMemoryEstimate(normalized, { ...fashion, featureBytes: 4 }, null).parts.dataset);
   });
 });
 

@@ -23,6 +23,8 @@ export interface UploadResult {
   classes: number | null;
   task: 'classification' | 'regression';
   targetWidth: number;
+  /** Bytes per stored feature: 1 for IDX pixels, 4 for float32. */
+  featureBytes: number;
   /** Bytes of the dataset file. */
   size: number;
 }

@@ -26,5 +26,5 @@ export async function runUpload(t: UploadTask): Promise<UploadResult> {
   // The storage writes atomically: a reader never sees half a dataset.
   await threadStorage().put(t.outKey, bytes);
   const { meta } = loaded;
-  return { rows: meta.rows, features: meta.features, classes: meta.classes, task: meta.task, targetWidth: meta.targetWidth, size: bytes.byteLength };
+  return { rows: meta.rows, features: meta.features, classes: meta.classes, task: meta.task, targetWidth: meta.targetWidth, featureBytes: loaded.dataset.x instanceof Uint8Array ? 1 : 4, size: bytes.byteLength };
 }
