@@ -1119,7 +1119,7 @@ export interface components {
                 activations: number;
                 /** @description training and validation rows as float32 features and targets (features twice with normalize) */
                 dataset: number;
-                /** @description a second copy of the rows while the worker reads and splits the dataset file (before the training buffers exist, counted on top of them) */
+                /** @description the held-out rows copied beside the loaded rows while the worker splits off a validation fraction (0 without one; counted on top of the training buffers) */
                 datasetLoading: number;
                 /** @description one float per unit per row for each dropout layer */
                 dropoutMasks: number;
