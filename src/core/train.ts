@@ -158,7 +158,8 @@ async function endEpoch(run: TrainingRun, hooks: TrainHooks, started: number): P
   if (ranked !== null) {
     const { monitor, kept } = run.ranking;
     const bytes = checkpointOf(run, metrics);
-    await hooks.onBest?.({ epoch: metrics.epoch, step: metrics.step, monitor, value: ranked.value, bytes, kept: kept.map((k) => ({ ...k })), evicted: ranked.evicted });
+    const { value, evicted } = ranked;
+    await hooks.onBest?.({ epoch: metrics.epoch, step: metrics.step, monitor, value, bytes, kept: kept.map((k) => ({ ...k })), evicted });
   }
   await hooks.onLatest?.({ epoch: run.position.epoch, step: run.position.step, bytes: resumeBytes(run) });
   return reason;
