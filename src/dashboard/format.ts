@@ -23,9 +23,10 @@ export function fmtTime(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 }
 
-/** A duration in seconds as "42 s", "3 min 5 s", "1 h 4 min". */
+/** A duration in seconds as "< 1 s", "42 s", "3 min 5 s", "1 h 4 min". */
 export function fmtDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  if (seconds < 1) return '< 1 s';
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;

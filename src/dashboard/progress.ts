@@ -12,6 +12,7 @@ export class ProgressView {
   private readonly stepText = h('span', { class: 'step-text' });
   private readonly stepBar = h('div', { class: 'bar within', role: 'progressbar', 'aria-label': 'within the epoch', hidden: true }, this.stepFill);
   private epoch = 0;
+  private epochs = 0;
 
   constructor() {
     this.el = h(
@@ -28,12 +29,15 @@ export class ProgressView {
   setEpochs(epoch: number, epochs: number, running: boolean): void {
     if (epoch !== this.epoch || !running) this.clearWithin();
     this.epoch = epoch;
+    this.epochs = epochs;
     this.epochText.textContent = `${epoch} / ${epochs}`;
     this.epochFill.style.width = `${epochs > 0 ? Math.min(100, (100 * epoch) / epochs) : 0}%`;
   }
 
   setWithin(p: EpochProgress): void {
     if (p.epoch <= this.epoch) return; // a late event for an epoch already recorded
+    // Training epoch N means N − 1 are done, even before the next poll of the job says so.
+    if (p.epoch - 1 > this.epoch && this.epochs > 0) this.setEpochs(p.epoch - 1, this.epochs, true);
     const fraction = p.stepsPerEpoch > 0 ? Math.min(1, p.step / p.stepsPerEpoch) : 0;
     this.stepBar.hidden = false;
     this.stepBar.setAttribute('aria-valuenow', String(Math.round(fraction * 100)));

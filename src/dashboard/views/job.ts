@@ -18,7 +18,7 @@ const CHART_GROUPS: { title: string; metrics: string[]; log?: boolean }[] = [
   { title: 'r²', metrics: ['r2', 'val_r2'] },
   { title: 'learning rate', metrics: ['lr'] },
 ];
-const REFRESH_MS = 1000;
+const REFRESH_MS = 500;
 
 function lineFor(metric: string, index: number): Line {
   const base = metric.replace(/^val_/, '');
@@ -180,9 +180,13 @@ export function jobView(session: Session, id: string): View {
     }
   }
 
-  /** At most one refresh per REFRESH_MS while epochs arrive. */
+  /**
+   * While epochs arrive: a refresh at once and one REFRESH_MS later (the job's best epoch and its
+   * checkpoint are written just after the epoch's record), at most that often.
+   */
   function scheduleRefresh(): void {
     if (refreshTimer !== undefined) return;
+    void refresh();
     refreshTimer = setTimeout(() => {
       refreshTimer = undefined;
       void refresh();
