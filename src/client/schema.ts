@@ -360,7 +360,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a hyperparameter sweep
-         * @description Trials are the base job spec with the space's paths set to sampled values; each is an ordinary job (GET /v1/jobs?sweep=…). A space that can only produce specs that cannot run is refused (400 naming the path: space.<path> or base.<path>); a trial whose sampled spec cannot run is recorded as invalid.
+         * @description Trials are the base job spec with the space's paths set to sampled values; each is an ordinary job (GET /v1/jobs?sweep=…). A space that can only produce specs that cannot run is refused (400 naming the path: space.<path> or base.<path>); a trial whose sampled spec cannot run is recorded as invalid. With an Idempotency-Key header a retry returns the same sweep (200); the same key with a different body is 409.
          */
         post: operations["submitSweep"];
         delete?: never;
@@ -2366,7 +2366,9 @@ export interface operations {
     submitSweep: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2376,6 +2378,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sweep"];
+                };
+            };
             /** @description Default Response */
             201: {
                 headers: {
@@ -2390,6 +2401,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];

@@ -77,14 +77,38 @@ export function isSweepFinished(status: SweepStatus): boolean {
 
 const nowIso = () => new Date().toISOString();
 
-export async function createSweep(s: Store, r: { id: string; tenant: string; name: string | null; spec: SweepSpec }): Promise<SweepRecord> {
+export type CreateSweepResult = { kind: 'created'; sweep: SweepRecord } | { kind: 'exists'; sweepId: string; bodyHash: string };
+
+/**
+ * Writes a new running sweep (hash, tenant index, active set), unless `idempotency.key` (a digest
+ * of the client's Idempotency-Key) was seen: then the earlier sweep's id and body hash.
+ */
+export async function createSweep(
+  s: Store,
+  r: { id: string; tenant: string; name: string | null; spec: SweepSpec; idempotency?: { key: string; bodyHash: string } },
+): Promise<CreateSweepResult> {
   const at = nowIso();
   const fields = ['id', r.id, 'tenant', r.tenant, 'spec', JSON.stringify(r.spec), 'status', 'running', 'createdAt', at, 'updatedAt', at, 'next', '0', 'seq', '0'];
   fields.push('maxTrials', String(r.spec.maxTrials), 'parallelism', String(r.spec.parallelism));
   if (r.name !== null) fields.push('name', r.name);
   const k = s.keys;
-  await runScript(s.redis, 'createSweep', [k.sweep(r.id), k.tenantSweeps(r.tenant), k.activeSweeps(), k.sweepStream(r.id)], [r.id, ...fields]);
-  return decodeSweep(Object.fromEntries(chunk(fields))) as SweepRecord;
+  const idem = r.idempotency;
+  const res = (await runScript(
+    s.redis,
+    'createSweep',
+    [k.sweep(r.id), k.tenantSweeps(r.tenant), k.activeSweeps(), k.sweepStream(r.id), sweepIdempotencyKey(s, r.tenant, idem?.key ?? '-')],
+    [r.id, idem === undefined ? '0' : '1', idem?.bodyHash ?? '', String(s.config.idempotencyTtlSeconds), ...fields],
+  )) as [string, string];
+  if (res[0] === 'exists') {
+    const [sweepId = '', bodyHash = ''] = res[1].split(' ');
+    return { kind: 'exists', sweepId, bodyHash };
+  }
+  return { kind: 'created', sweep: decodeSweep(Object.fromEntries(chunk(fields))) as SweepRecord };
+}
+
+/** The Redis key of a sweep's Idempotency-Key: the tenant's idempotency space, apart from jobs' keys. */
+export function sweepIdempotencyKey(s: Store, tenant: string, key: string): string {
+  return s.keys.idempotency(tenant, `sweep:${key}`);
 }
 
 function chunk(flat: string[]): [string, string][] {

@@ -218,6 +218,27 @@ describe('/v1/sweeps', () => {
     await f.app.inject({ method: 'POST', url: `/v1/sweeps/${s.id}/cancel` });
   });
 
+  it('Idempotency-Key: a retry returns the same sweep (200) and starts nothing new; another body with the key is 409', async () => {
+    const headers = { 'idempotency-key': 'sweep-retry-1' };
+    const body = sweepBody({ seed: undefined, parallelism: 1 });
+    const first = await f.app.inject({ method: 'POST', url: '/v1/sweeps', payload: body, headers });
+    expect(first.statusCode).toBe(201);
+    const again = await f.app.inject({ method: 'POST', url: '/v1/sweeps', payload: body, headers });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().id).toBe(first.json().id);
+    // The seed was drawn once: the retry did not make a second sweep with another one.
+    expect(again.json().spec.seed).toBe(first.json().spec.seed);
+    const trials = (await listJobs(f.store, 'default', { sweep: first.json().id, limit: 100 })).items;
+    expect(trials).toHaveLength(1);
+    const other = await f.app.inject({ method: 'POST', url: '/v1/sweeps', payload: { ...body, maxTrials: 7 }, headers });
+    expect(other.statusCode).toBe(409);
+    expect(errorOf(other.body)).toMatchObject({ code: 'idempotency_conflict', details: { path: 'headers.idempotency-key', sweepId: first.json().id } });
+    // A job's key of the same text is another key.
+    const job = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec(), headers });
+    expect(job.statusCode).toBe(201);
+    await f.app.inject({ method: 'POST', url: `/v1/sweeps/${first.json().id}/cancel` });
+  });
+
   it('lists sweeps newest first with a cursor; another id is 404', async () => {
     const page = await f.app.inject({ method: 'GET', url: '/v1/sweeps?limit=2' });
     expect(page.statusCode).toBe(200);

@@ -1,9 +1,8 @@
 // /v1/jobs: submit (idempotent, per-tenant queue limit), list, get, cancel.
-import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { waitingPosition } from '../../queue/bullmq-internals.js';
 import { enqueueTrainJob, removeQueuedJob } from '../../queue/queue.js';
-import { JobSpecSchema, type JobSpec } from '../../spec/job-spec.js';
+import { JobSpecSchema } from '../../spec/job-spec.js';
 import { resolveSpec } from '../../spec/to-train-config.js';
 import { requestCancel } from '../../store/cancel.js';
 import { dropInitCheckpoint } from '../../store/init-checkpoint.js';
@@ -12,6 +11,7 @@ import { createJob, forgetIdempotencyKey, getJob, isTerminal, listJobs, transiti
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, issuesError, notFound } from '../errors.js';
 import { pinParentCheckpoint } from '../init-from.js';
+import { bodyHash, idemKey } from '../idempotency.js';
 import { admitJobStorage } from '../job-quota.js';
 import { presentJob, presentJobSummary } from '../present.js';
 import { IdempotencyHeaders, JobIdParams, JobListQuery, JobListSchema, JobSchema } from '../schemas.js';
@@ -20,15 +20,6 @@ import { checkSubmittedSpec } from '../validate-spec.js';
 // Answers every route may give (401, 429, 503, …) are added to the document in one place
 // (openapi-contract.ts); routes declare only their own.
 const errors = { 400: ErrorBodySchema };
-
-function bodyHash(spec: JobSpec): string {
-  return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
-}
-
-/** Redis key material for an Idempotency-Key: a digest, so any header value makes a safe key. */
-function idemKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 40);
-}
 
 export function jobRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   const s = ctx.store;

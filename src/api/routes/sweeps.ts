@@ -9,13 +9,24 @@ import { resolveSweepSpec, SweepSpecSchema } from '../../spec/sweep-spec.js';
 import { newSweepId } from '../../store/ids.js';
 import { countQueuedJobs } from '../../store/jobs.js';
 import { isStreamId } from '../../store/stream.js';
-import { createSweep, getSweep, isSweepFinished, listSweeps, markSweepCancelling, readDecisions, readSweepEvents, type SweepRecord } from '../../store/sweeps.js';
+import {
+  createSweep,
+  getSweep,
+  isSweepFinished,
+  listSweeps,
+  markSweepCancelling,
+  readDecisions,
+  readSweepEvents,
+  sweepIdempotencyKey,
+  type SweepRecord,
+} from '../../store/sweeps.js';
 import { checkSweep } from '../../sweep/check.js';
 import { createSweepDriver, type SweepDriver } from '../../sweep/driver.js';
 import { sweepView } from '../../sweep/leaderboard.js';
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, issuesError, notFound } from '../errors.js';
-import { EventsQuery } from '../schemas.js';
+import { bodyHash, idemKey } from '../idempotency.js';
+import { EventsQuery, IdempotencyHeaders } from '../schemas.js';
 import { SweepIdParams, SweepListQuery, SweepListSchema, SweepSchema } from '../sweep-schemas.js';
 
 const errors = { 400: ErrorBodySchema };
@@ -61,15 +72,37 @@ export function sweepRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           summary: 'Submit a hyperparameter sweep',
           description:
             'Trials are the base job spec with the space\'s paths set to sampled values; each is an ordinary job (GET /v1/jobs?sweep=…). ' +
-            'A space that can only produce specs that cannot run is refused (400 naming the path: space.<path> or base.<path>); a trial whose sampled spec cannot run is recorded as invalid.',
+            'A space that can only produce specs that cannot run is refused (400 naming the path: space.<path> or base.<path>); a trial whose sampled spec cannot run is recorded as invalid. ' +
+            'With an Idempotency-Key header a retry returns the same sweep (200); the same key with a different body is 409.',
           tags: ['sweeps'],
           body: SweepSpecSchema,
-          response: { 201: SweepSchema, 429: ErrorBodySchema, ...errors },
+          headers: IdempotencyHeaders,
+          response: { 200: SweepSchema, 201: SweepSchema, 409: ErrorBodySchema, 429: ErrorBodySchema, ...errors },
         },
       },
       async (request, reply) => {
         const tenant = request.tenant;
         const body = request.body;
+        const hash = bodyHash(body);
+        const rawKey = request.headers['idempotency-key'];
+        const key = rawKey === undefined ? null : idemKey(rawKey);
+        /** The earlier sweep of this key (200), 409 for another body, null when it expired. */
+        const replay = async (sweepId: string, priorHash: string) => {
+          if (priorHash !== hash) {
+            throw new ApiError('idempotency_conflict', 'this Idempotency-Key was used with a different request body', { path: 'headers.idempotency-key', sweepId });
+          }
+          const prior = await getSweep(s, sweepId, tenant);
+          if (prior === null) await s.redis.del(sweepIdempotencyKey(s, tenant, key ?? ''));
+          return prior === null ? null : reply.code(200).send(await full(prior));
+        };
+        if (key !== null) {
+          const seen = await s.redis.get(sweepIdempotencyKey(s, tenant, key));
+          if (seen !== null) {
+            const [sweepId = '', priorHash = ''] = seen.split(' ');
+            const replayed = await replay(sweepId, priorHash);
+            if (replayed !== null) return replayed;
+          }
+        }
         const max = s.config.limits.sweepTrials;
         const spec = resolveSweepSpec(body, () => randomInt(0, 2 ** 31));
         if (spec.maxTrials > max) {
@@ -84,7 +117,14 @@ export function sweepRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           });
         }
         const id = newSweepId();
-        const r = await createSweep(s, { id, tenant, name: body.name ?? null, spec });
+        const created = await createSweep(s, { id, tenant, name: body.name ?? null, spec, ...(key !== null ? { idempotency: { key, bodyHash: hash } } : {}) });
+        if (created.kind === 'exists') {
+          // A concurrent request with the same key won the race.
+          const replayed = await replay(created.sweepId, created.bodyHash);
+          if (replayed === null) throw new ApiError('unavailable', 'the earlier sweep for this Idempotency-Key expired; retry');
+          return replayed;
+        }
+        const r = created.sweep;
         request.log.info({ sweepId: id, tenant, maxTrials: spec.maxTrials, parallelism: spec.parallelism }, 'sweep submitted');
         await drive(id);
         return reply.code(201).header('Location', `/v1/sweeps/${id}`).send(await full((await getSweep(s, id)) ?? r));
