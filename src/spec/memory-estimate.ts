@@ -3,7 +3,7 @@
 // names the spec field that drives the estimate most.
 import { memoryEstimate, type MemoryParts } from '../core/index.js';
 import type { JobSpec, SpecIssue } from './job-spec.js';
-import { toTrainConfig, trainingRows, type DatasetInfo } from './to-train-config.js';
+import { parameterCount, toTrainConfig, trainingRows, type DatasetInfo } from './to-train-config.js';
 
 export interface JobMemoryParts extends MemoryParts {
   /** The held-out rows' copy beside the loaded rows while the worker splits off a validation
@@ -26,7 +26,10 @@ export function specMemoryEstimate(spec: JobSpec, data: DatasetInfo, validation:
   const core = memoryEstimate(toTrainConfig(spec), { trainRows, validationRows, features: data.features, targetWidth: data.targetWidth, featureBytes });
   const heldOut = spec.validation !== null && 'fraction' in spec.validation ? validationRows : 0;
   const datasetLoading = heldOut * (featureBytes * data.features + 4 * data.targetWidth);
-  return { bytes: core.bytes + datasetLoading, parts: { ...core.parts, datasetLoading } };
+  // Fine-tuning: the pinned starting checkpoint's bytes and its decoded tensors, held for the run.
+  const starting = spec.initFrom === undefined ? 0 : 2 * 4 * (parameterCount(spec, data.features) + (spec.normalize === 'standard' ? 2 * data.features : 0));
+  const parts = { ...core.parts, serialization: core.parts.serialization + starting, datasetLoading };
+  return { bytes: core.bytes + starting + datasetLoading, parts };
 }
 
 type Driver = 'batchSize' | 'model.layers' | 'dataset';

@@ -25,6 +25,14 @@ function withLoading(core: ReturnType<typeof memoryEstimate>, heldOutRows: numbe
 }
 
 describe('specMemoryEstimate', () => {
+  it("counts a fine-tuned job's starting checkpoint: its bytes and decoded tensors, 8 bytes per parameter (and per normalize statistic)", () => {
+    const plain = specMemoryEstimate(spec({ normalize: 'standard' }), tall, null);
+    const tuned = specMemoryEstimate(spec({ normalize: 'standard', initFrom: { job: 'job_01JD0000000000000000000000' } }), tall, null);
+    const params = 200 * 64 + 64 + 64 + 1;
+    expect(tuned.parts.serialization - plain.parts.serialization).toBe(8 * (params + 2 * 200));
+    expect(tuned.bytes - plain.bytes).toBe(8 * (params + 2 * 200));
+  });
+
   it('splits the rows by the validation fraction, as the worker does (ceil for validation)', () => {
     const s = spec({ validation: { fraction: 0.15 } });
     const got = specMemoryEstimate(s, wide, null);
