@@ -1,7 +1,7 @@
 // Submission-time check of a sweep: refuse (with the path at fault) a sweep that can only produce
 // specs that cannot run, accept one where some trials may be invalid (those are recorded as such).
 // Bounded work: a few proposed trials in full, and up to PROBES_PER_AXIS values of each axis
-// through the schema only.
+// (PROBES_IN_ALL in all) through the schema only.
 import type { Issue } from '../api/errors.js';
 import type { DistributionSpec, SweepSpec } from '../spec/sweep-spec.js';
 import type { Store } from '../store/redis.js';
@@ -11,6 +11,8 @@ import { buildTrial, shapeTrial } from './trial.js';
 /** Trials built in full (dataset checks included) before a sweep is accepted. */
 const PROPOSALS_CHECKED = 8;
 const PROBES_PER_AXIS = 64;
+/** Schema checks of axis values in all, whatever the number of axes. */
+const PROBES_IN_ALL = 512;
 
 /** The values of an axis worth trying: every choice (evenly spread past the cap), or both bounds. */
 function probeValues(d: DistributionSpec): unknown[] {
@@ -35,10 +37,15 @@ export async function checkSweep(s: Store, tenant: string, sweep: SweepSpec, lab
   // An axis none of whose values works is refused even when other trials happen to be fine.
   const axisIssues: Issue[] = [];
   const params0 = proposeParams(sweep, 0);
+  let budget = PROBES_IN_ALL;
   for (const [path, d] of Object.entries(sweep.space)) {
     let failing: Issue | null = null;
     let works = false;
-    for (const v of probeValues(d)) {
+    const values = probeValues(d);
+    // Past the budget an axis is not judged on its own (the proposals above still are).
+    if (values.length > budget) break;
+    budget -= values.length;
+    for (const v of values) {
       const shaped = shapeTrial(sweep, label, 0, { ...params0, [path]: v });
       const mine = shaped.issues.find((i) => i.path === `space.${path}`);
       if (mine === undefined) {

@@ -46,6 +46,13 @@ export interface SweepDriver {
 
 const label = (sweep: SweepRecord) => sweep.name ?? sweep.id;
 
+/**
+ * Trials one drive proposes at most. Invalid trials take no slot, so a space that is mostly
+ * invalid would otherwise be walked to its end in one call (an API request, say); the next drive
+ * (a trial ending, or the tick) goes on.
+ */
+const LAUNCHES_PER_DRIVE = 32;
+
 /** A finished trial job's outcome as the sweep counts it. */
 function outcomeOf(job: JobRecord): TrialDone {
   const outcome = job.status === 'completed' && job.reason === 'pruned' ? 'pruned' : (job.status as 'completed' | 'failed' | 'cancelled');
@@ -163,10 +170,10 @@ export function createSweepDriver(d: SweepDriverDeps): SweepDriver {
     }
   }
 
-  /** Launches trials while the sweep has room and trials left. */
+  /** Launches trials while the sweep has room and trials left (at most LAUNCHES_PER_DRIVE, so one drive's cost is bounded). */
   async function launch(sweep: SweepRecord): Promise<void> {
     const k = store.keys;
-    for (;;) {
+    for (let n = 0; n < LAUNCHES_PER_DRIVE; n++) {
       const [status, next, maxTrials, parallelism] = await store.redis.hmget(k.sweep(sweep.id), 'status', 'next', 'maxTrials', 'parallelism');
       const live = await store.redis.scard(k.sweepLive(sweep.id));
       if (status !== 'running' || Number(next) >= Number(maxTrials) || live >= Number(parallelism)) return;

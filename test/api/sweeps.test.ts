@@ -7,6 +7,7 @@ import { claimTrial, finishTrial, getSweep } from '../../src/store/sweeps.js';
 import { buildTrial } from '../../src/sweep/trial.js';
 import { newJobId } from '../../src/store/ids.js';
 import { createSweepDriver } from '../../src/sweep/driver.js';
+import { sha256Hex } from '../../src/api/auth.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
 interface SweepBody {
@@ -239,6 +240,22 @@ describe('/v1/sweeps', () => {
     await f.app.inject({ method: 'POST', url: `/v1/sweeps/${first.json().id}/cancel` });
   });
 
+  it('one drive proposes a bounded number of trials (invalid ones take no slot); the next drives go on', async () => {
+    // Half the values are invalid, parallelism is the whole sweep: only the per-drive bound stops the first drive.
+    const res = await submit(sweepBody({ space: { 'model.layers.0.units': { choice: [0, 8] } }, maxTrials: 50, parallelism: 50 }));
+    expect(res.statusCode).toBe(201);
+    const s = res.json() as SweepBody;
+    expect(s.leaderboard).toHaveLength(32);
+    expect(s.counts.pending).toBe(18);
+    const driver = createSweepDriver({ store: f.store, queue: f.queue, logger: quiet as never });
+    await driver.drive(s.id);
+    const after = await get(s.id);
+    expect(after.leaderboard).toHaveLength(50);
+    expect(after.counts.pending).toBe(0);
+    expect(after.counts.invalid + after.counts.queued).toBe(50);
+    await f.app.inject({ method: 'POST', url: `/v1/sweeps/${s.id}/cancel` });
+  });
+
   it('lists sweeps newest first with a cursor; another id is 404', async () => {
     const page = await f.app.inject({ method: 'GET', url: '/v1/sweeps?limit=2' });
     expect(page.statusCode).toBe(200);
@@ -251,5 +268,36 @@ describe('/v1/sweeps', () => {
     expect(missing.statusCode).toBe(404);
     const bad = await f.app.inject({ method: 'GET', url: '/v1/sweeps/nope' });
     expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('/v1/sweeps between tenants', () => {
+  let g: AppFixture;
+  const A = 'key-alpha-0123456789abcdef0123456789';
+  const B = 'key-beta-0123456789abcdef01234567890';
+  beforeAll(async () => {
+    g = await appFixture({ API_KEYS: `alpha:${sha256Hex(A)},beta:${sha256Hex(B)}`, MAX_QUEUED_JOBS_PER_TENANT: '1000' });
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+  const as = (key: string) => ({ authorization: `Bearer ${key}` });
+
+  it("another tenant's sweep is not found anywhere, and its trials are not listed", async () => {
+    const created = await g.app.inject({ method: 'POST', url: '/v1/sweeps', payload: sweepBody(), headers: as(A) });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().id as string;
+    for (const [method, url] of [
+      ['GET', `/v1/sweeps/${id}`],
+      ['POST', `/v1/sweeps/${id}/cancel`],
+      ['GET', `/v1/sweeps/${id}/events`],
+    ] as const) {
+      const res = await g.app.inject({ method, url, headers: as(B) });
+      expect(res.statusCode, `${method} ${url}`).toBe(404);
+    }
+    expect((await g.app.inject({ method: 'GET', url: '/v1/sweeps', headers: as(B) })).json().items).toEqual([]);
+    expect((await g.app.inject({ method: 'GET', url: `/v1/jobs?sweep=${id}`, headers: as(B) })).json().items).toEqual([]);
+    expect((await g.app.inject({ method: 'GET', url: `/v1/jobs?sweep=${id}`, headers: as(A) })).json().items).toHaveLength(2);
+    expect((await g.app.inject({ method: 'POST', url: `/v1/sweeps/${id}/cancel`, headers: as(A) })).statusCode).toBe(202);
   });
 });
