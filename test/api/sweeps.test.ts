@@ -252,7 +252,7 @@ describe('/v1/sweeps', () => {
     const after = await get(s.id);
     expect(after.leaderboard).toHaveLength(50);
     expect(after.counts.pending).toBe(0);
-    expect(after.counts.invalid + after.counts.queued).toBe(50);
+    expect((after.counts.invalid ?? 0) + (after.counts.queued ?? 0)).toBe(50);
     await f.app.inject({ method: 'POST', url: `/v1/sweeps/${s.id}/cancel` });
   });
 
