@@ -27,6 +27,7 @@ export const ERROR_STATUS = {
   idempotency_conflict: 409,
   no_checkpoint: 409,
   dataset_in_use: 409,
+  dataset_processing: 409,
   too_many_webhooks: 409,
   payload_too_large: 413,
   dataset_too_large: 413,
@@ -172,7 +173,7 @@ interface DataErrorLike {
   message: string;
 }
 
-function isDataError(err: unknown): err is DataErrorLike {
+export function isDataError(err: unknown): err is DataErrorLike {
   return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'DataError' && typeof (err as { path?: unknown }).path === 'string';
 }
 

@@ -1,6 +1,7 @@
 // Store records → API response objects (what clients see; internal fields such as the tenant and
 // the body hash stay inside).
 import { checkpointMonitor } from '../spec/to-train-config.js';
+import type { DatasetUpload } from '../store/dataset-uploads.js';
 import type { DatasetMeta } from '../store/datasets.js';
 import type { JobRecord } from '../store/jobs.js';
 
@@ -46,6 +47,8 @@ export function presentDataset(d: DatasetMeta) {
     id: d.id,
     name: d.name,
     format: d.format,
+    status: 'ready' as const,
+    error: null,
     rows: d.rows,
     features: d.features,
     classes: d.classes,
@@ -55,5 +58,25 @@ export function presentDataset(d: DatasetMeta) {
     createdAt: d.createdAt,
     lastUsedAt: d.lastUsedAt,
     expiresAt: d.expiresAt,
+  };
+}
+
+/** An upload still processing or failed, in the dataset's shape (no figures until it is ready). */
+export function presentDatasetUpload(u: DatasetUpload) {
+  return {
+    id: u.id,
+    name: u.name,
+    format: u.format,
+    status: u.status,
+    error: u.error,
+    rows: null,
+    features: null,
+    classes: null,
+    task: null,
+    targetWidth: null,
+    size: null,
+    createdAt: u.createdAt,
+    lastUsedAt: null,
+    expiresAt: null,
   };
 }

@@ -60,6 +60,13 @@ export const DatasetUploadQuery = z.object({
   name: z.string().min(1).max(200).optional(),
   /** Override task inference (integer labels that are really a regression target). */
   task: z.enum(['classification', 'regression']).optional(),
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(600)
+    .default(60)
+    .describe('Seconds to wait for the conversion: 201 ready (or the parser\'s 400) when it ends in time, else 202 processing with Location (poll GET /v1/datasets/:id). 0: answer 202 once the body is stored'),
 });
 
 export const IdempotencyHeaders = z.object({
@@ -189,12 +196,19 @@ export const DatasetSchema = z
     id: z.string(),
     name: z.string().nullable(),
     format: z.string(),
-    rows: z.number(),
-    features: z.number(),
+    status: z
+      .enum(['processing', 'ready', 'failed'])
+      .describe('processing: the upload is stored and being converted; ready: usable by jobs; failed: refused, see error. Only ready datasets are listed'),
+    error: z
+      .object({ path: z.string(), message: z.string() })
+      .nullable()
+      .describe("A failed upload's parser error, naming the line and column (e.g. path line.3.y)"),
+    rows: z.number().nullable().describe('Null until ready'),
+    features: z.number().nullable(),
     classes: z.number().nullable(),
-    task: z.enum(['classification', 'regression']),
-    targetWidth: z.number(),
-    size: z.number().describe('Bytes stored, counted against MAX_TENANT_BYTES'),
+    task: z.enum(['classification', 'regression']).nullable(),
+    targetWidth: z.number().nullable(),
+    size: z.number().nullable().describe('Bytes stored, counted against MAX_TENANT_BYTES'),
     createdAt: z.string(),
     lastUsedAt: z.string().nullable().describe('When a job was last submitted on it'),
     expiresAt: z

@@ -48,6 +48,13 @@ export async function removeSpooled(request: FastifyRequest): Promise<void> {
   await Promise.all(files.map((f) => rm(f, { force: true })));
 }
 
+/** Hands the request's spooled files to the caller (work that goes on after the answer), who deletes them. */
+export function detachSpooled(request: FastifyRequest): string[] {
+  const files = spooled.get(request) ?? [];
+  spooled.delete(request);
+  return files;
+}
+
 /** Deletes the request's spooled files when its response is done (sent, failed or abandoned). */
 export function removeSpooledOnClose(request: FastifyRequest, reply: FastifyReply): void {
   reply.raw.once('close', () => void removeSpooled(request));

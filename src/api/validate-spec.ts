@@ -5,18 +5,33 @@ import { builtinInfo, isBuiltinName } from '../data/index.js';
 import type { JobSpec, SpecIssue } from '../spec/job-spec.js';
 import { checkMemoryLimit, specMemoryEstimate, type JobMemoryEstimate } from '../spec/memory-estimate.js';
 import { checkSpecAgainstDataset, checkSpecLimits, resolveSpec, toTrainConfig, trainingRows, type DatasetInfo } from '../spec/to-train-config.js';
-import { getDatasetMeta } from '../store/datasets.js';
+import { getUpload } from '../store/dataset-uploads.js';
+import { getDatasetMeta, type DatasetMeta } from '../store/datasets.js';
 import type { Store } from '../store/redis.js';
-import type { Issue } from './errors.js';
+import { ApiError, type Issue } from './errors.js';
 import { initFromIssues } from './init-from-check.js';
 
 export function specIssue(i: SpecIssue): Issue {
   return { path: i.path.join('.'), message: i.message, in: 'body' };
 }
 
-async function resolveDataset(s: Store, tenant: string, ref: string | { builtin: string }): Promise<DatasetInfo | null> {
+async function resolveDataset(s: Store, tenant: string, ref: string | { builtin: string }, path = 'dataset'): Promise<DatasetInfo | null> {
   if (typeof ref === 'object') return isBuiltinName(ref.builtin) ? builtinInfo(ref.builtin) : null;
-  return getDatasetMeta(s, ref, tenant);
+  return storedDataset(s, tenant, ref, path);
+}
+
+/**
+ * An uploaded dataset by id; a job naming one that is still processing is refused with 409
+ * dataset_processing (submit again once it is ready), one that failed as not found.
+ */
+async function storedDataset(s: Store, tenant: string, id: string, path: string): Promise<DatasetMeta | null> {
+  const meta = await getDatasetMeta(s, id, tenant);
+  if (meta !== null) return meta;
+  const upload = await getUpload(s, id, tenant);
+  if (upload?.status === 'processing') {
+    throw new ApiError('dataset_processing', `${path}: dataset ${id} is still processing; submit the job once GET /v1/datasets/${id} says "ready"`, { path });
+  }
+  return null;
 }
 
 /** A TrainConfig field path (CoreError.path) → the spec field it came from. */
@@ -59,7 +74,7 @@ export async function checkSubmittedSpec(s: Store, tenant: string, spec: JobSpec
   }
   let validation: DatasetInfo | null = null;
   if (spec.validation !== null && 'dataset' in spec.validation) {
-    validation = await getDatasetMeta(s, spec.validation.dataset, tenant);
+    validation = await storedDataset(s, tenant, spec.validation.dataset, 'validation.dataset');
     if (validation === null) issues.push({ path: 'validation.dataset', message: `dataset ${spec.validation.dataset} not found`, in: 'body' });
   }
   if (data !== null && issues.length === 0) {

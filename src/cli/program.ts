@@ -66,7 +66,7 @@ export function buildProgram(io: Io): Command {
         print(g, items, () =>
           table(
             ['ID', 'NAME', 'ROWS', 'FEATURES', 'TASK', 'CREATED'],
-            items.map((d) => [d.id, d.name ?? '', String(d.rows), String(d.features), d.task, d.createdAt]),
+            items.map((d) => [d.id, d.name ?? '', String(d.rows), String(d.features), d.task ?? d.status, d.createdAt]),
           ),
         );
       }),

@@ -125,7 +125,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a dataset */
+        /** Get a dataset (status processing, ready or failed with the parser's error) */
         get: operations["getDataset"];
         put?: never;
         post?: never;
@@ -559,20 +559,30 @@ export interface components {
         Dataset: {
             classes: number | null;
             createdAt: string;
+            /** @description A failed upload's parser error, naming the line and column (e.g. path line.3.y) */
+            error: {
+                message: string;
+                path: string;
+            } | null;
             /** @description With DATASET_RETENTION_SECONDS: from then on the next sweep deletes it, unless a queued or running job uses it. Null: kept until deleted */
             expiresAt: string | null;
-            features: number;
+            features: number | null;
             format: string;
             id: string;
             /** @description When a job was last submitted on it */
             lastUsedAt: string | null;
             name: string | null;
-            rows: number;
+            /** @description Null until ready */
+            rows: number | null;
             /** @description Bytes stored, counted against MAX_TENANT_BYTES */
-            size: number;
-            targetWidth: number;
-            /** @enum {string} */
-            task: "classification" | "regression";
+            size: number | null;
+            /**
+             * @description processing: the upload is stored and being converted; ready: usable by jobs; failed: refused, see error. Only ready datasets are listed
+             * @enum {string}
+             */
+            status: "processing" | "ready" | "failed";
+            targetWidth: number | null;
+            task: ("classification" | "regression") | null;
         };
         DatasetList: {
             items: components["schemas"]["Dataset"][];
@@ -1773,6 +1783,8 @@ export interface operations {
                 label?: string;
                 name?: string;
                 task?: "classification" | "regression";
+                /** @description Seconds to wait for the conversion: 201 ready (or the parser's 400) when it ends in time, else 202 processing with Location (poll GET /v1/datasets/:id). 0: answer 202 once the body is stored */
+                wait?: number;
             };
             header?: never;
             path?: never;
@@ -1804,6 +1816,15 @@ export interface operations {
                 headers: {
                     /** @description the URL of the created resource */
                     Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -13,7 +13,7 @@ const VERSION = 2;
 const PREFIX = 12;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-type FeatureType = 'float32' | 'uint8';
+export type FeatureType = 'float32' | 'uint8';
 
 interface Header extends DatasetMeta {
   featureNames?: string[];
@@ -24,27 +24,39 @@ interface Header extends DatasetMeta {
 }
 
 export function encodeDataset(loaded: LoadedDataset): Buffer {
-  const { dataset: ds, meta } = loaded;
+  const { dataset: ds } = loaded;
   if (ds.x.length !== ds.n * ds.features || ds.y.length !== ds.n * ds.targetWidth) {
     throw new Error(`dataset arrays do not match n=${ds.n}, features=${ds.features}, targetWidth=${ds.targetWidth}`);
   }
   const xType: FeatureType = ds.x instanceof Uint8Array ? 'uint8' : 'float32';
+  const head = encodeDatasetHead(loaded, xType);
+  const out = Buffer.alloc(head.length + ds.x.byteLength);
+  head.copy(out, 0);
+  if (ds.x instanceof Uint8Array) out.set(ds.x, head.length);
+  else writeFloats(out, head.length, ds.x);
+  return out;
+}
+
+/**
+ * Everything of a dataset file before its features: prefix, header and targets (`loaded.dataset.x`
+ * is not read). A file is this followed by the n × features values of `xType`, so a large dataset's
+ * features can be streamed after it from elsewhere.
+ */
+export function encodeDatasetHead(loaded: LoadedDataset, xType: FeatureType = 'float32'): Buffer {
+  const { dataset: ds, meta } = loaded;
+  if (ds.y.length !== ds.n * ds.targetWidth) throw new Error(`dataset targets do not match n=${ds.n}, targetWidth=${ds.targetWidth}`);
   const header: Header = { ...meta, rows: ds.n, features: ds.features, targetWidth: ds.targetWidth, xType };
   if (loaded.featureNames) header.featureNames = loaded.featureNames;
   if (loaded.classNames) header.classNames = loaded.classNames;
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - ((PREFIX + json.length) % 8)) % 8;
   if (pad > 0) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
-  const out = Buffer.alloc(PREFIX + json.length + 4 * ds.y.length + ds.x.byteLength);
+  const out = Buffer.alloc(PREFIX + json.length + 4 * ds.y.length);
   out.write(MAGIC, 0, 'latin1');
   out.writeUInt32LE(VERSION, 4);
   out.writeUInt32LE(json.length, 8);
   json.copy(out, PREFIX);
-  const yAt = PREFIX + json.length;
-  writeFloats(out, yAt, ds.y);
-  const xAt = yAt + 4 * ds.y.length;
-  if (ds.x instanceof Uint8Array) out.set(ds.x, xAt);
-  else writeFloats(out, xAt, ds.x);
+  writeFloats(out, PREFIX + json.length, ds.y);
   return out;
 }
 

@@ -16,45 +16,78 @@ export interface CsvOptions extends ParseOptions {
 
 export function parseCsv(input: string | Uint8Array, options: CsvOptions = {}): LoadedDataset {
   const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  let header: string[] | null = null;
-  let labelIdx: number[] = [];
-  let featureIdx: number[] = [];
   const x = new GrowableFloat32();
-  const y = new GrowableFloat32();
-  let rows = 0;
+  const parser = new CsvParser(options, x);
+  parser.feed(text);
+  const parsed = parser.finish();
+  return { ...parsed, dataset: { ...parsed.dataset, x: x.toArray() } };
+}
 
-  const width = (): number => (header === null ? Infinity : (header as string[]).length);
-  forEachRecord(body, width, (fields, line) => {
+/** Where a parser puts the feature values, row after row: memory, or a file for large uploads. */
+export interface FeatureSink {
+  push(value: number): void;
+  readonly length: number;
+}
+
+/**
+ * A CSV parsed piece by piece: `feed` takes text that ends at a record boundary (the whole file,
+ * or chunks cut after a newline outside quotes), in order; features go to the sink, targets stay
+ * here (they decide the task and the classes). `finish` returns the dataset with an empty `x`:
+ * the features are the sink's.
+ */
+export class CsvParser {
+  private header: string[] | null = null;
+  private labelIdx: number[] = [];
+  private featureIdx: number[] = [];
+  private readonly y = new GrowableFloat32();
+  private rows = 0;
+  private line = 1;
+
+  constructor(
+    private readonly options: CsvOptions,
+    private readonly x: FeatureSink,
+  ) {}
+
+  feed(chunk: string): void {
+    const text = this.line === 1 && chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk;
+    const width = (): number => (this.header === null ? Infinity : this.header.length);
+    this.line = forEachRecord(text, width, (fields, line) => this.record(fields, line), this.line);
+  }
+
+  private record(fields: string[], line: number): void {
+    const header = this.header;
     if (header === null) {
-      header = fields.map((f) => f.trim());
-      ({ labelIdx, featureIdx } = chooseColumns(header, options.label));
-      checkFeatures(featureIdx.length, options.limits);
+      this.header = fields.map((f) => f.trim());
+      ({ labelIdx: this.labelIdx, featureIdx: this.featureIdx } = chooseColumns(this.header, this.options.label));
+      checkFeatures(this.featureIdx.length, this.options.limits);
       return;
     }
     if (fields.length !== header.length) {
       const count = fields.length > header.length ? `more than ${header.length}` : String(fields.length);
       throw new DataError(`line.${line}`, `line ${line} has ${count} fields, the header has ${header.length}`);
     }
-    rows++;
-    checkRows(rows, options.limits);
-    for (const c of featureIdx) x.push(cellValue(fields, c, header, line));
-    for (const c of labelIdx) y.push(cellValue(fields, c, header, line, LABEL_HINT));
-    checkConvertedSize(x.length + y.length, options.limits, `line.${line}`);
-  });
+    this.rows++;
+    checkRows(this.rows, this.options.limits);
+    for (const c of this.featureIdx) this.x.push(cellValue(fields, c, header, line));
+    for (const c of this.labelIdx) this.y.push(cellValue(fields, c, header, line, LABEL_HINT));
+    checkConvertedSize(this.x.length + this.y.length, this.options.limits, `line.${line}`);
+  }
 
-  if (header === null) throw new DataError('header', 'the CSV is empty: expected a header row naming the columns');
-  if (rows === 0) throw new DataError('rows', 'the CSV has a header but no data rows');
-  const features = featureIdx.length;
-  const targetWidth = labelIdx.length;
-  const yArr = y.toArray();
-  const { task, classes } = describeTargets(yArr, rows, targetWidth, options.task);
-  const names: string[] = header;
-  return {
-    dataset: { x: x.toArray(), y: yArr, n: rows, features, targetWidth },
-    meta: { rows, features, classes, task, targetWidth },
-    featureNames: featureIdx.map((c) => names[c] as string),
-  };
+  finish(): LoadedDataset {
+    const header = this.header;
+    const rows = this.rows;
+    if (header === null) throw new DataError('header', 'the CSV is empty: expected a header row naming the columns');
+    if (rows === 0) throw new DataError('rows', 'the CSV has a header but no data rows');
+    const features = this.featureIdx.length;
+    const targetWidth = this.labelIdx.length;
+    const yArr = this.y.toArray();
+    const { task, classes } = describeTargets(yArr, rows, targetWidth, this.options.task);
+    return {
+      dataset: { x: new Float32Array(0), y: yArr, n: rows, features, targetWidth },
+      meta: { rows, features, classes, task, targetWidth },
+      featureNames: this.featureIdx.map((c) => header[c] as string),
+    };
+  }
 }
 
 function chooseColumns(header: string[], label: string | string[] | undefined): { labelIdx: number[]; featureIdx: number[] } {
@@ -99,15 +132,16 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /**
- * Calls `onRecord` for each non-blank record with its fields and the 1-based line it starts on.
+ * Calls `onRecord` for each non-blank record with its fields and the 1-based line it starts on
+ * (counting from `firstLine`); returns the line after the text.
  * RFC 4180 quoting ("a,b", "say ""hi""", newlines inside quotes); unquoted lines take a fast path.
  * Linear time: fields are cut with slice/indexOf, never grown a character at a time (a 50 MB
  * quoted cell built with `+=` took 39 s).
  */
-function forEachRecord(text: string, maxFields: () => number, onRecord: (fields: string[], line: number) => void): void {
+function forEachRecord(text: string, maxFields: () => number, onRecord: (fields: string[], line: number) => void, firstLine = 1): number {
   const n = text.length;
   let i = 0;
-  let line = 1;
+  let line = firstLine;
   while (i < n) {
     const startLine = line;
     let eol = text.indexOf('\n', i);
@@ -152,7 +186,7 @@ function forEachRecord(text: string, maxFields: () => number, onRecord: (fields:
     }
     if (fields.length > maxFields()) {
       onRecord(fields, startLine);
-      return;
+      return line;
     }
     if (text.charCodeAt(j) === CR) j++;
     if (text.charCodeAt(j) === LF) j++;
@@ -160,6 +194,7 @@ function forEachRecord(text: string, maxFields: () => number, onRecord: (fields:
     i = j;
     if (fields.length > 1 || (fields[0] as string).trim() !== '') onRecord(fields, startLine);
   }
+  return line;
 }
 
 /** The quoted segment starting after its opening quote at `start`: its value, where it ends, newlines in it. */

@@ -23,6 +23,8 @@ export interface Keys {
   idempotency(tenant: string, key: string): string;
   /** Hash: dataset metadata. */
   dataset(datasetId: string): string;
+  /** Hash: an upload still processing or failed (expires). */
+  datasetUpload(datasetId: string): string;
   /** Sorted set (score 0, lexicographic ids): a tenant's datasets. */
   tenantDatasets(tenant: string): string;
   /** Counter with a TTL: wrong API keys from one client address in the current window. */
@@ -90,6 +92,7 @@ export function createKeys(prefix: string): Keys {
     tenantJobsByStatus: (t: string, s: string) => `${p}:tenant:${t}:jobs:${s}`,
     idempotency: (t: string, k: string) => `${p}:tenant:${t}:idem:${k}`,
     dataset: (id: string) => `${p}:dataset:${id}`,
+    datasetUpload: (id: string) => `${p}:dataset:${id}:upload`,
     tenantDatasets: (t: string) => `${p}:tenant:${t}:datasets`,
     authFailures: (address: string) => `${p}:authfail:${address}`,
     tenantUsage: (t: string) => `${p}:tenant:${t}:usage`,

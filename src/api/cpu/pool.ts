@@ -16,6 +16,9 @@ import type { StorageSettings } from '../../storage/storage.js';
 import type { ThreadData } from './thread-storage.js';
 import { CheckpointMissing, type CpuResult, type CpuTask, type OnnxResult, type OnnxTask, type PredictResult, type PredictTask, type TaskError, type ThreadReply, type UploadResult, type UploadTask } from './protocol.js';
 
+/** The CPU threads' young generation (V8's default is 16–64 MB depending on the heap). */
+const THREAD_YOUNG_GENERATION_MB = 8;
+
 /** How long a refused client is told to wait. */
 const RETRY_AFTER_SECONDS = 5;
 
@@ -134,7 +137,12 @@ export class CpuPool {
   }
 
   private spawn(): Thread {
-    const worker = new Worker(threadScript(), { workerData: { storage: this.storage } satisfies ThreadData });
+    const worker = new Worker(threadScript(), {
+      workerData: { storage: this.storage } satisfies ThreadData,
+      // A small young generation: a streamed CSV conversion makes short-lived strings by the
+      // gigabyte, and V8's default lets tens of MB of them pile up between collections.
+      resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
+    });
     // A pool nobody closed must not keep the process alive.
     worker.unref();
     const thread: Thread = { worker, current: null };

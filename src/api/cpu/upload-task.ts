@@ -1,7 +1,14 @@
 // Runs in a CPU thread: an uploaded body (spooled to disk by the API) parsed, converted and
 // stored as the dataset object. Nothing large crosses back to the API's event loop: only metadata.
-import { readFileSync } from 'node:fs';
-import { DataError, encodeDataset, parseCsv, parseIdx, parseJsonRows, type LoadedDataset, type ParseOptions } from '../../data/index.js';
+// CSV is converted chunk by chunk into a scratch file that is streamed to the storage
+// (cpu/csv-upload.ts), so its memory does not grow with the body; JSON rows and IDX (bounded by
+// MAX_UNCOMPRESSED_BYTES) are parsed whole.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { DataError, encodeDataset, parseIdx, parseJsonRows, type LoadedDataset, type ParseOptions } from '../../data/index.js';
+import { asStorageFull } from '../../store/storage-full.js';
+import { convertCsvFile } from './csv-upload.js';
 import type { UploadResult, UploadTask } from './protocol.js';
 import { threadStorage } from './thread-storage.js';
 
@@ -10,21 +17,43 @@ function need(file: string | undefined, name: string): string {
   return file;
 }
 
-function parse(t: UploadTask): LoadedDataset {
-  const options: ParseOptions = { limits: t.limits };
-  if (t.task !== undefined) options.task = t.task;
+function parse(t: UploadTask, options: ParseOptions): LoadedDataset {
   if (t.format === 'idx') return parseIdx(readFileSync(need(t.files.images, 'images')), readFileSync(need(t.files.labels, 'labels')), options);
-  const bytes = readFileSync(need(t.files.file, 'file'));
-  if (t.format === 'csv') return parseCsv(bytes, t.label === undefined ? options : { ...options, label: t.label });
-  return parseJsonRows(bytes, options);
+  return parseJsonRows(readFileSync(need(t.files.file, 'file')), options);
+}
+
+function resultOf(loaded: LoadedDataset, size: number): UploadResult {
+  const { meta } = loaded;
+  // A CSV converted in chunks has float32 features; its `x` here is empty.
+  const featureBytes = loaded.dataset.x instanceof Uint8Array ? 1 : 4;
+  return { rows: meta.rows, features: meta.features, classes: meta.classes, task: meta.task, targetWidth: meta.targetWidth, featureBytes, size };
 }
 
 export async function runUpload(t: UploadTask): Promise<UploadResult> {
-  const loaded = parse(t);
+  const options: ParseOptions = { limits: t.limits };
+  if (t.task !== undefined) options.task = t.task;
+  if (t.format === 'csv') {
+    const body = need(t.files.file, 'file');
+    // The converted file is scratch beside the spooled body (the API deletes neither: it is removed here).
+    const converted = path.join(path.dirname(body), `dataset-${randomBytes(9).toString('hex')}`);
+    try {
+      let loaded: LoadedDataset;
+      try {
+        loaded = convertCsvFile(body, converted, t.label === undefined ? options : { ...options, label: t.label });
+      } catch (err) {
+        // The scratch files are on DATA_DIR: a full volume is named as such.
+        throw asStorageFull(err, t.outKey, statSync(body).size);
+      }
+      // The storage writes atomically (multipart on S3): a reader never sees half a dataset.
+      await threadStorage().putFile(t.outKey, converted);
+      return resultOf(loaded, statSync(converted).size);
+    } finally {
+      rmSync(converted, { force: true });
+    }
+  }
+  const loaded = parse(t, options);
   if (loaded.dataset.n === 0) throw new DataError('rows', 'the dataset has no rows');
   const bytes = encodeDataset(loaded);
-  // The storage writes atomically: a reader never sees half a dataset.
   await threadStorage().put(t.outKey, bytes);
-  const { meta } = loaded;
-  return { rows: meta.rows, features: meta.features, classes: meta.classes, task: meta.task, targetWidth: meta.targetWidth, featureBytes: loaded.dataset.x instanceof Uint8Array ? 1 : 4, size: bytes.byteLength };
+  return resultOf(loaded, bytes.byteLength);
 }

@@ -11,10 +11,13 @@ import { checkQuotaRoom, refuseWhenFull } from '../../store/usage.js';
 import type { RouteContext } from '../context.js';
 import { inputPrefix, quoteInput } from '../../data/quote-input.js';
 import type { UploadTask } from '../cpu/protocol.js';
-import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
-import { presentDataset } from '../present.js';
+import { ApiError, ErrorBodySchema, isDataError, notFound } from '../errors.js';
+import { presentDataset, presentDatasetUpload } from '../present.js';
 import { DatasetIdParams, DatasetListQuery, DatasetListSchema, DatasetSchema, DatasetUploadQuery } from '../schemas.js';
-import { removeSpooled, removeSpooledOnClose, spoolDir, spoolToFile } from '../spool.js';
+import { detachSpooled, removeSpooled, removeSpooledOnClose, spoolDir, spoolToFile } from '../spool.js';
+import { endUpload, failUpload, getUpload, startUpload } from '../../store/dataset-uploads.js';
+import type { DatasetMeta } from '../../store/datasets.js';
+import { rm } from 'node:fs/promises';
 import { z } from 'zod';
 
 // Answers every route may give (401, 429, 503, …) are added to the document in one place
@@ -25,6 +28,9 @@ const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain'];
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'];
 
 type Format = 'csv' | 'json' | 'ndjson' | 'idx';
+
+/** Failures whose message is for the client (quota, full or unavailable storage); others are internal. */
+const STATED_FAILURES = new Set(['QuotaExceededError', 'StorageFullError', 'StorageUnavailableError']);
 
 function formatOf(contentType: string | undefined, filename?: string): Format | null {
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
@@ -102,11 +108,34 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   const limits = s.config.limits;
   const tmp = spoolDir(s.config.dataDir);
 
+  /** CPU slots held by uploads, so one that goes on after its answer (202) can keep its slot. */
+  const slots = new WeakMap<FastifyRequest, () => void>();
+
   /** Before the body is read (after authentication): a slot in the CPU pool (or 503), and clean-up of spooled files. */
   const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const release = ctx.cpu.admit();
+    slots.set(request, release);
     reply.raw.once('close', release);
     removeSpooledOnClose(request, reply);
+  };
+
+  /**
+   * The conversion, from `processing` to a recorded dataset (`ready`), or to `failed` with the
+   * parser's error (or the quota's, the storage's); the error is also the request's, if it still waits.
+   */
+  const convert = async (task: UploadTask, tenant: string, name: string | null, format: Format): Promise<DatasetMeta> => {
+    try {
+      const info = await ctx.cpu.upload(task);
+      const meta = await recordDataset(s, { tenant, name, format }, task.outKey.slice('datasets/'.length, -'.bin'.length), info);
+      await endUpload(s, meta.id);
+      return meta;
+    } catch (err) {
+      const id = task.outKey.slice('datasets/'.length, -'.bin'.length);
+      // The reason stays readable (GET /v1/datasets/:id) for a client that was answered 202 already.
+      if (isDataError(err)) await failUpload(s, id, { path: err.path, message: err.message });
+      else await failUpload(s, id, { path: 'body', message: STATED_FAILURES.has((err as Error).name) ? (err as Error).message : 'internal error: the dataset was not stored' });
+      throw err;
+    }
   };
 
   return async (app) => {
@@ -144,7 +173,7 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
             'Parsed off the event loop; 503 with Retry-After while API_CPU_THREADS + API_CPU_QUEUE uploads and predicts are in progress.',
           tags: ['datasets'],
           querystring: DatasetUploadQuery,
-          response: { 201: DatasetSchema, 403: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema, 507: ErrorBodySchema, ...errors, 503: ErrorBodySchema },
+          response: { 201: DatasetSchema, 202: DatasetSchema, 403: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema, 507: ErrorBodySchema, ...errors, 503: ErrorBodySchema },
         },
       },
       async (request, reply) => {
@@ -193,8 +222,30 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         // A tenant with no room left is refused before the thread parses anything; recordDataset
         // charges the file's exact size atomically (and removes the file when it does not fit).
         await checkQuotaRoom(s, request.tenant, 1, 'this dataset');
-        const info = await ctx.cpu.upload(task);
-        const meta = await recordDataset(s, { tenant: request.tenant, name: query.name ?? null, format }, id, info);
+        const upload = await startUpload(s, { id, tenant: request.tenant, name: query.name ?? null, format });
+        const converting = convert(task, request.tenant, query.name ?? null, format);
+        const outcome = await Promise.race([
+          converting.then((meta) => ({ meta }), (err: unknown) => ({ err })),
+          new Promise<null>((resolve) => setTimeout(() => resolve(null), query.wait * 1000).unref()),
+        ]);
+        if (outcome === null) {
+          // Not done within ?wait: answer 202; the conversion goes on with its CPU slot and files.
+          const files = detachSpooled(request);
+          const release = slots.get(request);
+          if (release !== undefined) reply.raw.off('close', release);
+          converting
+            .then(
+              (meta) => request.log.info({ datasetId: meta.id, rows: meta.rows, features: meta.features, format }, 'dataset uploaded'),
+              (err: unknown) => request.log.info({ datasetId: id, err: err instanceof Error ? err.message : String(err) }, 'dataset upload failed'),
+            )
+            .finally(() => {
+              release?.();
+              void Promise.all(files.map((f) => rm(f, { force: true })));
+            });
+          return reply.code(202).header('Location', `/v1/datasets/${id}`).send(presentDatasetUpload(upload));
+        }
+        if ('err' in outcome) throw outcome.err;
+        const { meta } = outcome;
         request.log.info({ datasetId: meta.id, rows: meta.rows, features: meta.features, format }, 'dataset uploaded');
         return reply.code(201).header('Location', `/v1/datasets/${meta.id}`).send(presentDataset(meta));
       },
@@ -211,11 +262,13 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/datasets/:id',
-      { schema: { summary: 'Get a dataset', tags: ['datasets'], params: DatasetIdParams, response: { 200: DatasetSchema, ...errors } } },
+      { schema: { summary: 'Get a dataset (status processing, ready or failed with the parser\'s error)', tags: ['datasets'], params: DatasetIdParams, response: { 200: DatasetSchema, ...errors } } },
       async (request) => {
         const meta = await getDatasetMeta(s, request.params.id, request.tenant);
-        if (meta === null) throw notFound('dataset');
-        return presentDataset(meta);
+        if (meta !== null) return presentDataset(meta);
+        const upload = await getUpload(s, request.params.id, request.tenant);
+        if (upload === null) throw notFound('dataset');
+        return presentDatasetUpload(upload);
       },
     );
 
