@@ -117,6 +117,12 @@ export function createSweepDriver(d: SweepDriverDeps): SweepDriver {
       return;
     }
     await indexTrialJob(store, sweep.id, job.id);
+    // A cancel that came while we were creating the job may already have finished this trial
+    // (it found no job): then the job is cancelled here, not left to run outside its sweep.
+    if ((await store.redis.hget(store.keys.sweep(sweep.id), 'status')) !== 'running') {
+      if (!isTerminal(job.status)) await cancelTrialJob(job);
+      return;
+    }
     if (job.status === 'queued') await enqueue(sweep, job);
     if (res.kind === 'created') logger.info({ sweepId: sweep.id, trial, jobId }, 'trial launched');
   }
