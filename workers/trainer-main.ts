@@ -13,6 +13,9 @@ import processTrainJob from './processor.js';
 import type { FromTrainer, ToTrainer } from './trainer-messages.js';
 
 process.on('disconnect', () => process.exit(1));
+// The worker may have died while this module's imports loaded, before there was a listener (a
+// spare is forked as a job ends, so a worker stopped then leaves one mid-start-up).
+if (!process.connected) process.exit(1);
 // A terminal's Ctrl-C or a group-wide SIGTERM reaches this process too: the worker decides, and
 // passes a shutdown on as an 'abort' so the job is handed back rather than lost.
 process.on('SIGINT', () => undefined);
