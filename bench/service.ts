@@ -181,7 +181,8 @@ export async function throughputSection(
   emit: (r: ServiceLine) => void,
 ): Promise<void> {
   for (const threads of threadCounts) {
-    const s = await serviceStack({ WORKER_CONCURRENCY: '1', TRAIN_THREADS: String(threads) });
+    // No spare trainer here: its start-up would run beside the core's rounds.
+    const s = await serviceStack({ WORKER_CONCURRENCY: '1', TRAIN_THREADS: String(threads), SPARE_TRAINER: 'false' });
     try {
       const ds = await uploadFashion(s.stack.baseUrl, fashionDir);
       for (const batchSize of batchSizes) {
