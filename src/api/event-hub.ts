@@ -75,11 +75,6 @@ export class EventHub {
     return this.progress.subscribe(jobId, listener);
   }
 
-  /** Jobs whose progress channel this process listens to. */
-  get progressFollowed(): number {
-    return this.progress.size;
-  }
-
   close(): void {
     this.closed = true;
     for (const s of this.shards) s.close();

@@ -24,11 +24,6 @@ export class ProgressFeed {
     private readonly control: Redis,
   ) {}
 
-  /** Channels subscribed to (jobs followed). */
-  get size(): number {
-    return this.listeners.size;
-  }
-
   /** Calls `listener` with each progress message of the job until the returned function is called. */
   subscribe(jobId: string, listener: ProgressListener): () => void {
     if (this.closed) return () => undefined;
