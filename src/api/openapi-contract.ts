@@ -132,6 +132,13 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
  */
 const EVENT_STREAMS: Record<string, Json> = {
   'get /v1/jobs/{id}/events': { metrics: ref('MetricsRecord'), status: ref('HistoryEntry'), progress: ref('ProgressEvent') },
+  'get /v1/sweeps/{id}/events': {
+    trial_started: ref('TrialStartedEvent'),
+    trial_reported: ref('TrialReportedEvent'),
+    trial_pruned: ref('SweepDecision'),
+    trial_finished: ref('TrialFinishedEvent'),
+    sweep_finished: ref('SweepFinishedEvent'),
+  },
 };
 
 /** Request body formats a route reads by hand besides the JSON its zod schema documents. */

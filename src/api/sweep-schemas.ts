@@ -78,3 +78,32 @@ export const SweepSchema = z
   .meta({ id: 'Sweep' });
 
 export const SweepListSchema = z.object({ items: z.array(SweepSummarySchema), nextCursor: z.string().nullable() }).meta({ id: 'SweepList' });
+
+/** The sweep's events (GET /v1/sweeps/{id}/events, `x-events` in the document). */
+export const TrialStartedEventSchema = z
+  .object({ trial: z.number().int(), jobId: z.string(), params })
+  .describe('A trial was launched: its job is created and queued')
+  .meta({ id: 'TrialStartedEvent' });
+
+export const TrialReportedEventSchema = z
+  .object({ trial: z.number().int(), jobId: z.string(), epoch: z.number().int(), value: z.number().nullable().describe("The objective's value this epoch (null when not a number)") })
+  .describe('A trial recorded an epoch')
+  .meta({ id: 'TrialReportedEvent' });
+
+export const TrialFinishedEventSchema = z
+  .object({
+    trial: z.number().int(),
+    jobId: z.string().nullable(),
+    outcome: z.enum(['completed', 'pruned', 'failed', 'cancelled', 'invalid']),
+    status: z.string().describe("The job's terminal status ('invalid' for a trial without a job)"),
+    reason: z.string().nullable(),
+    error: z.string().optional(),
+    params: params.optional().describe('Given for an invalid trial'),
+  })
+  .describe('A trial ended (or its sampled spec could not run)')
+  .meta({ id: 'TrialFinishedEvent' });
+
+export const SweepFinishedEventSchema = z
+  .object({ status: z.enum(['completed', 'cancelled']), at: z.string() })
+  .describe('The sweep ended; the stream ends after it')
+  .meta({ id: 'SweepFinishedEvent' });

@@ -5,7 +5,7 @@
 // any fetch (Node ≥ 18, browsers). Imports nothing from the server.
 import createClient, { type Client } from 'openapi-fetch';
 import type { components, paths } from './schema.js';
-import { followEventStream, type FollowOptions, type JobEvent, type ServerEvent } from './sse.js';
+import { followEventStream, type FollowOptions, type JobEvent, type SweepEvent } from './sse.js';
 
 export type { components, paths } from './schema.js';
 export {
@@ -17,6 +17,7 @@ export {
   type ProgressEvent,
   type ServerEvent,
   type StatusEvent,
+  type SweepEvent,
 } from './sse.js';
 
 export type Job = components['schemas']['Job'];
@@ -125,7 +126,7 @@ export interface TraindClient {
   /** Polls until the sweep is completed or cancelled. */
   waitForSweep(id: string, options?: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal }): Promise<Sweep>;
   /** The sweep's events (trial_started, trial_reported, trial_pruned, trial_finished) until sweep_finished, reconnecting with Last-Event-ID. */
-  followSweep(id: string, options?: FollowOptions): AsyncGenerator<ServerEvent>;
+  followSweep(id: string, options?: FollowOptions): AsyncGenerator<SweepEvent>;
   /** One epoch's checkpoint, or the best one, as safetensors bytes (or an ONNX model with format 'onnx'). */
   downloadCheckpoint(id: string, epoch: number | 'best', format?: CheckpointFormat): Promise<Uint8Array>;
 }
@@ -218,7 +219,7 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
         await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? 1000));
       }
     },
-    followSweep: (id, o) => followEventStream(`${baseUrl}/v1/sweeps/${encodeURIComponent(id)}/events`, auth, fetchImpl, o),
+    followSweep: (id, o) => followEventStream(`${baseUrl}/v1/sweeps/${encodeURIComponent(id)}/events`, auth, fetchImpl, o) as AsyncGenerator<SweepEvent>,
     predict(id, inputs) {
       if (Array.isArray(inputs)) return unwrap(api.POST('/v1/jobs/{id}/predict', { params: { path: { id } }, body: { inputs } }));
       const [bytes, type] = inputs instanceof Float32Array ? [littleEndianBytes(inputs), 'application/octet-stream'] : [inputs.idx, 'application/x-idx'];

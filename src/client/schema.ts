@@ -1287,6 +1287,12 @@ export interface components {
                 number
             ];
         };
+        /** @description The sweep ended; the stream ends after it */
+        SweepFinishedEvent: {
+            at: string;
+            /** @enum {string} */
+            status: "completed" | "cancelled";
+        };
         SweepList: {
             items: components["schemas"]["SweepSummary"][];
             nextCursor: string | null;
@@ -1408,6 +1414,38 @@ export interface components {
              */
             state: "queued" | "running" | "completed" | "pruned" | "failed" | "cancelled" | "invalid";
             /** @description 0-based proposal number: the same seed proposes the same trial k */
+            trial: number;
+        };
+        /** @description A trial ended (or its sampled spec could not run) */
+        TrialFinishedEvent: {
+            error?: string;
+            jobId: string | null;
+            /** @enum {string} */
+            outcome: "completed" | "pruned" | "failed" | "cancelled" | "invalid";
+            /** @description Given for an invalid trial */
+            params?: {
+                [key: string]: unknown;
+            };
+            reason: string | null;
+            /** @description The job's terminal status ('invalid' for a trial without a job) */
+            status: string;
+            trial: number;
+        };
+        /** @description A trial recorded an epoch */
+        TrialReportedEvent: {
+            epoch: number;
+            jobId: string;
+            trial: number;
+            /** @description The objective's value this epoch (null when not a number) */
+            value: number | null;
+        };
+        /** @description A trial was launched: its job is created and queued */
+        TrialStartedEvent: {
+            jobId: string;
+            /** @description The sampled value of each space path. */
+            params: {
+                [key: string]: unknown;
+            };
             trial: number;
         };
         Usage: {

@@ -26,6 +26,14 @@ export type JobEvent =
   | { id: string; event: 'status'; data: StatusEvent }
   | { id: string; event: 'progress'; data: ProgressEvent };
 
+/** A sweep's event, typed by its name (the `x-events` of GET /v1/sweeps/{id}/events). */
+export type SweepEvent =
+  | { id: string; event: 'trial_started'; data: components['schemas']['TrialStartedEvent'] }
+  | { id: string; event: 'trial_reported'; data: components['schemas']['TrialReportedEvent'] }
+  | { id: string; event: 'trial_pruned'; data: components['schemas']['SweepDecision'] }
+  | { id: string; event: 'trial_finished'; data: components['schemas']['TrialFinishedEvent'] }
+  | { id: string; event: 'sweep_finished'; data: components['schemas']['SweepFinishedEvent'] };
+
 export interface FollowOptions {
   /** Resume after this event (exclusive). */
   lastEventId?: string;

@@ -3,7 +3,18 @@
 // every ASHA decision follows the rule from the objectives recorded before it, the events stream
 // tells the whole story, and the best trial's checkpoint downloads.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { DecisionSchema, SweepFinishedEventSchema, TrialFinishedEventSchema, TrialReportedEventSchema, TrialStartedEventSchema } from '../../src/api/sweep-schemas.js';
 import { api, startStack, type Stack } from './stack.js';
+
+/** What the document's x-events says each event carries. */
+const EVENT_SCHEMAS: Record<string, z.ZodType> = {
+  trial_started: TrialStartedEventSchema,
+  trial_reported: TrialReportedEventSchema,
+  trial_pruned: DecisionSchema,
+  trial_finished: TrialFinishedEventSchema,
+  sweep_finished: SweepFinishedEventSchema,
+};
 
 interface Trial {
   trial: number;
@@ -98,6 +109,11 @@ describe('a sweep with ASHA on real workers', () => {
     const text = await res.text();
     const events = [...text.matchAll(/event: (\S+)\ndata: (.*)\n/g)].map((m) => ({ type: m[1] as string, data: JSON.parse(m[2] as string) as Record<string, unknown> }));
     expect(events.at(-1)).toMatchObject({ type: 'sweep_finished', data: { status: 'completed' } });
+    for (const e of events) {
+      const schema = EVENT_SCHEMAS[e.type];
+      expect(schema, e.type).toBeDefined();
+      expect(schema?.safeParse(e.data).success, `${e.type} ${JSON.stringify(e.data)}`).toBe(true);
+    }
 
     const sweep = (await api<SweepView>(stack, 'GET', `/v1/sweeps/${id}`)).body;
     expect(sweep.status).toBe('completed');
