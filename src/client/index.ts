@@ -54,6 +54,12 @@ export interface UploadOptions {
   /** CSV: the label column(s), comma-separated. */
   label?: string;
   task?: 'classification' | 'regression';
+  /**
+   * Seconds the server holds the answer while it converts the upload (default 60). Past them it
+   * answers 202 and the client polls until the dataset is ready; with 0 the client returns the
+   * `processing` dataset at once (waitForDataset later).
+   */
+  wait?: number;
 }
 
 const CONTENT_TYPES: Record<DatasetFormat, string> = { csv: 'text/csv', json: 'application/json', ndjson: 'application/x-ndjson' };
@@ -95,14 +101,18 @@ export interface TraindClient {
    * and status changes (each exactly once), and while it trains within-epoch `progress` (ephemeral).
    */
   followJob(id: string, options?: FollowOptions): AsyncGenerator<JobEvent>;
-  /** Uploads CSV, JSON rows or NDJSON. */
+  /** Uploads CSV, JSON rows or NDJSON; resolves with the ready dataset (a failed conversion throws TraindError 400 with the parser's path). */
   uploadDataset(body: string | Uint8Array, format: DatasetFormat, options?: UploadOptions): Promise<Dataset>;
   /** Uploads IDX images and labels (gzipped or not), as MNIST ships them. */
   uploadIdx(images: Uint8Array, labels: Uint8Array, options?: Omit<UploadOptions, 'label'>): Promise<Dataset>;
   /** Every job (newest first), optionally only those with one status (pages through the cursor). */
   listJobs(options?: { status?: JobStatus }): Promise<JobSummary[]>;
-  /** Every dataset, newest first (pages through the cursor). */
+  /** Every ready dataset, newest first (pages through the cursor). */
   listDatasets(): Promise<Dataset[]>;
+  /** One dataset: status processing, ready or failed (with the parser's error). */
+  getDataset(id: string): Promise<Dataset>;
+  /** Polls a processing dataset until it is ready; a failed one throws TraindError 400 invalid_dataset naming the parser's path. */
+  waitForDataset(id: string, options?: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal }): Promise<Dataset>;
   /**
    * Predicts rows with the job's best checkpoint: JSON rows, a Float32Array of rows back to back
    * (sent as little-endian float32, application/octet-stream), or `{idx}` the bytes of an IDX
@@ -149,7 +159,9 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
     const res = await fetchImpl(url, { method: 'POST', headers: { ...auth, ...(contentType !== null ? { 'content-type': contentType } : {}) }, body });
     const json = (await res.json().catch(() => undefined)) as unknown;
     if (!res.ok) throw new TraindError(res.status, json as ErrorBody | undefined);
-    return json as Dataset;
+    const dataset = json as Dataset;
+    // 202: still converting; wait for it unless the caller asked not to.
+    return res.status === 202 && o.wait !== 0 ? client.waitForDataset(dataset.id) : dataset;
   }
 
   /** Follows nextCursor until the last page. */
@@ -235,6 +247,22 @@ export function createTraindClient(options: TraindClientOptions): TraindClient {
     },
     evaluate: (id, request, o = {}) =>
       unwrap(api.POST('/v1/jobs/{id}/evaluate', { params: { path: { id }, query: o.wait !== undefined ? { wait: o.wait } : {} }, body: request })),
+    getDataset: (id) => unwrap(api.GET('/v1/datasets/{id}', { params: { path: { id } } })),
+    async waitForDataset(id, o = {}) {
+      const timeoutMs = o.timeoutMs ?? 600_000;
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        o.signal?.throwIfAborted();
+        const d = await client.getDataset(id);
+        if (d.status === 'ready') return d;
+        if (d.status === 'failed') {
+          const path = d.error?.path ?? 'body';
+          throw new TraindError(400, { error: { code: 'invalid_dataset', message: d.error?.message ?? 'the dataset failed to process', details: { path } } } as ErrorBody);
+        }
+        if (Date.now() > deadline) throw new Error(`dataset ${id} is still processing after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? 250));
+      }
+    },
     getEvaluation: (id) => unwrap(api.GET('/v1/evaluations/{id}', { params: { path: { id } } })),
     async waitForEvaluation(id, o = {}) {
       const timeoutMs = o.timeoutMs ?? 600_000;

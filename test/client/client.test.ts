@@ -94,6 +94,19 @@ describe('typed client', () => {
     expect(connections.slice(1).every((c) => ids.includes(c))).toBe(true);
   });
 
+  it('waits for a dataset the server answered 202 for; a failed one is TraindError 400 naming line and column', async () => {
+    const client = createTraindClient({ baseUrl: stack.baseUrl });
+    const pending = await client.uploadDataset(circleCsv(50), 'csv', { wait: 0 });
+    expect(pending.status).toBe('processing');
+    const ready = await client.waitForDataset(pending.id, { timeoutMs: 20_000 });
+    expect(ready).toMatchObject({ id: pending.id, status: 'ready', rows: 50, features: 2 });
+    const bad = await client.uploadDataset('x,y,label\n0,0,0\n1,oops,1\n', 'csv', { wait: 0 });
+    const err = await client.waitForDataset(bad.id, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TraindError);
+    expect((err as TraindError).status).toBe(400);
+    expect((err as TraindError).body?.error.details).toMatchObject({ path: 'line.3.y' });
+  });
+
   it('turns error answers into TraindError with the API error code', async () => {
     const client = createTraindClient({ baseUrl: stack.baseUrl });
     const missing = await client.getJob('job_00000000000000000000000000').catch((e: unknown) => e);
