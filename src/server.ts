@@ -19,6 +19,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createTrainQueue } from './queue/queue.js';
 import { settlesWithin } from './settles-within.js';
 import { createRedis, redactedUrl, redisAnswers } from './store/redis.js';
+import { storageDescription } from './storage/create-storage.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 /** Beyond the jobs' hand-back grace, how long the rest of shutdown may take before we exit anyway. */
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     const app = await buildApp(config, { redis, queue, logger });
     const host = listenHost(config, logger);
     const address = await app.listen({ port: config.port, host });
-    logger.info({ address, docs: `${address}/docs` }, 'API listening');
+    logger.info({ address, docs: `${address}/docs`, storage: storageDescription(config.storage) }, 'API listening');
     void removeStaleSpooled(config.dataDir).then(
       (removed) => {
         if (removed > 0) logger.info({ removed }, 'removed request bodies spooled by an earlier API process');

@@ -11,6 +11,7 @@ import { startEvaluationWorker } from './evaluation-worker.js';
 import { serveWorkerMetrics } from './metrics-endpoint.js';
 import { startWebhookWorker } from './webhook-worker.js';
 import { startTrainWorker } from './worker.js';
+import { storageDescription } from '../src/storage/create-storage.js';
 
 const config = loadConfig();
 const logger = pino({ level: config.logLevel, base: { role: 'worker', pid: process.pid } });
@@ -28,6 +29,7 @@ logger.info(
     concurrency: config.workerConcurrency,
     backend: logComputeBackend(logger),
     redis: redactedUrl(config.redisUrl),
+    storage: storageDescription(config.storage),
     metrics: metrics === null ? null : `${metrics.url}/metrics`,
   },
   'worker started',

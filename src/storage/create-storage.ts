@@ -15,3 +15,9 @@ export function createStorage(settings: StorageSettings): Storage {
   }
   return driver;
 }
+
+/** Where the objects are, for logs: `DATA_DIR /data` or `s3://bucket/prefix/ at http://minio:9000` (never credentials). */
+export function storageDescription(settings: StorageSettings): string {
+  if (settings.kind === 'local') return `DATA_DIR ${settings.root}`;
+  return `s3://${settings.bucket}/${settings.prefix}${settings.endpoint === null ? '' : ` at ${settings.endpoint}`}`;
+}

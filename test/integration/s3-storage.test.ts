@@ -63,6 +63,9 @@ describe('the service with STORAGE_URL=s3://…', () => {
     const keys = await s3.keys(`${PREFIX}/jobs/${job.id}/`);
     expect(keys.filter((k) => k.endsWith('.tmp'))).toEqual([]);
     expect(keys.filter((k) => /epoch-\d+\.safetensors$/.test(k)).length).toBe(2);
+    // The processes say where their objects are (and nothing of the credentials).
+    expect(stack.apiProcess.logs.find((l) => l.msg === 'API listening')?.storage).toBe(`s3://${s3.bucket}/${PREFIX}/ at ${s3.endpoint}`);
+    expect(stack.workers[0]?.logs.find((l) => l.msg === 'worker started')?.storage).toBe(`s3://${s3.bucket}/${PREFIX}/ at ${s3.endpoint}`);
     // DATA_DIR holds no datasets and no checkpoints: everything is in the bucket.
     for (const dir of ['jobs', 'datasets']) expect(existsSync(path.join(stack.dataDir, dir))).toBe(false);
   });
