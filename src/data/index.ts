@@ -3,7 +3,7 @@
 export { DataError, type DataErrorCode } from './errors.js';
 export type { DatasetMeta, LoadedDataset, ParseLimits, ParseOptions } from './types.js';
 export { CsvParser, parseCsv, type CsvOptions, type FeatureSink } from './csv.js';
-export { parseJsonRows } from './json-rows.js';
+export { NdjsonParser, parseJsonRows, RowAccumulator } from './json-rows.js';
 export { idxImagesShape, parseIdx, parseIdxImages } from './idx.js';
 export { describeTargets, MAX_CLASSES } from './infer-task.js';
 export { BUILTIN_NAMES, builtinDataset, builtinInfo, isBuiltinName, type BuiltinName } from './builtins/index.js';

@@ -6,6 +6,7 @@ import { GrowableFloat32 } from './growable.js';
 import { describeTargets } from './infer-task.js';
 import { checkConvertedSize, checkFeatures, checkRows } from './limits.js';
 import { numberProblem } from './numbers.js';
+import type { FeatureSink } from './csv.js';
 import { describeValue, inputPrefix } from './quote-input.js';
 import type { LoadedDataset, ParseOptions } from './types.js';
 
@@ -25,30 +26,59 @@ export function parseJsonRows(input: string | Uint8Array, options: ParseOptions 
     if (!Array.isArray(rows)) throw new DataError('rows', 'expected a JSON array of rows');
     rows.forEach((row: unknown, r) => acc.add(row, `rows.${r}`, `row ${r}`));
   } else {
-    const lines = body.split('\n');
-    lines.forEach((raw, l) => {
-      const line = raw.trim();
-      if (line === '') return;
-      let row: unknown;
-      try {
-        row = JSON.parse(line);
-      } catch (err) {
-        throw new DataError(`line.${l + 1}`, `line ${l + 1} is not valid JSON: ${inputPrefix((err as Error).message, 200)}`);
-      }
-      acc.add(row, `line.${l + 1}`, `line ${l + 1}`);
-    });
+    const parser = new NdjsonParser(options, acc);
+    parser.feed(body);
   }
   return acc.finish();
 }
 
-class RowAccumulator {
-  private x = new GrowableFloat32();
+/**
+ * NDJSON parsed piece by piece: `feed` takes text that ends at a line break (the whole body, or
+ * chunks cut after a newline), in order. JSON strings hold no raw newline, so every newline ends a
+ * row. Features go to the accumulator's sink (for a large upload, a file).
+ */
+export class NdjsonParser {
+  private line = 1;
+
+  constructor(
+    options: ParseOptions,
+    private readonly acc: RowAccumulator = new RowAccumulator(options),
+  ) {}
+
+  feed(chunk: string): void {
+    const text = this.line === 1 && chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk;
+    const lines = text.split('\n');
+    // The piece after the last newline is empty when the chunk ends with one; it is the last line otherwise.
+    if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+    for (const raw of lines) {
+      const l = this.line++;
+      const line = raw.trim();
+      if (line === '') continue;
+      let row: unknown;
+      try {
+        row = JSON.parse(line);
+      } catch (err) {
+        throw new DataError(`line.${l}`, `line ${l} is not valid JSON: ${inputPrefix((err as Error).message, 200)}`);
+      }
+      this.acc.add(row, `line.${l}`, `line ${l}`);
+    }
+  }
+
+  finish(): LoadedDataset {
+    return this.acc.finish();
+  }
+}
+
+export class RowAccumulator {
   private y = new GrowableFloat32();
   private rows = 0;
   private features = -1;
   private targetWidth = -1;
 
-  constructor(private readonly options: ParseOptions) {}
+  constructor(
+    private readonly options: ParseOptions,
+    private readonly x: FeatureSink & { toArray?(): Float32Array } = new GrowableFloat32(),
+  ) {}
 
   add(row: unknown, path: string, where: string): void {
     if (typeof row !== 'object' || row === null || Array.isArray(row)) {
@@ -86,7 +116,9 @@ class RowAccumulator {
     const y = this.y.toArray();
     const { task, classes } = describeTargets(y, this.rows, this.targetWidth, this.options.task);
     const meta = { rows: this.rows, features: this.features, classes, task, targetWidth: this.targetWidth };
-    return { dataset: { x: this.x.toArray(), y, n: this.rows, features: this.features, targetWidth: this.targetWidth }, meta };
+    // A sink that is not memory (a file) leaves x empty: the features are the sink's.
+    const x = this.x.toArray?.() ?? new Float32Array(0);
+    return { dataset: { x, y, n: this.rows, features: this.features, targetWidth: this.targetWidth }, meta };
   }
 }
 

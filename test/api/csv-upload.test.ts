@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convertCsvFile } from '../../src/api/cpu/csv-upload.js';
-import { DataError, encodeDataset, parseCsv } from '../../src/data/index.js';
+import { convertCsvFile, convertNdjsonFile } from '../../src/api/cpu/csv-upload.js';
+import { DataError, encodeDataset, parseCsv, parseJsonRows } from '../../src/data/index.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'traind-csv-upload-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,5 +65,31 @@ describe('convertCsvFile', () => {
       }
     }
     expect(() => convert('x,label\n1,"never closed\n', 4)).toThrow(/line 2: a quoted field is never closed/);
+  });
+});
+
+describe('convertNdjsonFile', () => {
+  function convertNd(text: string, chunk: number): Buffer {
+    const src = path.join(dir, `nd-${chunk}.ndjson`);
+    const out = path.join(dir, `nd-${chunk}.bin`);
+    writeFileSync(src, text);
+    convertNdjsonFile(src, out, {}, chunk);
+    return readFileSync(out);
+  }
+
+  it('writes exactly what the whole-body parser encodes, for every chunk size, and the same errors', () => {
+    const rows = ['\ufeff{"features": [1, 2.5], "label": 0}', '', '  {"features": [3, "x\\"y"], "label": 1}'];
+    const good = ['\ufeff{"features": [1, 2.5], "label": 0}', '', '{"features": [3, 4], "label": [1]}\r', '{"features": [5, 6e-3], "label": 2}'].join('\n').replace('[1]', '1');
+    const want = encodeDataset(parseJsonRows(good));
+    for (const chunk of [1, 5, 64, 1 << 20]) expect(convertNd(good, chunk).equals(want), `chunk ${chunk}`).toBe(true);
+    const bad = rows.join('\n');
+    let whole: DataError | null = null;
+    try {
+      parseJsonRows(bad);
+    } catch (err) {
+      whole = err as DataError;
+    }
+    expect(whole?.path).toBe('line.3.features.1');
+    for (const chunk of [3, 1024]) expect(() => convertNd(bad, chunk)).toThrow(whole?.message ?? 'never');
   });
 });

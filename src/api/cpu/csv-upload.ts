@@ -1,11 +1,18 @@
-// A CSV upload converted with bounded memory, in a CPU thread: the spooled body is read in chunks
-// cut after a newline outside quotes, parsed record by record, its features written to a scratch
-// file as float32 as they come; the dataset file is then the header and targets followed by those
-// features, streamed to the storage. Memory: one chunk and the targets, never the whole body or
-// the converted features (a 1 GB CSV must not grow the API by a GB).
+// CSV and NDJSON uploads converted with bounded memory, in a CPU thread: the spooled body is read
+// in chunks cut after a newline that ends a record (outside quotes, for CSV), parsed record by
+// record, its features written to a scratch file as float32 as they come; the dataset file is then
+// the header and targets followed by those features, streamed to the storage. Memory: one chunk
+// and the targets, never the whole body or the converted features (a 1 GB CSV must not grow the
+// API by a GB).
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { CsvParser, encodeDatasetHead, type CsvOptions, type FeatureSink, type LoadedDataset } from '../../data/index.js';
+import { CsvParser, encodeDatasetHead, NdjsonParser, RowAccumulator, type CsvOptions, type FeatureSink, type LoadedDataset, type ParseOptions } from '../../data/index.js';
+
+/** A parser that takes text cut at record boundaries, in order. */
+interface ChunkParser {
+  feed(text: string): void;
+  finish(): LoadedDataset;
+}
 
 /** Bytes of the body read at a time. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -58,8 +65,14 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
-/** Feeds the CSV at `file` to the parser chunk by chunk, cut at record boundaries. */
-function feedFile(file: string, parser: CsvParser, chunkBytes: number): void {
+/** NDJSON: JSON strings hold no raw newline, so the last newline ends a record. */
+function lastLineEnd(bytes: Buffer, length: number): number {
+  const at = bytes.subarray(0, length).lastIndexOf(LF);
+  return at < 0 ? -1 : at + 1;
+}
+
+/** Feeds the file to the parser chunk by chunk, cut where `recordEnd` says a record ends. */
+function feedFile(file: string, parser: ChunkParser, chunkBytes: number, recordEnd: (bytes: Buffer, length: number) => number): void {
   const fd = openSync(file, 'r');
   try {
     let buffer = Buffer.alloc(chunkBytes);
@@ -73,7 +86,7 @@ function feedFile(file: string, parser: CsvParser, chunkBytes: number): void {
       }
       const read = readSync(fd, buffer, kept, buffer.length - kept, null);
       const filled = kept + read;
-      const end = read === 0 ? filled : lastRecordEnd(buffer, filled);
+      const end = read === 0 ? filled : recordEnd(buffer, filled);
       if (end > 0) {
         parser.feed(buffer.toString('utf8', 0, end));
         buffer.copy(buffer, 0, end, filled);
@@ -91,13 +104,22 @@ function feedFile(file: string, parser: CsvParser, chunkBytes: number): void {
  * naming the line and column when the CSV is not a dataset). Scratch files are removed either way.
  */
 export function convertCsvFile(file: string, out: string, options: CsvOptions, chunkBytes = CHUNK_BYTES): LoadedDataset {
+  return convertFile(file, out, (sink) => new CsvParser(options, sink), lastRecordEnd, chunkBytes);
+}
+
+/** The same for NDJSON rows ({"features": [...], "label": ...} per line). */
+export function convertNdjsonFile(file: string, out: string, options: ParseOptions, chunkBytes = CHUNK_BYTES): LoadedDataset {
+  return convertFile(file, out, (sink) => new NdjsonParser(options, new RowAccumulator(options, sink)), lastLineEnd, chunkBytes);
+}
+
+function convertFile(file: string, out: string, makeParser: (sink: FeatureSink) => ChunkParser, recordEnd: (bytes: Buffer, length: number) => number, chunkBytes: number): LoadedDataset {
   const featuresFile = `${out}.x-${randomBytes(6).toString('hex')}`;
   try {
     const xfd = openSync(featuresFile, 'w');
     const sink = new FloatFileSink(xfd);
-    const parser = new CsvParser(options, sink);
+    const parser = makeParser(sink);
     try {
-      feedFile(file, parser, chunkBytes);
+      feedFile(file, parser, chunkBytes, recordEnd);
       sink.flush();
     } finally {
       closeSync(xfd);
