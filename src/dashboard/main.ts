@@ -1,5 +1,5 @@
 // The dashboard's entry: the session (API key when needed), the hash router (#/jobs, #/job/ID,
-// #/compare?ids=…, #/submit) and the header's key state. Views talk to the API through the typed
+// #/compare?ids=…, #/submit, #/sweeps, #/sweep/ID) and the header's key state. Views talk to the API through the typed
 // client only.
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
@@ -9,6 +9,8 @@ import { compareView } from './views/compare.js';
 import { jobView } from './views/job.js';
 import { jobsView } from './views/jobs.js';
 import { submitView } from './views/submit.js';
+import { sweepView } from './views/sweep.js';
+import { sweepsView } from './views/sweeps.js';
 
 const main = document.getElementById('view')!;
 const keyState = document.getElementById('key-state')!;
@@ -30,6 +32,8 @@ function viewFor(hash: string): { nav: string; make: () => View } {
   if (name === '' || name === 'jobs') return { nav: 'jobs', make: () => jobsView(session, params) };
   if (name === 'job' && id !== undefined && /^job_[A-Za-z0-9]+$/.test(id)) return { nav: 'jobs', make: () => jobView(session, id) };
   if (name === 'compare') return { nav: 'compare', make: () => compareView(session, params) };
+  if (name === 'sweeps') return { nav: 'sweeps', make: () => sweepsView(session) };
+  if (name === 'sweep' && id !== undefined && /^sw_[A-Za-z0-9]+$/.test(id)) return { nav: 'sweeps', make: () => sweepView(session, id) };
   if (name === 'submit') return { nav: 'submit', make: () => submitView(session) };
   return { nav: '', make: notFound };
 }
