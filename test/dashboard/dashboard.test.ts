@@ -213,7 +213,7 @@ describe.skipIf(missing !== null)(`dashboard in Chromium${missing !== null ? ` (
     expect(await page.locator('[data-chart^="scatter "] canvas').count()).toBe(2);
     expect(await page.isHidden('text=Cancel sweep')).toBe(true);
     await page.waitForTimeout(300);
-    await shot(page, 'sweep.png');
+    await page.screenshot({ path: path.join(artifacts, 'sweep.png'), fullPage: true });
     await page.goto(`${stack.baseUrl}/#/sweeps`);
     expect(await page.textContent(`tr[data-sweep="${sweepId}"] td.counts`)).toBe('3 completed');
     expect(errors).toEqual([]);
