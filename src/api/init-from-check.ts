@@ -5,7 +5,7 @@
 import type { InitFrom, JobSpec } from '../spec/job-spec.js';
 import { checkInitFrom, checkpointModelOf } from '../spec/init-from.js';
 import { getCheckpoint, listCheckpoints } from '../store/checkpoints.js';
-import { readCheckpointMetadata } from '../store/init-checkpoint.js';
+import { readStoredCheckpointMetadata } from '../store/init-checkpoint.js';
 import { getJob } from '../store/jobs.js';
 import { checkpointKey } from '../store/object-keys.js';
 import type { Store } from '../store/redis.js';
@@ -34,16 +34,13 @@ export async function initFromIssues(s: Store, tenant: string, spec: JobSpec, in
     return [issue('initFrom.sha256', `the checkpoint of job ${parent.id} at epoch ${meta.epoch} has sha256 ${meta.sha256}, not ${initFrom.sha256}`)];
   }
   // The header only; the bytes are verified when the checkpoint is pinned for the new job.
-  const opened = await s.storage.open(checkpointKey(parent.id, meta.epoch));
-  if (opened === null) return [];
-  let metadata: Record<string, string>;
+  let metadata: Record<string, string> | null;
   try {
-    metadata = await readCheckpointMetadata(opened.handle);
+    metadata = await readStoredCheckpointMetadata(s, checkpointKey(parent.id, meta.epoch));
   } catch {
     return [];
-  } finally {
-    await opened.handle.close();
   }
+  if (metadata === null) return [];
   const model = checkpointModelOf(metadata);
   if (model === null) return [issue('initFrom.job', `the checkpoint of job ${parent.id} at epoch ${meta.epoch} does not describe its model (written by another version)`)];
   return checkInitFrom(spec, features, model).map((i) => issue(i.path.join('.'), i.message));

@@ -70,6 +70,28 @@ export class LocalStorage implements Storage {
     }
   }
 
+  async read(key: string, start: number, length: number): Promise<Buffer | null> {
+    let handle;
+    try {
+      handle = await open(this.pathOf(key), 'r');
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    try {
+      const out = Buffer.alloc(length);
+      let at = 0;
+      while (at < length) {
+        const { bytesRead } = await handle.read(out, at, length - at, start + at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+      }
+      return out.subarray(0, at);
+    } finally {
+      await handle.close();
+    }
+  }
+
   async stat(key: string): Promise<ObjectStat | null> {
     try {
       const st = await stat(this.pathOf(key), { bigint: true });

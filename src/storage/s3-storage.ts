@@ -153,6 +153,23 @@ export class S3Storage implements Storage {
     }
   }
 
+  async read(key: string, start: number, length: number): Promise<Buffer | null> {
+    const full = this.full(key);
+    if (length <= 0) return (await this.head(full)) === null ? null : Buffer.alloc(0);
+    try {
+      const bytes = await this.call(`reading ${full}`, async () => {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: full, Range: `bytes=${start}-${start + length - 1}` }));
+        return (r.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+      });
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      // A range past the end (InvalidRange, 416): nothing there.
+      if (err instanceof StorageUnavailableError && /InvalidRange|HTTP 416/.test(err.reason)) return Buffer.alloc(0);
+      throw err;
+    }
+  }
+
   async stat(key: string): Promise<ObjectStat | null> {
     const h = await this.head(this.full(key));
     return h === null ? null : { size: h.size, version: `${h.etag}:${h.size}:${h.modifiedMs}`, modifiedMs: h.modifiedMs };

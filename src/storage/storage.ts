@@ -41,6 +41,8 @@ export interface Storage {
   putFile(key: string, file: string): Promise<void>;
   /** The whole object, or null when there is none. */
   get(key: string): Promise<Buffer | null>;
+  /** Up to `length` bytes from `start` (fewer at the end), or null when there is no object. */
+  read(key: string, start: number, length: number): Promise<Buffer | null>;
   stat(key: string): Promise<ObjectStat | null>;
   open(key: string): Promise<OpenedObject | null>;
   /** Copies an object (put's guarantees for the copy); false when the source does not exist. */

@@ -34,6 +34,20 @@ export async function readCheckpointMetadata(handle: FileHandle): Promise<Record
   return parsed.__metadata__ ?? {};
 }
 
+/** The `__metadata__` of a stored checkpoint, reading only its header (two ranged reads); null when it is gone. */
+export async function readStoredCheckpointMetadata(s: Store, key: string): Promise<Record<string, string> | null> {
+  const prefix = await s.storage.read(key, 0, 8);
+  if (prefix === null) return null;
+  if (prefix.length < 8) throw new Error('a truncated header');
+  const length = Number(prefix.readBigUInt64LE(0));
+  if (length < 2 || length > MAX_HEADER_BYTES) throw new Error(`a header of ${length} bytes`);
+  const header = await s.storage.read(key, 8, length);
+  if (header === null) return null;
+  if (header.length !== length) throw new Error('a truncated header');
+  const parsed = JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, string> };
+  return parsed.__metadata__ ?? {};
+}
+
 /**
  * Copies the parent's checkpoint `meta` into the child's place, checks the copy against the size
  * and sha256 recorded for it and returns the copy's `__metadata__`. Null when the checkpoint was

@@ -38,6 +38,16 @@ export function storageContract(name: string, make: () => Storage): void {
       expect([...read]).toEqual([...bytes]);
     });
 
+    it('reads a range: within, at the end (fewer bytes), past the end (none), missing (null)', async () => {
+      const s = make();
+      const key = `${run}/range.bin`;
+      await s.put(key, Buffer.from('0123456789'));
+      expect((await s.read(key, 2, 3))?.toString()).toBe('234');
+      expect((await s.read(key, 8, 5))?.toString()).toBe('89');
+      expect((await s.read(key, 10, 4))?.length).toBe(0);
+      expect(await s.read(`${run}/nothing.bin`, 0, 4)).toBeNull();
+    });
+
     it('replaces an object whole, with a new version, and an opened copy keeps the old bytes', async () => {
       const s = make();
       const key = `${run}/replace.bin`;

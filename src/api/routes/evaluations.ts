@@ -9,7 +9,7 @@ import { checkpointKey } from '../../store/object-keys.js';
 import { getDatasetMeta } from '../../store/datasets.js';
 import { createEvaluation, getEvaluation, isFinished, updateEvaluation, type EvaluationRecord } from '../../store/evaluations.js';
 import { newEvaluationId } from '../../store/ids.js';
-import { readCheckpointMetadata } from '../../store/init-checkpoint.js';
+import { readStoredCheckpointMetadata } from '../../store/init-checkpoint.js';
 import { getJob } from '../../store/jobs.js';
 import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
@@ -88,14 +88,9 @@ export function evaluationRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           if (checkpoint === 'best') throw new ApiError('no_checkpoint', 'the job has no checkpoint yet: evaluate works once its first best checkpoint is written');
           throw new ApiError('not_found', `checkpoint for epoch ${checkpoint} not found`, { path: 'checkpoint' });
         }
-        const opened = await s.storage.open(checkpointKey(jobId, meta.epoch));
-        if (opened === null) throw new ApiError('no_checkpoint', 'the checkpoint was replaced while it was being read; retry');
-        let metadata: Record<string, string>;
-        try {
-          metadata = await readCheckpointMetadata(opened.handle);
-        } finally {
-          await opened.handle.close();
-        }
+        // The header alone (ranged reads): the model's description, not the whole file.
+        const metadata = await readStoredCheckpointMetadata(s, checkpointKey(jobId, meta.epoch));
+        if (metadata === null) throw new ApiError('no_checkpoint', 'the checkpoint was replaced while it was being read; retry');
         const model = scoredModelOf(metadata);
         if (model === null) throw new ApiError('invalid_request', `the checkpoint of epoch ${meta.epoch} does not describe its model (written by another version)`, { path: 'checkpoint' });
         const info =
