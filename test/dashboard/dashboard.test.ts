@@ -178,47 +178,6 @@ describe.skipIf(missing !== null)(`dashboard in Chromium${missing !== null ? ` (
     expect(errors).toEqual([]);
   }, 180_000);
 
-  it('lists a sweep and shows its leaderboard, the objective against each parameter and the trials\' curves', async () => {
-    // Three tiny trials on the dataset uploaded above: a few seconds in all.
-    const submitted = await api<{ id: string }>(stack, 'POST', '/v1/sweeps', {
-      name: 'browser-sweep',
-      base: { dataset: datasetId, model: { layers: [{ type: 'dense', units: 4, activation: 'relu' }, { type: 'dense', units: 2 }] }, loss: 'softmax_cross_entropy', optimizer: { type: 'adam' }, batchSize: 64, epochs: 3, validation: { fraction: 0.2 }, seed: 1 },
-      space: { learningRate: { loguniform: [0.001, 0.1] }, 'model.layers.0.units': { choice: [4, 16] } },
-      maxTrials: 3,
-      parallelism: 2,
-      objective: { metric: 'val_loss', mode: 'min' },
-      seed: 5,
-    });
-    expect(submitted.status).toBe(201);
-    const sweepId = submitted.body.id;
-    const { page, errors } = await open(`${stack.baseUrl}/#/jobs`);
-    await page.click('nav a[data-nav="sweeps"]');
-    await page.waitForSelector(`tr[data-sweep="${sweepId}"]`);
-    await page.click(`tr[data-sweep="${sweepId}"] a`);
-    await page.waitForURL(new RegExp(`#/sweep/${sweepId}$`));
-    // The page refreshes itself until the sweep ends.
-    await page.waitForSelector('.sweep-view .toolbar .badge.completed', { timeout: 60_000 });
-    await page.locator('.sweep-view[data-trials="3"][data-curves="3"]').waitFor({ timeout: 10_000 });
-    const sweep = (await api<{ leaderboard: { trial: number; jobId: string; objective: number }[] }>(stack, 'GET', `/v1/sweeps/${sweepId}`)).body;
-    // Ranked as the API ranks them, each linking to its job.
-    expect(await page.locator('table.leaderboard tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-trial')))).toEqual(sweep.leaderboard.map((t) => String(t.trial)));
-    expect(await page.locator('table.leaderboard tbody tr a').evaluateAll((as) => as.map((a) => a.getAttribute('href')))).toEqual(sweep.leaderboard.map((t) => `#/job/${t.jobId}`));
-    expect(await page.locator('table.leaderboard thead th').allTextContents()).toEqual(['#', 'trial', 'val_loss', 'learningRate', 'model.layers.0.units', 'epochs', 'state', 'job']);
-    // One scatter per parameter with a point per trial, and the curves chart, all drawn.
-    expect(await page.locator('[data-chart^="scatter "]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-chart'), e.getAttribute('data-points')]))).toEqual([
-      ['scatter learningRate', '3'],
-      ['scatter model.layers.0.units', '3'],
-    ]);
-    expect(await page.locator('[data-chart="curves"] canvas').count()).toBe(1);
-    expect(await page.locator('[data-chart^="scatter "] canvas').count()).toBe(2);
-    expect(await page.isHidden('text=Cancel sweep')).toBe(true);
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: path.join(artifacts, 'sweep.png'), fullPage: true });
-    await page.goto(`${stack.baseUrl}/#/sweeps`);
-    expect(await page.textContent(`tr[data-sweep="${sweepId}"] td.counts`)).toBe('3 completed');
-    expect(errors).toEqual([]);
-  }, 90_000);
-
   it('lists a new job without reloading, then cancels it from its page', async () => {
     const { page, errors } = await open(`${stack.baseUrl}/#/jobs`);
     await page.waitForSelector(`tr[data-job="${trainedJob}"]`);
@@ -321,6 +280,64 @@ describe.skipIf(missing !== null)(`dashboard in Chromium${missing !== null ? ` (
     await shot(phone.page, 'phone-jobs.png');
     expect(phone.errors).toEqual([]);
   }, 60_000);
+
+  it('lists a sweep and shows its leaderboard, the objective against each parameter and the trials\' curves; cancels another', async () => {
+    // Three tiny trials on the dataset uploaded above: a few seconds in all.
+    const submitted = await api<{ id: string }>(stack, 'POST', '/v1/sweeps', {
+      name: 'browser-sweep',
+      base: { dataset: datasetId, model: { layers: [{ type: 'dense', units: 4, activation: 'relu' }, { type: 'dense', units: 2 }] }, loss: 'softmax_cross_entropy', optimizer: { type: 'adam' }, batchSize: 64, epochs: 3, validation: { fraction: 0.2 }, seed: 1 },
+      space: { learningRate: { loguniform: [0.001, 0.1] }, 'model.layers.0.units': { choice: [4, 16] } },
+      maxTrials: 3,
+      parallelism: 2,
+      objective: { metric: 'val_loss', mode: 'min' },
+      seed: 5,
+    });
+    expect(submitted.status).toBe(201);
+    const sweepId = submitted.body.id;
+    const { page, errors } = await open(`${stack.baseUrl}/#/jobs`);
+    await page.click('nav a[data-nav="sweeps"]');
+    await page.waitForSelector(`tr[data-sweep="${sweepId}"]`);
+    await page.click(`tr[data-sweep="${sweepId}"] a`);
+    await page.waitForURL(new RegExp(`#/sweep/${sweepId}$`));
+    // The page refreshes itself until the sweep ends.
+    await page.waitForSelector('.sweep-view .toolbar .badge.completed', { timeout: 60_000 });
+    await page.locator('.sweep-view[data-trials="3"][data-curves="3"]').waitFor({ timeout: 10_000 });
+    const sweep = (await api<{ leaderboard: { trial: number; jobId: string; objective: number }[] }>(stack, 'GET', `/v1/sweeps/${sweepId}`)).body;
+    // Ranked as the API ranks them, each linking to its job.
+    expect(await page.locator('table.leaderboard tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-trial')))).toEqual(sweep.leaderboard.map((t) => String(t.trial)));
+    expect(await page.locator('table.leaderboard tbody tr a').evaluateAll((as) => as.map((a) => a.getAttribute('href')))).toEqual(sweep.leaderboard.map((t) => `#/job/${t.jobId}`));
+    expect(await page.locator('table.leaderboard thead th').allTextContents()).toEqual(['#', 'trial', 'val_loss', 'learningRate', 'model.layers.0.units', 'epochs', 'state', 'job']);
+    // One scatter per parameter with a point per trial, and the curves chart, all drawn.
+    expect(await page.locator('[data-chart^="scatter "]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-chart'), e.getAttribute('data-points')]))).toEqual([
+      ['scatter learningRate', '3'],
+      ['scatter model.layers.0.units', '3'],
+    ]);
+    expect(await page.locator('[data-chart="curves"] canvas').count()).toBe(1);
+    expect(await page.locator('[data-chart^="scatter "] canvas').count()).toBe(2);
+    expect(await page.isHidden('text=Cancel sweep')).toBe(true);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(artifacts, 'sweep.png'), fullPage: true });
+    await page.goto(`${stack.baseUrl}/#/sweeps`);
+    expect(await page.textContent(`tr[data-sweep="${sweepId}"] td.counts`)).toBe('3 completed');
+
+    // A sweep whose trials would train for minutes, cancelled from its page.
+    const long = await api<{ id: string }>(stack, 'POST', '/v1/sweeps', {
+      name: 'browser-sweep-cancel',
+      base: { dataset: datasetId, model: { layers: [{ type: 'dense', units: 4 }, { type: 'dense', units: 2 }] }, loss: 'softmax_cross_entropy', batchSize: 4, epochs: 500, seed: 1 },
+      space: { learningRate: { loguniform: [0.001, 0.1] } },
+      maxTrials: 2,
+      parallelism: 2,
+      objective: { metric: 'loss', mode: 'min' },
+    });
+    expect(long.status).toBe(201);
+    await page.goto(`${stack.baseUrl}/#/sweep/${long.body.id}`);
+    await page.waitForSelector('.sweep-view .toolbar .badge.running');
+    await page.click('text=Cancel sweep');
+    await page.waitForSelector('.sweep-view .toolbar .badge.cancelled', { timeout: 30_000 });
+    expect(await page.isHidden('text=Cancel sweep')).toBe(true);
+    expect((await api<{ status: string }>(stack, 'GET', `/v1/sweeps/${long.body.id}`)).body.status).toBe('cancelled');
+    expect(errors).toEqual([]);
+  }, 90_000);
 
   it('with API keys configured, asks for the key once, keeps it in session storage only, never in a URL', async () => {
     const key = 'dashboard-test-key-0123456789abcdef';
