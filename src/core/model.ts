@@ -258,10 +258,7 @@ export function modelForward(m: Model, X: Float32Array, B: number, training: boo
   let h = X;
   for (const layer of m.stack) {
     if (layer.kind === 'dense') {
-      denseForward(m.kernels, h, layer.W.data, layer.b === null ? null : layer.b.data, layer.Z, B, layer.I, layer.O);
-      if (layer.activation !== 'linear' && !(m.kernels.activationForward?.(layer.activation, layer.Z, layer.A, B * layer.O, layer.alpha) ?? false)) {
-        activationForward(layer.activation, layer.Z, layer.A, B, layer.O, layer.alpha);
-      }
+      denseLayerForward(m.kernels, layer, h, B);
       h = layer.A;
     } else {
       dropoutForward(h, layer.Y, layer.mask, B * layer.width, layer.rate, rng, training);
@@ -271,27 +268,59 @@ export function modelForward(m: Model, X: Float32Array, B: number, training: boo
   return h;
 }
 
+/**
+ * Z = h·Wᵀ + b, then A = f(Z). A backend with a fused dense pass does ReLU (or linear) in the
+ * GEMM's output pass; its bits are those of the separate steps.
+ */
+function denseLayerForward(k: Kernels, layer: DenseLayer, h: Float32Array, B: number): void {
+  const { activation, I, O } = layer;
+  const b = layer.b === null ? null : layer.b.data;
+  if (k.denseForward !== undefined && (activation === 'relu' || activation === 'linear')) {
+    k.denseForward(h, layer.W.data, b, layer.Z, activation === 'relu' ? layer.A : null, B, I, O);
+    return;
+  }
+  denseForward(k, h, layer.W.data, b, layer.Z, B, I, O);
+  // A backend's element-wise pass, when it has one, computes the same bits as ours.
+  if (activation !== 'linear' && !(k.activationForward?.(activation, layer.Z, layer.A, B * O, layer.alpha) ?? false)) {
+    activationForward(activation, layer.Z, layer.A, B, O, layer.alpha);
+  }
+}
+
 /** Accumulates ∂L/∂params into each Param'layer grad, from dOut = ∂L/∂output of the last forward pass. */
 export function modelBackward(m: Model, dOut: Float32Array, B: number): void {
+  const k = m.kernels;
   let g = dOut;
+  // True when g is already ∂L/∂Z of the layer it reaches: the ReLU's derivative was applied by the
+  // GEMM above that computed g (the fused pass), so the layer skips its own activation backward.
+  let gIsDZ = false;
   for (let i = m.stack.length - 1; i >= 0; i--) {
     const layer = m.stack[i]!;
-    const input = i === 0 ? m.input : layerOutput(m.stack[i - 1]!);
+    const below = i === 0 ? null : m.stack[i - 1]!;
+    const input = below === null ? m.input : layerOutput(below);
     if (layer.kind === 'dense') {
       let dZ = g;
-      if (layer.activation !== 'linear') {
-        // A backend'layer element-wise pass, when it has one, computes the same bits as ours.
-        if (!(m.kernels.activationBackward?.(layer.activation, layer.Z, layer.A, g, layer.dZ, B * layer.O, layer.alpha) ?? false)) {
+      if (layer.activation !== 'linear' && !gIsDZ) {
+        if (!(k.activationBackward?.(layer.activation, layer.Z, layer.A, g, layer.dZ, B * layer.O, layer.alpha) ?? false)) {
           activationBackward(layer.activation, layer.Z, layer.A, g, layer.dZ, B, layer.O, layer.alpha);
         }
         dZ = layer.dZ;
       }
-      denseBackward(m.kernels, dZ, input, layer.W.data, layer.W.grad, layer.b === null ? null : layer.b.grad, layer.dIn, B, layer.I, layer.O);
+      const fuseRelu = layer.dIn !== null && below?.kind === 'dense' && below.activation === 'relu' && k.denseInputGradientRelu !== undefined;
+      const W = layer.W.data;
+      denseBackward(k, dZ, input, W, layer.W.grad, layer.b === null ? null : layer.b.grad, fuseRelu ? null : layer.dIn, B, layer.I, layer.O);
+      if (fuseRelu) {
+        // dX = dZ·W with the ReLU derivative of the layer below, straight into that layer's dZ.
+        k.denseInputGradientRelu!(dZ, W, below.Z, below.dZ, B, layer.I, layer.O);
+        g = below.dZ;
+        gIsDZ = true;
+        continue;
+      }
     } else if (layer.dIn !== null) {
       dropoutBackward(g, layer.mask, layer.dIn, B * layer.width);
     }
     if (layer.dIn === null) return;
     g = layer.dIn;
+    gIsDZ = false;
   }
 }
 

@@ -43,6 +43,14 @@ export interface Kernels {
   biasGradient?(dZ: Float32Array, db: Float32Array, B: number, O: number): void;
   /** torch.optim.SGD (dampening 0): buf = μ·buf + g; w −= lr·(nesterov ? g + μ·buf : buf); buf null: w −= lr·g. */
   sgdStep?(w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, nesterov: boolean): void;
+  // Optional fused dense passes: the GEMM's output pass also adds the bias and applies ReLU, with
+  // exactly the bits of the separate calls they replace (dense.ts says which), so a layer's bias and
+  // activation cost no pass over its outputs of their own.
+
+  /** Z[B×O] = X·Wᵀ (+ b, seeded into Z as denseForward does), then A = relu(Z) when A is given. */
+  denseForward?(X: Float32Array, W: Float32Array, b: Float32Array | null, Z: Float32Array, A: Float32Array | null, B: number, I: number, O: number): void;
+  /** dX[B×I] = dZ·W, then dX = mask > 0 ? dX : 0 (the ReLU derivative of the layer below, mask its Z). */
+  denseInputGradientRelu?(dZ: Float32Array, W: Float32Array, mask: Float32Array, dX: Float32Array, B: number, I: number, O: number): void;
   /** dst row r (width floats) = src row order[start + r], for r < count. */
   gatherRows?(src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
   /** The same from bytes read as byte / 255 (compact IDX pixels): dst = Math.fround(src / 255). */

@@ -12,6 +12,20 @@ interface NativeAddon {
   supportedIsas(): string[];
   createPool(threads: number, isa?: string): object;
   gemm(pool: object, ...args: GemmArgs): void;
+  gemmFused(
+    pool: object,
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    B: Float32Array,
+    C: Float32Array,
+    bias: Float32Array | null,
+    reluOut: Float32Array | null,
+    reluMask: Float32Array | null,
+  ): void;
   reluForward(Z: Float32Array, A: Float32Array, n: number): void;
   leakyReluForward(Z: Float32Array, A: Float32Array, n: number, alpha: number): void;
   reluBackward(Z: Float32Array, dA: Float32Array, dZ: Float32Array, n: number): void;
@@ -85,6 +99,9 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
     alloc: (length) => new Float32Array(length),
     gemm: (transA, transB, M, N, K, alpha, A, B, beta, C) =>
       native.gemm(pool, transA, transB, M, N, K, alpha, A, B, beta, C),
+    // Bias and ReLU in the GEMM's output pass (sgemm.c's epilogue).
+    denseForward: (X, W, b, Z, A, B, I, O) => native.gemmFused(pool, false, true, B, O, I, X, W, Z, b, A, null),
+    denseInputGradientRelu: (dZ, W, mask, dX, B, I, O) => native.gemmFused(pool, false, false, B, I, O, dZ, W, dX, null, null, mask),
     activationForward(kind, Z, A, n, alpha) {
       switch (kind) {
         case 'relu':

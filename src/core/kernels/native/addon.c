@@ -14,7 +14,7 @@
 #include "sgemm.h"
 
 typedef void (*range_fn)(int, int, int, int, int, float, const float *, const float *, float, float *, int, int,
-                         int, int, float *, int);
+                         int, int, float *, int, const sgemm_epilogue *);
 
 typedef struct {
   const char *name;
@@ -61,6 +61,7 @@ typedef struct {
   int chunks;
   int splitCols; // 1: chunks are column ranges, 0: row ranges
   int transC;    // computing Cᵀ = op(B)ᵀ·op(A)ᵀ into C (see sgemm.c)
+  sgemm_epilogue ep;
   int kind;      // TASK_GEMM, or an element-wise pass split by rows/elements (bit-identical either way)
   const float *src;
   const uint8_t *bytes;
@@ -136,7 +137,8 @@ static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
   else
     share(t->M, isa->mr(), c, t->chunks, &i0, &i1);
   if (i0 < i1 && j0 < j1)
-    isa->range(t->transA, t->transB, t->M, t->N, t->K, t->alpha, t->A, t->B, t->beta, t->C, i0, i1, j0, j1, work, t->transC);
+    isa->range(t->transA, t->transB, t->M, t->N, t->K, t->alpha, t->A, t->B, t->beta, t->C, i0, i1, j0, j1, work, t->transC,
+               &t->ep);
 }
 
 // Claims and runs chunks of task generation `gen` until none are left.
@@ -319,6 +321,15 @@ static void pool_run(pool_t *pl, task_t t) {
     }                                                                                                        \
   } while (0)
 
+#define ARGS(n)                                                                                              \
+  size_t argc = n;                                                                                           \
+  napi_value a[n];                                                                                           \
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));                                                  \
+  if (argc != n) {                                                                                           \
+    napi_throw_type_error(env, NULL, "wrong number of arguments");                                          \
+    return NULL;                                                                                             \
+  }
+
 static void finalize_pool(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -373,44 +384,88 @@ static int get_f32(napi_env env, napi_value v, float **ptr, size_t *len) {
   return 1;
 }
 
-// gemm(pool, transA, transB, M, N, K, alpha, A, B, beta, C)
-static napi_value js_gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value a[11];
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc != 11) {
-    napi_throw_type_error(env, NULL, "gemm expects 11 arguments");
-    return NULL;
-  }
-  pool_t *pl;
+// The arguments every GEMM entry shares, checked before any memory is touched: pool, transA, transB,
+// M, N, K (a[0..5]); A, B and C at a[ia], a[ib], a[ic]. Returns 0 with a JS exception pending.
+static int gemm_args(napi_env env, napi_value *a, int ia, int ib, int ic, pool_t **pl, task_t *t) {
   bool ta, tb;
   int32_t M, N, K;
-  double alpha, beta;
   float *A, *B, *C;
   size_t la, lb, lc;
-  CHECK(napi_get_value_external(env, a[0], (void **)&pl));
-  CHECK(napi_get_value_bool(env, a[1], &ta));
-  CHECK(napi_get_value_bool(env, a[2], &tb));
-  CHECK(napi_get_value_int32(env, a[3], &M));
-  CHECK(napi_get_value_int32(env, a[4], &N));
-  CHECK(napi_get_value_int32(env, a[5], &K));
-  CHECK(napi_get_value_double(env, a[6], &alpha));
-  CHECK(napi_get_value_double(env, a[9], &beta));
-  if (!get_f32(env, a[7], &A, &la) || !get_f32(env, a[8], &B, &lb) || !get_f32(env, a[10], &C, &lc)) {
+  if (napi_get_value_external(env, a[0], (void **)pl) != napi_ok || napi_get_value_bool(env, a[1], &ta) != napi_ok ||
+      napi_get_value_bool(env, a[2], &tb) != napi_ok || napi_get_value_int32(env, a[3], &M) != napi_ok ||
+      napi_get_value_int32(env, a[4], &N) != napi_ok || napi_get_value_int32(env, a[5], &K) != napi_ok) {
+    napi_throw_type_error(env, NULL, "gemm: pool, transA, transB, M, N, K expected");
+    return 0;
+  }
+  if (!get_f32(env, a[ia], &A, &la) || !get_f32(env, a[ib], &B, &lb) || !get_f32(env, a[ic], &C, &lc)) {
     napi_throw_type_error(env, NULL, "A, B and C must be Float32Arrays");
-    return NULL;
+    return 0;
   }
   if (M < 0 || N < 0 || K < 0 || la < (size_t)M * K || lb < (size_t)K * N || lc < (size_t)M * N) {
     napi_throw_range_error(env, NULL, "gemm: a buffer is shorter than its dimensions need");
+    return 0;
+  }
+  *t = (task_t){ta, tb, M, N, K, 1.0f, 0.0f, A, B, C, 1, 0, 0};
+  return 1;
+}
+
+// gemm(pool, transA, transB, M, N, K, alpha, A, B, beta, C)
+static napi_value js_gemm(napi_env env, napi_callback_info info) {
+  ARGS(11);
+  pool_t *pl;
+  task_t t;
+  double alpha, beta;
+  if (!gemm_args(env, a, 7, 8, 10, &pl, &t)) return NULL;
+  CHECK(napi_get_value_double(env, a[6], &alpha));
+  CHECK(napi_get_value_double(env, a[9], &beta));
+  if (t.M == 0 || t.N == 0) return NULL;
+  if (t.K == 0 || alpha == 0.0) {
+    size_t n = (size_t)t.M * t.N;
+    for (size_t i = 0; i < n; i++) t.C[i] = beta == 0.0 ? 0.0f : (float)beta * t.C[i];
     return NULL;
   }
-  if (M == 0 || N == 0) return NULL;
-  if (K == 0 || alpha == 0.0) {
-    size_t n = (size_t)M * N;
-    for (size_t i = 0; i < n; i++) C[i] = beta == 0.0 ? 0.0f : (float)beta * C[i];
+  t.alpha = (float)alpha;
+  t.beta = (float)beta;
+  pool_gemm(pl, t);
+  return NULL;
+}
+
+// An optional Float32Array argument of at least `need` elements; null/undefined gives NULL.
+static int optional_f32(napi_env env, napi_value v, size_t need, float **out) {
+  napi_valuetype vt;
+  size_t len;
+  *out = NULL;
+  if (napi_typeof(env, v, &vt) != napi_ok) return 0;
+  if (vt == napi_null || vt == napi_undefined) return 1;
+  if (!get_f32(env, v, out, &len)) {
+    napi_throw_type_error(env, NULL, "bias, reluOut and reluMask must be Float32Arrays or null");
+    return 0;
+  }
+  if (len < need) {
+    napi_throw_range_error(env, NULL, "gemmFused: bias, reluOut or reluMask is shorter than its dimensions need");
+    return 0;
+  }
+  return 1;
+}
+
+// gemmFused(pool, transA, transB, M, N, K, A, B, C, bias, reluOut, reluMask): C = op(A)·op(B), started
+// from the bias (per column) when given, then reluOut = max(C, 0) and/or C = reluMask > 0 ? C : 0.
+static napi_value js_gemm_fused(napi_env env, napi_callback_info info) {
+  ARGS(12);
+  pool_t *pl;
+  task_t t;
+  float *bias, *reluOut, *reluMask;
+  if (!gemm_args(env, a, 6, 7, 8, &pl, &t)) return NULL;
+  size_t mn = (size_t)t.M * t.N;
+  if (!optional_f32(env, a[9], (size_t)t.N, &bias) || !optional_f32(env, a[10], mn, &reluOut) ||
+      !optional_f32(env, a[11], mn, &reluMask))
+    return NULL;
+  if (t.K == 0) {
+    napi_throw_range_error(env, NULL, "gemmFused: K must be at least 1");
     return NULL;
   }
-  task_t t = {ta, tb, M, N, K, (float)alpha, (float)beta, A, B, C, 1, 0, 0};
+  if (t.M == 0 || t.N == 0) return NULL;
+  t.ep = (sgemm_epilogue){bias, reluOut, reluMask};
   pool_gemm(pl, t);
   return NULL;
 }
@@ -468,15 +523,6 @@ static int arg_num(napi_env env, napi_value v, double *out) {
   }
   return 1;
 }
-
-#define ARGS(n)                                                                                              \
-  size_t argc = n;                                                                                           \
-  napi_value a[n];                                                                                           \
-  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));                                                  \
-  if (argc != n) {                                                                                           \
-    napi_throw_type_error(env, NULL, "wrong number of arguments");                                          \
-    return NULL;                                                                                             \
-  }
 
 // (Z, A, n) and (Z, A, n, alpha)
 static napi_value js_relu_forward(napi_env env, napi_callback_info info) {
@@ -669,6 +715,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"createPool", NULL, js_create_pool, NULL, NULL, NULL, napi_default, NULL},
       {"gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"gemmFused", NULL, js_gemm_fused, NULL, NULL, NULL, napi_default, NULL},
       {"isa", NULL, js_isa, NULL, NULL, NULL, napi_default, NULL},
       {"supportedIsas", NULL, js_supported_isas, NULL, NULL, NULL, napi_default, NULL},
       {"reluForward", NULL, js_relu_forward, NULL, NULL, NULL, napi_default, NULL},

@@ -144,6 +144,35 @@ static inline void storeTile(const vf *acc, float *C, size_t ldc, float alpha, f
   }
 }
 
+// Seeds a rows×cols tile of C (element (r, c) at C[r·rs + c·cs]) with the bias: the first k block
+// then adds its product onto it exactly as onto a C seeded by the caller.
+static void seedBias(float *C, size_t rs, size_t cs, int rows, int cols, const float *bias, int perRow) {
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) C[r * rs + c * cs] = perRow ? bias[r] : bias[c];
+}
+
+// The epilogue's element-wise part on a finished tile (same addressing as seedBias). The comparison
+// is false for NaN and ±0, as in the TypeScript ReLU, so the result is +0 there.
+static void finishTile(const sgemm_epilogue *ep, float *C, size_t offset, size_t rs, size_t cs, int rows, int cols) {
+  for (int r = 0; r < rows; r++) {
+    float *z = C + offset + r * rs;
+    if (ep->reluOut) {
+      float *a = ep->reluOut + offset + r * rs;
+      if (cs == 1)
+        for (int c = 0; c < cols; c++) a[c] = z[c] > 0 ? z[c] : 0.0f;
+      else
+        for (int c = 0; c < cols; c++) a[c * cs] = z[c * cs] > 0 ? z[c * cs] : 0.0f;
+    }
+    if (ep->reluMask) {
+      const float *m = ep->reluMask + offset + r * rs;
+      if (cs == 1)
+        for (int c = 0; c < cols; c++) z[c] = m[c] > 0 ? z[c] : 0.0f;
+      else
+        for (int c = 0; c < cols; c++) z[c * cs] = m[c * cs] > 0 ? z[c * cs] : 0.0f;
+    }
+  }
+}
+
 size_t FN(sgemm_pack_floats)(void) { return (size_t)SGEMM_MC * SGEMM_KC + (size_t)SGEMM_KC * SGEMM_NC + 64; }
 
 int FN(sgemm_nr)(void) { return NR; }
@@ -152,9 +181,11 @@ int FN(sgemm_mr)(void) { return MR; }
 // Computes columns [j0, j1) and rows [i0, i1) of C; work is a buffer of sgemm_pack_floats() floats.
 // transC: C is stored transposed (element (i, j) at C[j·M + i]); the caller uses it to compute
 // Cᵀ = op(B)ᵀ·op(A)ᵀ when that packs less. Each element's FMA chain is the same either way (the
-// products commute), so the result is bit-identical to the direct product.
+// products commute), so the result is bit-identical to the direct product. ep (null: none) adds a
+// bias and a ReLU in the output pass (see sgemm.h).
 void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, const float *A, const float *B,
-                     float beta, float *C, int i0, int i1, int j0, int j1, float *work, int transC) {
+                     float beta, float *C, int i0, int i1, int j0, int j1, float *work, int transC,
+                     const sgemm_epilogue *ep) {
   float *bufA = (float *)(((size_t)work + 63) & ~(size_t)63);
   float *bufB = bufA + (size_t)SGEMM_MC * SGEMM_KC;
   vf acc[MR * 2];
@@ -167,6 +198,9 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
     for (int pc = 0; pc < K; pc += kstep) {
       int kc = K - pc < kstep ? K - pc : kstep;
       float b = pc == 0 ? beta : 1.0f;
+      const float *bias = ep && pc == 0 ? ep->bias : NULL;
+      if (bias) b = 1.0f;
+      int lastBlock = ep && (ep->reluOut || ep->reluMask) && pc + kc >= K;
       // Row-major B with packed A (the weight gradient dZᵀ·X): B's rows are read in place.
       int directB = !transB && transA;
       if (directB) {
@@ -191,27 +225,36 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
             else
               microkernel(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, NR, acc);
             if (transC) {
-              float *ct = C + (size_t)(jc + jr) * M + ic + ir;
+              size_t offset = (size_t)(jc + jr) * M + ic + ir;
+              float *ct = C + offset;
               memset(edge, 0, sizeof edge);
-              if (b != 0.0f)
+              if (bias)
+                seedBias(edge, NR, 1, rows, cols, bias + ic + ir, 1);
+              else if (b != 0.0f)
                 for (int r = 0; r < rows; r++)
                   for (int c = 0; c < cols; c++) edge[r * NR + c] = ct[(size_t)c * M + r];
               storeTile(acc, edge, NR, alpha, b);
               for (int r = 0; r < rows; r++)
                 for (int c = 0; c < cols; c++) ct[(size_t)c * M + r] = edge[r * NR + c];
+              if (lastBlock) finishTile(ep, C, offset, 1, (size_t)M, rows, cols);
               continue;
             }
-            float *ct = C + (size_t)(ic + ir) * N + jc + jr;
+            size_t offset = (size_t)(ic + ir) * N + jc + jr;
+            float *ct = C + offset;
             if (rows == MR && cols == NR) {
+              if (bias) seedBias(ct, (size_t)N, 1, rows, cols, bias + jc + jr, 0);
               storeTile(acc, ct, (size_t)N, alpha, b);
             } else {
               // Same arithmetic as a full tile, on a padded copy.
               memset(edge, 0, sizeof edge);
-              if (b != 0.0f)
+              if (bias)
+                seedBias(edge, NR, 1, rows, cols, bias + jc + jr, 0);
+              else if (b != 0.0f)
                 for (int r = 0; r < rows; r++) memcpy(edge + r * NR, ct + (size_t)r * N, (size_t)cols * 4);
               storeTile(acc, edge, NR, alpha, b);
               for (int r = 0; r < rows; r++) memcpy(ct + (size_t)r * N, edge + r * NR, (size_t)cols * 4);
             }
+            if (lastBlock) finishTile(ep, C, offset, (size_t)N, 1, rows, cols);
           }
         }
       }
