@@ -3,7 +3,8 @@
 // count), GEMM GFLOP/s against OpenBLAS on the MLP's shapes, the peak RSS of a training process,
 // and what within-epoch progress events cost training (on against off, when Redis answers), and the
 // service end to end (bench/service.ts): job start-up, a trainer's peak RSS, and training samples/s
-// through the API against the core's own at the same batch size and threads.
+// through the API against the core's own at the same batch size and threads. GEMM and training lines
+// give their % of the FP32 peak measured at start (bench/peak.ts).
 // Flags: --json (one JSON object per line on stdout), --epochs N (default 20, enough for ≥ 0.89 test
 // accuracy at batch 32), --quick (2 epochs, short GEMM timings), --no-baseline, --only SECTION
 // (gemm, train, rss, progress, service or predict; repeatable).
@@ -17,7 +18,8 @@ import { createBackend, selectKernels } from '../src/core/kernels/select.js';
 import { runBaseline, torchAvailable } from './baseline.js';
 import { FASHION_MNIST_DIR, loadFashionMnist } from './fashion-mnist.js';
 import { measureGemm, mlpShapes } from './gemm.js';
-import { learningRateFor, trainMlp } from './mlp.js';
+import { learningRateFor, mlpFlopsPerSample, trainMlp } from './mlp.js';
+import { measurePeak, percentOfPeak, type Peak } from './peak.js';
 import { measurePredictFormats } from './predict-formats.js';
 import { measureProgressOverhead } from './progress.js';
 import { startSection, throughputSection, type ServiceLine } from './service.js';
@@ -63,6 +65,8 @@ interface BaselineGemm {
 }
 
 const withBaseline = !args.includes('--no-baseline') && torchAvailable();
+// Measured once, before the sections (about a second of the probe's loops).
+const peak: Peak | null = runs('gemm') || runs('train') ? measurePeak() : null;
 
 /** The baseline's result, or null (with a note) when its run fails: our lines are still worth printing. */
 function tryBaseline<T>(baselineArgs: string[], threads: number): T | null {
@@ -79,6 +83,20 @@ function machine(): void {
   emit(
     { name: 'machine', cpu, cores: availableParallelism(), node: process.version, baseline: withBaseline ? 'pytorch' : null, epochs: EPOCHS },
     `machine: ${cpu}, ${availableParallelism()} cores, Node ${process.version}; baseline: ${withBaseline ? 'PyTorch (/usr/bin/python3)' : 'none'}; ${EPOCHS} epochs per training line`,
+  );
+}
+
+function peakLine(): void {
+  if (peak === null) {
+    emit({ name: 'peak', gflopsPerCore: null }, 'peak: not measured (no native x86-64 SIMD build here); no % of peak below');
+    return;
+  }
+  const p = peak;
+  emit(
+    { name: 'peak', ...p, gflopsPerCore: Math.round(p.gflopsPerCore * 10) / 10 },
+    `peak FP32 per core: ${p.fmaUnits} FMA units × ${p.lanes} lanes × 2 × ${fmt(p.clockGHz, 2)} GHz = ${fmt(p.gflopsPerCore, 1)} GFLOP/s ` +
+      `(clock from a dependent integer-add chain; ${fmt(p.fmaPerCycle, 2)} FMAs/cycle from independent FMA chains, latency ${fmt(p.fmaLatencyCycles, 2)} cycles); ` +
+      '% of peak = GFLOP/s ÷ (threads × this)',
   );
 }
 
@@ -112,9 +130,12 @@ function gemmSection(): void {
             baselineGflops: theirs === null ? null : Math.round(theirs * 10) / 10,
             ratio: ratioOf(gflops, theirs),
             baselineKernel: baseline?.baselineKernel ?? null,
+            percentOfPeak: percentOfPeak(gflops, threads, peak),
+            baselinePercentOfPeak: theirs === null ? null : percentOfPeak(theirs, threads, peak),
           },
           `gemm ${s.label.padEnd(17)} ${`${s.M}x${s.N}x${s.K}`.padEnd(13)} ${k.name.padEnd(18)} ${threads}T ${fmt(gflops, 1).padStart(6)} GFLOP/s` +
-            `  OpenBLAS(${baseline?.baselineKernel ?? '—'}) ${fmt(theirs, 1).padStart(6)}  ratio ${fmt(ratioOf(gflops, theirs), 2)}`,
+            ` (${fmt(percentOfPeak(gflops, threads, peak), 1)}% of peak)  OpenBLAS(${baseline?.baselineKernel ?? '—'}) ${fmt(theirs, 1).padStart(6)}` +
+            ` (${fmt(theirs === null ? null : percentOfPeak(theirs, threads, peak), 1)}%)  ratio ${fmt(ratioOf(gflops, theirs), 2)}`,
         );
       });
     }
@@ -125,6 +146,10 @@ async function trainingSection(): Promise<void> {
   note('loading Fashion-MNIST');
   const data = loadFashionMnist();
   const wasm = createBackend('wasm', 1);
+  const flopsPerSample = mlpFlopsPerSample([128]);
+  // End to end: every training flop of the step (mlpFlopsPerSample) over the whole step's time.
+  const endToEnd = (samplesPerSec: number | null, threads: number) =>
+    samplesPerSec === null ? null : percentOfPeak((samplesPerSec * flopsPerSample) / 1e9, threads, peak);
   for (const batchSize of BATCH_SIZES) {
     const learningRate = learningRateFor(batchSize);
     const run = { hidden: [128], batchSize, epochs: EPOCHS, learningRate, seed: SEED };
@@ -157,12 +182,16 @@ async function trainingSection(): Promise<void> {
           baselineKernel: baseline?.baselineKernel ?? null,
           epochs,
           learningRate,
+          flopsPerSample,
+          percentOfPeak: endToEnd(ours.samplesPerSec, k.threads),
+          baselinePercentOfPeak: endToEnd(theirs, k.threads),
         };
         emit(
           record,
           `train ${record.name.padEnd(24)} batch ${String(batchSize).padStart(4)} ${k.threads}T ` +
             `${fmt(record.samplesPerSec).padStart(8)} samples/s  PyTorch ${fmt(record.baselineSamplesPerSec).padStart(8)}  ratio ${fmt(record.ratio, 2).padStart(5)}` +
             `  test acc ${fmt(record.testAccuracy * 100, 2)}% vs ${fmt(record.baselineTestAccuracy === null ? null : record.baselineTestAccuracy * 100, 2)}%` +
+            `  end to end ${fmt(record.percentOfPeak, 1)}% of peak vs ${fmt(record.baselinePercentOfPeak, 1)}%` +
             `  (${epochs} epochs, lr ${learningRate}, OpenBLAS ${record.baselineKernel ?? '—'})`,
         );
       }
@@ -243,6 +272,7 @@ async function predictSection(): Promise<void> {
 }
 
 machine();
+if (runs('gemm') || runs('train')) peakLine();
 if (runs('gemm')) gemmSection();
 if (runs('train')) await trainingSection();
 if (runs('rss')) rssSection();

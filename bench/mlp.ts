@@ -18,6 +18,21 @@ export function learningRateFor(batchSize: number): number {
   return Math.round(0.02 * Math.sqrt(batchSize / 32) * 1e4) / 1e4;
 }
 
+/**
+ * Multiply-add flops of one training sample through MLP inputs-…-outputs: the forward product and the
+ * weight gradient of every layer, and the input gradient of every layer but the first (nothing
+ * needs it there). Biases, activations, the loss and the optimizer are not counted.
+ */
+export function mlpFlopsPerSample(hidden: number[], inputs = 784, outputs = 10): number {
+  const widths = [inputs, ...hidden, outputs];
+  let flops = 0;
+  for (let l = 0; l + 1 < widths.length; l++) {
+    const macs = widths[l]! * widths[l + 1]!;
+    flops += 2 * macs * (l === 0 ? 2 : 3);
+  }
+  return flops;
+}
+
 export function mlpConfig(run: MlpRun, rows: number): TrainConfig {
   const steps = run.epochs * Math.ceil(rows / run.batchSize);
   const dense = (units: number, activation: 'relu' | 'linear'): LayerConfig => ({

@@ -10,6 +10,7 @@ import type { GemmArgs, Kernels } from './kernels.js';
 interface NativeAddon {
   isa(): string;
   supportedIsas(): string[];
+  fmaPeak(): FmaPeak | null;
   createPool(threads: number, isa?: string): object;
   gemm(pool: object, ...args: GemmArgs): void;
   gemmFused(
@@ -78,6 +79,22 @@ function loadAddon(): NativeAddon | null {
 export function nativeLoadError(): string | null {
   loadAddon();
   return loadError;
+}
+
+/** What one core's FP32 peak is made of, measured by the addon (probe.c) with the vectors of its GEMM build. */
+export interface FmaPeak {
+  /** From a chain of dependent integer adds (one cycle each). */
+  clockGHz: number;
+  /** A chain of dependent vector FMAs, in those cycles. */
+  fmaLatencyCycles: number;
+  /** Vector FMAs per cycle from twelve independent chains: the FMA units, once rounded. */
+  fmaPerCycle: number;
+  lanes: number;
+}
+
+/** The measured FMA figures (a fraction of a second's work), or null without the addon or an x86-64 SIMD build. */
+export function nativeFmaPeak(): FmaPeak | null {
+  return loadAddon()?.fmaPeak() ?? null;
 }
 
 /** The GEMM builds ("avx512", "avx2", "generic") this CPU runs, widest first; empty without the addon. */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { GemmArgs, Kernels } from '../../../src/core/kernels/kernels.js';
-import { createNativeKernels, nativeIsas } from '../../../src/core/kernels/native.js';
+import { createNativeKernels, nativeFmaPeak, nativeIsas } from '../../../src/core/kernels/native.js';
 import { availableBackends, createBackend, selectKernels } from '../../../src/core/kernels/select.js';
 import { randomArray as randomMatrix } from '../gradcheck.js';
 
@@ -71,6 +71,18 @@ it.runIf(nativeIsas().length > 0)('native names its build and refuses one the CP
   expect(isas[isas.length - 1]).toBe('generic');
   expect(createBackend('native', 1)!.name).toBe(`native-${isas[0]}`);
   expect(() => createNativeKernels(1, 'sse9')).toThrow(RangeError);
+});
+
+// The benchmark's "% of peak" rests on these: a clock and FMA figures any x86-64 core could give.
+it.runIf(nativeIsas()[0] === 'avx512' || nativeIsas()[0] === 'avx2')('native measures the FMA peak of its build: clock, latency and units in range', () => {
+  const p = nativeFmaPeak()!;
+  expect(p.lanes).toBe(nativeIsas()[0] === 'avx512' ? 16 : 8);
+  expect(p.clockGHz).toBeGreaterThan(0.5);
+  expect(p.clockGHz).toBeLessThan(8);
+  expect(p.fmaLatencyCycles).toBeGreaterThan(2);
+  expect(p.fmaLatencyCycles).toBeLessThan(8);
+  expect(p.fmaPerCycle).toBeGreaterThan(0.5);
+  expect(p.fmaPerCycle).toBeLessThan(4.5);
 });
 
 for (const k of backends) {

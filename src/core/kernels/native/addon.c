@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "elementwise.h"
+#include "probe.h"
 #include "sgemm.h"
 
 typedef void (*range_fn)(int, int, int, int, int, float, const float *, const float *, float, float *, int, int,
@@ -710,6 +711,29 @@ static napi_value js_gather_byte_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// fmaPeak(): what one core's FP32 peak is made of, measured with the vectors of the GEMM build in use
+// (probe.c), as { clockGHz, fmaLatencyCycles, fmaPerCycle, lanes }; null for the portable build.
+static napi_value js_fma_peak(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out, v;
+  probe_result r;
+  int lanes = strcmp(g_isa.name, "avx512") == 0 ? 16 : strcmp(g_isa.name, "avx2") == 0 ? 8 : 0;
+  if (!probe_fma_peak(lanes, &r)) {
+    CHECK(napi_get_null(env, &out));
+    return out;
+  }
+  CHECK(napi_create_object(env, &out));
+  CHECK(napi_create_double(env, r.clockGHz, &v));
+  CHECK(napi_set_named_property(env, out, "clockGHz", v));
+  CHECK(napi_create_double(env, r.fmaLatencyCycles, &v));
+  CHECK(napi_set_named_property(env, out, "fmaLatencyCycles", v));
+  CHECK(napi_create_double(env, r.fmaPerCycle, &v));
+  CHECK(napi_set_named_property(env, out, "fmaPerCycle", v));
+  CHECK(napi_create_int32(env, r.lanes, &v));
+  CHECK(napi_set_named_property(env, out, "lanes", v));
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   uv_once(&g_isa_once, init_isa);
   napi_property_descriptor props[] = {
@@ -718,6 +742,7 @@ NAPI_MODULE_INIT() {
       {"gemmFused", NULL, js_gemm_fused, NULL, NULL, NULL, napi_default, NULL},
       {"isa", NULL, js_isa, NULL, NULL, NULL, napi_default, NULL},
       {"supportedIsas", NULL, js_supported_isas, NULL, NULL, NULL, napi_default, NULL},
+      {"fmaPeak", NULL, js_fma_peak, NULL, NULL, NULL, napi_default, NULL},
       {"reluForward", NULL, js_relu_forward, NULL, NULL, NULL, napi_default, NULL},
       {"leakyReluForward", NULL, js_leaky_relu_forward, NULL, NULL, NULL, napi_default, NULL},
       {"reluBackward", NULL, js_relu_backward, NULL, NULL, NULL, napi_default, NULL},
