@@ -21,6 +21,7 @@ import { JobInputError, loadJobInputs, type JobInputs } from './inputs.js';
 import { dropPreloaded } from './preload.js';
 import { samplesPerEpoch } from './samples-per-epoch.js';
 import { terminalFor } from './stop-reasons.js';
+import { startTrainingClock } from './training-clock.js';
 import { isAllocationFailure } from './trainer-death.js';
 import { HandBackError, UnrecoverableError, WaitingError } from './trainer-errors.js';
 
@@ -121,8 +122,11 @@ export default async function processTrainJob(
     const onProgress = (p: StepProgress) => {
       if (!hooks.recordGone) publishProgress(store, jobId, p);
     };
+    // What training took, and how much of it the per-epoch hooks (logged as `training ended`).
+    const clock = startTrainingClock();
+    const epochHooks = { onEpoch: clock.timed(hooks.onEpoch), onBest: clock.timed(hooks.onBest), onLatest: clock.timed(hooks.onLatest) };
     const run = (from: Uint8Array | null) =>
-      train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...hooks, shouldStop, onProgress }, {
+      train(inputs.config, { train: inputs.train, validation: inputs.validation }, { ...epochHooks, shouldStop, onProgress }, {
         resume: from,
         kernels,
         metadata: inputs.checkpointMetadata,
@@ -159,6 +163,7 @@ export default async function processTrainJob(
       await finish('failed', `error: ${message}`, message);
       throw new UnrecoverableError(message);
     }
+    log.info({ epochs: result.epochs, steps: result.step, ...clock.read() }, 'training ended');
     if (hooks.takenOver || signal?.reason === LOCK_LOST_REASON || (await superseded(store, jobId, attempt))) {
       // Not ours any more: another attempt owns the record, and BullMQ's job is not ours to move.
       log.warn({ epoch: result.epochs }, 'job taken over elsewhere; this copy stopped');

@@ -20,6 +20,11 @@ interface LogLine {
   startMs?: number;
   loadMs?: number;
   datasets?: string[];
+  epochs?: number;
+  trainMs?: number;
+  trainCpuMs?: number;
+  hooksMs?: number;
+  hooksCpuMs?: number;
 }
 
 let stack: Stack;
@@ -99,6 +104,12 @@ describe('spare trainer', () => {
     expect(started.spare).toBe(true);
     expect(started.startupMs).toBe(0);
     expect((await waitForLog(w, (l) => l.msg === 'first mini-batch' && l.jobId === second.id)).startMs).toBeGreaterThanOrEqual(0);
+    // What training took and how much of it the per-epoch hooks (the bench's service-vs-core figures read this line).
+    const ended = await waitForLog(w, (l) => l.msg === 'training ended' && l.jobId === second.id);
+    expect(ended.epochs).toBe(3);
+    expect(ended.hooksMs).toBeGreaterThan(0);
+    expect(ended.hooksMs).toBeLessThanOrEqual(ended.trainMs!);
+    expect(ended.hooksCpuMs).toBeLessThanOrEqual(ended.trainCpuMs!);
     expect(second.metrics).toEqual(first.metrics);
     expect(second.metrics).toHaveLength(3);
     expect(await bestSha(second.id)).toBe(await bestSha(first.id));
