@@ -18,6 +18,8 @@ export interface Stack {
   workerPids: number[];
   /** The service's DATA_DIR. */
   dataDir: string;
+  /** The environment the workers run with (and so their trainers). */
+  workerEnv: Record<string, string>;
   /** CPU seconds (user + system) used so far by a process. */
   cpuSeconds(pid: number): number;
   stop(): Promise<void>;
@@ -169,7 +171,7 @@ export async function startStack(workers: number, nice = 0, extraEnv: Record<str
       });
       workerPids.push(w.pid ?? 0);
     }
-    return { baseUrl, redisUrl, apiPid: api.pid ?? 0, redisPid: redis.pid ?? 0, workerPids, dataDir: env.DATA_DIR, cpuSeconds, stop };
+    return { baseUrl, redisUrl, apiPid: api.pid ?? 0, redisPid: redis.pid ?? 0, workerPids, dataDir: env.DATA_DIR, workerEnv: env, cpuSeconds, stop };
   } catch (err) {
     await stop();
     throw err;

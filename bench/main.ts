@@ -246,13 +246,20 @@ async function serviceSection(): Promise<void> {
         ` (loading ${fmtMs(r.loadMs)}), spare trainer ${r.spareTrainer ? 'yes' : 'no'}, trainer peak RSS ${String(r.peakRssMiB)} MiB, ${String(r.threads)} thread(s)`,
     ),
   );
-  note('service: training throughput against the core');
-  const data = loadFashionMnist();
-  await throughputSection(FASHION_MNIST_DIR, data.train, (threads) => selectKernels({ threads }), [1024, 128], THREADS, Math.min(EPOCHS, 5), (r: ServiceLine) =>
+  const pairs = quick ? 3 : 8;
+  const epochs = Math.min(EPOCHS, 3);
+  note(`service: training throughput against the core, ${pairs} pairs of ${epochs}-epoch runs per line`);
+  const iqr = (r: unknown) => {
+    const { median, iqr } = r as { median: number; iqr: [number, number] };
+    return `${fmt(median, 3)} (IQR ${fmt(iqr[0], 3)}–${fmt(iqr[1], 3)})`;
+  };
+  await throughputSection(FASHION_MNIST_DIR, [1024, 128], THREADS, epochs, pairs, (r: ServiceLine) =>
     emit(
       r,
       `service batch ${String(r.batchSize).padStart(4)} ${String(r.threads)}T (job ran on ${String(r.jobThreads)}): ${fmt(r.serviceSamplesPerSec as number).padStart(8)} samples/s` +
-        `  core ${fmt(r.coreSamplesPerSec as number).padStart(8)}  ratio ${fmt(r.ratio as number, 3)}`,
+        `  core ${fmt(r.coreSamplesPerSec as number).padStart(8)}  ratio ${iqr(r.ratio)}; CPU/sample core ÷ service ${iqr(r.cpuRatio)}` +
+        ` (${fmt(r.coreCpuMicrosPerSample as number, 2)} vs ${fmt(r.serviceCpuMicrosPerSample as number, 2)} µs), with the hooks ${iqr(r.cpuRatioWithHooks)};` +
+        ` hooks per epoch ${fmt((r.hooksPerEpoch as { cpuMs: number }).cpuMs, 1)} ms CPU, ${fmt((r.hooksPerEpoch as { wallMs: number }).wallMs, 1)} ms wall; load average ${(r.loadAverage as number[]).join('–')}`,
     ),
   );
 }

@@ -2,17 +2,21 @@
 // the API and one worker process from dist/, over HTTP), measuring what a user waits for and gets:
 // submit → first mini-batch and running → first mini-batch (cold: the worker's first job on the
 // dataset; warm: the next ones), the trainer's peak RSS for MLP 784-256-128-10, and training
-// samples/s of the bench's MLP against the core's own figure at the same batch size and threads,
-// in the same run.
+// samples/s and CPU time of the bench's MLP through the service against the core alone on the same
+// inputs, at the same batch size and threads, in the same run.
 
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-import type { Kernels } from '../src/core/kernels/kernels.js';
-import type { Dataset } from '../src/core/types.js';
+import type { TrainingTime } from '../workers/training-clock.js';
+import { trainerExecArgv } from '../workers/trainer-process.js';
+import type { CoreRunResult } from './core-child.js';
 import { startStack, type Stack } from './loadtest-stack.js';
-import { learningRateFor, trainMlp } from './mlp.js';
+import { learningRateFor } from './mlp.js';
+import { median, quantile } from './stats.js';
 
 export interface ServiceLine {
   [key: string]: unknown;
@@ -27,6 +31,11 @@ interface LogLine {
   startupMs?: number;
   peakRssMiB?: number;
   spare?: boolean;
+  heapCapMiB?: number | null;
+  trainMs?: number;
+  trainCpuMs?: number;
+  hooksMs?: number;
+  hooksCpuMs?: number;
 }
 
 interface JobView {
@@ -38,8 +47,6 @@ interface JobView {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Core and service runs per batch size and thread count in the throughput comparison. */
-const ROUNDS = 3;
 
 /** A stack whose worker log lines are kept, with helpers to submit jobs and wait for log lines. */
 async function serviceStack(env: Record<string, string>) {
@@ -120,12 +127,6 @@ function dropFromPageCache(file: string): boolean {
   return spawnSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']).status === 0;
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 /**
  * Start-up and memory: jobs of MLP 784-256-128-10 at batch 1024 with 10% held out, one after the
  * other on one worker; the first is cold (the dataset file dropped from the page cache too), the
@@ -166,65 +167,127 @@ export async function startSection(fashionDir: string, jobs: number, emit: (r: S
   }
 }
 
+/** One side's run of a training in the throughput comparison. */
+interface SideRun extends TrainingTime {
+  /** Median over the run's epochs of training samples/s (training time only, as the metrics report). */
+  samplesPerSec: number;
+}
+
+interface ServiceRun extends SideRun {
+  jobId: string;
+  heapCapMiB: number | null;
+  threads: number | null;
+  backend: string | null;
+}
+
+/** Submits `spec` and waits for its trainer to finish, on the worker's log rather than by polling the API (which would take CPU from the job). */
+async function serviceRun(s: Awaited<ReturnType<typeof serviceStack>>, spec: ReturnType<typeof mlpSpec>): Promise<ServiceRun> {
+  const job = await s.http<JobView>('POST', '/v1/jobs', spec);
+  await s.waitLog((l) => l.msg === 'trainer finished' && l.jobId === job.id);
+  const started = s.lines.find((l) => l.msg === 'trainer started' && l.jobId === job.id);
+  const ended = s.lines.find((l) => l.msg === 'training ended' && l.jobId === job.id);
+  if (ended?.trainMs === undefined || ended.trainCpuMs === undefined || ended.hooksMs === undefined || ended.hooksCpuMs === undefined) {
+    throw new Error(`job ${job.id}: no 'training ended' log line`);
+  }
+  const done = await s.waitDone(job.id);
+  const records = await s.http<{ items: { samplesPerSec: number }[] }>('GET', `/v1/jobs/${job.id}/metrics?limit=1000`);
+  return {
+    jobId: job.id,
+    samplesPerSec: median(records.items.map((r) => r.samplesPerSec)),
+    trainMs: ended.trainMs,
+    trainCpuMs: ended.trainCpuMs,
+    hooksMs: ended.hooksMs,
+    hooksCpuMs: ended.hooksCpuMs,
+    heapCapMiB: started?.heapCapMiB ?? null,
+    threads: done.threads,
+    backend: done.backend,
+  };
+}
+
+/** The core alone on a finished job's inputs, in a process started as that job's trainer was (bench/core-child.ts). */
+function coreRun(env: Record<string, string>, jobId: string, threads: number, heapCapMiB: number | null): Promise<SideRun> {
+  const child = fork(join(dirname(fileURLToPath(import.meta.url)), 'core-child.js'), [jobId, String(threads)], {
+    execArgv: trainerExecArgv(heapCapMiB),
+    env,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', ({ epochSamplesPerSec, trainMs, trainCpuMs, hooksMs, hooksCpuMs }: CoreRunResult) =>
+      resolve({ samplesPerSec: median(epochSamplesPerSec), trainMs, trainCpuMs, hooksMs, hooksCpuMs }),
+    );
+    child.once('exit', (code) => reject(new Error(`core child exited (${code}) before reporting`)));
+  });
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+/** Median and interquartile range, rounded to 3 decimals. */
+const spread = (values: number[]) => ({ median: round3(median(values)), iqr: [round3(quantile(values, 0.25)), round3(quantile(values, 0.75))] });
+
 /**
- * Throughput through the service against the core in this process, the bench's MLP 784-128-10
- * on the 60,000 training images without validation: median samples/s over epochs from the job's
- * metrics records (training time only, as the core's figure), same batch size and threads.
+ * Throughput through the service against the core, the bench's MLP 784-128-10 on the 60,000
+ * training images without validation, same batch size and threads. Both sides are fresh processes
+ * with a trainer's Node flags and environment, training the same job's inputs: the service side is
+ * the job through the API, worker and trainer; the core side (bench/core-child.ts) trains that
+ * job's stored dataset and TrainConfig with no hooks. `pairs` pairs, alternately service-first and
+ * core-first, so drift on a shared machine hits both sides alike. Per pair: the ratio of training
+ * samples/s (service ÷ core, each the median over its epochs; the core's bench figure is the same
+ * measure), of CPU time per sample trained (core ÷ service, the service's per-epoch hooks taken
+ * out: above 1 the service is faster, as for samples/s), and of the whole train() call's CPU and
+ * wall time with the hooks. Reported: the median of each per-pair ratio and its interquartile
+ * range, what the hooks took per epoch, and the load average seen before each pair.
  */
 export async function throughputSection(
   fashionDir: string,
-  train: Dataset,
-  kernelsFor: (threads: number) => Kernels,
   batchSizes: number[],
   threadCounts: number[],
   epochs: number,
+  pairs: number,
   emit: (r: ServiceLine) => void,
 ): Promise<void> {
   for (const threads of threadCounts) {
-    // No spare trainer here: its start-up would run beside the core's rounds.
+    // No spare trainer: its start-up would run beside the other side's training.
     const s = await serviceStack({ WORKER_CONCURRENCY: '1', TRAIN_THREADS: String(threads), SPARE_TRAINER: 'false' });
     try {
       const ds = await uploadFashion(s.stack.baseUrl, fashionDir);
       for (const batchSize of batchSizes) {
-        // Core and service in turn, ROUNDS times, so that drift on a shared machine hits both; each
-        // side's figure is the median over all its epochs, the spread the range of its round medians.
-        const k = kernelsFor(threads);
-        const coreRounds: number[] = [];
-        const serviceRounds: number[] = [];
-        const coreEpochs: number[] = [];
-        const serviceEpochs: number[] = [];
-        let jobThreads: number | null = null;
-        let backend: string | null = null;
-        for (let round = 0; round < ROUNDS; round++) {
-          const rates: number[] = [];
-          await trainMlp({ hidden: [128], batchSize, epochs, learningRate: learningRateFor(batchSize), seed: 1 }, { train, test: null }, k, (m) => rates.push(m.samplesPerSec));
-          coreRounds.push(median(rates));
-          coreEpochs.push(...rates);
-          const job = await s.http<JobView>('POST', '/v1/jobs', mlpSpec(ds, [128], batchSize, epochs, null));
-          const done = await s.waitDone(job.id);
-          jobThreads = done.threads;
-          backend = done.backend;
-          const records = await s.http<{ items: { samplesPerSec: number }[] }>('GET', `/v1/jobs/${job.id}/metrics?limit=1000`);
-          const served = records.items.map((r) => r.samplesPerSec);
-          serviceRounds.push(median(served));
-          serviceEpochs.push(...served);
+        const spec = mlpSpec(ds, [128], batchSize, epochs, null);
+        const runs: { service: ServiceRun; core: SideRun }[] = [];
+        const load: number[] = [];
+        let previous: ServiceRun | null = null;
+        for (let pair = 0; pair < pairs; pair++) {
+          load.push(loadavg()[0]!);
+          // A core-first pair trains the previous pair's job (same spec, so the same inputs).
+          const coreFirst = previous !== null && pair % 2 === 1 ? await coreRun(s.stack.workerEnv, previous.jobId, threads, previous.heapCapMiB) : null;
+          const service = await serviceRun(s, spec);
+          const core = coreFirst ?? (await coreRun(s.stack.workerEnv, service.jobId, threads, service.heapCapMiB));
+          runs.push({ service, core });
+          previous = service;
         }
-        const service = median(serviceEpochs);
-        const core = median(coreEpochs);
-        const range = (v: number[]) => [Math.round(Math.min(...v)), Math.round(Math.max(...v))];
+        const samples = epochs * 60_000;
+        const last = runs[runs.length - 1]!.service;
         emit({
           name: 'service-throughput',
           batchSize,
           threads,
-          jobThreads,
-          backend,
-          serviceSamplesPerSec: Math.round(service),
-          coreSamplesPerSec: Math.round(core),
-          serviceRoundMedians: range(serviceRounds),
-          coreRoundMedians: range(coreRounds),
-          ratio: Math.round((service / core) * 1000) / 1000,
+          jobThreads: last.threads,
+          backend: last.backend,
           epochs,
-          rounds: ROUNDS,
+          pairs,
+          serviceSamplesPerSec: Math.round(median(runs.map((r) => r.service.samplesPerSec))),
+          coreSamplesPerSec: Math.round(median(runs.map((r) => r.core.samplesPerSec))),
+          ratio: spread(runs.map((r) => r.service.samplesPerSec / r.core.samplesPerSec)),
+          // CPU per sample trained, the per-epoch hooks' time taken out of the service's: what samples/s measures, but far less moved by other load.
+          serviceCpuMicrosPerSample: round3((median(runs.map((r) => r.service.trainCpuMs - r.service.hooksCpuMs)) * 1000) / samples),
+          coreCpuMicrosPerSample: round3((median(runs.map((r) => r.core.trainCpuMs)) * 1000) / samples),
+          cpuRatio: spread(runs.map((r) => r.core.trainCpuMs / (r.service.trainCpuMs - r.service.hooksCpuMs))),
+          // The whole train() call, hooks included: what a job costs beyond the core.
+          cpuRatioWithHooks: spread(runs.map((r) => r.core.trainCpuMs / r.service.trainCpuMs)),
+          wallRatioWithHooks: spread(runs.map((r) => r.core.trainMs / r.service.trainMs)),
+          hooksPerEpoch: {
+            cpuMs: round3(median(runs.map((r) => r.service.hooksCpuMs / epochs))),
+            wallMs: round3(median(runs.map((r) => r.service.hooksMs / epochs))),
+          },
+          loadAverage: [Math.min(...load), Math.max(...load)].map((x) => Math.round(x * 10) / 10),
         });
       }
     } finally {

@@ -71,13 +71,19 @@ export function heapCapMiB(memoryBytes: number | undefined): number | null {
   return Math.ceil((Math.ceil(memoryBytes / MIB) + HEAP_HEADROOM_MIB) / HEAP_CAP_STEP_MIB) * HEAP_CAP_STEP_MIB;
 }
 
+/**
+ * A trainer's Node flags. Not the worker's own (a test runner's loaders): the heap cap, and a small
+ * young generation: training allocates nothing per mini-batch, and V8's larger default semi-spaces
+ * were 10–18 MiB of a Fashion-MNIST trainer's peak RSS (153–161 MiB → 140–143 MiB).
+ */
+export function trainerExecArgv(cap: number | null): string[] {
+  return [...(cap !== null ? [`--max-old-space-size=${cap}`] : []), `--max-semi-space-size=${SEMI_SPACE_MIB}`];
+}
+
 export function startTrainer(cap: number | null): Trainer {
   const forkedAt = performance.now();
   const child = fork(trainerEntryPath(), [], {
-    // Not the worker's own flags (a test runner's loaders): the heap cap, and a small young
-    // generation: training allocates nothing per mini-batch, and V8's larger default semi-spaces
-    // were 10–18 MiB of a Fashion-MNIST trainer's peak RSS (153–161 MiB → 140–143 MiB).
-    execArgv: [...(cap !== null ? [`--max-old-space-size=${cap}`] : []), `--max-semi-space-size=${SEMI_SPACE_MIB}`],
+    execArgv: trainerExecArgv(cap),
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   let stderr = '';
