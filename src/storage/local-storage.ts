@@ -2,8 +2,9 @@
 // paths. Writes go to a temporary file in the same directory and are renamed into place.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { asStorageFull } from '../store/storage-full.js';
 import { checkKey, temporaryKey, type ObjectInfo, type ObjectStat, type OpenedObject, type Storage } from './storage.js';
@@ -61,6 +62,28 @@ export class LocalStorage implements Storage {
     });
   }
 
+  /** The key's file opened for reading, or null when there is none. */
+  private async openFile(key: string): Promise<FileHandle | null> {
+    try {
+      return await open(this.pathOf(key), 'r');
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async putStream(key: string, source: Readable): Promise<void> {
+    await this.atomically(key, 0, async (tmp) => {
+      await pipeline(source, createWriteStream(tmp, { flush: true }));
+    });
+  }
+
+  async readStream(key: string): Promise<Readable | null> {
+    const handle = await this.openFile(key);
+    if (handle === null) return null;
+    return handle.createReadStream({ highWaterMark: 1024 * 1024 });
+  }
+
   async get(key: string): Promise<Buffer | null> {
     try {
       return await readFile(this.pathOf(key));
@@ -71,13 +94,8 @@ export class LocalStorage implements Storage {
   }
 
   async read(key: string, start: number, length: number): Promise<Buffer | null> {
-    let handle;
-    try {
-      handle = await open(this.pathOf(key), 'r');
-    } catch (err) {
-      if (isMissing(err)) return null;
-      throw err;
-    }
+    const handle = await this.openFile(key);
+    if (handle === null) return null;
     try {
       const out = Buffer.alloc(length);
       let at = 0;
@@ -103,13 +121,8 @@ export class LocalStorage implements Storage {
   }
 
   async open(key: string): Promise<OpenedObject | null> {
-    let handle;
-    try {
-      handle = await open(this.pathOf(key), 'r');
-    } catch (err) {
-      if (isMissing(err)) return null;
-      throw err;
-    }
+    const handle = await this.openFile(key);
+    if (handle === null) return null;
     try {
       // Size and identity of the opened inode, whatever is renamed onto the path meanwhile.
       const st = await handle.stat({ bigint: true });

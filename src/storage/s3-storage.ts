@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   CopyObjectCommand,
@@ -135,6 +135,59 @@ export class S3Storage implements Storage {
       throw err;
     }
     if (!direct) await this.publish(target, full, size);
+  }
+
+  async putStream(key: string, source: Readable): Promise<void> {
+    const full = this.full(key);
+    // The source's own failure (a body over its limit, a client gone) is the one to report, not
+    // the upload's abort that follows it.
+    let sourceError: unknown = null;
+    source.once('error', (err) => {
+      sourceError ??= err;
+    });
+    // Straight to the key: S3 shows an object only once its PutObject or multipart completion
+    // succeeded; a failed multipart upload is aborted (leavePartsOnError: false).
+    const upload = new Upload({ client: this.client, params: { Bucket: this.s.bucket, Key: full, Body: source }, partSize: PART_BYTES, queueSize: 2, leavePartsOnError: false });
+    try {
+      await this.call(`writing ${full}`, () => upload.done());
+    } catch (err) {
+      source.destroy();
+      throw sourceError ?? err;
+    }
+    if (sourceError !== null) {
+      await this.delete(key).catch(() => undefined);
+      throw sourceError;
+    }
+  }
+
+  async readStream(key: string): Promise<Readable | null> {
+    const full = this.full(key);
+    let r;
+    try {
+      r = await this.call(`reading ${full}`, () => this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: full })));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    const body = r.Body as Readable;
+    const expected = r.ContentLength;
+    let arrived = 0;
+    const fail = (reason: string) => new StorageUnavailableError(`reading ${full}`, reason);
+    // A connection that drops mid-object must not look like a shorter object.
+    const checked = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        arrived += chunk.length;
+        done(null, chunk);
+      },
+      flush(done) {
+        done(expected !== undefined && arrived !== expected ? fail(`${arrived} of ${expected} bytes arrived`) : null);
+      },
+    });
+    body.once('error', (err) => checked.destroy(fail(describe(err))));
+    checked.once('close', () => {
+      if (!body.readableEnded) body.destroy();
+    });
+    return body.pipe(checked);
   }
 
   async get(key: string): Promise<Buffer | null> {

@@ -2,6 +2,7 @@
 // fine-tune starts) is an object under a key such as `jobs/<id>/epoch-3.safetensors`, kept by
 // one of two drivers: a local directory (DATA_DIR, the default) or S3-compatible object storage.
 import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 
 /** One stored object as a listing shows it. */
 export interface ObjectInfo {
@@ -39,6 +40,15 @@ export interface Storage {
   put(key: string, bytes: Uint8Array): Promise<void>;
   /** Writes the local file's bytes as the object, streamed (large datasets), with put's guarantees. */
   putFile(key: string, file: string): Promise<void>;
+  /**
+   * Writes the stream's bytes as the object as they arrive, with backpressure: memory is the
+   * driver's buffers (S3: a few multipart parts), not the object. A reader sees all of it or
+   * nothing; when `source` fails, nothing is stored and the source's error is thrown. For keys
+   * nobody reads before the write ends (uploads, new datasets).
+   */
+  putStream(key: string, source: Readable): Promise<void>;
+  /** The object's bytes as a stream (an error if fewer arrive than it holds), or null when there is none. */
+  readStream(key: string): Promise<Readable | null>;
   /** The whole object, or null when there is none. */
   get(key: string): Promise<Buffer | null>;
   /** Up to `length` bytes from `start` (fewer at the end), or null when there is no object. */

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Storage } from '../../src/storage/storage.js';
 
@@ -74,6 +75,39 @@ export function storageContract(name: string, make: () => Storage): void {
       const back = await s.get(`${run}/big.bin`);
       expect(back?.length).toBe(big.length);
       expect(createHash('sha256').update(back!).digest('hex')).toBe(createHash('sha256').update(big).digest('hex'));
+    });
+
+    it('writes an object from a stream as it arrives and reads it back as a stream, byte for byte', async () => {
+      const s = make();
+      const big = Buffer.alloc(11 * 1024 * 1024 + 321);
+      for (let i = 0; i < big.length; i += 1000) big[i] = (i / 1000) & 0xff;
+      // 64 KiB pieces, as a request body arrives: more than one multipart part on S3.
+      const pieces = function* () {
+        for (let at = 0; at < big.length; at += 65536) yield big.subarray(at, at + 65536);
+      };
+      await s.putStream(`${run}/streamed/big.bin`, Readable.from(pieces()));
+      const back: Buffer[] = [];
+      for await (const chunk of (await s.readStream(`${run}/streamed/big.bin`))!) back.push(chunk as Buffer);
+      const joined = Buffer.concat(back);
+      expect(joined.length).toBe(big.length);
+      expect(createHash('sha256').update(joined).digest('hex')).toBe(createHash('sha256').update(big).digest('hex'));
+      expect(await s.readStream(`${run}/streamed/missing.bin`)).toBeNull();
+      await s.putStream(`${run}/streamed/small.bin`, Readable.from([Buffer.from('small')]));
+      expect((await s.get(`${run}/streamed/small.bin`))?.toString()).toBe('small');
+    });
+
+    it('stores nothing when the stream fails, small or past a multipart part, and throws its error', async () => {
+      const s = make();
+      for (const before of [1000, 9 * 1024 * 1024]) {
+        const failing = Readable.from(
+          (function* () {
+            for (let sent = 0; sent < before; sent += 65536) yield Buffer.alloc(Math.min(65536, before - sent), 7);
+            throw new Error('the client went away');
+          })(),
+        );
+        await expect(s.putStream(`${run}/failed/${before}.bin`, failing)).rejects.toThrow('the client went away');
+      }
+      expect(await keysUnder(s, `${run}/failed/`)).toEqual([]);
     });
 
     it('copies, lists by prefix, deletes one and a whole prefix', async () => {
