@@ -1,4 +1,4 @@
-// Request bodies for the CPU threads (uploads, predict) are written to a file under DATA_DIR/tmp
+// Predict bodies for the CPU threads are written to a file under DATA_DIR/tmp
 // as they arrive, never collected in the event loop's memory (a 64 MB Buffer.concat and its copy
 // into a thread stalled every other request); the thread reads the file. The files of a request
 // are deleted once its response is sent or its connection is gone.
@@ -7,9 +7,11 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { asStorageFull } from '../store/storage-full.js';
 import { ApiError } from './errors.js';
+import { limitedBody } from './limited-body.js';
 
 export function spoolDir(dataDir: string): string {
   return path.join(path.resolve(dataDir), 'tmp');
@@ -60,10 +62,6 @@ export function removeSpooledOnClose(request: FastifyRequest, reply: FastifyRepl
   reply.raw.once('close', () => void removeSpooled(request));
 }
 
-function tooLarge(limit: number, what: string): ApiError {
-  return new ApiError('payload_too_large', `${what} is larger than BODY_LIMIT_BYTES = ${limit} bytes`);
-}
-
 /**
  * Writes `source` to a new file under `dir` with backpressure, refusing more than `limit` bytes
  * (413; the rest of the body is read and discarded so the answer reaches the client). Returns the
@@ -75,41 +73,11 @@ export async function spoolToFile(request: FastifyRequest, source: Readable, dir
   const files = spooled.get(request) ?? [];
   files.push(file);
   spooled.set(request, files);
-  let bytes = 0;
-  await new Promise<void>((resolve, reject) => {
-    const out = createWriteStream(file);
-    let ended = false;
-    let failed = false;
-    const fail = (err: Error) => {
-      if (failed) return;
-      failed = true;
-      source.off('data', onData);
-      // Drain what is left, so the error response is not stuck behind an unread body.
-      source.resume();
-      out.destroy();
-      reject(err);
-    };
-    const onData = (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > limit) return fail(tooLarge(limit, what));
-      if (!out.write(chunk)) {
-        source.pause();
-        out.once('drain', () => source.resume());
-      }
-    };
-    source.on('data', onData);
-    source.once('end', () => {
-      ended = true;
-      if (!failed) out.end();
-    });
-    source.once('error', fail);
-    source.once('close', () => {
-      if (!ended) fail(new Error(`${what}: the connection closed before the body ended`));
-    });
-    out.once('error', (err) => fail(asStorageFull(err, 'tmp/', bytes) as Error));
-    out.once('finish', () => {
-      if (!failed) resolve();
-    });
-  });
-  return { file, bytes };
+  const body = limitedBody(source, limit, () => new ApiError('payload_too_large', `${what} is larger than BODY_LIMIT_BYTES = ${limit} bytes`));
+  try {
+    await pipeline(body.stream, createWriteStream(file));
+  } catch (err) {
+    throw body.failure() ?? asStorageFull(err, 'tmp/', body.received());
+  }
+  return { file, bytes: body.received() };
 }

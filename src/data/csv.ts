@@ -29,6 +29,13 @@ export interface FeatureSink {
   readonly length: number;
 }
 
+/** Where a streamed upload's features go: values, or raw bytes (IDX pixels), with backpressure. */
+export interface DatasetSink extends FeatureSink {
+  pushBytes(bytes: Uint8Array): void;
+  /** Resolves when the consumer has taken what was pushed so far, or enough of it. */
+  drained(): Promise<void>;
+}
+
 /**
  * A CSV parsed piece by piece: `feed` takes text that ends at a record boundary (the whole file,
  * or chunks cut after a newline outside quotes), in order; features go to the sink, targets stay

@@ -11,12 +11,12 @@ import { BYTES_LIMIT_NAME, checkConvertedSize, checkFeatures, checkRows } from '
 import type { LoadedDataset, ParseOptions } from './types.js';
 
 /** Decompressed size accepted when the caller sets no limit. */
-const DEFAULT_MAX_BYTES = 1 << 30;
+export const DEFAULT_MAX_BYTES = 1 << 30;
 /** Compressed bytes inflated to read a gzipped file's header: at most ~1 MB comes out (deflate's 1032:1). */
 const PEEK_COMPRESSED_BYTES = 1024;
 const PEEK_MAX_OUTPUT = 2 << 20;
 
-interface IdxType {
+export interface IdxType {
   name: string;
   size: number;
   read: (view: DataView, offset: number) => number;
@@ -51,13 +51,7 @@ export function parseIdx(images: Uint8Array, labels: Uint8Array, options: ParseO
   const img = readHeader(imagesRaw, 'images');
   const lab = readHeader(labelsRaw, 'labels');
   const { n, features } = checkShape(img.dims, options, 'images');
-  if (lab.dims.length !== 1) {
-    throw new DataError('labels.header', `labels must have 1 dimension [N], the header has ${lab.dims.length}`);
-  }
-  if (!lab.type.integer) throw new DataError('labels.header', `labels must be integers, the header says ${lab.type.name}`);
-  if (lab.dims[0] !== n) {
-    throw new DataError('labels', `images has ${n} items but labels has ${lab.dims[0]}: they must match`);
-  }
+  checkLabelsHeader(lab, n);
 
   let x: Float32Array | Uint8Array;
   if (img.typeCode === 0x08) {
@@ -121,7 +115,7 @@ export function parseIdxImages(bytes: Uint8Array, options: { maxBytes: number; f
 }
 
 /** Rows and features from the images dims, checked against the limits (converted size included). */
-function checkShape(dims: number[], options: ParseOptions, which: string): { n: number; features: number } {
+export function checkShape(dims: number[], options: ParseOptions, which: string): { n: number; features: number } {
   if (dims.length < 2) {
     throw new DataError(`${which}.header`, `images must have at least 2 dimensions [N, …], the header has ${dims.length}`);
   }
@@ -135,7 +129,7 @@ function checkShape(dims: number[], options: ParseOptions, which: string): { n: 
   return { n, features };
 }
 
-function isGzip(bytes: Uint8Array): boolean {
+export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
@@ -180,8 +174,7 @@ function gunzipPrefix(bytes: Uint8Array): Uint8Array | null {
  */
 function maybeGunzip(bytes: Uint8Array, which: string, budget: number, peeked: { declaredBytes: number } | null): Uint8Array {
   if (!isGzip(bytes)) return bytes;
-  const tooLarge = (size: string) =>
-    new DataError(which, `${which} decompresses to ${size} bytes, more than ${BYTES_LIMIT_NAME} = ${budget} bytes${which === 'labels' ? ' (what the images left of it)' : ''}`, 'dataset_too_large');
+  const tooLarge = (size: string) => decompressesTooLarge(which, size, budget);
   if (peeked !== null && peeked.declaredBytes > budget) throw tooLarge(String(peeked.declaredBytes));
   const maxOutputLength = peeked === null ? Math.max(budget, 1) : Math.max(peeked.declaredBytes, 1);
   try {
@@ -189,13 +182,35 @@ function maybeGunzip(bytes: Uint8Array, which: string, budget: number, peeked: {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       if (peeked === null) throw tooLarge('more than');
-      throw new DataError(`${which}.header`, `${which} decompresses to more than the ${peeked.declaredBytes} bytes its header declares`);
+      throw decompressesPastHeader(which, peeked.declaredBytes);
     }
     throw new DataError(which, `${which} looks gzipped but does not decompress: ${(err as Error).message}`);
   }
 }
 
-interface ParsedHeader {
+/** A gzipped file that inflates past what is left of MAX_UNCOMPRESSED_BYTES (`budget`). */
+export function decompressesTooLarge(which: string, size: string, budget: number): DataError {
+  return new DataError(which, `${which} decompresses to ${size} bytes, more than ${BYTES_LIMIT_NAME} = ${budget} bytes${which === 'labels' ? ' (what the images left of it)' : ''}`, 'dataset_too_large');
+}
+
+/** A gzipped file that inflates past what its header declares. */
+export function decompressesPastHeader(which: string, declaredBytes: number): DataError {
+  return new DataError(`${which}.header`, `${which} decompresses to more than the ${declaredBytes} bytes its header declares`);
+}
+
+/** A file whose data is not the size its header declares. */
+export function sizeMismatch(which: string, h: ParsedHeader, actual: bigint): DataError {
+  return new DataError(`${which}.header`, `${which} header says ${h.dims.join('×')} ${h.type.name}s = ${h.dataBytes} bytes of data, but the file has ${actual}`);
+}
+
+/** The labels header checked against the images' count. */
+export function checkLabelsHeader(h: Pick<ParsedHeader, 'dims' | 'type'>, n: number): void {
+  if (h.dims.length !== 1) throw new DataError('labels.header', `labels must have 1 dimension [N], the header has ${h.dims.length}`);
+  if (!h.type.integer) throw new DataError('labels.header', `labels must be integers, the header says ${h.type.name}`);
+  if (h.dims[0] !== n) throw new DataError('labels', `images has ${n} items but labels has ${h.dims[0]}: they must match`);
+}
+
+export interface ParsedHeader {
   type: IdxType;
   typeCode: number;
   dims: number[];
@@ -204,7 +219,7 @@ interface ParsedHeader {
   dataBytes: bigint;
 }
 
-function parseHeader(bytes: Uint8Array, which: string): ParsedHeader {
+export function parseHeader(bytes: Uint8Array, which: string): ParsedHeader {
   const path = `${which}.header`;
   if (bytes.length < 4) throw new DataError(path, `${which} is ${bytes.length} bytes: too short for an IDX header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -228,13 +243,9 @@ function parseHeader(bytes: Uint8Array, which: string): ParsedHeader {
 }
 
 function readHeader(bytes: Uint8Array, which: string): IdxFile {
-  const { type, typeCode, dims, dataOffset, dataBytes } = parseHeader(bytes, which);
+  const header = parseHeader(bytes, which);
+  const { type, typeCode, dims, dataOffset, dataBytes } = header;
   const actual = BigInt(bytes.length - dataOffset);
-  if (dataBytes !== actual) {
-    throw new DataError(
-      `${which}.header`,
-      `${which} header says ${dims.join('×')} ${type.name}s = ${dataBytes} bytes of data, but the file has ${actual}`,
-    );
-  }
+  if (dataBytes !== actual) throw sizeMismatch(which, header, actual);
   return { type, typeCode, dims, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), dataOffset };
 }

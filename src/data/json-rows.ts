@@ -17,19 +17,24 @@ export function parseJsonRows(input: string | Uint8Array, options: ParseOptions 
   if (trimmed === '') throw new DataError('rows', 'the dataset is empty');
   const acc = new RowAccumulator(options);
   if (trimmed.startsWith('[')) {
-    let rows: unknown;
-    try {
-      rows = JSON.parse(body);
-    } catch (err) {
-      throw new DataError('rows', `not valid JSON: ${inputPrefix((err as Error).message, 200)}`);
-    }
-    if (!Array.isArray(rows)) throw new DataError('rows', 'expected a JSON array of rows');
-    rows.forEach((row: unknown, r) => acc.add(row, `rows.${r}`, `row ${r}`));
+    // The same incremental parser a streamed upload uses, so both say the same things.
+    const parser = new JsonArrayParser(acc);
+    parser.feed(Buffer.from(trimmed, 'utf8'));
+    return parser.finish();
   } else {
     const parser = new NdjsonParser(options, acc);
     parser.feed(body);
   }
   return acc.finish();
+}
+
+/** One row's JSON text parsed; a DataError naming the row (`where`) when it is not JSON. */
+function parseRow(text: string, path: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new DataError(path, `${where} is not valid JSON: ${inputPrefix((err as Error).message, 200)}`);
+  }
 }
 
 /**
@@ -54,17 +59,91 @@ export class NdjsonParser {
       const l = this.line++;
       const line = raw.trim();
       if (line === '') continue;
-      let row: unknown;
-      try {
-        row = JSON.parse(line);
-      } catch (err) {
-        throw new DataError(`line.${l}`, `line ${l} is not valid JSON: ${inputPrefix((err as Error).message, 200)}`);
-      }
-      this.acc.add(row, `line.${l}`, `line ${l}`);
+      this.acc.add(parseRow(line, `line.${l}`, `line ${l}`), `line.${l}`, `line ${l}`);
     }
   }
 
   finish(): LoadedDataset {
+    return this.acc.finish();
+  }
+}
+
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+/**
+ * A JSON array of rows `[{"features": [...], "label": ...}, …]` parsed as its bytes arrive, in
+ * chunks cut anywhere: each row's bytes are found by counting brackets outside strings, then that
+ * row alone is JSON.parse'd and handed to the accumulator. Memory: one row's text, not the array.
+ * Brackets, quotes and backslashes never occur inside a UTF-8 multi-byte character.
+ */
+export class JsonArrayParser {
+  private state: 'start' | 'first' | 'next' | 'row' | 'after' | 'closed' = 'start';
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private parts: Uint8Array[] = [];
+  private rows = 0;
+
+  constructor(private readonly acc: RowAccumulator) {}
+
+  feed(bytes: Uint8Array): void {
+    let rowStart = this.state === 'row' ? 0 : -1;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i] as number;
+      if (this.state === 'row') {
+        if (this.inString) {
+          if (this.escaped) this.escaped = false;
+          else if (b === BACKSLASH) this.escaped = true;
+          else if (b === QUOTE) this.inString = false;
+          continue;
+        }
+        if (b === QUOTE) this.inString = true;
+        else if (b === OPEN_BRACKET || b === OPEN_BRACE) this.depth++;
+        else if ((b === COMMA || b === CLOSE_BRACKET) && this.depth === 0) {
+          this.parts.push(bytes.subarray(rowStart, i));
+          this.endRow();
+          this.state = b === COMMA ? 'next' : 'closed';
+        } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) this.depth--;
+        continue;
+      }
+      if (isSpace(b) || (this.state === 'start' && (b === 0xef || b === 0xbb || b === 0xbf))) continue;
+      if (this.state === 'start') {
+        if (b !== OPEN_BRACKET) throw new DataError('rows', 'expected a JSON array of rows');
+        this.state = 'first';
+      } else if (this.state === 'first' && b === CLOSE_BRACKET) {
+        this.state = 'closed';
+      } else if (this.state === 'first' || this.state === 'next') {
+        if (b === CLOSE_BRACKET || b === COMMA) throw new DataError('rows', `not valid JSON: ${String.fromCharCode(b)} where row ${this.rows} should be`);
+        this.state = 'row';
+        rowStart = i;
+        i--;
+      } else {
+        throw new DataError('rows', `not valid JSON: text after the array's closing bracket`);
+      }
+    }
+    if (this.state === 'row') this.parts.push(bytes.slice(Math.max(rowStart, 0)));
+  }
+
+  private endRow(): void {
+    const text = Buffer.concat(this.parts).toString('utf8');
+    this.parts = [];
+    const r = this.rows++;
+    this.acc.add(parseRow(text, `rows.${r}`, `row ${r}`), `rows.${r}`, `row ${r}`);
+  }
+
+  finish(): LoadedDataset {
+    if (this.state === 'start') throw new DataError('rows', 'the dataset is empty');
+    if (this.state !== 'closed') throw new DataError('rows', "not valid JSON: the body ends before the array's closing bracket");
     return this.acc.finish();
   }
 }

@@ -25,6 +25,8 @@ export interface Keys {
   dataset(datasetId: string): string;
   /** Hash: an upload still processing or failed (expires). */
   datasetUpload(datasetId: string): string;
+  /** String with a short TTL, renewed by the API process receiving or converting the upload: it is alive. */
+  datasetUploadLease(datasetId: string): string;
   /** Sorted set (score 0, lexicographic ids): a tenant's datasets. */
   tenantDatasets(tenant: string): string;
   /** Counter with a TTL: wrong API keys from one client address in the current window. */
@@ -93,6 +95,7 @@ export function createKeys(prefix: string): Keys {
     idempotency: (t: string, k: string) => `${p}:tenant:${t}:idem:${k}`,
     dataset: (id: string) => `${p}:dataset:${id}`,
     datasetUpload: (id: string) => `${p}:dataset:${id}:upload`,
+    datasetUploadLease: (id: string) => `${p}:dataset:${id}:upload-lease`,
     tenantDatasets: (t: string) => `${p}:tenant:${t}:datasets`,
     authFailures: (address: string) => `${p}:authfail:${address}`,
     tenantUsage: (t: string) => `${p}:tenant:${t}:usage`,

@@ -41,4 +41,17 @@ export function datasetKey(datasetId: string): string {
   return `${DATASETS_PREFIX}${datasetId}.bin`;
 }
 
+/** Raw upload bodies while they are converted: `uploads/<datasetId>/<part>`. */
+export const UPLOADS_PREFIX = 'uploads/';
+
+export function uploadPrefix(datasetId: string): string {
+  if (!isDatasetId(datasetId)) throw new StorePathError('invalid dataset id');
+  return `${UPLOADS_PREFIX}${datasetId}/`;
+}
+
+/** One raw body of an upload: `body` (a plain request), or a multipart field (`file`, `images`, `labels`). */
+export function uploadKey(datasetId: string, part: 'body' | 'file' | 'images' | 'labels'): string {
+  return `${uploadPrefix(datasetId)}${part}`;
+}
+
 export { checkEpoch };

@@ -2,7 +2,7 @@
 // column: an upload answers 201 when its conversion ends within ?wait seconds (default 60), else
 // 202 with Location; a job naming a dataset still processing is refused with 409 dataset_processing.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startUpload } from '../../src/store/dataset-uploads.js';
+import { holdUploadLease, PROCESSING_TTL_SECONDS, startUpload } from '../../src/store/dataset-uploads.js';
 import { newDatasetId } from '../../src/store/ids.js';
 import { waitFor } from '../helpers/wait.js';
 import { appFixture, errorOf, type AppFixture } from './helpers.js';
@@ -74,6 +74,8 @@ describe('dataset processing', () => {
   it('a job naming a dataset still processing is 409 dataset_processing, for dataset and validation.dataset', async () => {
     const a = (f = await appFixture());
     const id = newDatasetId();
+    // An upload in progress: its API process holds the lease.
+    const lease = await holdUploadLease(a.store, id);
     await startUpload(a.store, { id, tenant: 'default', name: null, format: 'csv' });
     expect((await a.app.inject({ method: 'GET', url: `/v1/datasets/${id}` })).json()).toMatchObject({ id, status: 'processing' });
     const res = await a.app.inject({ method: 'POST', url: '/v1/jobs', payload: spec(id) });
@@ -85,5 +87,21 @@ describe('dataset processing', () => {
     const v = await a.app.inject({ method: 'POST', url: '/v1/jobs', payload: { ...spec(ready.id), validation: { dataset: id } } });
     expect(v.statusCode).toBe(409);
     expect(errorOf(v.body).details.path).toBe('validation.dataset');
+    await lease.release();
+  });
+
+  it('an upload whose API process died (its lease gone) is failed at once, not processing for hours', async () => {
+    const a = (f = await appFixture());
+    const id = newDatasetId();
+    await startUpload(a.store, { id, tenant: 'default', name: null, format: 'csv' });
+    // No lease: the process that took the upload stopped renewing it (killed, host lost) and it expired.
+    const got = (await a.app.inject({ method: 'GET', url: `/v1/datasets/${id}` })).json();
+    expect(got).toMatchObject({ id, status: 'failed', error: { path: 'body' } });
+    expect(got.error.message).toMatch(/interrupted: the API process receiving or converting it stopped; upload the dataset again/);
+    // Kept as failed for FAILED_TTL_SECONDS, not the 6 h of a processing record.
+    expect(await a.redis.ttl(a.store.keys.datasetUpload(id))).toBeGreaterThan(PROCESSING_TTL_SECONDS);
+    const job = await a.app.inject({ method: 'POST', url: '/v1/jobs', payload: spec(id) });
+    expect(job.statusCode).toBe(400);
+    expect(errorOf(job.body).details.path).toBe('dataset');
   });
 });

@@ -50,8 +50,8 @@ describe('dataset file format', () => {
       meta: { rows: 30, features: 8, classes: 3, task: 'classification', targetWidth: 1 },
     };
     const bytes = encodeDataset(ds);
-    // After the prefix and header: 4 bytes per label, 1 per feature.
-    expect(bytes.length).toBe(12 + bytes.readUInt32LE(8) + 4 * 30 + 30 * 8);
+    // Prefix, 1 byte per feature, 4 per label, header and trailer.
+    expect(bytes.length).toBe(16 + 30 * 8 + 4 * 30 + bytes.readUInt32LE(bytes.length - 8) + 8);
     const back = decodeDataset(bytes);
     expect(back.dataset.x).toBeInstanceOf(Uint8Array);
     expect(Array.from(back.dataset.x)).toEqual(Array.from(x));
@@ -75,6 +75,33 @@ describe('dataset file format', () => {
     expect(decodeDataset(v1)).toEqual(withoutClassNames);
   });
 
+  it('still reads version 2 files (header first, then y, then x), written before streamed uploads', () => {
+    const x = Uint8Array.from({ length: 5 * 3 }, (_, i) => i * 11);
+    const ds: LoadedDataset = {
+      dataset: { x, y: Float32Array.from([0, 1, 2, 1, 0]), n: 5, features: 3, targetWidth: 1 },
+      meta: { rows: 5, features: 3, classes: 3, task: 'classification', targetWidth: 1 },
+      featureNames: ['a', 'b', 'c'],
+    };
+    let json = Buffer.from(JSON.stringify({ ...ds.meta, featureNames: ds.featureNames, xType: 'uint8' }));
+    json = Buffer.concat([json, Buffer.alloc((8 - ((12 + json.length) % 8)) % 8, 0x20)]);
+    const head = Buffer.alloc(12);
+    head.write('TRDS', 0, 'latin1');
+    head.writeUInt32LE(2, 4);
+    head.writeUInt32LE(json.length, 8);
+    const y = ds.dataset.y as Float32Array;
+    const v2 = Buffer.concat([head, json, Buffer.from(y.buffer, y.byteOffset, y.byteLength), Buffer.from(x)]);
+    expect(decodeDataset(v2)).toEqual(ds);
+  });
+
+  it('writes the rows before the header, so an upload can stream them: x right after the 16-byte prefix', () => {
+    const xor = builtinDataset('xor');
+    const bytes = encodeDataset(xor);
+    const x = xor.dataset.x as Float32Array;
+    expect(bytes.readUInt32LE(4)).toBe(3);
+    expect(bytes.subarray(16, 16 + x.byteLength).equals(Buffer.from(x.buffer, x.byteOffset, x.byteLength))).toBe(true);
+    expect(bytes.toString('latin1', bytes.length - 4)).toBe('TRDS');
+  });
+
   it('refuses truncated files, bad magic and a corrupt header', () => {
     const bytes = encodeDataset(builtinDataset('moons'));
     expect(() => decodeDataset(bytes.subarray(0, bytes.length - 4))).toThrow(DataError);
@@ -82,7 +109,7 @@ describe('dataset file format', () => {
     bad.write('XXXX', 0, 'latin1');
     expect(() => decodeDataset(bad)).toThrow(/bad magic/);
     const corrupt = Buffer.from(bytes);
-    corrupt[12] = 0x7b + 1;
+    corrupt[bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8)] = 0x7b + 1;
     expect(() => decodeDataset(corrupt)).toThrow(/not valid JSON/);
   });
 });

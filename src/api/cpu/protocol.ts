@@ -4,12 +4,12 @@
 import type { DataErrorCode } from '../../data/index.js';
 import type { ErrorCode, ErrorDetails } from '../errors.js';
 
-/** Parse an uploaded body (already on disk) and store the dataset object. */
+/** Parse an uploaded body (already in the store) and store the dataset object. */
 export interface UploadTask {
   kind: 'upload';
   format: 'csv' | 'json' | 'ndjson' | 'idx';
-  /** Spooled request bodies: `file` for CSV/JSON, `images` + `labels` for IDX. */
-  files: { file?: string; images?: string; labels?: string };
+  /** The raw bodies' storage keys: `file` for CSV/JSON, `images` + `labels` for IDX. */
+  keys: { file?: string; images?: string; labels?: string };
   label?: string | string[];
   task?: 'classification' | 'regression';
   limits: { maxRows: number; maxFeatures: number; maxBytes: number };

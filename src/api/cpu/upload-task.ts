@@ -1,72 +1,47 @@
-// Runs in a CPU thread: an uploaded body (spooled to disk by the API) parsed, converted and
-// stored as the dataset object. Nothing large crosses back to the API's event loop: only metadata.
-// CSV and NDJSON are converted chunk by chunk into a scratch file that is streamed to the storage
-// (cpu/csv-upload.ts), so their memory does not grow with the body; a JSON array and IDX (bounded
-// by MAX_UNCOMPRESSED_BYTES) are parsed whole.
-import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { DataError, encodeDataset, parseIdx, parseJsonRows, type LoadedDataset, type ParseOptions } from '../../data/index.js';
-import { asStorageFull } from '../../store/storage-full.js';
-import { convertCsvFile, convertNdjsonFile } from './csv-upload.js';
+// Runs in a CPU thread: an uploaded body, streamed into the store by the API (uploads/<id>/…), is
+// read back as a stream, parsed and written as the dataset object as it goes (cpu/rows-upload.ts
+// for CSV and JSON rows, src/data/idx-stream.ts for IDX, cpu/dataset-writer.ts for the object).
+// Memory does not grow with the body, and nothing is written to the local disk. Nothing large
+// crosses back to the API's event loop: only metadata.
+import type { Readable } from 'node:stream';
+import { readIdxStreams, type LoadedDataset, type ParseOptions } from '../../data/index.js';
+import type { Storage } from '../../storage/storage.js';
+import { DatasetObjectWriter } from './dataset-writer.js';
 import type { UploadResult, UploadTask } from './protocol.js';
+import { convertCsv, convertJsonRows } from './rows-upload.js';
 import { threadStorage } from './thread-storage.js';
 
-function need(file: string | undefined, name: string): string {
-  if (file === undefined) throw new Error(`upload task without its "${name}" file`);
-  return file;
-}
-
-function parse(t: UploadTask, options: ParseOptions): LoadedDataset {
-  if (t.format === 'idx') return parseIdx(readFileSync(need(t.files.images, 'images')), readFileSync(need(t.files.labels, 'labels')), options);
-  return parseJsonRows(readFileSync(need(t.files.file, 'file')), options);
-}
-
-/** True when the JSON body is rows one per line, not a JSON array (nor empty): it can be streamed. */
-function isLineDelimited(file: string): boolean {
-  const fd = openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(64 * 1024);
-    const text = head.toString('utf8', 0, readSync(fd, head, 0, head.length, 0)).replace(/^\ufeff/, '').trimStart();
-    return text !== '' && !text.startsWith('[');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function resultOf(loaded: LoadedDataset, size: number): UploadResult {
-  const { meta } = loaded;
-  // A CSV converted in chunks has float32 features; its `x` here is empty.
-  const featureBytes = loaded.dataset.x instanceof Uint8Array ? 1 : 4;
-  return { rows: meta.rows, features: meta.features, classes: meta.classes, task: meta.task, targetWidth: meta.targetWidth, featureBytes, size };
+async function body(storage: Storage, key: string | undefined, name: string): Promise<Readable> {
+  if (key === undefined) throw new Error(`upload task without its "${name}" object`);
+  const stream = await storage.readStream(key);
+  if (stream === null) throw new Error(`the uploaded "${name}" object ${key} is missing from ${storage.description}`);
+  return stream;
 }
 
 export async function runUpload(t: UploadTask): Promise<UploadResult> {
   const options: ParseOptions = { limits: t.limits };
   if (t.task !== undefined) options.task = t.task;
-  if (t.format === 'csv' || (t.format !== 'idx' && isLineDelimited(need(t.files.file, 'file')))) {
-    const body = need(t.files.file, 'file');
-    // The converted file is scratch beside the spooled body (the API deletes neither: it is removed here).
-    const converted = path.join(path.dirname(body), `dataset-${randomBytes(9).toString('hex')}`);
-    try {
-      let loaded: LoadedDataset;
-      try {
-        loaded =
-          t.format === 'csv' ? convertCsvFile(body, converted, t.label === undefined ? options : { ...options, label: t.label }) : convertNdjsonFile(body, converted, options);
-      } catch (err) {
-        // The scratch files are on DATA_DIR: a full volume is named as such.
-        throw asStorageFull(err, t.outKey, statSync(body).size);
-      }
-      // The storage writes atomically (multipart on S3): a reader never sees half a dataset.
-      await threadStorage().putFile(t.outKey, converted);
-      return resultOf(loaded, statSync(converted).size);
-    } finally {
-      rmSync(converted, { force: true });
-    }
+  const storage = threadStorage();
+  const writer = new DatasetObjectWriter(storage, t.outKey);
+  const opened: Readable[] = [];
+  const open = async (key: string | undefined, name: string) => {
+    const stream = await body(storage, key, name);
+    opened.push(stream);
+    return stream;
+  };
+  try {
+    let loaded: LoadedDataset;
+    if (t.format === 'idx') loaded = await readIdxStreams(await open(t.keys.images, 'images'), await open(t.keys.labels, 'labels'), options, writer);
+    else if (t.format === 'csv') loaded = await convertCsv(await open(t.keys.file, 'file'), t.label === undefined ? options : { ...options, label: t.label }, writer);
+    else loaded = await convertJsonRows(await open(t.keys.file, 'file'), options, writer);
+    // The storage completes the object only now: a reader never sees half a dataset.
+    const size = await writer.finish(loaded);
+    const { meta } = loaded;
+    return { rows: meta.rows, features: meta.features, classes: meta.classes, task: meta.task, targetWidth: meta.targetWidth, featureBytes: writer.xType === 'uint8' ? 1 : 4, size };
+  } catch (err) {
+    await writer.abort(err as Error);
+    throw err;
+  } finally {
+    for (const stream of opened) stream.destroy();
   }
-  const loaded = parse(t, options);
-  if (loaded.dataset.n === 0) throw new DataError('rows', 'the dataset has no rows');
-  const bytes = encodeDataset(loaded);
-  await threadStorage().put(t.outKey, bytes);
-  return resultOf(loaded, bytes.byteLength);
 }

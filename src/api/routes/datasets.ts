@@ -1,11 +1,11 @@
 // /v1/datasets: upload (CSV, JSON/NDJSON rows, IDX images+labels as multipart), list, get, delete.
-// The body is spooled to disk as it arrives, parsed by src/data in a CPU thread (cpu/upload-task.ts)
-// that stores the dataset object; this file picks the format and indexes the result.
+// The body is streamed into the store as it arrives (upload-body.ts), then read back, parsed and
+// written as the dataset object by a CPU thread (cpu/upload-task.ts), all as streams; this file
+// picks the format and indexes the result.
 import multipart from '@fastify/multipart';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { deleteDataset, getDatasetMeta, jobsUsingDataset, listDatasets, recordDataset } from '../../store/datasets.js';
-import { newDatasetId } from '../../store/ids.js';
 import { datasetKey } from '../../store/object-keys.js';
 import { checkQuotaRoom, refuseWhenFull } from '../../store/usage.js';
 import type { RouteContext } from '../context.js';
@@ -14,10 +14,10 @@ import type { UploadTask } from '../cpu/protocol.js';
 import { ApiError, ErrorBodySchema, isDataError, notFound } from '../errors.js';
 import { presentDataset, presentDatasetUpload } from '../present.js';
 import { DatasetIdParams, DatasetListQuery, DatasetListSchema, DatasetSchema, DatasetUploadQuery } from '../schemas.js';
-import { detachSpooled, removeSpooled, removeSpooledOnClose, spoolDir, spoolToFile } from '../spool.js';
+import { discardOnClose, discardRawUpload, discardUnlessHandedOver, rawUploadOf, storeRawBody, type RawUpload } from '../upload-body.js';
 import { endUpload, failUpload, getUpload, startUpload } from '../../store/dataset-uploads.js';
 import type { DatasetMeta } from '../../store/datasets.js';
-import { rm } from 'node:fs/promises';
+import type { Store } from '../../store/redis.js';
 import { z } from 'zod';
 
 // Answers every route may give (401, 429, 503, …) are added to the document in one place
@@ -41,13 +41,13 @@ function formatOf(contentType: string | undefined, filename?: string): Format | 
   return null;
 }
 
-/** A raw body spooled to disk by the content-type parser below. */
-interface SpooledBody {
-  spooled: string;
+/** A raw body stored by the content-type parser below. */
+interface StoredBody {
+  stored: string;
 }
 
-function isSpooled(body: unknown): body is SpooledBody {
-  return typeof body === 'object' && body !== null && typeof (body as { spooled?: unknown }).spooled === 'string';
+function isStored(body: unknown): body is StoredBody {
+  return typeof body === 'object' && body !== null && typeof (body as { stored?: unknown }).stored === 'string';
 }
 
 /** ?label for CSV (one column or several, comma-separated); refused for the other formats. */
@@ -57,23 +57,23 @@ function labelOption(format: Format, label: string | undefined): string | string
   return label.includes(',') ? label.split(',').map((l) => l.trim()) : label;
 }
 
-type Spooled = Map<string, { path: string; filename: string; mimetype: string }>;
+type StoredParts = Map<string, { key: string; filename: string; mimetype: string }>;
 
 function multipartTooLarge(limit: number): ApiError {
   return new ApiError('payload_too_large', `the multipart body exceeds the limit of ${limit} bytes (BODY_LIMIT_BYTES, all files together)`);
 }
 
 /**
- * Spools the multipart fields to disk: `images` + `labels` (IDX, gzipped or not) or one `file`,
- * at most `limit` bytes in all.
+ * Streams the multipart fields into the store: `images` + `labels` (IDX, gzipped or not) or one
+ * `file`, at most `limit` bytes in all.
  */
-async function readMultipart(request: FastifyRequest, dir: string, limit: number): Promise<Spooled> {
+async function readMultipart(request: FastifyRequest, s: Store, limit: number): Promise<StoredParts> {
   // Fastify's bodyLimit does not apply to multipart (the plugin reads the stream itself), and
   // busboy's fileSize is per file: the total is bounded here, by Content-Length up front and by
   // counting the files' bytes as they arrive (a chunked body has no Content-Length).
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw multipartTooLarge(limit);
-  const files: Spooled = new Map();
+  const files: StoredParts = new Map();
   let total = 0;
   try {
     for await (const part of request.parts()) {
@@ -85,13 +85,12 @@ async function readMultipart(request: FastifyRequest, dir: string, limit: number
           issues: [{ path: inputPrefix(part.fieldname), message: 'unexpected field', in: 'multipart' }],
         });
       }
-      const spooled = await spoolToFile(request, part.file, dir, limit - total, `multipart field "${part.fieldname}"`).catch((err: unknown) => {
-        throw err instanceof ApiError && err.code === 'payload_too_large' ? multipartTooLarge(limit) : err;
-      });
+      const field = part.fieldname as 'images' | 'labels' | 'file';
+      const stored = await storeRawBody(request, s, field, part.file, limit - total, () => multipartTooLarge(limit));
       // busboy stops a file at the per-file size limit and marks it truncated.
       if (part.file.truncated) throw multipartTooLarge(limit);
-      total += spooled.bytes;
-      files.set(part.fieldname, { path: spooled.file, filename: part.filename, mimetype: part.mimetype });
+      total += stored.bytes;
+      files.set(field, { key: stored.key, filename: part.filename, mimetype: part.mimetype });
     }
   } catch (err) {
     // busboy throws plain Errors for a body that is not valid multipart: that is the client's mistake.
@@ -106,40 +105,41 @@ async function readMultipart(request: FastifyRequest, dir: string, limit: number
 export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   const s = ctx.store;
   const limits = s.config.limits;
-  const tmp = spoolDir(s.config.dataDir);
 
   /** CPU slots held by uploads, so one that goes on after its answer (202) can keep its slot. */
   const slots = new WeakMap<FastifyRequest, () => void>();
 
-  /** Before the body is read (after authentication): a slot in the CPU pool (or 503), and clean-up of spooled files. */
+  /** Before the body is read (after authentication): a slot in the CPU pool (or 503), and clean-up of raw bodies. */
   const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const release = ctx.cpu.admit();
     slots.set(request, release);
     reply.raw.once('close', release);
-    removeSpooledOnClose(request, reply);
+    discardOnClose(request, reply, s);
   };
 
   /**
    * The conversion, from `processing` to a recorded dataset (`ready`), or to `failed` with the
    * parser's error (or the quota's, the storage's); the error is also the request's, if it still waits.
    */
-  const convert = async (task: UploadTask, tenant: string, name: string | null, format: Format): Promise<DatasetMeta> => {
+  const convert = async (task: UploadTask, upload: RawUpload, log: FastifyBaseLogger, tenant: string, name: string | null, format: Format): Promise<DatasetMeta> => {
+    const { id } = upload;
     try {
       const info = await ctx.cpu.upload(task);
-      const meta = await recordDataset(s, { tenant, name, format }, task.outKey.slice('datasets/'.length, -'.bin'.length), info);
-      await endUpload(s, meta.id);
+      const meta = await recordDataset(s, { tenant, name, format }, id, info);
+      await endUpload(s, id);
       return meta;
     } catch (err) {
-      const id = task.outKey.slice('datasets/'.length, -'.bin'.length);
       // The reason stays readable (GET /v1/datasets/:id) for a client that was answered 202 already.
       if (isDataError(err)) await failUpload(s, id, { path: err.path, message: err.message });
       else await failUpload(s, id, { path: 'body', message: STATED_FAILURES.has((err as Error).name) ? (err as Error).message : 'internal error: the dataset was not stored' });
       throw err;
+    } finally {
+      await discardRawUpload(s, upload).catch((err: unknown) => log.warn({ err, datasetId: id }, 'could not remove a raw upload'));
     }
   };
 
   return async (app) => {
-    // Upload bodies go to disk as they arrive, for a CPU thread to parse (this plugin's scope
+    // Upload bodies go to the store as they arrive, for a CPU thread to parse (this plugin's scope
     // only: job specs stay JSON).
     app.removeContentTypeParser(['application/json', 'text/plain']);
     app.addContentTypeParser([...CSV_TYPES, ...NDJSON_TYPES, 'application/json'], (request, payload, done) => {
@@ -148,8 +148,9 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         done(new ApiError('payload_too_large', `the body is larger than BODY_LIMIT_BYTES = ${limits.bodyBytes} bytes`), undefined);
         return;
       }
-      spoolToFile(request, payload, tmp, limits.bodyBytes, 'the body').then(
-        ({ file }) => done(null, { spooled: file } satisfies SpooledBody),
+      const tooLarge = () => new ApiError('payload_too_large', `the body is larger than BODY_LIMIT_BYTES = ${limits.bodyBytes} bytes`);
+      storeRawBody(request, s, 'body', payload, limits.bodyBytes, tooLarge).then(
+        ({ key }) => done(null, { stored: key } satisfies StoredBody),
         (err: Error) => done(err, undefined),
       );
     });
@@ -161,9 +162,9 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         bodyLimit: limits.bodyBytes,
         // A tenant with no room left is refused before its body is read (or a CPU slot taken).
         preParsing: [async (request: FastifyRequest) => refuseWhenFull(s, request.tenant, 'a new dataset'), admit],
-        // The thread is done with the spooled files once an answer is ready: gone before it is sent.
+        // A body refused before its conversion started: its raw objects are gone before the answer is sent.
         onSend: async (request) => {
-          await removeSpooled(request);
+          await discardUnlessHandedOver(request, s);
         },
         schema: {
           summary: 'Upload a dataset',
@@ -179,9 +180,9 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const query = request.query;
         let format: Format;
-        let files: UploadTask['files'];
+        let keys: UploadTask['keys'];
         if (request.isMultipart()) {
-          const parts = await readMultipart(request, tmp, limits.bodyBytes);
+          const parts = await readMultipart(request, s, limits.bodyBytes);
           const images = parts.get('images');
           const labels = parts.get('labels');
           const file = parts.get('file');
@@ -191,29 +192,31 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
               throw new ApiError('invalid_dataset', `IDX upload needs both "images" and "labels"; "${missing}" is missing`, { path: missing, issues: [{ path: missing, message: 'missing', in: 'multipart' }] });
             }
             format = 'idx';
-            files = { images: images.path, labels: labels.path };
+            keys = { images: images.key, labels: labels.key };
           } else if (file !== undefined) {
             const f = formatOf(file.mimetype, file.filename);
             if (f === null || f === 'idx') throw new ApiError('unsupported_media_type', `cannot tell the format of ${quoteInput(file.filename)}: use a .csv, .json or .ndjson file`);
             format = f;
-            files = { file: file.path };
+            keys = { file: file.key };
           } else {
             throw new ApiError('invalid_dataset', 'the multipart body has no "images"/"labels" or "file" field', { path: 'file' });
           }
         } else {
           const f = formatOf(request.headers['content-type']);
-          if (f === null || f === 'idx' || !isSpooled(request.body)) {
+          if (f === null || f === 'idx' || !isStored(request.body)) {
             throw new ApiError('unsupported_media_type', 'send text/csv, application/json, application/x-ndjson or multipart/form-data (IDX: images + labels)');
           }
           format = f;
-          files = { file: request.body.spooled };
+          keys = { file: request.body.stored };
         }
         const label = labelOption(format, query.label);
-        const id = newDatasetId();
+        const raw = rawUploadOf(request);
+        if (raw === null) throw new Error('an upload body was stored without its upload');
+        const { id } = raw;
         const task: UploadTask = {
           kind: 'upload',
           format,
-          files,
+          keys,
           limits: { maxRows: limits.datasetRows, maxFeatures: limits.datasetFeatures, maxBytes: limits.uncompressedBytes },
           outKey: datasetKey(id),
         };
@@ -223,14 +226,15 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         // charges the file's exact size atomically (and removes the file when it does not fit).
         await checkQuotaRoom(s, request.tenant, 1, 'this dataset');
         const upload = await startUpload(s, { id, tenant: request.tenant, name: query.name ?? null, format });
-        const converting = convert(task, request.tenant, query.name ?? null, format);
+        // From here the conversion removes the raw objects and releases the lease, however it ends.
+        raw.handedOver = true;
+        const converting = convert(task, raw, request.log, request.tenant, query.name ?? null, format);
         const outcome = await Promise.race([
           converting.then((meta) => ({ meta }), (err: unknown) => ({ err })),
           new Promise<null>((resolve) => setTimeout(() => resolve(null), query.wait * 1000).unref()),
         ]);
         if (outcome === null) {
-          // Not done within ?wait: answer 202; the conversion goes on with its CPU slot and files.
-          const files = detachSpooled(request);
+          // Not done within ?wait: answer 202; the conversion goes on with its CPU slot.
           const release = slots.get(request);
           if (release !== undefined) reply.raw.off('close', release);
           converting
@@ -238,10 +242,7 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
               (meta) => request.log.info({ datasetId: meta.id, rows: meta.rows, features: meta.features, format }, 'dataset uploaded'),
               (err: unknown) => request.log.info({ datasetId: id, err: err instanceof Error ? err.message : String(err) }, 'dataset upload failed'),
             )
-            .finally(() => {
-              release?.();
-              void Promise.all(files.map((f) => rm(f, { force: true })));
-            });
+            .finally(() => release?.());
           return reply.code(202).header('Location', `/v1/datasets/${id}`).send(presentDatasetUpload(upload));
         }
         if ('err' in outcome) throw outcome.err;
