@@ -1,12 +1,13 @@
 // The sweeper every worker runs on its own schedule (SWEEP_INTERVAL_SECONDS): what Redis expires
 // by itself leaves things behind, and this removes them. Per pass: ids of expired jobs from the
 // tenants' job indexes; the checkpoint bytes of expired jobs from the tenants' usage; the stored
-// objects of expired jobs; datasets past DATASET_RETENTION_SECONDS; orphaned dataset files.
+// objects of expired jobs; datasets past DATASET_RETENTION_SECONDS; orphaned dataset files; raw
+// bodies of uploads whose API process died.
 // Every worker may sweep; each step is safe to repeat or to race with another worker's.
 
 import type { Logger } from 'pino';
 import { deleteJobFiles } from '../src/store/checkpoints.js';
-import { expireDatasets, sweepOrphanDatasetFiles } from '../src/store/dataset-retention.js';
+import { expireDatasets, sweepAbandonedUploads, sweepOrphanDatasetFiles } from '../src/store/dataset-retention.js';
 import { isJobId } from '../src/store/ids.js';
 import { JOBS_PREFIX } from '../src/store/object-keys.js';
 import { pruneJobIndex, tenantsWith } from '../src/store/job-index.js';
@@ -61,11 +62,12 @@ export interface SweepReport {
   jobDirs: number;
   expiredDatasets: number;
   orphanFiles: number;
+  abandonedUploads: number;
 }
 
 /** One full pass of every sweep. */
 export async function sweepOnce(store: Store, now = Date.now()): Promise<SweepReport> {
-  const report: SweepReport = { prunedJobIds: 0, releasedJobs: 0, jobDirs: 0, expiredDatasets: 0, orphanFiles: 0 };
+  const report: SweepReport = { prunedJobIds: 0, releasedJobs: 0, jobDirs: 0, expiredDatasets: 0, orphanFiles: 0, abandonedUploads: 0 };
   const tenants = await tenantsWith(store, ['jobs', 'checkpoint-bytes', 'datasets']);
   for (const tenant of tenants.jobs) report.prunedJobIds += (await pruneJobIndex(store, tenant)).length;
   for (const tenant of tenants['checkpoint-bytes']) report.releasedJobs += (await releaseExpiredJobBytes(store, tenant)).length;
@@ -74,6 +76,7 @@ export async function sweepOnce(store: Store, now = Date.now()): Promise<SweepRe
     for (const tenant of tenants.datasets) report.expiredDatasets += (await expireDatasets(store, tenant, now)).length;
   }
   report.orphanFiles = (await sweepOrphanDatasetFiles(store, now)).length + (await sweepStaleTemporaries(store, now)).length;
+  report.abandonedUploads = (await sweepAbandonedUploads(store)).length;
   return report;
 }
 

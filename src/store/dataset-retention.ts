@@ -1,8 +1,10 @@
 // Dataset clean-up on the sweeper's schedule: datasets past DATASET_RETENTION_SECONDS (never one a
-// queued or running job uses), and dataset files no metadata names (an upload that died between
-// writing its file and its metadata), once they are older than a grace period.
+// queued or running job uses), dataset files no metadata names (an upload that died between
+// writing its file and its metadata) once they are older than a grace period, and the raw bodies
+// of uploads whose API process died (no live lease).
 import { isDatasetId } from './ids.js';
-import { datasetKey, DATASETS_PREFIX } from './object-keys.js';
+import { markInterrupted, uploadIsLive } from './dataset-uploads.js';
+import { datasetKey, DATASETS_PREFIX, uploadPrefix, UPLOADS_PREFIX } from './object-keys.js';
 import type { Store } from './redis.js';
 import { expireDatasetRecord } from './usage.js';
 
@@ -51,6 +53,27 @@ export async function sweepOrphanDatasetFiles(s: Store, now = Date.now(), graceM
     if (id !== null && (await s.redis.exists(s.keys.dataset(id))) === 1) continue;
     await s.storage.delete(object.key);
     removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Removes the raw bodies (uploads/<id>/…) of uploads no live API process holds a lease on: its
+ * process died mid-body or mid-conversion (a live one removes them itself when it is done). Such an
+ * upload's record, if it got one, is failed. Returns the dataset ids whose bodies were removed.
+ */
+export async function sweepAbandonedUploads(s: Store): Promise<string[]> {
+  const ids = new Set<string>();
+  for await (const object of s.storage.list(UPLOADS_PREFIX)) {
+    const id = object.key.slice(UPLOADS_PREFIX.length).split('/')[0] ?? '';
+    if (isDatasetId(id)) ids.add(id);
+  }
+  const removed: string[] = [];
+  for (const id of ids) {
+    if (await uploadIsLive(s, id)) continue;
+    await s.storage.deletePrefix(uploadPrefix(id));
+    await markInterrupted(s, id);
+    removed.push(id);
   }
   return removed;
 }

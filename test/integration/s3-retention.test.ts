@@ -1,13 +1,15 @@
 // Retention on S3-compatible storage (s3rver on loopback): the sweeper removes the objects of
-// expired jobs by prefix, orphaned dataset objects and stale temporary objects once old, and
-// leaves live jobs, young objects and indexed datasets alone; usage counts the recorded bytes.
+// expired jobs by prefix, orphaned dataset objects and stale temporary objects once old, and raw
+// upload bodies whose API process died; it leaves live jobs and uploads, young objects and indexed
+// datasets alone; usage counts the recorded bytes.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordBestCheckpoint } from '../../src/store/checkpoints.js';
-import { sweepOrphanDatasetFiles } from '../../src/store/dataset-retention.js';
+import { sweepAbandonedUploads, sweepOrphanDatasetFiles } from '../../src/store/dataset-retention.js';
+import { getUpload, holdUploadLease, INTERRUPTED, startUpload } from '../../src/store/dataset-uploads.js';
 import { recordDataset } from '../../src/store/datasets.js';
 import { newDatasetId, newJobId } from '../../src/store/ids.js';
-import { datasetKey } from '../../src/store/object-keys.js';
+import { datasetKey, uploadKey } from '../../src/store/object-keys.js';
 import { sweepExpiredJobFiles, sweepStaleTemporaries } from '../../workers/retention-sweeper.js';
 import { storeFixture, type StoreFixture } from '../api/helpers.js';
 import { startS3Server, type S3Server } from '../helpers/s3.js';
@@ -64,5 +66,24 @@ describe('retention with STORAGE_URL=s3://…', () => {
     // The tenant's usage counts what Redis recorded: the dataset and the kept checkpoints.
     const usage = await f.redis.hgetall(f.store.keys.tenantUsage('default'));
     expect(Number(usage.datasets)).toBe(7);
+  });
+
+  it('removes the raw bodies of uploads whose API process died (lease gone) and fails them; a live upload keeps its own', async () => {
+    const dead = newDatasetId();
+    const live = newDatasetId();
+    for (const id of [dead, live]) {
+      await startUpload(f.store, { id, tenant: 'default', name: null, format: 'idx' });
+      await f.store.storage.put(uploadKey(id, 'images'), Buffer.from('images'));
+      await f.store.storage.put(uploadKey(id, 'labels'), Buffer.from('labels'));
+    }
+    // The dead upload's lease expired with its process; the live one's process renews its own.
+    const lease = await holdUploadLease(f.store, live);
+    expect(await sweepAbandonedUploads(f.store)).toEqual([dead]);
+    expect(await s3.keys(`${PREFIX}/uploads/`)).toEqual([`${PREFIX}/uploads/${live}/images`, `${PREFIX}/uploads/${live}/labels`]);
+    expect(await getUpload(f.store, dead, 'default')).toMatchObject({ status: 'failed', error: INTERRUPTED });
+    expect(await getUpload(f.store, live, 'default')).toMatchObject({ status: 'processing' });
+    await lease.release();
+    expect(await sweepAbandonedUploads(f.store)).toEqual([live]);
+    expect(await s3.keys(`${PREFIX}/uploads/`)).toEqual([]);
   });
 });
