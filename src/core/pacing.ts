@@ -1,6 +1,6 @@
-// When training lets its caller in: between mini-batches it yields to the caller's event loop
-// every YIELD_MS of compute (through a function the caller may supply, so the core runs on any JS
-// runtime), asks the caller whether to stop, and keeps the run's deadline.
+// When training lets its caller in: between mini-batches (and twice as an epoch ends) it yields to
+// the caller's event loop every YIELD_MS of compute (through a function the caller may supply, so
+// the core runs on any JS runtime), asks the caller whether to stop, and keeps the run's deadline.
 
 import type { StopReason } from './types.js';
 
@@ -24,16 +24,23 @@ export function createPacing(maxRuntimeSeconds: number | null, yieldToCaller: Yi
 
 /** Lets the caller's work run every YIELD_MS, then asks whether to stop; returns why to stop, or null. */
 export async function pause(pacing: Pacing, shouldStop?: () => boolean | Promise<boolean>): Promise<StopReason | null> {
+  if (await stopRequested(pacing, shouldStop)) return 'cancelled';
+  if (pacing.deadline !== null && performance.now() >= pacing.deadline) return 'max_runtime';
+  return null;
+}
+
+/**
+ * Lets the caller's work run if YIELD_MS have passed since it last did (a stop request arrives as
+ * the caller's I/O), then asks `shouldStop`.
+ */
+export async function stopRequested(pacing: Pacing, shouldStop?: () => boolean | Promise<boolean>): Promise<boolean> {
   if (performance.now() - pacing.lastYield >= YIELD_MS) {
     await pacing.yieldToCaller();
     pacing.lastYield = performance.now();
   }
-  if (shouldStop !== undefined) {
-    const stop = shouldStop();
-    if (stop === true || (stop !== false && (await stop))) return 'cancelled';
-  }
-  if (pacing.deadline !== null && performance.now() >= pacing.deadline) return 'max_runtime';
-  return null;
+  if (shouldStop === undefined) return false;
+  const stop = shouldStop();
+  return stop === true || (stop !== false && (await stop));
 }
 
 /**

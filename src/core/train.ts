@@ -12,7 +12,7 @@ import { lossAndOutputs, lossBackward } from './losses.js';
 import { accumulateMetrics, finishMetrics, resetMetrics } from './metrics.js';
 import { modelBackward, modelForward, weightsFinite, zeroGrads } from './model.js';
 import { optimizerStep } from './optimizers.js';
-import { pause, type YieldToCaller } from './pacing.js';
+import { pause, stopRequested, type YieldToCaller } from './pacing.js';
 import { completeEpoch, rollBackPartialEpoch, startEpoch, stepTaken } from './position.js';
 import { createProgressReporter, reportProgress, startEpochProgress, type ProgressReporter, type StepProgress } from './progress.js';
 import { rankEpoch, type KeptCheckpoint } from './ranking.js';
@@ -48,7 +48,13 @@ export interface TrainHooks {
   onEpoch?(metrics: EpochMetrics): void | Promise<void>;
   onBest?(event: BestCheckpointEvent): void | Promise<void>;
   onLatest?(event: LatestStateEvent): void | Promise<void>;
-  /** Polled before every mini-batch; true ends training with reason 'cancelled'. */
+  /**
+   * Polled before every mini-batch, and twice as an epoch ends; true ends training with reason
+   * 'cancelled'. After the epoch's last mini-batch and validation, before onEpoch: the epoch is
+   * dropped like a half epoch. After onEpoch and onBest, before the resume state is built (unless
+   * training ends there anyway): onLatest is skipped, so a resumed run repeats this epoch from the
+   * previous resume state (same seed, same metrics and checkpoint bytes).
+   */
   shouldStop?(): boolean | Promise<boolean>;
   /**
    * Called after a mini-batch at most once per `progressIntervalMs` (the first one interval into
@@ -86,8 +92,8 @@ export interface TrainResult {
   last: EpochMetrics | null;
   /** The epoch whose weights early stopping's restoreBest put back, if it did. */
   restoredEpoch: number | null;
-  /** The model training ended with (restored best weights, else the last completed epoch's), as a checkpoint. */
-  checkpoint: Uint8Array;
+  /** The model training ended with (restored best weights, else the last completed epoch's), as a checkpoint (built on first read). */
+  readonly checkpoint: Uint8Array;
   monitor: string;
   backend: string;
 }
@@ -149,6 +155,8 @@ async function endEpoch(run: TrainingRun, hooks: TrainHooks, started: number): P
   const { validation } = run.data;
   const validated = validation === null ? null : evaluate(run, validation, run.scores.validation!);
   if ((validated !== null && !Number.isFinite(validated.loss)) || !weightsFinite(run.model.params)) return 'diverged';
+  // A stop asked for during the last mini-batch or validation: nothing of this epoch is out yet.
+  if (await stopRequested(run.pacing, hooks.shouldStop)) return 'cancelled';
 
   const metrics = epochMetrics(run, trained, validated, started, trainedAt);
   completeEpoch(run.position, run.model.params, metrics);
@@ -161,6 +169,10 @@ async function endEpoch(run: TrainingRun, hooks: TrainHooks, started: number): P
     const { value, evicted } = ranked;
     await hooks.onBest?.({ epoch: metrics.epoch, step: metrics.step, monitor, value, bytes, kept: kept.map((k) => ({ ...k })), evicted });
   }
+  // The resume state (weights, optimizer moments: several times the model) is for a run that
+  // goes on; one stopped while the epoch's record and checkpoint were written does not wait for it.
+  const goesOn = reason === null && run.position.epoch < run.config.epochs;
+  if (goesOn && (await stopRequested(run.pacing, hooks.shouldStop))) return 'cancelled';
   await hooks.onLatest?.({ epoch: run.position.epoch, step: run.position.step, bytes: resumeBytes(run) });
   return reason;
 }
@@ -170,6 +182,7 @@ function finish(run: TrainingRun, reason: StopReason): TrainResult {
   const { position, ranking, model } = run;
   rollBackPartialEpoch(position, model.params);
   const restored = restoreBestWeights(run.config, run.stopping, position.epoch, model.params);
+  let checkpoint: Uint8Array | null = null;
   return {
     reason,
     epochs: position.epoch,
@@ -178,7 +191,12 @@ function finish(run: TrainingRun, reason: StopReason): TrainResult {
     best: ranking.best,
     last: position.last,
     restoredEpoch: restored?.epoch ?? null,
-    checkpoint: checkpointOf(run, restored ?? position.last),
+    // Serialized when first read (the run is over, its weights no longer change): a caller that
+    // keeps checkpoints through onBest never reads it, and a cancelled run ends without the wait.
+    get checkpoint() {
+      checkpoint ??= checkpointOf(run, restored ?? position.last);
+      return checkpoint;
+    },
     monitor: ranking.monitor,
     backend: model.kernels.name,
   };

@@ -48,13 +48,14 @@ function essence(bytes: Uint8Array | undefined): unknown {
   return { tensors, config: metadata.config, state };
 }
 
-async function run(c: TrainConfig, resume: Uint8Array | null = null, stopAfterEpoch: number | null = null): Promise<Run> {
+/** Trains `c`, stopping once `stopWhen` says so (it sees what the hooks collected so far). */
+async function run(c: TrainConfig, resume: Uint8Array | null = null, stopWhen: (out: Omit<Run, 'result'>) => boolean = () => false): Promise<Run> {
   const out: Omit<Run, 'result'> = { epochs: [], best: new Map(), latest: new Map() };
   const hooks: TrainHooks = {
     onEpoch: (m) => void out.epochs.push(m),
     onBest: (b) => void out.best.set(b.epoch, b.bytes),
     onLatest: (l) => void out.latest.set(l.epoch, l.bytes),
-    shouldStop: () => stopAfterEpoch !== null && out.latest.has(stopAfterEpoch),
+    shouldStop: () => stopWhen(out),
   };
   const result = await train(c, data, hooks, { resume });
   return { result, ...out };
@@ -84,7 +85,7 @@ describe('train: resume', () => {
     // The schedule really changed the rate along the way, so its state matters.
     expect(new Set(whole.epochs.map((m) => m.lr)).size).toBeGreaterThan(1);
 
-    const first = await run(cfg, null, 4);
+    const first = await run(cfg, null, (o) => o.latest.has(4));
     expect(first.result.reason).toBe('cancelled');
     expect(first.result.epochs).toBe(4);
     // Stopping changed nothing about the state written at epoch 4.
@@ -104,6 +105,34 @@ describe('train: resume', () => {
     expect(essence(rest.latest.get(10))).toEqual(essence(whole.latest.get(10)));
     // Metrics from before the interruption come back as reported, wall-clock fields included.
     expect(rest.result.best!.seconds).toBeGreaterThan(0);
+  });
+
+  it('a stop asked for while an epoch is recorded skips its resume state; resuming from the one before repeats that epoch exactly', async () => {
+    const whole = await run(cfg);
+    // shouldStop turns true inside epoch 4's onEpoch: asked again before the resume state is built.
+    const first = await run(cfg, null, (o) => o.epochs.length >= 4);
+    expect(first.result.reason).toBe('cancelled');
+    expect(first.result.epochs).toBe(4);
+    expect(first.epochs.map((m) => m.epoch)).toEqual([1, 2, 3, 4]);
+    expect([...first.latest.keys()]).toEqual([1, 2, 3]);
+    // The record and checkpoint of epoch 4 were written as in the uninterrupted run.
+    for (const [epoch, bytes] of first.best) expect(bytes).toEqual(whole.best.get(epoch));
+
+    const rest = await run(cfg, first.latest.get(3)!);
+    expect(rest.epochs.map((m) => m.epoch)).toEqual([4, 5, 6, 7, 8, 9, 10]);
+    expect(rest.epochs.map(timeless)).toEqual(whole.epochs.slice(3).map(timeless));
+    for (const [epoch, bytes] of rest.best) expect(bytes).toEqual(whole.best.get(epoch));
+    expect(rest.result.checkpoint).toEqual(whole.result.checkpoint);
+    expect(essence(rest.latest.get(10))).toEqual(essence(whole.latest.get(10)));
+  });
+
+  it('a stop asked for while the last epoch is recorded does not turn a finished run into a cancelled one', async () => {
+    const two = { ...cfg, epochs: 2 };
+    const whole = await run(two);
+    const stopped = await run(two, null, (o) => o.epochs.length >= 2);
+    expect(stopped.result.reason).toBe('max_epochs');
+    expect([...stopped.latest.keys()]).toEqual([1, 2]);
+    expect(essence(stopped.latest.get(2))).toEqual(essence(whole.latest.get(2)));
   });
 
   it('a resume state from a finished run ends at once with the same result', async () => {

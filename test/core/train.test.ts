@@ -218,14 +218,36 @@ describe('train: stopping', () => {
     const epochs: EpochMetrics[] = [];
     const result = await train(config({ epochs: 100, batchSize: 10 }), { train: data, validation: null }, {
       onEpoch: (m) => void epochs.push(m),
-      shouldStop: () => ++polls > 25,
+      shouldStop: () => ++polls > 29,
     });
     expect(result.reason).toBe('cancelled');
-    // 10 batches per epoch: the 26th poll comes before epoch 3's sixth batch.
+    // 10 batches per epoch, 12 polls (one per batch, two as it ends): the 30th poll comes before epoch 3's sixth batch.
     expect(result.epochs).toBe(2);
     expect(epochs).toHaveLength(2);
     expect(result.step).toBe(20);
     expect(loadCheckpoint(result.checkpoint).epoch).toBe(2);
+  });
+
+  it('a stop asked for after an epoch\'s last mini-batch and validation drops that epoch, as a half epoch', async () => {
+    const data = spirals(50);
+    const cfg = config({ epochs: 100, batchSize: 10 });
+    const oneEpoch = await train({ ...cfg, epochs: 1 }, { train: data, validation: null });
+    let polls = 0;
+    const epochs: EpochMetrics[] = [];
+    const latest: number[] = [];
+    // 12 polls an epoch: the 23rd is epoch 2's after its 10 batches and validation.
+    const result = await train(cfg, { train: data, validation: data }, {
+      onEpoch: (m) => void epochs.push(m),
+      onLatest: (l) => void latest.push(l.epoch),
+      shouldStop: () => ++polls > 22,
+    });
+    expect(polls).toBe(23);
+    expect(result.reason).toBe('cancelled');
+    expect([result.epochs, result.step]).toEqual([1, 10]);
+    expect(epochs.map((m) => m.epoch)).toEqual([1]);
+    expect(latest).toEqual([1]);
+    const want = decodeSafetensors(oneEpoch.checkpoint).tensors;
+    for (const [name, t] of decodeSafetensors(result.checkpoint).tensors) expect(Array.from(t.data), name).toEqual(Array.from(want.get(name)!.data));
   });
 
   it('a cancel inside the first epoch gives back the initial weights at step 0 and epoch 0, restoreBest or not', async () => {
