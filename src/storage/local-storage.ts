@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { asStorageFull } from '../store/storage-full.js';
-import { checkKey, temporaryKey, type ObjectInfo, type ObjectStat, type OpenedObject, type Storage } from './storage.js';
+import { abortedWrite, checkKey, temporaryKey, type ObjectInfo, type ObjectStat, type OpenedObject, type Storage } from './storage.js';
 
 /** Inode, size, mtime and ctime in nanoseconds: any rename onto the path or write changes it. */
 export function fileIdentity(st: { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint }): string {
@@ -51,8 +51,14 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async put(key: string, bytes: Uint8Array): Promise<void> {
-    await this.atomically(key, bytes.byteLength, (tmp) => writeFile(tmp, bytes, { flush: true }));
+  async put(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+    try {
+      // writeFile checks the signal between its 512 KiB writes; the temporary file is then removed.
+      await this.atomically(key, bytes.byteLength, (tmp) => writeFile(tmp, bytes, { flush: true, signal }));
+    } catch (err) {
+      if (signal?.aborted === true) throw abortedWrite(key);
+      throw err;
+    }
   }
 
   async putFile(key: string, source: string): Promise<void> {

@@ -21,7 +21,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { checkKey, temporaryKey, type ObjectInfo, type ObjectStat, type OpenedObject, type Storage, type StorageSettings } from './storage.js';
+import { abortedWrite, checkKey, temporaryKey, type ObjectInfo, type ObjectStat, type OpenedObject, type Storage, type StorageSettings } from './storage.js';
 import { StorageUnavailableError } from './storage-unavailable.js';
 
 type S3Settings = Extract<StorageSettings, { kind: 's3' }>;
@@ -108,15 +108,19 @@ export class S3Storage implements Storage {
     }
   }
 
-  async put(key: string, bytes: Uint8Array): Promise<void> {
+  async put(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     const full = this.full(key);
     const tmp = temporaryKey(full, randomBytes(6).toString('hex'));
     const md5 = createHash('md5').update(bytes).digest('base64');
     try {
       // Content-MD5: the server refuses a body that arrived damaged.
-      await this.call(`writing ${full}`, () => this.client.send(new PutObjectCommand({ Bucket: this.s.bucket, Key: tmp, Body: bytes, ContentLength: bytes.byteLength, ContentMD5: md5 })));
+      const put = new PutObjectCommand({ Bucket: this.s.bucket, Key: tmp, Body: bytes, ContentLength: bytes.byteLength, ContentMD5: md5 });
+      await this.call(`writing ${full}`, () => this.client.send(put, { abortSignal: signal }));
+      // Aborted once the temporary object is whole: it is not copied to the key.
+      if (signal?.aborted === true) throw abortedWrite(key);
     } catch (err) {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: tmp })).catch(() => undefined);
+      if (signal?.aborted === true) throw abortedWrite(key);
       throw err;
     }
     await this.publish(tmp, full, bytes.byteLength);

@@ -36,8 +36,10 @@ export interface Storage {
   /**
    * Writes the object so that a reader sees the old bytes or all of the new ones, never part;
    * a full volume is a StorageFullError, a failed store an error (never a half-written object).
+   * Once `signal` aborts, a write not yet in place stops and rejects with an AbortError, leaving
+   * the old object (or none) and no temporary one; a write already being put in place completes.
    */
-  put(key: string, bytes: Uint8Array): Promise<void>;
+  put(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
   /** Writes the local file's bytes as the object, streamed (large datasets), with put's guarantees. */
   putFile(key: string, file: string): Promise<void>;
   /**
@@ -98,4 +100,9 @@ export function checkKey(key: string): string {
 /** A unique temporary key next to `key`: `<key>.<pid>.<random>.tmp`, which sweeps recognise. */
 export function temporaryKey(key: string, random: string): string {
   return `${key}.${process.pid}.${random}.tmp`;
+}
+
+/** What an aborted write rejects with, on every driver. */
+export function abortedWrite(key: string): Error {
+  return new DOMException(`writing ${key} was aborted`, 'AbortError');
 }

@@ -65,6 +65,40 @@ export function storageContract(name: string, make: () => Storage): void {
       expect(old.toString()).toBe('first version');
     });
 
+    it('an aborted put leaves the old object whole and no temporary object, wherever the abort lands', async () => {
+      const s = make();
+      const key = `${run}/aborted/state.bin`;
+      await s.put(key, Buffer.from('old state'));
+      const before = await s.get(key);
+      const pre = new AbortController();
+      pre.abort();
+      await expect(s.put(key, Buffer.alloc(1024, 1), pre.signal)).rejects.toMatchObject({ name: 'AbortError' });
+      expect(await s.get(key)).toEqual(before);
+      // 8 MiB: many chunks of a local write, a request of some length to S3.
+      const big = Buffer.alloc(8 * 1024 * 1024, 7);
+      let aborted = 0;
+      for (const delayMs of [0, 2, 10, 40]) {
+        const ac = new AbortController();
+        const put = s.put(key, big, ac.signal).then(
+          () => 'written',
+          (err: unknown) => err,
+        );
+        setTimeout(() => ac.abort(), delayMs);
+        const outcome = await put;
+        const now = await s.get(key);
+        if (outcome === 'written') {
+          expect(now?.equals(big), `written after ${delayMs} ms`).toBe(true);
+        } else {
+          aborted++;
+          expect(outcome, `after ${delayMs} ms`).toMatchObject({ name: 'AbortError' });
+          // Never part of the new bytes: the old object, or (after an earlier written round) the whole new one.
+          expect(now?.equals(before!) === true || now?.equals(big) === true, `after ${delayMs} ms`).toBe(true);
+        }
+        expect(await keysUnder(s, `${run}/aborted/`)).toEqual([key]);
+      }
+      expect(aborted).toBeGreaterThan(0);
+    });
+
     it('streams a local file in as an object, several MB, byte for byte', async () => {
       const s = make();
       const file = path.join(scratch, 'big');
