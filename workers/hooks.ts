@@ -1,6 +1,7 @@
 // The core's training hooks for one job attempt, writing to the store: metrics to the job's
 // stream and record (and the epoch's seconds to the tenant's usage), best checkpoints to the
-// checkpoint store (QuotaExceededError past MAX_TENANT_BYTES), resume state after every epoch.
+// checkpoint store (QuotaExceededError past MAX_TENANT_BYTES), resume state after every epoch
+// (a write a cancel stops: the cancelled job needs none).
 
 import type { EpochMetrics } from '../src/core/types.js';
 import { recordBestCheckpoint, writeResumeState } from '../src/store/checkpoints.js';
@@ -41,6 +42,8 @@ export function createJobHooks(
   job: { id: string; tenant: string; sweep?: string | null; trial?: number | null },
   attempt: number,
   epochs: number,
+  /** The user's cancel: a cancelled job needs no resume state, so its write stops. */
+  cancelled: AbortSignal,
   trained: (metrics: EpochMetrics) => void = () => undefined,
 ): JobHooks {
   const { id: jobId, tenant } = job;
@@ -125,7 +128,13 @@ export function createJobHooks(
     },
     async onLatest(latest) {
       if (recordGone) return;
-      await writeResumeState(store, jobId, latest.bytes);
+      try {
+        await writeResumeState(store, jobId, latest.bytes, cancelled);
+      } catch (err) {
+        // Stopped by a cancel: the previous resume state is whole, and the job ends without either.
+        if (cancelled.aborted) return;
+        throw err;
+      }
     },
   };
 }

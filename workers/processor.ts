@@ -104,7 +104,7 @@ export default async function processTrainJob(
     }
 
     const samples = samplesPerEpoch(inputs.train.n, inputs.config.batchSize, inputs.config.dropLast);
-    const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs, (m) => reportEpoch({ seconds: m.seconds, samples }));
+    const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs, watch.signal, (m) => reportEpoch({ seconds: m.seconds, samples }));
     const loadedAt = performance.now();
     // Datasets a spare loaded for other jobs: this process now holds only this job's data.
     dropPreloaded();
@@ -171,7 +171,11 @@ export default async function processTrainJob(
     }
     if (hooks.recordGone) return { status: 'gone', reason: null };
     if (result.reason === 'cancelled') {
-      if (watch.cancelled) return await finish('cancelled', 'cancelled_by_user');
+      if (watch.seen !== null) {
+        // From the cancel reaching this process to training stopped: at most a mini-batch, or an epoch's end.
+        log.info({ via: watch.seen.via, stopMs: Math.round(performance.now() - watch.seen.at), epoch: result.epochs }, 'cancel seen; training stopped');
+        return await finish('cancelled', 'cancelled_by_user');
+      }
       // Stopped early by its sweep (ASHA): a normal end, checkpoints kept.
       if (hooks.pruned) return await finish('completed', 'pruned');
       // The worker is shutting down: the resume state of the last finished epoch stays, and the

@@ -144,8 +144,9 @@ export async function readCheckpointBytes(s: Store, jobId: string, epoch: number
 }
 
 /** Resume state (weights, optimizer, RNG, schedule, early stopping): one object, replaced atomically. */
-export async function writeResumeState(s: Store, jobId: string, bytes: Uint8Array): Promise<void> {
-  await s.storage.put(resumeStateKey(jobId), bytes);
+/** Writes a job's resume state; `signal` aborts it, leaving the previous one whole. */
+export async function writeResumeState(s: Store, jobId: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  await s.storage.put(resumeStateKey(jobId), bytes, signal);
 }
 
 export async function readResumeState(s: Store, jobId: string): Promise<Uint8Array | null> {
