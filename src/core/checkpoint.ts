@@ -9,7 +9,8 @@ import type { Kernels } from './kernels/kernels.js';
 import { jsKernels } from './kernels/js.js';
 import { outputTransform } from './losses.js';
 import { taskOf } from './metrics.js';
-import { createModel, modelForward, type Model, type Param } from './model.js';
+import { inferenceOf } from './inference.js';
+import { createModel, type Model, type Param } from './model.js';
 import { createRng } from './rng.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 import type { EpochMetrics, Task, TrainConfig } from './types.js';
@@ -177,10 +178,10 @@ export function predict(ckpt: Checkpoint, x: Float32Array, n: number): { outputs
     standardize(x, n, I, ckpt.normalization, input);
   }
   const outputs = new Float32Array(n * O);
-  const rng = createRng(0);
+  const inference = inferenceOf(ckpt.model);
   for (let start = 0; start < n; start += PREDICT_CHUNK) {
     const B = Math.min(PREDICT_CHUNK, n - start);
-    const out = modelForward(ckpt.model, input.subarray(start * I, (start + B) * I), B, false, rng);
+    const out = inference.run(input.subarray(start * I, (start + B) * I), B);
     outputTransform(ckpt.config.loss, out, outputs.subarray(start * O, (start + B) * O), B, O);
   }
   return { outputs, width: O, task: ckpt.task };

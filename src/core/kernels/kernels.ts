@@ -55,4 +55,18 @@ export interface Kernels {
   gatherRows?(src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
   /** The same from bytes read as byte / 255 (compact IDX pixels): dst = Math.fround(src / 255). */
   gatherByteRows?(src: Uint8Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
+
+  // Optional inference kernels (predict): a dense layer's weights packed once, then used for every
+  // call, with bits equal to this backend's denseForward (and ReLU) on the same weights.
+
+  /** W [O×I] packed for denseInfer; the packed copy does not follow later changes to W. */
+  packDense?(W: Float32Array, O: number, I: number): PackedDense;
+  /** Z[B×O] = X[B×I]·Wᵀ + b (b null: none), then ReLU when `relu`. */
+  denseInfer?(packed: PackedDense, X: Float32Array, B: number, b: Float32Array | null, relu: boolean, Z: Float32Array): void;
+}
+
+/** A dense layer's weights in a backend's own layout for inference (opaque). */
+export interface PackedDense {
+  readonly O: number;
+  readonly I: number;
 }

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { GemmArgs, Kernels } from './kernels.js';
+import type { GemmArgs, Kernels, PackedDense } from './kernels.js';
 
 interface NativeAddon {
   isa(): string;
@@ -37,6 +37,13 @@ interface NativeAddon {
   sgdStep(pool: object, w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, nesterov: boolean): void;
   gatherRows(pool: object, src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
   gatherByteRows(pool: object, src: Uint8Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
+  packDense(pool: object, W: Float32Array, O: number, I: number): object;
+  denseInfer(pool: object, packed: object, X: Float32Array, B: number, b: Float32Array | null, relu: boolean, Z: Float32Array): void;
+}
+
+/** Weights packed by the addon for one pool's instruction set. */
+interface NativePacked extends PackedDense {
+  readonly handle: object;
 }
 
 const ADDON_PATH = join('src', 'core', 'kernels', 'native', 'prebuilt', `${process.platform}-${process.arch}`, 'traind_kernels.node');
@@ -155,5 +162,7 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
     sgdStep: (w, g, buf, n, lr, momentum, nesterov) => native.sgdStep(pool, w, g, buf, n, lr, momentum, nesterov),
     gatherRows: (src, width, order, start, count, dst) => native.gatherRows(pool, src, width, order, start, count, dst),
     gatherByteRows: (src, width, order, start, count, dst) => native.gatherByteRows(pool, src, width, order, start, count, dst),
+    packDense: (W, O, I): NativePacked => ({ O, I, handle: native.packDense(pool, W, O, I) }),
+    denseInfer: (packed, X, B, b, relu, Z) => native.denseInfer(pool, (packed as NativePacked).handle, X, B, b, relu, Z),
   };
 }

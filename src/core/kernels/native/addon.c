@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "elementwise.h"
+#include "infer.h"
 #include "probe.h"
 #include "sgemm.h"
 
@@ -31,6 +32,19 @@ static const isa_t ISAS[] = {
     {"generic", sgemm_range_generic, sgemm_pack_floats_generic, sgemm_mr_generic, sgemm_nr_generic},
 };
 #define N_ISAS 3
+
+// The inference kernels (infer.c) of each build, in ISAS order.
+typedef struct {
+  size_t (*packed_floats)(int, int);
+  void (*pack)(const float *, int, int, float *);
+  void (*dense)(const float *, int, int, int, int, const float *, const float *, int, float *);
+} infer_isa_t;
+
+static const infer_isa_t INFER_ISAS[] = {
+    {infer_packed_floats_avx512, infer_pack_avx512, infer_dense_avx512},
+    {infer_packed_floats_avx2, infer_pack_avx2, infer_dense_avx2},
+    {infer_packed_floats_generic, infer_pack_generic, infer_dense_generic},
+};
 
 // Whether this CPU runs ISAS[i] (the avx512 build also uses AVX-512VL encodings).
 static int isa_supported(int i) {
@@ -74,9 +88,18 @@ typedef struct {
   size_t n;
   double lr, momentum;
   int nesterov;
+  const struct infer_job *infer;
 } task_t;
 
-enum { TASK_GEMM = 0, TASK_GATHER = 1, TASK_SGD = 2, TASK_GATHER_BYTES = 3 };
+enum { TASK_GEMM = 0, TASK_GATHER = 1, TASK_SGD = 2, TASK_GATHER_BYTES = 3, TASK_INFER = 4 };
+
+// A dense layer's inference over rows [0, B), split by rows across threads (the same bits either way).
+typedef struct infer_job {
+  const infer_isa_t *isa;
+  const float *X, *P, *bias;
+  int B, I, O, relu;
+  float *Z;
+} infer_job_t;
 
 // Threads claim chunks of a GEMM from one atomic word, (generation << 40) | (chunks << 20) | next,
 // so a helper that wakes late finds nothing left and the caller has done the work itself: a busy
@@ -124,6 +147,13 @@ static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
     int lo, hi;
     share((int)t->count, 1, c, t->chunks, &lo, &hi);
     ew_gather_byte_rows(t->bytes, t->width, t->order + lo, (size_t)(hi - lo), t->dst + (size_t)lo * t->width);
+    return;
+  }
+  if (t->kind == TASK_INFER) {
+    const infer_job_t *j = t->infer;
+    int lo, hi;
+    share(j->B, 8, c, t->chunks, &lo, &hi);
+    if (lo < hi) j->isa->dense(j->X, lo, hi, j->I, j->O, j->P, j->bias, j->relu, j->Z);
     return;
   }
   if (t->kind == TASK_SGD) {
@@ -734,6 +764,96 @@ static napi_value js_fma_peak(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// ---- inference with packed weights (infer.c) ----
+
+// A dense layer's weights packed for one ISA's inference kernel; owned by a JS external.
+typedef struct {
+  int isa, O, I;
+  size_t floats;
+  float *data;
+} packed_t;
+
+static int isa_index(const pool_t *pl) {
+  for (int i = 0; i < N_ISAS; i++)
+    if (ISAS[i].range == pl->isa.range) return i;
+  return N_ISAS - 1;
+}
+
+static void finalize_packed(napi_env env, void *data, void *hint) {
+  (void)hint;
+  packed_t *p = data;
+  int64_t ignored;
+  napi_adjust_external_memory(env, -(int64_t)(p->floats * sizeof(float)), &ignored);
+  free(p->data);
+  free(p);
+}
+
+// packDense(pool, W, O, I): W [O×I] packed for the pool's ISA, as an external.
+static napi_value js_pack_dense(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  pool_t *pl;
+  size_t O, I;
+  float *W;
+  CHECK(napi_get_value_external(env, a[0], (void **)&pl));
+  if (!arg_count(env, a[2], &O) || !arg_count(env, a[3], &I) || !arg_f32(env, a[1], &W, O * I, "W")) return NULL;
+  if (O == 0 || I == 0 || O > 0x7fffffff || I > 0x7fffffff) {
+    napi_throw_range_error(env, NULL, "packDense: O and I must be in [1, 2^31)");
+    return NULL;
+  }
+  int isa = isa_index(pl);
+  packed_t *p = calloc(1, sizeof *p);
+  size_t floats = INFER_ISAS[isa].packed_floats((int)O, (int)I);
+  float *data = p ? aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64) : NULL;
+  if (!data) {
+    free(p);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  *p = (packed_t){isa, (int)O, (int)I, floats, data};
+  INFER_ISAS[isa].pack(W, (int)O, (int)I, data);
+  napi_value out;
+  int64_t ignored;
+  CHECK(napi_create_external(env, p, finalize_packed, NULL, &out));
+  CHECK(napi_adjust_external_memory(env, (int64_t)(floats * sizeof(float)), &ignored));
+  return out;
+}
+
+// Below this many multiply-adds a layer's inference stays on the calling thread.
+#define MIN_PARALLEL_INFER_MACS (1024 * 1024)
+
+// denseInfer(pool, packed, X, B, bias | null, relu, Z): Z[B×O] = X[B×I]·Wᵀ + b, ReLU'd when relu.
+static napi_value js_dense_infer(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  pool_t *pl;
+  packed_t *p;
+  size_t B;
+  float *X, *Z, *bias = NULL;
+  bool relu;
+  napi_valuetype bt;
+  CHECK(napi_get_value_external(env, a[0], (void **)&pl));
+  CHECK(napi_get_value_external(env, a[1], (void **)&p));
+  CHECK(napi_typeof(env, a[4], &bt));
+  CHECK(napi_get_value_bool(env, a[5], &relu));
+  if (!arg_count(env, a[3], &B) || !arg_f32(env, a[2], &X, B * (size_t)p->I, "X") ||
+      !arg_f32(env, a[6], &Z, B * (size_t)p->O, "Z") || (bt != napi_null && !arg_f32(env, a[4], &bias, (size_t)p->O, "bias")))
+    return NULL;
+  if (p->isa != isa_index(pl) || B > 0x7fffffff) {
+    napi_throw_range_error(env, NULL, "denseInfer: weights packed for another instruction set, or too many rows");
+    return NULL;
+  }
+  infer_job_t j = {&INFER_ISAS[p->isa], X, p->data, bias, (int)B, p->I, p->O, relu, Z};
+  if (pl->threads > 1 && B >= 16 && B * (size_t)p->I * (size_t)p->O >= MIN_PARALLEL_INFER_MACS) {
+    task_t t = {0};
+    t.kind = TASK_INFER;
+    t.infer = &j;
+    t.chunks = pl->threads;
+    pool_run(pl, t);
+  } else if (B > 0) {
+    j.isa->dense(X, 0, (int)B, p->I, p->O, p->data, bias, relu, Z);
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   uv_once(&g_isa_once, init_isa);
   napi_property_descriptor props[] = {
@@ -753,6 +873,8 @@ NAPI_MODULE_INIT() {
       {"sgdStep", NULL, js_sgd_step, NULL, NULL, NULL, napi_default, NULL},
       {"gatherRows", NULL, js_gather_rows, NULL, NULL, NULL, napi_default, NULL},
       {"gatherByteRows", NULL, js_gather_byte_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"packDense", NULL, js_pack_dense, NULL, NULL, NULL, napi_default, NULL},
+      {"denseInfer", NULL, js_dense_infer, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -1,0 +1,87 @@
+// The inference path predict runs (weights packed once, ReLU fused where the backend can) gives the
+// bits of the training forward pass, on every backend and the native addon's narrower builds, for
+// shapes that exercise the kernels' edges: several and uneven K blocks, output widths that are not
+// a multiple of a vector or a packed block, row counts below and across a register tile and split
+// across threads, no bias, activations fused and not, dropout, and non-finite inputs.
+import { describe, expect, it } from 'vitest';
+import { inferenceOf } from '../../src/core/inference.js';
+import type { Kernels } from '../../src/core/kernels/kernels.js';
+import { createNativeKernels, nativeIsas } from '../../src/core/kernels/native.js';
+import { createModel, modelForward } from '../../src/core/model.js';
+import { createRng } from '../../src/core/rng.js';
+import type { Activation, LayerConfig } from '../../src/core/types.js';
+import { forEachBackend } from './backends.js';
+
+const narrowerNative: Kernels[] = nativeIsas()
+  .slice(1)
+  .flatMap((isa) => [createNativeKernels(1, isa), createNativeKernels(2, isa)])
+  .filter((k): k is Kernels => k !== null);
+
+interface Case {
+  inputs: number;
+  hidden: number[];
+  activation: Activation;
+  useBias: boolean;
+  dropout?: boolean;
+}
+
+const CASES: Case[] = [
+  { inputs: 784, hidden: [128], activation: 'relu', useBias: true },
+  { inputs: 784, hidden: [256, 128], activation: 'relu', useBias: true, dropout: true },
+  { inputs: 1000, hidden: [70], activation: 'relu', useBias: false },
+  { inputs: 37, hidden: [19, 130], activation: 'linear', useBias: true },
+  { inputs: 300, hidden: [33], activation: 'tanh', useBias: true },
+  { inputs: 513, hidden: [64], activation: 'gelu', useBias: false },
+  { inputs: 5, hidden: [3], activation: 'leaky_relu', useBias: true },
+];
+
+const ROWS = [1, 2, 5, 6, 7, 13, 64, 255, 256];
+const MAX_ROWS = 256;
+
+function layersOf(c: Case): LayerConfig[] {
+  const layers: LayerConfig[] = [];
+  for (const units of c.hidden) {
+    layers.push({ type: 'dense', units, activation: c.activation, init: 'xavier_uniform', useBias: c.useBias, biasInit: 'he_normal' });
+    if (c.dropout === true) layers.push({ type: 'dropout', rate: 0.3 });
+  }
+  layers.push({ type: 'dense', units: 10, activation: 'linear', init: 'xavier_uniform', useBias: c.useBias, biasInit: 'he_normal' });
+  return layers;
+}
+
+/** Inputs with exact zeros, negatives, and in one row Infinity and NaN. */
+function inputs(n: number, width: number): Float32Array {
+  const x = Float32Array.from({ length: n * width }, (_, i) => (i % 7 === 0 ? 0 : Math.sin(i * 0.37) * 2));
+  if (n > 3) {
+    x[3 * width] = Infinity;
+    x[3 * width + 1] = NaN;
+  }
+  return x;
+}
+
+describe.each([...forEachBackend(), ...narrowerNative].map((k) => [`${k.name} ${k.threads}T`, k] as const))('inference on %s', (_name, kernels) => {
+  it.each(CASES.map((c) => [`${c.inputs}-${c.hidden.join('-')}-10 ${c.activation}${c.useBias ? '' : ' no bias'}${c.dropout === true ? ' dropout' : ''}`, c] as const))(
+    'gives the forward pass bits for %s',
+    (_label, c) => {
+      const loss = { type: 'softmax_cross_entropy' } as const;
+      const reference = createModel(layersOf(c), c.inputs, loss, createRng(3), kernels, MAX_ROWS);
+      const model = createModel(layersOf(c), c.inputs, loss, createRng(3), kernels, MAX_ROWS);
+      const x = inputs(MAX_ROWS, c.inputs);
+      const inference = inferenceOf(model);
+      for (const B of ROWS) {
+        const want = modelForward(reference, x, B, false, createRng(0)).slice(0, B * 10);
+        const got = inference.run(x, B).slice(0, B * 10);
+        expect(new Uint32Array(got.buffer), `${B} rows`).toEqual(new Uint32Array(want.buffer));
+      }
+      expect(inferenceOf(model)).toBe(inference);
+    },
+  );
+});
+
+describe('inference bounds', () => {
+  it('refuses a batch outside [1, maxBatch] and a short input, as the forward pass does', () => {
+    const model = createModel(layersOf(CASES[4]!), 300, { type: 'softmax_cross_entropy' }, createRng(3), forEachBackend()[0]!, 8);
+    const inference = inferenceOf(model);
+    expect(() => inference.run(new Float32Array(9 * 300), 9)).toThrow(/batch of 9 rows outside \[1, 8\]/);
+    expect(() => inference.run(new Float32Array(299), 1)).toThrow(/fewer than 1 rows × 300/);
+  });
+});
