@@ -8,11 +8,10 @@
 import type { Checkpoint } from './checkpoint.js';
 import { BYTE_VALUES, standardize } from './data.js';
 import { CoreError } from './errors.js';
+import { inferenceOf } from './inference.js';
 import { lossAndOutputs } from './losses.js';
 import { accumulateMetrics, columnMeans, createMetrics, finishMetrics, taskOf } from './metrics.js';
-import { modelForward } from './model.js';
 import { regularizationPenalty } from './regularization.js';
-import { createRng } from './rng.js';
 import type { Dataset, Task } from './types.js';
 
 /** Rows per forward pass; the figures do not depend on it beyond float64 summation order. */
@@ -107,7 +106,7 @@ export function evaluateCheckpoint(ckpt: Checkpoint, data: Dataset): Evaluation 
 
   const x = new Float32Array(CHUNK * I);
   const pred = new Float32Array(CHUNK * O);
-  const rng = createRng(0);
+  const inference = inferenceOf(model);
   for (let start = 0; start < N; start += CHUNK) {
     const B = Math.min(CHUNK, N - start);
     const X = x.subarray(0, B * I);
@@ -117,7 +116,7 @@ export function evaluateCheckpoint(ckpt: Checkpoint, data: Dataset): Evaluation 
     else X.set(rows);
     if (ckpt.normalization !== null) standardize(X, B, I, ckpt.normalization, X);
     const Y = data.y.subarray(start * T, (start + B) * T);
-    const out = modelForward(model, X, B, false, rng);
+    const out = inference.run(X, B);
     const loss = lossAndOutputs(config.loss, out, Y, pred, B, O, T);
     accumulateMetrics(acc, loss, pred, Y, B, T);
     for (let r = 0; r < B; r++) {
