@@ -7,7 +7,9 @@
 // give their % of the FP32 peak measured at start (bench/peak.ts).
 // Flags: --json (one JSON object per line on stdout), --epochs N (default 20, enough for ≥ 0.89 test
 // accuracy at batch 32), --quick (2 epochs, short GEMM timings), --no-baseline, --only SECTION
-// (gemm, train, rss, progress, service or predict; repeatable).
+// (gemm, train, rss, progress, service, predict or predict-onnx; repeatable). predict-onnx
+// (bench/predict-onnx.ts): predict latency and throughput through the core, ONNX Runtime and the
+// HTTP route on the same models.
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,6 +23,7 @@ import { measureGemm, mlpShapes } from './gemm.js';
 import { learningRateFor, mlpFlopsPerSample, trainMlp } from './mlp.js';
 import { measurePeak, percentOfPeak, type Peak } from './peak.js';
 import { measurePredictFormats } from './predict-formats.js';
+import { predictOnnxSection, type PredictOnnxLine, type SideFigure, type Spread } from './predict-onnx.js';
 import { measureProgressOverhead } from './progress.js';
 import { startSection, throughputSection, type ServiceLine } from './service.js';
 
@@ -278,6 +281,40 @@ async function predictSection(): Promise<void> {
   }
 }
 
+function sideText(f: SideFigure): string {
+  const range = (s: Spread, digits: number) => `${fmt(s.median, digits)} (p10–p90 ${fmt(s.p10, digits)}–${fmt(s.p90, digits)})`;
+  return f.microsPerCall !== undefined ? `${range(f.microsPerCall, 1)} µs` : `${range(f.rowsPerSec!, 0)} rows/s`;
+}
+
+function predictOnnxLine(r: PredictOnnxLine): void {
+  switch (r.name) {
+    case 'predict-agreement':
+      emit(
+        r,
+        `predict ${r.network}: ${fmt(r.rows)} test images, core vs ONNX Runtime max |Δp| ${r.maxAbsDiff.toExponential(2)}, labels agree ${fmt(r.labelsAgree)}/${fmt(r.rows)}; ` +
+          `HTTP float32 equals the core bit for bit: ${r.httpEqualsCore ? 'yes' : 'NO'}`,
+      );
+      return;
+    case 'predict-vs-onnxruntime':
+      emit(
+        r,
+        `predict ${r.network} ${r.threads}T batch ${String(r.batch).padStart(4)}: core ${sideText(r.core)}  ONNX Runtime ${sideText(r.onnxruntime)}` +
+          `  ours÷ORT ${fmt(r.ratio.median, 2)} (rounds p10–p90 ${fmt(r.ratio.p10, 2)}–${fmt(r.ratio.p90, 2)})` +
+          (r.cpuRatio === null ? '' : `, in CPU time ${fmt(r.cpuRatio.median, 2)} (${fmt(r.cpuRatio.p10, 2)}–${fmt(r.cpuRatio.p90, 2)})`) +
+          `  [load ${fmt(r.loadAverage, 1)}]`,
+      );
+      return;
+    case 'predict-http':
+      emit(r, `predict ${r.network} HTTP ${r.format.padEnd(7)} batch ${String(r.batch).padStart(4)}: ${sideText(r.http)}  route÷core ${fmt(r.ratioToCore, 3)}  [load ${fmt(r.loadAverage, 1)}]`);
+      return;
+  }
+}
+
+async function predictOnnx(): Promise<void> {
+  note('predict against ONNX Runtime: models trained through the service, core / onnxruntime-node / HTTP');
+  await predictOnnxSection(FASHION_MNIST_DIR, { threads: THREADS, rounds: quick ? 3 : 9, seconds: quick ? 0.1 : 0.25, note }, predictOnnxLine);
+}
+
 machine();
 if (runs('gemm') || runs('train')) peakLine();
 if (runs('gemm')) gemmSection();
@@ -286,3 +323,4 @@ if (runs('rss')) rssSection();
 if (runs('progress')) await progressSection();
 if (runs('service')) await serviceSection();
 if (runs('predict')) await predictSection();
+if (runs('predict-onnx')) await predictOnnx();
