@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/faults/**/*.test.ts'],
     passWithNoTests: true,
+    globalSetup: ['test/helpers/storage-setup.ts'],
     testTimeout: 180_000,
     hookTimeout: 60_000,
     fileParallelism: false,

@@ -2,15 +2,15 @@
 // parent's checkpoint is written through the store as a worker would): another tenant's parent,
 // job or evaluation is not found; the pinned copy is charged to the quota, and refused past it
 // without leaving a file; the pending-evaluation limit answers 429.
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
 import { train } from '../../src/core/index.js';
 import type { JobSpec } from '../../src/spec/job-spec.js';
 import { toTrainConfig } from '../../src/spec/to-train-config.js';
 import { markBestCheckpoint, saveCheckpoint } from '../../src/store/checkpoints.js';
+import { initCheckpointKey } from '../../src/store/object-keys.js';
 import { builtinDataset } from '../../src/data/index.js';
+import { storedKeys } from '../helpers/test-storage.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
 const KEY_A = 'tdk_test_key_for_tenant_a';
@@ -43,14 +43,13 @@ describe('fine-tuning and evaluation between tenants', () => {
     const foreign = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ initFrom: { job: parent } }), headers: as(KEY_B) });
     expect(foreign.statusCode).toBe(404);
     expect(errorOf(foreign.body).details.path).toBe('initFrom.job');
-    expect(existsSync(path.join(f.dataDir, 'jobs'))).toBe(true);
-    expect(readdirSync(path.join(f.dataDir, 'jobs'))).toEqual([parent]);
+    expect(await storedKeys(f.store.storage, 'jobs/')).toEqual([`jobs/${parent}/epoch-5.safetensors`]);
 
     const before = (await f.app.inject({ method: 'GET', url: '/v1/usage', headers: as(KEY_A) })).json().bytes.checkpoints as number;
     const own = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ initFrom: { job: parent } }), headers: as(KEY_A) });
     expect(own.statusCode, own.body).toBe(201);
     expect(own.json().initFrom).toMatchObject({ job: parent, epoch: 5 });
-    expect(existsSync(path.join(f.dataDir, 'jobs', own.json().id, 'init.safetensors'))).toBe(true);
+    expect(await f.store.storage.stat(initCheckpointKey(own.json().id))).not.toBeNull();
     const after = (await f.app.inject({ method: 'GET', url: '/v1/usage', headers: as(KEY_A) })).json().bytes.checkpoints as number;
     expect(after - before).toBe(size);
   });
@@ -102,7 +101,7 @@ describe('a fine-tuning sweep', () => {
         const job = (await f.app.inject({ method: 'GET', url: `/v1/jobs/${t.jobId}` })).json();
         expect(job.initFrom).toMatchObject({ job: parent, epoch: 2 });
         expect(job.spec.initFrom).toEqual({ job: parent, checkpoint: 2, sha256: job.initFrom.sha256 });
-        expect(existsSync(path.join(f.dataDir, 'jobs', t.jobId, 'init.safetensors'))).toBe(true);
+        expect(await f.store.storage.stat(initCheckpointKey(t.jobId))).not.toBeNull();
       }
       const wider = { ...sweep, base: xorSpec({ validation: { fraction: 0.25 }, initFrom: { job: parent }, model: { layers: [{ type: 'dense', units: 16, activation: 'tanh' }, { type: 'dense', units: 2 }] } }) };
       const refused = await f.app.inject({ method: 'POST', url: '/v1/sweeps', payload: wider });
@@ -128,7 +127,7 @@ describe('the pinned copy and the storage quota', () => {
       const child = await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: xorSpec({ initFrom: { job: parent } }) });
       expect(child.statusCode).toBe(403);
       expect(errorOf(child.body).code).toBe('quota_exceeded');
-      expect(readdirSync(path.join(f.dataDir, 'jobs'))).toEqual([parent]);
+      expect(await storedKeys(f.store.storage, 'jobs/')).toEqual([`jobs/${parent}/epoch-1.safetensors`]);
     } finally {
       await f.close();
     }

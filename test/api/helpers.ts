@@ -1,5 +1,6 @@
 // Test fixtures for the API and store tests: a real Redis under a unique key prefix, a temporary
-// DATA_DIR, the real app; cleanup deletes only this run's keys and files.
+// DATA_DIR (scratch, and the storage in the local pass; the run's bucket in the S3 pass), the real
+// app; cleanup deletes only this run's keys, files and objects.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { createRedis, createStore, type Store } from '../../src/store/redis.js';
 import { expect } from 'vitest';
 import { conformanceRecorder } from '../helpers/conformance.js';
 import { deleteKeys } from '../helpers/redis.js';
+import { removeTestObjects, testStorageEnv } from '../helpers/test-storage.js';
 
 let counter = 0;
 
@@ -30,7 +32,8 @@ export interface StoreFixture {
 
 export async function storeFixture(env: Record<string, string> = {}): Promise<StoreFixture> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'traind-test-'));
-  const config = loadConfig({ KEY_PREFIX: uniquePrefix(), DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
+  const prefix = uniquePrefix();
+  const config = loadConfig({ KEY_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...testStorageEnv(prefix), ...env });
   const redis = createRedis(config, { name: `test-${config.keyPrefix}` });
   const store = createStore(config, redis);
   return {
@@ -42,6 +45,7 @@ export async function storeFixture(env: Record<string, string> = {}): Promise<St
       await deleteKeys(redis, `${config.keyPrefix}:*`);
       await redis.quit();
       await rm(dataDir, { recursive: true, force: true });
+      await removeTestObjects(prefix);
     },
   };
 }

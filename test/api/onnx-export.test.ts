@@ -2,7 +2,6 @@
 // loss, with and without normalize and dropout) exported over real HTTP, loaded in ONNX Runtime
 // (onnxruntime-node) and compared with what /predict answers for the same rows.
 import type { AddressInfo } from 'node:net';
-import { readFile, writeFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { train, type Dataset } from '../../src/core/index.js';
@@ -12,8 +11,10 @@ import { onnxModelType } from '../../src/onnx/onnx-schema.js';
 import { checkpointMetadata } from '../../src/spec/checkpoint-metadata.js';
 import { JobSpecSchema } from '../../src/spec/job-spec.js';
 import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
-import { checkpointPath, recordBestCheckpoint } from '../../src/store/checkpoints.js';
+import { recordBestCheckpoint } from '../../src/store/checkpoints.js';
+import { checkpointKey } from '../../src/store/object-keys.js';
 import { transitionJob } from '../../src/store/jobs.js';
+import { damageObject, objectBytes } from '../helpers/test-storage.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
 type Layer = Record<string, unknown>;
@@ -232,15 +233,15 @@ describe('ONNX export', () => {
 
     const list = (await (await fetch(`${base}/v1/jobs/${id}/checkpoints`)).json()) as { items: { epoch: number; best: boolean }[] };
     const best = list.items.find((c) => c.best)!;
-    const file = checkpointPath(f.store, id, best.epoch);
-    const original = await readFile(file);
+    const key = checkpointKey(id, best.epoch);
+    const original = await objectBytes(f.store.storage, key);
     const flipped = Buffer.from(original);
     flipped[flipped.length - 1]! ^= 0x01;
-    await writeFile(file, flipped);
+    await damageObject(f.store.storage, key, flipped);
     const damaged = await download(id, 'best');
     expect(damaged.status).toBe(500);
     expect(errorOf(await damaged.text()).code).toBe('checkpoint_corrupt');
-    await writeFile(file, original);
+    await damageObject(f.store.storage, key, original);
     expect((await download(id, 'best')).status).toBe(200);
   });
 });

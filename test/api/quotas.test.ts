@@ -1,12 +1,11 @@
 // MAX_TENANT_BYTES over real HTTP and Redis: uploads and job submissions past a tenant's quota are
 // refused with 403 quota_exceeded naming the limit and the current use; concurrent uploads cannot
 // overshoot it; deleting frees the bytes; another tenant is not affected; GET /v1/usage reports it.
-import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth.js';
 import { encodeDataset, parseCsv } from '../../src/data/index.js';
+import { storedKeys } from '../helpers/test-storage.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
 const KEY_A = 'tdk_quota_test_key_a';
@@ -30,7 +29,7 @@ describe('per-tenant storage quota', () => {
   const as = (key: string) => ({ authorization: `Bearer ${key}` });
   const upload = (key: string) => f.app.inject({ method: 'POST', url: '/v1/datasets?label=label', payload: CSV, headers: { ...as(key), 'content-type': 'text/csv' } });
   const usage = async (key: string) => (await f.app.inject({ method: 'GET', url: '/v1/usage', headers: as(key) })).json() as Usage;
-  const files = async () => (await readdir(path.join(f.dataDir, 'datasets')).catch(() => [] as string[])).sort();
+  const files = () => storedKeys(f.store.storage, 'datasets/');
 
   beforeAll(async () => {
     f = await appFixture({ API_KEYS: `qa:${sha256Hex(KEY_A)},qb:${sha256Hex(KEY_B)}`, MAX_TENANT_BYTES: String(LIMIT), RATE_LIMIT_MAX: '10000' });
@@ -59,7 +58,7 @@ describe('per-tenant storage quota', () => {
     expect(err.message).toContain(`MAX_TENANT_BYTES=${LIMIT}`);
     expect(err.message).toContain(`stores ${2 * SIZE}`);
     expect(err.details).toMatchObject({ limit: LIMIT, used: 2 * SIZE, requested: SIZE, setting: 'MAX_TENANT_BYTES' });
-    // The refused upload left no file behind.
+    // The refused upload left no object behind.
     expect((await files()).length).toBe(2);
 
     const u = await usage(KEY_A);
@@ -86,7 +85,7 @@ describe('per-tenant storage quota', () => {
     const after = await usage(KEY_B);
     expect(after.bytes.datasets).toBe(2 * SIZE);
     expect(after.datasets).toBe(2);
-    // Uploads refused after writing their file (the exact check runs with the metadata) removed it.
+    // Uploads refused after writing their object (the exact check runs with the metadata) removed it.
     const stored = (await usage(KEY_A)).datasets + after.datasets;
     expect(await files()).toHaveLength(stored);
     expect((await files()).every((name) => name.endsWith('.bin'))).toBe(true);

@@ -1,6 +1,5 @@
 // Metrics polling, SSE with Last-Event-ID, checkpoint downloads (ETag/304) and predict, with the
 // worker's effects produced through the store (and a real checkpoint from the core's train()).
-import { readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,8 +7,10 @@ import { loadCheckpoint, predict, selectKernels, train } from '../../src/core/no
 import { builtinDataset } from '../../src/data/index.js';
 import { JobSpecSchema } from '../../src/spec/job-spec.js';
 import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
-import { checkpointPath, recordBestCheckpoint, saveCheckpoint } from '../../src/store/checkpoints.js';
+import { recordBestCheckpoint, saveCheckpoint } from '../../src/store/checkpoints.js';
+import { checkpointKey } from '../../src/store/object-keys.js';
 import { recordEpoch, transitionJob, type MetricsRecord } from '../../src/store/jobs.js';
+import { damageObject, objectBytes } from '../helpers/test-storage.js';
 import { waitFor } from '../helpers/wait.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
@@ -249,8 +250,8 @@ describe('job results', () => {
       onBest: (e) => recordBestCheckpoint(f.store, id, { tenant: 'default', epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted }).then(() => undefined),
     });
     const best = (await f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints` })).json().items[0];
-    const file = checkpointPath(f.store, id, best.epoch);
-    const original = await readFile(file);
+    const key = checkpointKey(id, best.epoch);
+    const original = await objectBytes(f.store.storage, key);
     const inputs = { inputs: [[0, 1]] };
     const download = () => f.app.inject({ method: 'GET', url: `/v1/jobs/${id}/checkpoints/best` });
     const predictOnce = () => f.app.inject({ method: 'POST', url: `/v1/jobs/${id}/predict`, payload: inputs });
@@ -269,20 +270,20 @@ describe('job results', () => {
     // One tensor byte changed in place, same size: the model in memory must not answer for it.
     const flipped = Buffer.from(original);
     flipped.writeUInt8(flipped.readUInt8(flipped.length - 2) ^ 0x40, flipped.length - 2);
-    await writeFile(file, flipped);
+    await damageObject(f.store.storage, key, flipped);
     await expectCorrupt(/sha256 [0-9a-f]{64} on disk, [0-9a-f]{64} recorded/);
 
-    await writeFile(file, original.subarray(0, original.length - 100));
+    await damageObject(f.store.storage, key, original.subarray(0, original.length - 100));
     await expectCorrupt(new RegExp(`${original.length - 100} bytes on disk, ${best.size} recorded`));
 
     // The right bytes back: served and predicted again, with the same answer as before.
-    await writeFile(file, original);
+    await damageObject(f.store.storage, key, original);
     const again = await download();
     expect(again.statusCode).toBe(200);
     expect(again.rawPayload.equals(original)).toBe(true);
     expect((await predictOnce()).json()).toEqual(good.json());
 
-    await rm(file);
+    await f.store.storage.delete(key);
     await expectCorrupt(/the file is missing/);
   });
 

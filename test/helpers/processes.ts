@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testStorageEnv } from './test-storage.js';
 import { waitFor } from './wait.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,7 +47,8 @@ export interface ServiceOptions {
 
 /**
  * Env for a service process: only what it needs (nothing inherited that could point it at another
- * run's keys), with timings short enough that a dead worker's job is recovered in seconds.
+ * run's keys), with timings short enough that a dead worker's job is recovered in seconds; in the
+ * S3 pass its objects go to the run's bucket under its KEY_PREFIX.
  */
 export function serviceEnv(o: ServiceOptions): Record<string, string> {
   return {
@@ -66,6 +68,7 @@ export function serviceEnv(o: ServiceOptions): Record<string, string> {
     BACKOFF_MS: '200',
     RATE_LIMIT_MAX: '10000000',
     MAX_QUEUED_JOBS_PER_TENANT: '100000',
+    ...testStorageEnv(o.prefix),
     ...o.env,
   };
 }

@@ -1,5 +1,6 @@
 // A service of separate processes for fault tests (API + workers) on one Redis, with a unique
-// KEY_PREFIX and temporary DATA_DIR; dispose() kills what is left and deletes only this run's keys.
+// KEY_PREFIX and temporary DATA_DIR (and, in the S3 pass, the run's bucket under that prefix);
+// dispose() kills what is left and deletes only this run's keys, files and objects.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -8,6 +9,7 @@ import { Redis } from 'ioredis';
 import { apiClient, type ApiClient } from './api.js';
 import { killAll, startApi, startWorker, type ApiProcess, type ServiceProcess } from './processes.js';
 import { deletePrefixedKeys, SHARED_REDIS_URL, uniquePrefix } from './redis.js';
+import { removeTestObjects, testStorageEnv } from './test-storage.js';
 
 export interface ProcessStack {
   redisUrl: string;
@@ -37,7 +39,7 @@ export async function startProcessStack(o: StackOptions): Promise<ProcessStack> 
   const redisUrl = o.redisUrl ?? SHARED_REDIS_URL;
   const prefix = uniquePrefix(o.tag);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `traind-${o.tag}-`));
-  const base = { redisUrl, prefix, dataDir, env: o.env ?? {} };
+  const base = { redisUrl, prefix, dataDir, env: { ...testStorageEnv(prefix), ...o.env } };
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 100, 1000) });
   redis.on('error', () => undefined);
   const workers: ServiceProcess[] = [];
@@ -67,6 +69,7 @@ export async function startProcessStack(o: StackOptions): Promise<ProcessStack> 
       await deletePrefixedKeys(redisUrl, prefix).catch(() => undefined);
       redis.disconnect();
       rmSync(dataDir, { recursive: true, force: true });
+      await removeTestObjects(prefix).catch(() => undefined);
     },
   };
   try {

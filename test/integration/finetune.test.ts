@@ -2,9 +2,9 @@
 // checkpoint (pinned at submission), records its parent, is deterministic, survives the parent's
 // files being deleted, and is refused at submission when its layers do not fit the checkpoint.
 
-import { readdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobPrefix } from '../../src/store/object-keys.js';
+import { storedKeys } from '../helpers/test-storage.js';
 import { api, startStack, waitForJob, type Stack } from './stack.js';
 
 interface JobView {
@@ -142,9 +142,11 @@ describe('fine-tuning refusals at submission', () => {
     const badId = await api<ErrorView>(stack, 'POST', '/v1/jobs', childSpec({ job: 'ds_00000000000000000000000000' }));
     expect(badId.status).toBe(400);
     expect(badId.body.error.details.path).toBe('initFrom.job');
-    // Nothing of the refused submissions stays pinned: every job directory belongs to a job.
-    for (const dir of readdirSync(path.join(stack.config.dataDir, 'jobs'))) {
-      expect((await api(stack, 'GET', `/v1/jobs/${dir}`)).status, dir).toBe(200);
+    // Nothing of the refused submissions stays pinned: every stored object belongs to a job.
+    const owners = new Set((await storedKeys(stack.storage, 'jobs/')).map((key) => key.split('/')[1] ?? key));
+    expect(owners.size).toBeGreaterThan(0);
+    for (const id of owners) {
+      expect((await api(stack, 'GET', `/v1/jobs/${id}`)).status, id).toBe(200);
     }
   });
 });
@@ -188,7 +190,7 @@ describe('fine-tuning from a checkpoint (initFrom)', () => {
     await Promise.all(stack.workers.map((w) => stack.stopWorker(w)));
     const submitted = await api<JobView>(stack, 'POST', '/v1/jobs', childSpec({ job: parent.id }));
     expect(submitted.status).toBe(201);
-    rmSync(path.join(stack.config.dataDir, 'jobs', parent.id), { recursive: true, force: true });
+    await stack.storage.deletePrefix(jobPrefix(parent.id));
     await stack.redis.del(`${stack.config.keyPrefix}:job:${parent.id}:checkpoints`);
     await stack.startWorker();
     const done = await waitForJob<JobView>(stack, submitted.body.id, (j) => ['completed', 'failed'].includes(j.status), 60_000);

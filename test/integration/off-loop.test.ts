@@ -101,7 +101,7 @@ describe('the API answers /healthz while it parses, refuses and predicts', () =>
     const spec = { dataset: ds.body.id, model: { layers: [{ type: 'dense', units: 2000, activation: 'relu' }, { type: 'dense', units: 10 }] }, loss: 'softmax_cross_entropy', epochs: 1, batchSize: 64, seed: 1 };
     const job = await api.post<{ id: string }>('/v1/jobs', spec);
     expect(job.status, JSON.stringify(job.body)).toBe(201);
-    const store = createStore(loadConfig({ KEY_PREFIX: stack.prefix, DATA_DIR: stack.dataDir, REDIS_URL: stack.redisUrl, LOG_LEVEL: 'silent' }), redis);
+    const store = createStore(loadConfig({ KEY_PREFIX: stack.prefix, DATA_DIR: stack.dataDir, REDIS_URL: stack.redisUrl, LOG_LEVEL: 'silent', ...stack.env }), redis);
     const x = new Float32Array(rows * FEATURES).map((_, i) => (Math.floor(i / FEATURES) % 7) / 7);
     const y = Float32Array.from({ length: rows }, (_, r) => r % 10);
     await train(toTrainConfig(resolveSpec(JobSpecSchema.parse(spec))), { train: { x, y, n: rows, features: FEATURES, targetWidth: 1 }, validation: null }, {

@@ -12,6 +12,7 @@ import { sha256Hex } from '../../src/api/auth.js';
 import { divergingSpec } from '../faults/specs.js';
 import { sampleValue } from '../helpers/prometheus.js';
 import { deletePrefixedKeys, freePort, SHARED_REDIS_URL } from '../helpers/redis.js';
+import { testStorageEnv } from '../helpers/test-storage.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 import { api, repoRoot, startStack, waitForJob, type Stack } from './stack.js';
 
@@ -172,7 +173,7 @@ describe('the all-in-one server', () => {
     const prefix = `traind-test-${process.pid}-${Date.now()}-aio`;
     const dataDir = mkdtempSync(path.join(tmpdir(), 'traind-metrics-aio-'));
     const child = spawn(process.execPath, [path.join(repoRoot, 'dist/src/server.js')], {
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: SHARED_REDIS_URL, DATA_DIR: dataDir, PORT: '0', KEY_PREFIX: prefix, WORKER_CONCURRENCY: '1', LOG_LEVEL: 'info' },
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: SHARED_REDIS_URL, DATA_DIR: dataDir, PORT: '0', KEY_PREFIX: prefix, WORKER_CONCURRENCY: '1', LOG_LEVEL: 'info', ...testStorageEnv(prefix) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     let out = '';

@@ -1,10 +1,9 @@
 // MAX_TENANT_BYTES with a real worker process: a finished job's kept checkpoints and its training
 // seconds show in GET /v1/usage, and a job admitted with room for its tensors but not for a whole
 // checkpoint fails with reason `error: quota_exceeded` and an error naming the limit.
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeDataset, parseCsv } from '../../src/data/index.js';
+import { storedKeys } from '../helpers/test-storage.js';
 import { api, startStack, waitForJob, type Stack } from './stack.js';
 import { xorSpec } from '../api/helpers.js';
 
@@ -73,8 +72,7 @@ describe('quota with a running worker', () => {
     expect(failed.reason).toBe('error: quota_exceeded');
     expect(failed.error).toContain(`MAX_TENANT_BYTES=${LIMIT}`);
     expect((await api<{ items: unknown[] }>(stack, 'GET', `/v1/jobs/${failed.id}/checkpoints`)).body.items).toEqual([]);
-    const leftovers = await readdir(path.join(stack.config.dataDir, 'jobs', failed.id)).catch(() => [] as string[]);
-    expect(leftovers).toEqual([]);
+    expect(await storedKeys(stack.storage, `jobs/${failed.id}/`)).toEqual([]);
     usage = (await api<Usage>(stack, 'GET', '/v1/usage')).body;
     expect(usage.bytes.checkpoints).toBe(checkpointBytes);
     expect(usage.jobs).toMatchObject({ completed: 1, failed: 1 });

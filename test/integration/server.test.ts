@@ -7,6 +7,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testStorageEnv } from '../helpers/test-storage.js';
 import { repoRoot } from './stack.js';
 
 const serverEntry = path.join(repoRoot, 'dist/src/server.js');
@@ -53,8 +54,9 @@ interface Run {
 function runServer(env: Record<string, string>): Run {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'traind-server-'));
   dirs.push(dataDir);
+  const prefix = `traind-test-${process.pid}-${Date.now()}`;
   const child = spawn(process.execPath, [serverEntry], {
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', KEY_PREFIX: `traind-test-${process.pid}-${Date.now()}`, WORKER_CONCURRENCY: '1', ...env },
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', KEY_PREFIX: prefix, WORKER_CONCURRENCY: '1', ...testStorageEnv(prefix), ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let out = '';

@@ -1,6 +1,7 @@
 // A real service for integration tests: the API in this process on 127.0.0.1:0 and worker
 // processes started from dist/ (as production runs them), sharing the real Redis under a unique
-// key prefix and a temporary DATA_DIR. `stop()` ends the processes and deletes only this run's keys.
+// key prefix, a temporary DATA_DIR and, in the S3 pass, the run's bucket under that prefix.
+// `stop()` ends the processes and deletes only this run's keys, files and objects.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,10 +13,13 @@ import { Redis } from 'ioredis';
 import { buildApp } from '../../src/api/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createTrainQueue, type TrainQueue } from '../../src/queue/queue.js';
+import { createStorage } from '../../src/storage/create-storage.js';
+import type { Storage } from '../../src/storage/storage.js';
 import { createRedis } from '../../src/store/redis.js';
 import { expect } from 'vitest';
 import { conformanceRecorder } from '../helpers/conformance.js';
 import { deleteKeys } from '../helpers/redis.js';
+import { removeTestObjects, testStorageEnv } from '../helpers/test-storage.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const workerEntry = path.join(repoRoot, 'dist/workers/main.js');
@@ -29,6 +33,8 @@ export interface Stack {
   config: Config;
   env: Record<string, string>;
   baseUrl: string;
+  /** The service's storage (its DATA_DIR, or its prefix in the run's bucket), for the test's own looks. */
+  storage: Storage;
   app: FastifyInstance;
   redis: Redis;
   workers: WorkerProcess[];
@@ -40,9 +46,11 @@ export interface Stack {
 export async function startStack(options: { workers: number; env?: Record<string, string> }): Promise<Stack> {
   if (!existsSync(workerEntry)) throw new Error(`${workerEntry} is missing: run \`npm run build\` before the integration tests`);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'traind-it-'));
+  const prefix = `traind-test-${process.pid}-${Date.now()}`;
   const env: Record<string, string> = {
-    KEY_PREFIX: `traind-test-${process.pid}-${Date.now()}`,
+    KEY_PREFIX: prefix,
     DATA_DIR: dataDir,
+    ...testStorageEnv(prefix),
     WORKER_CONCURRENCY: '1',
     LOG_LEVEL: 'warn',
     PORT: '0',
@@ -90,6 +98,7 @@ export async function startStack(options: { workers: number; env?: Record<string
     config,
     env,
     baseUrl,
+    storage: createStorage(config.storage),
     app,
     redis,
     workers,
@@ -102,6 +111,7 @@ export async function startStack(options: { workers: number; env?: Record<string
       await deleteKeys(redis, `${config.keyPrefix}:*`);
       await redis.quit();
       rmSync(dataDir, { recursive: true, force: true });
+      await removeTestObjects(prefix);
       // Every response these tests saw is what openapi/openapi.json says it can be.
       expect(conformance.violations()).toEqual([]);
     },

@@ -2,11 +2,10 @@
 // thread) → Redis stream → SSE; early stopping, best checkpoint, predict; cancel; bad input.
 
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, splitHoldout } from '../../src/core/index.js';
 import { builtinDataset } from '../../src/data/index.js';
+import { datasetKey } from '../../src/store/object-keys.js';
 import { api, readEvents, startStack, waitForJob, type Stack } from './stack.js';
 
 interface JobView {
@@ -159,8 +158,8 @@ describe('a training job end to end', () => {
     const upload = await fetch(`${stack.baseUrl}/v1/datasets`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
     expect(upload.status).toBe(201);
     const { id: datasetId } = (await upload.json()) as { id: string };
-    // The upload was fine; the file goes bad afterwards (disk corruption, a half-copied volume).
-    writeFileSync(path.join(stack.config.dataDir, 'datasets', `${datasetId}.bin`), 'not a dataset');
+    // The upload was fine; the object goes bad afterwards (disk corruption, a half-copied volume).
+    await stack.storage.put(datasetKey(datasetId), Buffer.from('not a dataset'));
 
     const bad = { ...moonsSpec, dataset: datasetId, epochs: 5, earlyStopping: null };
     const { body: job } = await api<JobView>(stack, 'POST', '/v1/jobs', bad);

@@ -1,0 +1,25 @@
+// The S3 pass (`npm run test:s3`): the API, integration and fault tests again, with every service
+// the test helpers start keeping its datasets, checkpoints and resume states in one s3rver on
+// loopback (TRAIND_TEST_STORAGE=s3; test/helpers/storage-setup.ts starts it for the run).
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/api/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/faults/**/*.test.ts'],
+    exclude: [
+      'node_modules/**',
+      'dist/**',
+      // On S3 in every pass already (each starts its own s3rver).
+      'test/integration/s3-*.test.ts',
+      'test/faults/s3-*.test.ts',
+      'test/faults/many-hosts.test.ts',
+      // About the local directory itself: a full DATA_DIR volume, file ages under DATA_DIR.
+      'test/integration/storage-full.test.ts',
+      'test/integration/retention-sweeper.test.ts',
+    ],
+    globalSetup: ['test/helpers/storage-setup.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 60_000,
+    fileParallelism: false,
+  },
+});
