@@ -259,7 +259,9 @@ async function serviceSection(): Promise<void> {
   await throughputSection(FASHION_MNIST_DIR, [1024, 128], THREADS, epochs, pairs, (r: ServiceLine) =>
     emit(
       r,
-      `service batch ${String(r.batchSize).padStart(4)} ${String(r.threads)}T (job ran on ${String(r.jobThreads)}): ${fmt(r.serviceSamplesPerSec as number).padStart(8)} samples/s` +
+      r.name === 'service-throughput-control'
+        ? `service control: the core against itself, ${String(r.pairs)} pairs, batch ${String(r.batchSize)} ${String(r.threads)}T: samples/s ratio ${iqr(r.ratio)}; CPU/sample ratio ${iqr(r.cpuRatio)}; load average ${(r.loadAverage as number[]).join('–')}`
+        : `service batch ${String(r.batchSize).padStart(4)} ${String(r.threads)}T (job ran on ${String(r.jobThreads)}): ${fmt(r.serviceSamplesPerSec as number).padStart(8)} samples/s` +
         `  core ${fmt(r.coreSamplesPerSec as number).padStart(8)}  ratio ${iqr(r.ratio)}; CPU/sample core ÷ service ${iqr(r.cpuRatio)}` +
         ` (${fmt(r.coreCpuMicrosPerSample as number, 2)} vs ${fmt(r.serviceCpuMicrosPerSample as number, 2)} µs), with the hooks ${iqr(r.cpuRatioWithHooks)};` +
         ` hooks per epoch ${fmt((r.hooksPerEpoch as { cpuMs: number }).cpuMs, 1)} ms CPU, ${fmt((r.hooksPerEpoch as { wallMs: number }).wallMs, 1)} ms wall; load average ${(r.loadAverage as number[]).join('–')}`,

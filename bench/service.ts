@@ -220,6 +220,7 @@ function coreRun(env: Record<string, string>, jobId: string, threads: number, he
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const loadRange = (load: number[]) => [Math.min(...load), Math.max(...load)].map((x) => Math.round(x * 10) / 10);
 /** Median and interquartile range, rounded to 3 decimals. */
 const spread = (values: number[]) => ({ median: round3(median(values)), iqr: [round3(quantile(values, 0.25)), round3(quantile(values, 0.75))] });
 
@@ -287,11 +288,35 @@ export async function throughputSection(
             cpuMs: round3(median(runs.map((r) => r.service.hooksCpuMs / epochs))),
             wallMs: round3(median(runs.map((r) => r.service.hooksMs / epochs))),
           },
-          loadAverage: [Math.min(...load), Math.max(...load)].map((x) => Math.round(x * 10) / 10),
+          loadAverage: loadRange(load),
         });
+        if (threads === threadCounts[0] && batchSize === batchSizes[0]) emit(await controlRow(s.stack.workerEnv, last, batchSize, threads, pairs));
       }
     } finally {
       await s.stack.stop();
     }
   }
+}
+
+/**
+ * The comparison's noise floor, measured beside it: the core side against itself, `pairs` pairs on
+ * the same job's inputs. Its ratios would be 1 on a quiet machine; their spread here is what a
+ * service row's spread can be without any difference between the sides.
+ */
+async function controlRow(env: Record<string, string>, job: ServiceRun, batchSize: number, threads: number, pairs: number): Promise<ServiceLine> {
+  const runs: [SideRun, SideRun][] = [];
+  const load: number[] = [];
+  for (let pair = 0; pair < pairs; pair++) {
+    load.push(loadavg()[0]!);
+    runs.push([await coreRun(env, job.jobId, threads, job.heapCapMiB), await coreRun(env, job.jobId, threads, job.heapCapMiB)]);
+  }
+  return {
+    name: 'service-throughput-control',
+    batchSize,
+    threads,
+    pairs,
+    ratio: spread(runs.map(([a, b]) => a.samplesPerSec / b.samplesPerSec)),
+    cpuRatio: spread(runs.map(([a, b]) => b.trainCpuMs / a.trainCpuMs)),
+    loadAverage: loadRange(load),
+  };
 }
