@@ -7,11 +7,12 @@
 // BLOCK_MS keeps proxies from timing out.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getJob, isTerminal, type JobStatus } from '../../store/jobs.js';
-import { compareStreamIds, isStreamId, lastStreamId, readStreamPage, type StreamEntry } from '../../store/stream.js';
+import { compareStreamIds, lastStreamId, readStreamPage, type StreamEntry } from '../../store/stream.js';
 import type { Subscriber } from '../event-hub.js';
 import type { RouteContext } from '../context.js';
-import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
+import { ErrorBodySchema, notFound } from '../errors.js';
 import { EventsQuery, JobIdParams, type ProgressEventSchema } from '../schemas.js';
+import { lastEventId, nothingMore, openEventStream, writeEvent } from '../sse.js';
 import { z } from 'zod';
 
 const CATCH_UP_PAGE = 500;
@@ -59,30 +60,13 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         const { id } = request.params;
         const job = await getJob(s, id, request.tenant);
         if (job === null) throw notFound('job');
-        const header = request.headers['last-event-id'];
-        const lastEventId = Array.isArray(header) ? header[0] : header;
-        if (lastEventId !== undefined && !isStreamId(lastEventId)) {
-          throw new ApiError('invalid_request', 'Last-Event-ID is not an id this stream sent', { path: 'headers.last-event-id' });
-        }
-        let cursor = lastEventId ?? request.query.after ?? '0';
-
-        // A client that already has a finished job's last event gets 204: EventSource stops
-        // reconnecting on 204, where an empty 200 would make it retry forever.
+        let cursor = lastEventId(request) ?? request.query.after ?? '0';
         if (isTerminal(job.status)) {
           const last = await lastStreamId(s, id);
-          if (last === null || compareStreamIds(cursor, last) >= 0) return reply.code(204).send();
+          if (last === null || compareStreamIds(cursor, last) >= 0) return nothingMore(reply);
         }
 
-        const raw = reply.raw;
-        reply.hijack();
-        raw.writeHead(200, {
-          'Content-Type': 'text/event-stream; charset=utf-8',
-          'Cache-Control': 'no-cache, no-transform',
-          Connection: 'keep-alive',
-          'X-Accel-Buffering': 'no',
-          'X-Request-Id': request.id,
-        });
-        raw.write('retry: 2000\n\n');
+        const raw = openEventStream(request, reply);
 
         let closed = false;
         let unsubscribe: (() => void) | null = null;
@@ -99,19 +83,7 @@ export function eventRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         request.raw.on('close', close);
         raw.on('error', close);
 
-        const write = async (text: string) => {
-          if (raw.write(text)) return;
-          // Wait for drain or close, and remove both listeners whichever fires (no leak per stall).
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              raw.off('drain', done);
-              raw.off('close', done);
-              resolve();
-            };
-            raw.once('drain', done);
-            raw.once('close', done);
-          });
-        };
+        const write = (text: string) => writeEvent(raw, text);
         /** The last epoch whose record went out: progress of it or earlier arrived late (pub/sub and the stream race). */
         let lastEpochSent = 0;
         /** Writes the entries after the cursor (dropping any already sent); true once the terminal status went out. */

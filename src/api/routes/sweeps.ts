@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { resolveSweepSpec, SweepSpecSchema } from '../../spec/sweep-spec.js';
 import { newSweepId } from '../../store/ids.js';
 import { countQueuedJobs } from '../../store/jobs.js';
-import { isStreamId } from '../../store/stream.js';
 import {
   createSweep,
   getSweep,
@@ -27,6 +26,7 @@ import type { RouteContext } from '../context.js';
 import { ApiError, ErrorBodySchema, issuesError, notFound } from '../errors.js';
 import { bodyHash, idemKey } from '../idempotency.js';
 import { EventsQuery, IdempotencyHeaders } from '../schemas.js';
+import { lastEventId, nothingMore, openEventStream, writeEvent } from '../sse.js';
 import { SweepIdParams, SweepListQuery, SweepListSchema, SweepSchema } from '../sweep-schemas.js';
 
 const errors = { 400: ErrorBodySchema };
@@ -206,24 +206,10 @@ export function sweepRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
         const { id } = request.params;
         const sweep = await getSweep(s, id, request.tenant);
         if (sweep === null) throw notFound('sweep');
-        const header = request.headers['last-event-id'];
-        const lastEventId = Array.isArray(header) ? header[0] : header;
-        if (lastEventId !== undefined && !isStreamId(lastEventId)) {
-          throw new ApiError('invalid_request', 'Last-Event-ID is not an id this stream sent', { path: 'headers.last-event-id' });
-        }
-        let cursor: string | null = lastEventId ?? request.query.after ?? null;
-        if (isSweepFinished(sweep.status) && (await readSweepEvents(s, id, cursor, 1)).length === 0) return reply.code(204).send();
+        let cursor: string | null = lastEventId(request) ?? request.query.after ?? null;
+        if (isSweepFinished(sweep.status) && (await readSweepEvents(s, id, cursor, 1)).length === 0) return nothingMore(reply);
 
-        const raw = reply.raw;
-        reply.hijack();
-        raw.writeHead(200, {
-          'Content-Type': 'text/event-stream; charset=utf-8',
-          'Cache-Control': 'no-cache, no-transform',
-          Connection: 'keep-alive',
-          'X-Accel-Buffering': 'no',
-          'X-Request-Id': request.id,
-        });
-        raw.write('retry: 2000\n\n');
+        const raw = openEventStream(request, reply);
         let closed = false;
         let wake: (() => void) | null = null;
         const close = () => {
@@ -251,7 +237,7 @@ export function sweepRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
             const events = await readSweepEvents(s, id, cursor, EVENTS_PAGE);
             for (const e of events) {
               if (closed) break;
-              if (!raw.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`)) await new Promise((r) => raw.once('drain', r));
+              await writeEvent(raw, `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
               cursor = e.id;
               if (e.type === 'sweep_finished') close();
             }
