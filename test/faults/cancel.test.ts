@@ -70,10 +70,11 @@ describe('cancel reaches a job running in another process', () => {
       checkpoints: { keepBest: 5 },
       seed: 3,
     });
-    const at2 = await waitForEpoch(stack.api, job.id, 2, 120_000);
-    const epochMs = (at2.latest?.seconds ?? 1) * 1000;
+    // One epoch is enough to time one (a busy machine makes them 10 times longer than an idle one).
+    const at1 = await waitForEpoch(stack.api, job.id, 1, 120_000);
+    const epochMs = (at1.latest?.seconds ?? 1) * 1000;
     const batchMs = epochMs / BATCHES_PER_EPOCH;
-    // Somewhere inside the third epoch, away from its ends.
+    // Somewhere inside the second epoch, away from its ends.
     await sleep(Math.round(epochMs * 0.4));
 
     const sentAt = Date.now();
@@ -98,7 +99,7 @@ describe('cancel reaches a job running in another process', () => {
     // No metrics after the cancel; the epoch in progress was not recorded.
     const records = await allMetrics(stack.api, job.id);
     expect(records.map((r) => r.epoch)).toEqual(records.map((_, i) => i + 1));
-    expect(records.length).toBeGreaterThanOrEqual(2);
+    expect(records.length).toBeGreaterThanOrEqual(1);
     expect(records.length).toBeLessThan(1000);
     await sleep(500);
     expect((await allMetrics(stack.api, job.id)).length).toBe(records.length);
