@@ -3,7 +3,8 @@
 // count), GEMM GFLOP/s against OpenBLAS on the MLP's shapes, the peak RSS of a training process,
 // and what within-epoch progress events cost training (on against off, when Redis answers), and the
 // service end to end (bench/service.ts): job start-up, a trainer's peak RSS, and training samples/s
-// through the API against the core's own at the same batch size and threads. GEMM and training lines
+// and CPU per sample through the API against the core alone on the same job's inputs, at the same
+// batch size and threads. GEMM and training lines
 // give their % of the FP32 peak measured at start (bench/peak.ts).
 // Flags: --json (one JSON object per line on stdout), --epochs N (default 20, enough for ≥ 0.89 test
 // accuracy at batch 32), --quick (2 epochs, short GEMM timings), --no-baseline, --only SECTION

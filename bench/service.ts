@@ -183,13 +183,14 @@ interface ServiceRun extends SideRun {
 /** Submits `spec` and waits for its trainer to finish, on the worker's log rather than by polling the API (which would take CPU from the job). */
 async function serviceRun(s: Awaited<ReturnType<typeof serviceStack>>, spec: ReturnType<typeof mlpSpec>): Promise<ServiceRun> {
   const job = await s.http<JobView>('POST', '/v1/jobs', spec);
-  await s.waitLog((l) => l.msg === 'trainer finished' && l.jobId === job.id);
+  // A job that fails says so at once (waitDone then throws with its status) rather than timing out.
+  await s.waitLog((l) => (l.msg === 'trainer finished' || l.msg === 'job failed') && l.jobId === job.id);
+  const done = await s.waitDone(job.id);
   const started = s.lines.find((l) => l.msg === 'trainer started' && l.jobId === job.id);
   const ended = s.lines.find((l) => l.msg === 'training ended' && l.jobId === job.id);
   if (ended?.trainMs === undefined || ended.trainCpuMs === undefined || ended.hooksMs === undefined || ended.hooksCpuMs === undefined) {
     throw new Error(`job ${job.id}: no 'training ended' log line`);
   }
-  const done = await s.waitDone(job.id);
   const records = await s.http<{ items: { samplesPerSec: number }[] }>('GET', `/v1/jobs/${job.id}/metrics?limit=1000`);
   return {
     jobId: job.id,
