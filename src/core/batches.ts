@@ -19,15 +19,16 @@ export interface MiniBatches {
   Y: Float32Array;
 }
 
-export function createMiniBatches(rows: Dataset, batchSize: number | 'full', dropLast: boolean): MiniBatches {
+/** The gather buffers come from the backend (`kernels.alloc`): the GEMMs read X in place. */
+export function createMiniBatches(rows: Dataset, batchSize: number | 'full', dropLast: boolean, kernels: Kernels): MiniBatches {
   const N = rows.n;
   const size = batchSize === 'full' ? N : Math.min(batchSize, N);
   return {
     size,
     count: dropLast ? Math.floor(N / size) : Math.ceil(N / size),
     order: new Int32Array(N),
-    X: new Float32Array(size * rows.features),
-    Y: new Float32Array(size * rows.targetWidth),
+    X: kernels.alloc(size * rows.features),
+    Y: kernels.alloc(size * rows.targetWidth),
   };
 }
 

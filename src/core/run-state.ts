@@ -73,7 +73,7 @@ export function createRun(config: TrainConfig, data: { train: Dataset; validatio
   validateData(config, data);
   const N = rawTrain.n;
   const T = rawTrain.targetWidth;
-  const batches = createMiniBatches(rawTrain, config.batchSize, config.dropLast);
+  const batches = createMiniBatches(rawTrain, config.batchSize, config.dropLast, kernels);
   const maxBatch = Math.max(batches.size, Math.min(EVAL_CHUNK, rawValidation?.n ?? 0));
 
   const rng = createRng(config.seed);

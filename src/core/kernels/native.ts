@@ -11,6 +11,7 @@ interface NativeAddon {
   isa(): string;
   supportedIsas(): string[];
   fmaPeak(): FmaPeak | null;
+  allocHuge(length: number): Float32Array | null;
   createPool(threads: number, isa?: string): object;
   gemm(pool: object, ...args: GemmArgs): void;
   gemmFused(
@@ -45,6 +46,9 @@ interface NativeAddon {
 interface NativePacked extends PackedDense {
   readonly handle: object;
 }
+
+/** Buffers of at least a 2 MiB huge page come from the addon on huge pages (see allocHuge in addon.c). */
+const HUGE_PAGE_FLOATS = (2 << 20) / 4;
 
 const ADDON_PATH = join('src', 'core', 'kernels', 'native', 'prebuilt', `${process.platform}-${process.arch}`, 'traind_kernels.node');
 
@@ -120,7 +124,7 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
   return {
     name: `native-${isa ?? native.isa()}`,
     threads,
-    alloc: (length) => new Float32Array(length),
+    alloc: (length) => (length >= HUGE_PAGE_FLOATS ? native.allocHuge(length) : null) ?? new Float32Array(length),
     gemm: (transA, transB, M, N, K, alpha, A, B, beta, C) =>
       native.gemm(pool, transA, transB, M, N, K, alpha, A, B, beta, C),
     // Bias and ReLU in the GEMM's output pass (sgemm.c's epilogue).

@@ -85,6 +85,24 @@ it.runIf(nativeIsas()[0] === 'avx512' || nativeIsas()[0] === 'avx2')('native mea
   expect(p.fmaPerCycle).toBeLessThan(4.5);
 });
 
+it.runIf(createBackend('native', 1) !== null)('native alloc gives buffers of 2 MiB and more zeroed and whole (on huge pages), and GEMMs on them give the same bits', () => {
+  const k = createBackend('native', 1)!;
+  const [M, N, K] = [1024, 64, 600]; // A is 2.3 MiB
+  const big = k.alloc(M * K);
+  expect(big.length).toBe(M * K);
+  expect(big.byteOffset).toBe(0);
+  expect(big.every((v) => v === 0)).toBe(true);
+  const A = randomMatrix(M * K, 21);
+  big.set(A);
+  const B = randomMatrix(K * N, 22);
+  const viaBig = new Float32Array(M * N);
+  const viaPlain = new Float32Array(M * N);
+  k.gemm(false, false, M, N, K, 1, big, B, 0, viaBig);
+  k.gemm(false, false, M, N, K, 1, A, B, 0, viaPlain);
+  expect(Buffer.from(viaBig.buffer).equals(Buffer.from(viaPlain.buffer))).toBe(true);
+  expect(k.alloc(10).length).toBe(10);
+});
+
 for (const k of backends) {
   describe(`gemm ${k.name} × ${k.threads} thread(s)`, () => {
     for (const transA of [false, true]) {

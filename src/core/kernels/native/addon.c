@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "elementwise.h"
 #include "infer.h"
@@ -741,6 +744,46 @@ static napi_value js_gather_byte_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- large buffers on huge pages ----
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void free_huge(napi_env env, void *data, void *hint) {
+  int64_t adjusted;
+  napi_adjust_external_memory(env, -(int64_t)(size_t)hint, &adjusted);
+  free(data);
+}
+
+// allocHuge(length): a zeroed Float32Array of `length` floats on 2 MiB-aligned memory advised to use
+// transparent huge pages (Linux). A mini-batch's inputs are read in place by the GEMMs with a row
+// stride of a few KiB, a new 4 KiB page every row or two: a TLB miss each time. Null when the memory
+// cannot be had (the caller then allocates an ordinary array).
+static napi_value js_alloc_huge(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  size_t length;
+  napi_value ab, out;
+  int64_t adjusted;
+  if (!arg_count(env, a[0], &length)) return NULL;
+  size_t bytes = (length * sizeof(float) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+  void *data = NULL;
+  if (length == 0 || length > ((size_t)1 << 40) || posix_memalign(&data, HUGE_PAGE, bytes) != 0) {
+    CHECK(napi_get_null(env, &out));
+    return out;
+  }
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  madvise(data, bytes, MADV_HUGEPAGE);
+#endif
+  memset(data, 0, bytes);
+  if (napi_create_external_arraybuffer(env, data, length * sizeof(float), free_huge, (void *)bytes, &ab) != napi_ok) {
+    free(data);
+    CHECK(napi_get_null(env, &out));
+    return out;
+  }
+  CHECK(napi_adjust_external_memory(env, (int64_t)bytes, &adjusted));
+  CHECK(napi_create_typedarray(env, napi_float32_array, length, ab, 0, &out));
+  return out;
+}
+
 // fmaPeak(): what one core's FP32 peak is made of, measured with the vectors of the GEMM build in use
 // (probe.c), as { clockGHz, fmaLatencyCycles, fmaPerCycle, lanes }; null for the portable build.
 static napi_value js_fma_peak(napi_env env, napi_callback_info info) {
@@ -863,6 +906,7 @@ NAPI_MODULE_INIT() {
       {"isa", NULL, js_isa, NULL, NULL, NULL, napi_default, NULL},
       {"supportedIsas", NULL, js_supported_isas, NULL, NULL, NULL, napi_default, NULL},
       {"fmaPeak", NULL, js_fma_peak, NULL, NULL, NULL, napi_default, NULL},
+      {"allocHuge", NULL, js_alloc_huge, NULL, NULL, NULL, napi_default, NULL},
       {"reluForward", NULL, js_relu_forward, NULL, NULL, NULL, napi_default, NULL},
       {"leakyReluForward", NULL, js_leaky_relu_forward, NULL, NULL, NULL, napi_default, NULL},
       {"reluBackward", NULL, js_relu_backward, NULL, NULL, NULL, napi_default, NULL},
