@@ -182,7 +182,10 @@ export function predict(ckpt: Checkpoint, x: Float32Array, n: number): { outputs
   for (let start = 0; start < n; start += PREDICT_CHUNK) {
     const B = Math.min(PREDICT_CHUNK, n - start);
     const out = inference.run(input.subarray(start * I, (start + B) * I), B);
-    outputTransform(ckpt.config.loss, out, outputs.subarray(start * O, (start + B) * O), B, O);
+    const probs = outputs.subarray(start * O, (start + B) * O);
+    if (!(ckpt.config.loss.type === 'softmax_cross_entropy' && (ckpt.model.kernels.softmaxRows?.(out, probs, B, O) ?? false))) {
+      outputTransform(ckpt.config.loss, out, probs, B, O);
+    }
   }
   return { outputs, width: O, task: ckpt.task };
 }

@@ -4,13 +4,16 @@
 // a multiple of a vector or a packed block, row counts below and across a register tile and split
 // across threads, no bias, activations fused and not, dropout, and non-finite inputs.
 import { describe, expect, it } from 'vitest';
+import { checkpointBytes, loadCheckpoint, predict } from '../../src/core/checkpoint.js';
 import { inferenceOf } from '../../src/core/inference.js';
 import type { Kernels } from '../../src/core/kernels/kernels.js';
 import { createNativeKernels, nativeIsas } from '../../src/core/kernels/native.js';
+import { outputTransform } from '../../src/core/losses.js';
 import { createModel, modelForward } from '../../src/core/model.js';
 import { createRng } from '../../src/core/rng.js';
-import type { Activation, LayerConfig } from '../../src/core/types.js';
+import type { Activation, LayerConfig, LossConfig } from '../../src/core/types.js';
 import { forEachBackend } from './backends.js';
+import { config } from './train-helpers.js';
 
 const narrowerNative: Kernels[] = nativeIsas()
   .slice(1)
@@ -75,6 +78,32 @@ describe.each([...forEachBackend(), ...narrowerNative].map((k) => [`${k.name} ${
       expect(inferenceOf(model)).toBe(inference);
     },
   );
+});
+
+describe.each([...forEachBackend(), ...narrowerNative].map((k) => [`${k.name} ${k.threads}T`, k] as const))('predict on %s', (_name, kernels) => {
+  const losses: [string, LossConfig, number][] = [
+    ['softmax cross-entropy', { type: 'softmax_cross_entropy' }, 10],
+    ['binary cross-entropy', { type: 'binary_cross_entropy' }, 3],
+    ['mse', { type: 'mse' }, 2],
+  ];
+  it.each(losses)('gives the forward pass then the output transform, bit for bit (%s, 600 rows in chunks)', (_label, loss, outputs) => {
+    const cfg = config({
+      layers: [{ type: 'dense', units: 130, activation: 'relu', init: 'xavier_uniform', useBias: true, biasInit: 'he_normal' }, { type: 'dense', units: outputs, activation: 'linear', init: 'xavier_uniform', useBias: true, biasInit: 'zeros' }],
+      loss,
+    });
+    const reference = createModel(cfg.layers, 784, loss, createRng(5), kernels, MAX_ROWS);
+    const ckpt = loadCheckpoint(checkpointBytes(reference.params, cfg, { epoch: 1, step: 1, metrics: null, inputWidth: 784, normalization: null }), kernels);
+    const n = 600;
+    const x = inputs(n, 784).map((v) => (Number.isFinite(v) ? v : 0));
+    const want = new Float32Array(n * outputs);
+    for (let start = 0; start < n; start += MAX_ROWS) {
+      const B = Math.min(MAX_ROWS, n - start);
+      const out = modelForward(reference, x.subarray(start * 784), B, false, createRng(0));
+      outputTransform(loss, out, want.subarray(start * outputs), B, outputs);
+    }
+    const got = predict(ckpt, x, n).outputs;
+    expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(want.buffer));
+  });
 });
 
 describe('inference bounds', () => {

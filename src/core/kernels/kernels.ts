@@ -63,6 +63,8 @@ export interface Kernels {
   packDense?(W: Float32Array, O: number, I: number): PackedDense;
   /** Z[B×O] = X[B×I]·Wᵀ + b (b null: none), then ReLU when `relu`. */
   denseInfer?(packed: PackedDense, X: Float32Array, B: number, b: Float32Array | null, relu: boolean, Z: Float32Array): void;
+  /** A = row-wise softmax of Z [rows × cols], softmaxRows' bits; false (nothing written) when it cannot promise them. */
+  softmaxRows?(Z: Float32Array, A: Float32Array, rows: number, cols: number): boolean;
 }
 
 /** A dense layer's weights in a backend's own layout for inference (opaque). */

@@ -40,6 +40,8 @@ interface NativeAddon {
   gatherByteRows(pool: object, src: Uint8Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
   packDense(pool: object, W: Float32Array, O: number, I: number): object;
   denseInfer(pool: object, packed: object, X: Float32Array, B: number, b: Float32Array | null, relu: boolean, Z: Float32Array): void;
+  softmaxAvailable(): boolean;
+  softmaxRows(Z: Float32Array, A: Float32Array, rows: number, cols: number): void;
 }
 
 /** Weights packed by the addon for one pool's instruction set. */
@@ -121,6 +123,8 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
   const native = loadAddon();
   if (native === null) return null;
   const pool = native.createPool(threads, isa);
+  // Only where the node binary exports V8's exp, so the native softmax rounds as Math.exp does.
+  const softmax = native.softmaxAvailable();
   return {
     name: `native-${isa ?? native.isa()}`,
     threads,
@@ -168,5 +172,10 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
     gatherByteRows: (src, width, order, start, count, dst) => native.gatherByteRows(pool, src, width, order, start, count, dst),
     packDense: (W, O, I): NativePacked => ({ O, I, handle: native.packDense(pool, W, O, I) }),
     denseInfer: (packed, X, B, b, relu, Z) => native.denseInfer(pool, (packed as NativePacked).handle, X, B, b, relu, Z),
+    softmaxRows(Z, A, rows, cols) {
+      if (!softmax) return false;
+      native.softmaxRows(Z, A, rows, cols);
+      return true;
+    },
   };
 }

@@ -17,6 +17,7 @@
 #include "infer.h"
 #include "probe.h"
 #include "sgemm.h"
+#include "softmax.h"
 
 typedef void (*range_fn)(int, int, int, int, int, float, const float *, const float *, float, float *, int, int,
                          int, int, float *, int, const sgemm_epilogue *);
@@ -846,7 +847,9 @@ static napi_value js_pack_dense(napi_env env, napi_callback_info info) {
   int isa = isa_index(pl);
   packed_t *p = calloc(1, sizeof *p);
   size_t floats = INFER_ISAS[isa].packed_floats((int)O, (int)I);
-  float *data = p ? aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64) : NULL;
+  void *data = NULL;
+  // posix_memalign, not aligned_alloc: the addon asks for glibc 2.14 at most.
+  if (!p || posix_memalign(&data, 64, floats * sizeof(float)) != 0) data = NULL;
   if (!data) {
     free(p);
     napi_throw_error(env, NULL, "out of memory");
@@ -897,6 +900,30 @@ static napi_value js_dense_infer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// softmaxAvailable(): whether softmaxRows computes exactly what JavaScript would (see softmax.c).
+static napi_value js_softmax_available(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK(napi_get_boolean(env, softmax_available(), &out));
+  return out;
+}
+
+// softmaxRows(Z, A, rows, cols): A = row-wise softmax of Z (A may alias Z).
+static napi_value js_softmax_rows(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  size_t rows, cols;
+  float *Z, *A;
+  if (!arg_count(env, a[2], &rows) || !arg_count(env, a[3], &cols) || !arg_f32(env, a[0], &Z, rows * cols, "Z") ||
+      !arg_f32(env, a[1], &A, rows * cols, "A"))
+    return NULL;
+  if (!softmax_available()) {
+    napi_throw_error(env, NULL, "softmaxRows: this runtime does not export V8's exp");
+    return NULL;
+  }
+  softmax_rows(Z, A, rows, cols);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   uv_once(&g_isa_once, init_isa);
   napi_property_descriptor props[] = {
@@ -919,6 +946,8 @@ NAPI_MODULE_INIT() {
       {"gatherByteRows", NULL, js_gather_byte_rows, NULL, NULL, NULL, napi_default, NULL},
       {"packDense", NULL, js_pack_dense, NULL, NULL, NULL, napi_default, NULL},
       {"denseInfer", NULL, js_dense_infer, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxAvailable", NULL, js_softmax_available, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxRows", NULL, js_softmax_rows, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

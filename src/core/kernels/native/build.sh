@@ -34,13 +34,14 @@ $cc $flags -DSGEMM_ISA=generic -DVEC_BYTES=16 -DMR=6 -c "$here/sgemm.c" -o "$tmp
 $cc $flags -DSGEMM_ISA=generic -DVEC_BYTES=16 -c "$here/infer.c" -o "$tmp/infer-generic.o"
 # Element-wise passes must round exactly like JavaScript: no fused multiply-add.
 $cc -O3 -fPIC -fno-math-errno -ffp-contract=off -std=gnu11 -Wall -c "$here/elementwise.c" -o "$tmp/elementwise.o"
+$cc -O3 -fPIC -fno-math-errno -ffp-contract=off -std=gnu11 -Wall -c "$here/softmax.c" -o "$tmp/softmax.o"
 $cc $flags -I"$node_include" -c "$here/addon.c" -o "$tmp/addon.o"
 $cc $flags -I"$node_include" -c "$here/probe.c" -o "$tmp/probe.o"
 $cc -shared -o "$out/traind_kernels.node" "$tmp/addon.o" "$tmp/avx512.o" "$tmp/avx2.o" "$tmp/generic.o" "$tmp/elementwise.o" "$tmp/probe.o" \
-  "$tmp/infer-avx512.o" "$tmp/infer-avx2.o" "$tmp/infer-generic.o"
+  "$tmp/infer-avx512.o" "$tmp/infer-avx2.o" "$tmp/infer-generic.o" "$tmp/softmax.o"
 {
   echo "compiler: $($cc --version | head -n 1)"
-  for f in build.sh addon.c sgemm.c sgemm.h elementwise.c elementwise.h probe.c probe.h infer.c infer.h; do
+  for f in build.sh addon.c sgemm.c sgemm.h elementwise.c elementwise.h probe.c probe.h infer.c infer.h softmax.c softmax.h; do
     echo "sha256 $f: $(sha256sum "$here/$f" | cut -d' ' -f1)"
   done
 } > "$out/BUILD_INFO"

@@ -21,13 +21,17 @@ typedef float vfu __attribute__((vector_size(VEC_BYTES), aligned(4)));
 typedef int vi __attribute__((vector_size(VEC_BYTES)));
 
 #define VL (VEC_BYTES / 4)
-// Register tile: IR rows × IV vectors of outputs (24 accumulators of AVX-512's 32 registers; 12 of 16 otherwise).
+// Register tile: up to MAXR rows × IV vectors of outputs, at most ACCS accumulators (24 of AVX-512's
+// 32 registers, 12 of 16 otherwise): 6 × 4 vectors for wide layers, up to 12 rows for narrow ones
+// (a 10-class output layer is one vector wide: 12 rows keep 12 independent FMA chains in flight).
 #if VEC_BYTES == 64
 #define IV 4
+#define ACCS 24
 #else
 #define IV 2
+#define ACCS 12
 #endif
-#define IR 6
+#define MAXR 12
 // Outputs per packed block.
 #define NB (IV * VL)
 
@@ -61,11 +65,11 @@ static inline int kblock_step(int K) {
 static inline __attribute__((always_inline)) void tile(const int R, const int V, int K, int kstep, const float *X, size_t ldx,
                                                         const float *P, const float *bias, int relu, float *out,
                                                         size_t ldo, int cols) {
-  vf sum[IR][IV] = {{(vf){0}}};
+  vf sum[MAXR][IV] = {{(vf){0}}};
   for (int pc = 0; pc < K; pc += kstep) {
     int kc = K - pc < kstep ? K - pc : kstep;
-    vf acc[IR][IV];
-#pragma GCC unroll 8
+    vf acc[MAXR][IV];
+#pragma GCC unroll 12
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
       for (int v = 0; v < V; v++) acc[r][v] = (vf){0};
@@ -75,7 +79,7 @@ static inline __attribute__((always_inline)) void tile(const int R, const int V,
       vf b[IV];
 #pragma GCC unroll 4
       for (int v = 0; v < V; v++) b[v] = *(const vf *)(p + (size_t)k * V * VL + v * VL);
-#pragma GCC unroll 8
+#pragma GCC unroll 12
       for (int r = 0; r < R; r++) {
         float xr = x[(size_t)r * ldx + k];
 #pragma GCC unroll 4
@@ -83,7 +87,7 @@ static inline __attribute__((always_inline)) void tile(const int R, const int V,
       }
     }
     // sgemm stores alpha·acc + beta·C with alpha = beta = 1 (exact products): acc + C.
-#pragma GCC unroll 8
+#pragma GCC unroll 12
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
       for (int v = 0; v < V; v++) {
@@ -95,7 +99,7 @@ static inline __attribute__((always_inline)) void tile(const int R, const int V,
           sum[r][v] = acc[r][v];
       }
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 12
   for (int r = 0; r < R; r++) {
     float *o = out + (size_t)r * ldo;
     if (cols == V * VL) {
@@ -119,19 +123,30 @@ static inline __attribute__((always_inline)) void tile(const int R, const int V,
   }
 }
 
+// Rows per tile for a block V vectors wide.
+static inline int tile_rows(int V) { return ACCS / V < MAXR ? ACCS / V : MAXR; }
+
 #define TILE_CASE(R, V)                                                                                      \
-  case (R - 1) * IV + (V - 1):                                                                               \
-    tile(R, V, K, kstep, x, ldx, P, bias, relu, out, ldo, cols);                                             \
+  case R:                                                                                                    \
+    if (R * V <= ACCS) tile(R, V, K, kstep, x, ldx, P, bias, relu, out, ldo, cols);                           \
+    return;
+#define TILE_ROWS(V)                                                                                         \
+  case V:                                                                                                    \
+    switch (R) {                                                                                             \
+      TILE_CASE(1, V) TILE_CASE(2, V) TILE_CASE(3, V) TILE_CASE(4, V) TILE_CASE(5, V) TILE_CASE(6, V)       \
+      TILE_CASE(7, V) TILE_CASE(8, V) TILE_CASE(9, V) TILE_CASE(10, V) TILE_CASE(11, V) TILE_CASE(12, V)    \
+    }                                                                                                        \
     return;
 
+// R ≤ tile_rows(V): the cases beyond it are never reached (and compile to nothing).
 static void tile_dispatch(int R, int V, int K, int kstep, const float *x, size_t ldx, const float *P, const float *bias,
                           int relu, float *out, size_t ldo, int cols) {
-  switch ((R - 1) * IV + (V - 1)) {
-    TILE_CASE(1, 1) TILE_CASE(1, 2) TILE_CASE(2, 1) TILE_CASE(2, 2) TILE_CASE(3, 1) TILE_CASE(3, 2)
-    TILE_CASE(4, 1) TILE_CASE(4, 2) TILE_CASE(5, 1) TILE_CASE(5, 2) TILE_CASE(6, 1) TILE_CASE(6, 2)
+  switch (V) {
+    TILE_ROWS(1)
+    TILE_ROWS(2)
 #if IV == 4
-    TILE_CASE(1, 3) TILE_CASE(1, 4) TILE_CASE(2, 3) TILE_CASE(2, 4) TILE_CASE(3, 3) TILE_CASE(3, 4)
-    TILE_CASE(4, 3) TILE_CASE(4, 4) TILE_CASE(5, 3) TILE_CASE(5, 4) TILE_CASE(6, 3) TILE_CASE(6, 4)
+    TILE_ROWS(3)
+    TILE_ROWS(4)
 #endif
   }
 }
@@ -146,8 +161,9 @@ void FN(infer_dense)(const float *X, int r0, int r1, int I, int O, const float *
     float padded[NB] __attribute__((aligned(64))) = {0};
     if (bias) memcpy(padded, bias + j0, (size_t)cols * sizeof(float));
     const float *block = P + (size_t)j0 * I;
-    for (int i = r0; i < r1; i += IR) {
-      int R = r1 - i < IR ? r1 - i : IR;
+    int rows = tile_rows(V);
+    for (int i = r0; i < r1; i += rows) {
+      int R = r1 - i < rows ? r1 - i : rows;
       tile_dispatch(R, V, I, kstep, X + (size_t)i * I, (size_t)I, block, bias ? padded : NULL, relu, Z + (size_t)i * O + j0,
                     (size_t)O, cols);
     }
