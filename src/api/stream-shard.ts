@@ -1,24 +1,24 @@
-// One blocking Redis connection that follows many jobs' streams with a single multi-stream
-// `XREAD BLOCK … STREAMS k1 k2 … id1 id2 …` loop and fans each job's entries out in-process.
-// A job added or removed while the read blocks interrupts it (CLIENT UNBLOCK from the control
+// One blocking Redis connection that follows many event streams (jobs', sweeps') with a single
+// multi-stream `XREAD BLOCK … STREAMS k1 k2 … id1 id2 …` loop and fans each stream's entries out
+// in-process. A stream added or removed while the read blocks interrupts it (CLIENT UNBLOCK from the control
 // connection), so that a new follower does not wait for the block to time out; where Redis
 // refuses CLIENT UNBLOCK the shard falls back to short blocks.
 import type { Redis } from 'ioredis';
-import { duplicateForBlocking, type Store } from '../store/redis.js';
-import { readStreamsBlocking } from '../store/stream.js';
+import { duplicateForBlocking } from '../store/redis.js';
+import { readStreamsBlocking, type EventEntry } from '../store/stream.js';
 import type { Subscriber } from './event-hub.js';
 
-/** Entries read per job per XREAD; a job with more gets the rest on the next read. */
+/** Entries read per stream per XREAD; a stream with more gets the rest on the next read. */
 const READ_COUNT = 100;
 /** How many times CLIENT UNBLOCK is tried while it may still race the XREAD it targets. */
 const UNBLOCK_TRIES = 40;
 const UNBLOCK_RETRY_MS = 5;
-/** The block when Redis refuses CLIENT UNBLOCK (an ACL or a managed service without it): a new job waits at most this long. */
+/** The block when Redis refuses CLIENT UNBLOCK (an ACL or a managed service without it): a new stream waits at most this long. */
 const SHORT_BLOCK_MS = 250;
 
 interface Feed {
   cursor: string;
-  subs: Set<Subscriber>;
+  subs: Set<Subscriber<EventEntry>>;
   /** When the feed last delivered entries or an idle tick. */
   quietSince: number;
   /** Set when the last subscriber left: a read still in flight for it is dropped. */
@@ -37,17 +37,16 @@ export class StreamShard {
   private reads = 0;
   /** The read an interrupt was already sent for (one per read is enough). */
   private interrupted = 0;
-  /** Wakes the loop of a shard that had no job to follow. */
+  /** Wakes the loop of a shard that had no stream to follow. */
   private wake: (() => void) | null = null;
   private running = false;
   private closed = false;
   /** Redis answered CLIENT UNBLOCK with an error: reads block at most SHORT_BLOCK_MS instead. */
   private unblockRefused = false;
-  /** Each idle tick may come this much early, so that the ticks of many jobs share one wake-up. */
+  /** Each idle tick may come this much early, so that the ticks of many streams share one wake-up. */
   private readonly idleSlackMs: number;
 
   constructor(
-    private readonly store: Store,
     private readonly control: Redis,
     private readonly name: string,
     private readonly blockMs: number,
@@ -55,8 +54,8 @@ export class StreamShard {
     this.idleSlackMs = Math.max(1, Math.floor(blockMs / 10));
   }
 
-  /** Jobs followed. */
-  get jobs(): number {
+  /** Streams followed. */
+  get streams(): number {
     return this.feeds.size;
   }
 
@@ -65,11 +64,12 @@ export class StreamShard {
     return this.conn !== null;
   }
 
-  subscribe(jobId: string, from: string, sub: Subscriber): () => void {
-    let feed = this.feeds.get(jobId);
+  /** `key` is the stream's Redis key. */
+  subscribe(key: string, from: string, sub: Subscriber<EventEntry>): () => void {
+    let feed = this.feeds.get(key);
     if (feed === undefined) {
       feed = { cursor: from, subs: new Set(), quietSince: Date.now(), removed: false };
-      this.feeds.set(jobId, feed);
+      this.feeds.set(key, feed);
       this.interrupt();
     }
     feed.subs.add(sub);
@@ -78,8 +78,8 @@ export class StreamShard {
     return () => {
       f.subs.delete(sub);
       if (f.subs.size === 0 && !f.removed) {
-        this.remove(jobId, f);
-        // The blocked read stops watching the job (a shard left with none stops reading).
+        this.remove(key, f);
+        // The blocked read stops watching the stream (a shard left with none stops reading).
         this.interrupt();
       }
     };
@@ -87,25 +87,25 @@ export class StreamShard {
 
   close(): void {
     this.closed = true;
-    for (const [jobId, feed] of this.feeds) this.remove(jobId, feed);
+    for (const [key, feed] of this.feeds) this.remove(key, feed);
     // Aborts a blocked XREAD at once.
     this.conn?.disconnect();
     this.wake?.();
   }
 
-  private remove(jobId: string, feed: Feed): void {
+  private remove(key: string, feed: Feed): void {
     feed.removed = true;
-    if (this.feeds.get(jobId) === feed) this.feeds.delete(jobId);
+    if (this.feeds.get(key) === feed) this.feeds.delete(key);
   }
 
-  /** Calls every subscriber of the feed; one that throws is dropped, so it cannot stop the shard's other jobs. */
-  private notify(jobId: string, feed: Feed, call: (sub: Subscriber) => void): void {
+  /** Calls every subscriber of the feed; one that throws is dropped, so it cannot stop the shard's other streams. */
+  private notify(key: string, feed: Feed, call: (sub: Subscriber<EventEntry>) => void): void {
     for (const sub of [...feed.subs]) {
       try {
         call(sub);
       } catch {
         feed.subs.delete(sub);
-        if (feed.subs.size === 0) this.remove(jobId, feed);
+        if (feed.subs.size === 0) this.remove(key, feed);
       }
     }
   }
@@ -125,10 +125,10 @@ export class StreamShard {
     return this.conn;
   }
 
-  /** Makes a blocked read return now so that the next one covers the jobs followed now. */
+  /** Makes a blocked read return now so that the next one covers the streams followed now. */
   private interrupt(): void {
     if (this.reading === 0) {
-      // Between reads: the next one is built from the current jobs anyway.
+      // Between reads: the next one is built from the current streams anyway.
       this.wake?.();
       return;
     }
@@ -181,7 +181,7 @@ export class StreamShard {
     }
   }
 
-  /** One XREAD over every followed job, then the fan-out and the idle ticks it allows. */
+  /** One XREAD over every followed stream, then the fan-out and the idle ticks it allows. */
   private async readOnce(): Promise<void> {
     const conn = this.connection();
     try {
@@ -197,8 +197,8 @@ export class StreamShard {
     const following = new Map(this.feeds);
     const cursors = new Map<string, string>();
     let nextIdle = Infinity;
-    for (const [jobId, feed] of following) {
-      cursors.set(jobId, feed.cursor);
+    for (const [key, feed] of following) {
+      cursors.set(key, feed.cursor);
       nextIdle = Math.min(nextIdle, feed.quietSince + this.blockMs);
     }
     // Block no longer than the next idle tick is due, and never so briefly that ticks spin the loop.
@@ -209,15 +209,15 @@ export class StreamShard {
     this.reading = this.reads;
     let got;
     try {
-      got = await readStreamsBlocking(conn, this.store, cursors, READ_COUNT, block);
+      got = await readStreamsBlocking(conn, cursors, READ_COUNT, block);
     } catch (err) {
       this.reading = 0;
       if (this.closed) return;
-      // A Redis error reply fails every job of this read: their clients end and reconnect with Last-Event-ID.
-      for (const [jobId, feed] of following) {
+      // A Redis error reply fails every stream of this read: their clients end and reconnect with Last-Event-ID.
+      for (const [key, feed] of following) {
         if (feed.removed) continue;
-        this.remove(jobId, feed);
-        this.notify(jobId, feed, (sub) => sub.fail(err));
+        this.remove(key, feed);
+        this.notify(key, feed, (sub) => sub.fail(err));
       }
       await sleep(this.idleSlackMs);
       return;
@@ -226,16 +226,16 @@ export class StreamShard {
     if (this.closed) return;
 
     const now = Date.now();
-    for (const [jobId, feed] of following) {
+    for (const [key, feed] of following) {
       if (feed.removed) continue;
-      const read = got.get(jobId);
+      const read = got.get(key);
       if (read !== undefined) {
         feed.cursor = read.lastId;
         feed.quietSince = now;
-        if (read.items.length > 0) this.notify(jobId, feed, (sub) => sub.push(read.items));
+        if (read.items.length > 0) this.notify(key, feed, (sub) => sub.push(read.items));
       } else if (now - feed.quietSince >= this.blockMs - this.idleSlackMs) {
         feed.quietSince = now;
-        this.notify(jobId, feed, (sub) => sub.idle());
+        this.notify(key, feed, (sub) => sub.idle());
       }
     }
   }

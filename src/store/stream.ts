@@ -11,6 +11,17 @@ export interface StreamEntry {
   data: Record<string, unknown>;
 }
 
+/** An entry of any of the service's event streams (a job's, a sweep's): its `type` and JSON `data`. */
+export interface EventEntry {
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export function isJobEntry(e: EventEntry): e is StreamEntry {
+  return e.type === 'metrics' || e.type === 'status';
+}
+
 export const STREAM_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
 
 const MAX_ID_PART = 2n ** 64n - 1n;
@@ -35,7 +46,7 @@ export function compareStreamIds(a: string, b: string): number {
   return e === 0n ? 0 : e < 0n ? -1 : 1;
 }
 
-function decode(raw: RawEntry): StreamEntry | null {
+function decodeEvent(raw: RawEntry): EventEntry | null {
   const [id, fields] = raw;
   let type: string | undefined;
   let data: string | undefined;
@@ -43,12 +54,17 @@ function decode(raw: RawEntry): StreamEntry | null {
     if (fields[i] === 'type') type = fields[i + 1];
     else if (fields[i] === 'data') data = fields[i + 1];
   }
-  if ((type !== 'metrics' && type !== 'status') || data === undefined) return null;
+  if (type === undefined || data === undefined) return null;
   try {
     return { id, type, data: JSON.parse(data) as Record<string, unknown> };
   } catch {
     return null;
   }
+}
+
+function decode(raw: RawEntry): StreamEntry | null {
+  const e = decodeEvent(raw);
+  return e !== null && isJobEntry(e) ? e : null;
 }
 
 /** XADD with an approximate MAXLEN cap. Returns the new entry's id. */
@@ -93,41 +109,32 @@ export async function readStreamPage(
 }
 
 export interface StreamRead {
-  items: StreamEntry[];
+  items: EventEntry[];
   /** The last id read (even of an entry that could not be decoded). */
   lastId: string;
 }
 
 /**
- * One XREAD BLOCK over many jobs' streams: waits up to `blockMs` until any of them has entries
- * after its cursor (`after`: job id → cursor; '0' = from the start, '$' = only new ones), then
- * returns up to `count` entries of each job that has some. Jobs with nothing are absent.
- * `conn` must be a dedicated connection (see duplicateForBlocking): the read ties it up.
+ * One XREAD BLOCK over many event streams (jobs', sweeps'): waits up to `blockMs` until any of
+ * them has entries after its cursor (`after`: stream key → cursor; '0' = from the start, '$' = only
+ * new ones), then returns up to `count` entries of each stream that has some. Streams with nothing
+ * are absent. `conn` must be a dedicated connection (see duplicateForBlocking): the read ties it up.
  */
-export async function readStreamsBlocking(
-  conn: Redis,
-  s: Store,
-  after: ReadonlyMap<string, string>,
-  count: number,
-  blockMs: number,
-): Promise<Map<string, StreamRead>> {
-  const jobIds = [...after.keys()];
-  const keys = jobIds.map((id) => s.keys.stream(id));
-  const jobOfKey = new Map(keys.map((k, i) => [k, jobIds[i] as string]));
-  const res = (await conn.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...jobIds.map((id) => after.get(id) as string))) as
+export async function readStreamsBlocking(conn: Redis, after: ReadonlyMap<string, string>, count: number, blockMs: number): Promise<Map<string, StreamRead>> {
+  const keys = [...after.keys()];
+  const res = (await conn.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...keys.map((k) => after.get(k) as string))) as
     | [key: string, entries: RawEntry[]][]
     | null;
   const reads = new Map<string, StreamRead>();
   for (const [key, entries] of res ?? []) {
-    const jobId = jobOfKey.get(key);
     const last = entries.at(-1);
-    if (jobId === undefined || last === undefined) continue;
-    const items: StreamEntry[] = [];
+    if (!after.has(key) || last === undefined) continue;
+    const items: EventEntry[] = [];
     for (const r of entries) {
-      const e = decode(r);
+      const e = decodeEvent(r);
       if (e !== null) items.push(e);
     }
-    reads.set(jobId, { items, lastId: last[0] });
+    reads.set(key, { items, lastId: last[0] });
   }
   return reads;
 }

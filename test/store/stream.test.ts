@@ -37,21 +37,22 @@ describe('store/stream', () => {
     const quiet = newJobId();
     const conn = duplicateForBlocking(f.redis);
     try {
-      const pending = readStreamsBlocking(conn, f.store, new Map([[a, '0'], [quiet, '0']]), 10, 5000);
+      const key = (jobId: string) => f.store.keys.stream(jobId);
+      const pending = readStreamsBlocking(conn, new Map([[key(a), '0'], [key(quiet), '0']]), 10, 5000);
       await new Promise((r) => setTimeout(r, 100));
       const sid = await appendStreamEntry(f.store, a, 'metrics', { epoch: 1 });
       const got = await pending;
-      expect([...got.keys()]).toEqual([a]);
-      expect(got.get(a)).toEqual({ items: [{ id: sid, type: 'metrics', data: { epoch: 1 } }], lastId: sid });
+      expect([...got.keys()]).toEqual([key(a)]);
+      expect(got.get(key(a))).toEqual({ items: [{ id: sid, type: 'metrics', data: { epoch: 1 } }], lastId: sid });
 
       const b1 = await appendStreamEntry(f.store, b, 'metrics', { epoch: 1 });
       const b2 = await appendStreamEntry(f.store, b, 'status', { status: 'completed' });
-      const both = await readStreamsBlocking(conn, f.store, new Map([[a, '0'], [b, b1], [quiet, '0']]), 10, 50);
-      expect(both.get(a)?.lastId).toBe(sid);
-      expect(both.get(b)?.items.map((e) => e.id)).toEqual([b2]);
-      expect(both.has(quiet)).toBe(false);
+      const both = await readStreamsBlocking(conn, new Map([[key(a), '0'], [key(b), b1], [key(quiet), '0']]), 10, 50);
+      expect(both.get(key(a))?.lastId).toBe(sid);
+      expect(both.get(key(b))?.items.map((e) => e.id)).toEqual([b2]);
+      expect(both.has(key(quiet))).toBe(false);
 
-      const none = await readStreamsBlocking(conn, f.store, new Map([[a, sid], [b, b2]]), 10, 50);
+      const none = await readStreamsBlocking(conn, new Map([[key(a), sid], [key(b), b2]]), 10, 50);
       expect(none.size).toBe(0);
     } finally {
       conn.disconnect();

@@ -31,8 +31,6 @@ import { SweepIdParams, SweepListQuery, SweepListSchema, SweepSchema } from '../
 
 const errors = { 400: ErrorBodySchema };
 /** How often an SSE client's loop looks for new sweep events, and how often it sends a keep-alive. */
-const EVENTS_POLL_MS = 250;
-const KEEP_ALIVE_MS = 10_000;
 const EVENTS_PAGE = 500;
 
 function summary(r: SweepRecord, view: Awaited<ReturnType<typeof sweepView>>) {
@@ -211,28 +209,46 @@ export function sweepRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
 
         const raw = openEventStream(request, reply);
         let closed = false;
+        let unsubscribe: (() => void) | null = null;
+        /** The hub said the stream moved (or went quiet) while this handler was not waiting: read again at once. */
+        let nudged = false;
+        let quiet = false;
         let wake: (() => void) | null = null;
+        const nudge = () => {
+          nudged = true;
+          wake?.();
+        };
         const close = () => {
           if (closed) return;
           closed = true;
           ctx.openStreams.delete(close);
+          unsubscribe?.();
           wake?.();
           if (!raw.writableEnded) raw.end();
         };
         ctx.openStreams.add(close);
         request.raw.on('close', close);
         raw.on('error', close);
-        const sleep = (ms: number) =>
-          new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, ms);
-            wake = () => {
-              clearTimeout(t);
-              resolve();
-            };
-          });
-        // One XRANGE per poll on the shared connection: sweeps report a few events per epoch of each trial.
-        let quietSince = Date.now();
+        const nextNudge = async () => {
+          if (!nudged && !closed) await new Promise<void>((resolve) => (wake = resolve));
+          wake = null;
+          nudged = false;
+        };
+        // Event-driven like job events: the process's event hub follows the sweep's stream on its
+        // shared blocking connections and nudges this handler when entries come (or after BLOCK_MS
+        // of quiet, for the keep-alive); the handler then reads from its cursor with XRANGE.
         try {
+          unsubscribe = ctx.events.subscribeSweep(id, cursor ?? '0', {
+            push: nudge,
+            idle: () => {
+              quiet = true;
+              nudge();
+            },
+            fail: (err) => {
+              request.log.warn({ err, sweepId: id }, 'sweep event feed failed');
+              close();
+            },
+          });
           while (!closed) {
             const events = await readSweepEvents(s, id, cursor, EVENTS_PAGE);
             for (const e of events) {
@@ -242,14 +258,13 @@ export function sweepRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
               if (e.type === 'sweep_finished') close();
             }
             if (events.length === EVENTS_PAGE) continue;
-            if (events.length > 0) quietSince = Date.now();
-            else if (Date.now() - quietSince >= KEEP_ALIVE_MS) {
-              quietSince = Date.now();
+            if (quiet) {
+              quiet = false;
               // Still there? A sweep that expired ends the stream.
               if ((await getSweep(s, id)) === null) break;
-              raw.write(': keep-alive\n\n');
+              await writeEvent(raw, ': keep-alive\n\n');
             }
-            await sleep(EVENTS_POLL_MS);
+            await nextNudge();
           }
         } catch (err) {
           if (!closed) request.log.warn({ err, sweepId: id }, 'sweep event stream ended by an error');
