@@ -30,6 +30,11 @@ type S3Settings = Extract<StorageSettings, { kind: 's3' }>;
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
 /** Multipart upload parts for putFile (S3's minimum is 5 MiB). */
 const PART_BYTES = 8 * 1024 * 1024;
+/**
+ * putStream's parts, one at a time: its memory is about two parts (the one being sent and the one
+ * being filled) whatever the object's size, and several uploads may stream at once.
+ */
+const STREAM_PART_BYTES = 5 * 1024 * 1024;
 
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -151,7 +156,7 @@ export class S3Storage implements Storage {
     });
     // Straight to the key: S3 shows an object only once its PutObject or multipart completion
     // succeeded; a failed multipart upload is aborted (leavePartsOnError: false).
-    const upload = new Upload({ client: this.client, params: { Bucket: this.s.bucket, Key: full, Body: source }, partSize: PART_BYTES, queueSize: 2, leavePartsOnError: false });
+    const upload = new Upload({ client: this.client, params: { Bucket: this.s.bucket, Key: full, Body: source }, partSize: STREAM_PART_BYTES, queueSize: 1, leavePartsOnError: false });
     try {
       await this.call(`writing ${full}`, () => upload.done());
     } catch (err) {

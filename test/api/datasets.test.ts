@@ -1,8 +1,11 @@
-// /v1/datasets: uploads in every format, and bad uploads answered with 4xx naming the problem.
+// /v1/datasets: uploads in every format, and bad uploads answered with 4xx naming the problem, on
+// both storage drivers; no raw body is left in the store after any answer.
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/store/datasets.js';
+import { UPLOADS_PREFIX } from '../../src/store/object-keys.js';
+import { startS3Server, type S3Server } from '../helpers/s3.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
 
 function idxImages(n: number, rows: number, cols: number, claimN = n): Buffer {
@@ -37,13 +40,27 @@ function multipart(parts: { name: string; filename: string; data: Buffer; type?:
   return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
 
-describe('/v1/datasets', () => {
+/** Raw upload bodies left in the store: none once an answer was sent, whatever it was. */
+async function rawBodiesLeft(f: AppFixture): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of f.store.storage.list(UPLOADS_PREFIX)) keys.push(o.key);
+  return keys;
+}
+
+// Every upload, on both storage drivers: DATA_DIR, and S3-compatible object storage (s3rver).
+describe.each(['local', 's3'] as const)('/v1/datasets (%s storage)', (driver) => {
   let f: AppFixture;
+  let s3: S3Server | null = null;
   beforeAll(async () => {
-    f = await appFixture({ BODY_LIMIT_BYTES: '200000', MAX_UNCOMPRESSED_BYTES: String(16 << 20) });
+    if (driver === 's3') s3 = await startS3Server();
+    f = await appFixture({ BODY_LIMIT_BYTES: '200000', MAX_UNCOMPRESSED_BYTES: String(16 << 20), ...(s3?.env(`datasets-${Date.now().toString(36)}`) ?? {}) });
   });
   afterAll(async () => {
     await f.close();
+    await s3?.close();
+  });
+  afterEach(async () => {
+    expect(await rawBodiesLeft(f)).toEqual([]);
   });
 
   const csv = (text: string, query = '') => f.app.inject({ method: 'POST', url: `/v1/datasets${query}`, payload: text, headers: { 'content-type': 'text/csv' } });
