@@ -1,6 +1,6 @@
 // Uploads and predict run in the API's CPU threads: admission before the body is read (503 with
 // Retry-After beyond API_CPU_THREADS + API_CPU_QUEUE), the predict cost bound (400 naming
-// MAX_PREDICT_COST before any inference), and spooled bodies deleted once answered.
+// MAX_PREDICT_COST before any inference), and raw upload bodies deleted once answered.
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { builtinDataset } from '../../src/data/index.js';
 import { JobSpecSchema } from '../../src/spec/job-spec.js';
 import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
 import { removeStaleSpooled, STALE_SPOOL_MS } from '../../src/api/spool.js';
+import { UPLOADS_PREFIX } from '../../src/store/object-keys.js';
 import { recordBestCheckpoint } from '../../src/store/checkpoints.js';
 import { waitFor } from '../helpers/wait.js';
 import { appFixture, errorOf, xorSpec, type AppFixture } from './helpers.js';
@@ -120,11 +121,16 @@ describe('CPU threads for uploads and predict', () => {
     expect(errorOf(broken.body).code).toBe('invalid_json');
   });
 
-  it('deletes spooled bodies once answered, refused or not', async () => {
-    const tmp = path.join(f.dataDir, 'tmp');
+  it('deletes raw upload bodies from the store before answering, refused or not', async () => {
+    const left = async () => {
+      const keys: string[] = [];
+      for await (const o of f.store.storage.list(UPLOADS_PREFIX)) keys.push(o.key);
+      return keys;
+    };
     expect((await f.app.inject({ method: 'POST', url: '/v1/datasets', payload: 'a,label\n1,0\n', headers: { 'content-type': 'text/csv' } })).statusCode).toBe(201);
+    expect(await left()).toEqual([]);
     expect((await f.app.inject({ method: 'POST', url: '/v1/datasets', payload: 'a,label\nx,0\n', headers: { 'content-type': 'text/csv' } })).statusCode).toBe(400);
-    await waitFor(async () => (await readdir(tmp)).length === 0, { timeoutMs: 2000, what: 'DATA_DIR/tmp to be empty' });
+    expect(await left()).toEqual([]);
   });
 
   it('removes bodies an earlier API process left in DATA_DIR/tmp once they are an hour old, and no others', async () => {

@@ -143,12 +143,11 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
     // only: job specs stay JSON).
     app.removeContentTypeParser(['application/json', 'text/plain']);
     app.addContentTypeParser([...CSV_TYPES, ...NDJSON_TYPES, 'application/json'], (request, payload, done) => {
-      const declared = Number(request.headers['content-length']);
-      if (declared > limits.bodyBytes) {
-        done(new ApiError('payload_too_large', `the body is larger than BODY_LIMIT_BYTES = ${limits.bodyBytes} bytes`), undefined);
+      const tooLarge = () => new ApiError('payload_too_large', `the body is larger than BODY_LIMIT_BYTES = ${limits.bodyBytes} bytes`);
+      if (Number(request.headers['content-length']) > limits.bodyBytes) {
+        done(tooLarge(), undefined);
         return;
       }
-      const tooLarge = () => new ApiError('payload_too_large', `the body is larger than BODY_LIMIT_BYTES = ${limits.bodyBytes} bytes`);
       storeRawBody(request, s, 'body', payload, limits.bodyBytes, tooLarge).then(
         ({ key }) => done(null, { stored: key } satisfies StoredBody),
         (err: Error) => done(err, undefined),
