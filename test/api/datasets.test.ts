@@ -53,7 +53,9 @@ describe.each(['local', 's3'] as const)('/v1/datasets (%s storage)', (driver) =>
   let s3: S3Server | null = null;
   beforeAll(async () => {
     if (driver === 's3') s3 = await startS3Server();
-    f = await appFixture({ BODY_LIMIT_BYTES: '200000', MAX_UNCOMPRESSED_BYTES: String(16 << 20), ...(s3?.env(`datasets-${Date.now().toString(36)}`) ?? {}) });
+    // Each variant names its storage itself, whichever pass runs this file (npm test or npm run test:s3).
+    const storage = s3?.env(`datasets-${Date.now().toString(36)}`) ?? { STORAGE_URL: '' };
+    f = await appFixture({ BODY_LIMIT_BYTES: '200000', MAX_UNCOMPRESSED_BYTES: String(16 << 20), ...storage });
   });
   afterAll(async () => {
     await f.close();
