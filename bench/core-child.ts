@@ -1,6 +1,6 @@
 // The core side of the bench's service-vs-core comparison (bench/service.ts): a process started as
 // a trainer is (the same Node flags, the service's environment, its Redis connections and cancel
-// watcher open), which loads a finished job's inputs the way a trainer does (the stored dataset
+// subscriber open), which loads a finished job's inputs the way a trainer does (the stored dataset
 // file, the spec's TrainConfig and checkpoint metadata) and trains them with the core alone: no
 // hooks, so no store writes, no progress events, no cancel check between mini-batches.
 // Usage: fork with argv [jobId, threads]; it sends one CoreRunResult over IPC and exits.
