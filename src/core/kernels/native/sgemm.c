@@ -83,6 +83,12 @@ static inline void microkernel(int kc, const float *restrict Ap, const float *re
     c[i][1] = (vf){0};
   }
   for (int k = 0; k < kc; k++) {
+    // B read in place (ldb ≠ NR, the weight gradient's X): its rows are a few KiB apart, a new page
+    // every row or two, which the hardware prefetcher does not cross: ask for row k + 16 now.
+    if (ldb != NR && k + 16 < kc) {
+      __builtin_prefetch(Bp + (size_t)(k + 16) * ldb);
+      __builtin_prefetch(Bp + (size_t)(k + 16) * ldb + VL);
+    }
     vf b0 = *(const vfu *)(Bp + (size_t)k * ldb);
     vf b1 = *(const vfu *)(Bp + (size_t)k * ldb + VL);
     const float *a = Ap + (size_t)k * MR;
