@@ -41,7 +41,7 @@ interface NativeAddon {
   packDense(pool: object, W: Float32Array, O: number, I: number): object;
   denseInfer(pool: object, packed: object, X: Float32Array, B: number, b: Float32Array | null, relu: boolean, Z: Float32Array): void;
   softmaxAvailable(): boolean;
-  softmaxRows(Z: Float32Array, A: Float32Array, rows: number, cols: number): void;
+  softmaxRows(Z: Float32Array, A: Float32Array, rows: number, cols: number, scalar?: boolean): void;
 }
 
 /** Weights packed by the addon for one pool's instruction set. */

@@ -1,14 +1,30 @@
 // The native softmax predict uses gives softmaxRows' bits (NaN where it gives NaN), over logits of
-// every scale and rows holding NaN, ±Infinity, ±0, subnormals and values past exp's range.
+// every scale and rows holding NaN, ±Infinity, ±0, subnormals and values past exp's range, on its
+// AVX-512 path (eight exps at a time, where the CPU has it) and on its one-V8-exp-per-value path;
+// and two-column rows [0, x] take every x in [-750, 0] through exp's branches (reduction by ±1 or
+// by k, the small and tiny ranges, results that are subnormal or zero). The vector exp itself is
+// compared with Math.exp in double precision over every range of its branches.
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { softmaxRows } from '../../../src/core/activations.js';
 import type { Kernels } from '../../../src/core/kernels/kernels.js';
-import { createNativeKernels, nativeIsas } from '../../../src/core/kernels/native.js';
+import { createNativeKernels, nativeAddonPath, nativeIsas } from '../../../src/core/kernels/native.js';
 import { createRng, nextDouble } from '../../../src/core/rng.js';
 
 const natives: Kernels[] = nativeIsas()
   .map((isa) => createNativeKernels(1, isa))
   .filter((k): k is Kernels => k !== null);
+
+const addonPath = nativeAddonPath();
+/** The addon's softmax forced onto its scalar path. */
+const addon =
+  addonPath === null
+    ? null
+    : (createRequire(import.meta.url)(addonPath) as {
+        softmaxRows(Z: Float32Array, A: Float32Array, rows: number, cols: number, scalar: boolean): void;
+        expVector(x: Float64Array, y: Float64Array): boolean;
+      });
+const scalarSoftmax = addon?.softmaxRows;
 
 const EDGE_ROWS = [
   [NaN, 1, 2, 3, 4, 5, 6, 7, 8, 9],
@@ -38,9 +54,45 @@ describe.runIf(natives.length > 0).each(natives.map((k) => [k.name, k] as const)
       EDGE_ROWS.forEach((row, r) => z.set(row, r * cols));
       const want = new Float32Array(rows * cols);
       const got = new Float32Array(rows * cols);
+      const scalar = new Float32Array(rows * cols);
       softmaxRows(z, want, rows, cols);
       expect(k.softmaxRows!(z, got, rows, cols)).toBe(true);
+      scalarSoftmax!(z, scalar, rows, cols, true);
       expect(sameOutputs(got, want), `scale ${scale}`).toBe(0);
+      expect(sameOutputs(scalar, want), `scale ${scale}, scalar path`).toBe(0);
     }
+  });
+
+  it.runIf(k.softmaxRows?.(new Float32Array(2), new Float32Array(2), 1, 2) === true)('gives exp(x) as Math.exp does for x in [-750, 0]', () => {
+    const rows = 1_500_000;
+    const z = new Float32Array(2 * rows);
+    for (let r = 0; r < rows; r++) z[2 * r + 1] = -750 * (r / rows) ** 3; // dense near 0, reaching past underflow
+    const want = new Float32Array(2 * rows);
+    const got = new Float32Array(2 * rows);
+    softmaxRows(z, want, rows, 2);
+    k.softmaxRows!(z, got, rows, 2);
+    expect(sameOutputs(got, want)).toBe(0);
+  });
+});
+
+describe.runIf(addon !== null && addon.expVector(new Float64Array(1), new Float64Array(1)))('the vector exp', () => {
+  it('gives Math.exp bits in double precision, every branch and special value', () => {
+    const rng = createRng(11);
+    const ranges: [number, number][] = [[-760, 0], [-1, 0], [-0.36, -0.34], [-1.05, -1.03], [-1e-7, 1e-7], [-750, -700], [-800, 800], [0, 1.1], [700, 712]];
+    const specials = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 5e-324, -5e-324, 709.782712893384, 709.79, -745.1332191019412, -745.14, 2 ** -28, -(2 ** -29)];
+    const n = 200_000;
+    const x = new Float64Array(ranges.length * n + specials.length);
+    ranges.forEach(([lo, hi], r) => {
+      for (let i = 0; i < n; i++) x[r * n + i] = lo + (hi - lo) * nextDouble(rng);
+    });
+    x.set(specials, ranges.length * n);
+    const y = new Float64Array(x.length);
+    expect(addon!.expVector(x, y)).toBe(true);
+    let differ = 0;
+    for (let i = 0; i < x.length; i++) {
+      const want = Math.exp(x[i]!);
+      if (!(Object.is(want, y[i]) || (Number.isNaN(want) && Number.isNaN(y[i])))) differ++;
+    }
+    expect(differ).toBe(0);
   });
 });

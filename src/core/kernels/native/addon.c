@@ -908,20 +908,42 @@ static napi_value js_softmax_available(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// softmaxRows(Z, A, rows, cols): A = row-wise softmax of Z (A may alias Z).
+// softmaxRows(Z, A, rows, cols, scalar?): A = row-wise softmax of Z (A may alias Z); scalar forces
+// one V8 exp call per value (the tests compare the two paths).
 static napi_value js_softmax_rows(napi_env env, napi_callback_info info) {
-  ARGS(4);
+  size_t argc = 5;
+  napi_value a[5];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   size_t rows, cols;
   float *Z, *A;
-  if (!arg_count(env, a[2], &rows) || !arg_count(env, a[3], &cols) || !arg_f32(env, a[0], &Z, rows * cols, "Z") ||
+  bool scalar = false;
+  if (argc < 4 || !arg_count(env, a[2], &rows) || !arg_count(env, a[3], &cols) || !arg_f32(env, a[0], &Z, rows * cols, "Z") ||
       !arg_f32(env, a[1], &A, rows * cols, "A"))
     return NULL;
+  if (argc > 4) CHECK(napi_get_value_bool(env, a[4], &scalar));
   if (!softmax_available()) {
     napi_throw_error(env, NULL, "softmaxRows: this runtime does not export V8's exp");
     return NULL;
   }
-  softmax_rows(Z, A, rows, cols);
+  softmax_rows(Z, A, rows, cols, !scalar);
   return NULL;
+}
+
+// expVector(x: Float64Array, y: Float64Array): y = exp(x) through the softmax's vector path, for the
+// tests that compare it with Math.exp; false when this CPU has no vector path.
+static napi_value js_exp_vector(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  napi_typedarray_type tx, ty;
+  size_t nx, ny, off;
+  void *dx, *dy;
+  napi_value ab, out;
+  if (napi_get_typedarray_info(env, a[0], &tx, &nx, &dx, &ab, &off) != napi_ok || tx != napi_float64_array ||
+      napi_get_typedarray_info(env, a[1], &ty, &ny, &dy, &ab, &off) != napi_ok || ty != napi_float64_array || ny < nx) {
+    napi_throw_type_error(env, NULL, "expVector expects two Float64Arrays, the second as long as the first");
+    return NULL;
+  }
+  CHECK(napi_get_boolean(env, softmax_exp_doubles(dx, dy, nx), &out));
+  return out;
 }
 
 NAPI_MODULE_INIT() {
@@ -948,6 +970,7 @@ NAPI_MODULE_INIT() {
       {"denseInfer", NULL, js_dense_infer, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxAvailable", NULL, js_softmax_available, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxRows", NULL, js_softmax_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"expVector", NULL, js_exp_vector, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
