@@ -34,7 +34,7 @@ const ROWS = 32000;
 /**
  * What a cancel costs besides training: the HTTP request and the flag + pub/sub message, the
  * trainer's roll-back of the half epoch, its fence check and the status transition (two Redis round
- * trips), on a busy 2-core machine. Measured 0–120 ms beyond the mini-batch at load average 5–15.
+ * trips), on a busy 2-core machine. Measured up to 163 ms beyond one mini-batch at load average 9–17.
  */
 const FIXED_MS = 300;
 const BATCH = 200;
