@@ -177,7 +177,7 @@ async function endEpoch(run: TrainingRun, hooks: TrainHooks, started: number): P
   return reason;
 }
 
-/** Ends the run: drops a half-finished epoch, restores the best weights if asked, writes the final checkpoint. */
+/** Ends the run: drops a half-finished epoch, restores the best weights if asked; the final checkpoint is built when read. */
 function finish(run: TrainingRun, reason: StopReason): TrainResult {
   const { position, ranking, model } = run;
   rollBackPartialEpoch(position, model.params);
