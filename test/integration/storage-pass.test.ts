@@ -1,17 +1,16 @@
 // The storage pass is what it says: in the S3 pass (TRAIND_TEST_STORAGE=s3) every kind of service
-// the test helpers make (the in-process app, the integration stack's worker processes, the fault
-// tests' API and worker processes) keeps its objects in the run's bucket under its own prefix and
-// none in DATA_DIR; in the local pass, in DATA_DIR and none in the bucket.
+// the test helpers make (the in-process app, the integration stack and its worker processes, the
+// fault tests' API and worker processes) keeps its objects in the run's bucket under its own prefix
+// and none in DATA_DIR, and says so in its start-up log; in the local pass, in DATA_DIR, none in the bucket.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appFixture, xorSpec } from '../api/helpers.js';
-import { submitJob, waitForStatus } from '../helpers/api.js';
+import { appFixture } from '../api/helpers.js';
 import { circleCsv } from '../helpers/datasets.js';
 import { listKeys, s3Client } from '../helpers/s3.js';
 import { startProcessStack } from '../helpers/stack.js';
 import { testS3Bucket, testStorageKind } from '../helpers/test-storage.js';
-import { api, startStack, waitForJob } from './stack.js';
+import { startStack } from './stack.js';
 
 const PASS = testStorageKind();
 
@@ -28,6 +27,12 @@ async function placeOf(prefix: string, dataDir: string, key: string): Promise<st
   return inBucket && onDisk ? 'both' : inBucket ? 's3' : onDisk ? 'local' : 'neither';
 }
 
+/** What a service's start-up log says about its storage in this pass. */
+function where(prefix: string, dataDir: string): string {
+  const at = testS3Bucket();
+  return at === null ? `DATA_DIR ${path.resolve(dataDir)}` : `s3://${at.bucket}/${prefix}/ at ${at.endpoint}`;
+}
+
 describe(`the test helpers' storage (${PASS} pass)`, () => {
   it('the in-process app (appFixture) stores an upload there', async () => {
     const f = await appFixture();
@@ -40,16 +45,15 @@ describe(`the test helpers' storage (${PASS} pass)`, () => {
     }
   });
 
-  it("the integration stack's worker process (startStack) writes checkpoints there", async () => {
+  it("the integration stack (startStack) stores an upload there, and its worker process says it uses the same", async () => {
     const stack = await startStack({ workers: 1 });
     try {
-      const submitted = await api<{ id: string }>(stack, 'POST', '/v1/jobs', xorSpec({ epochs: 2 }));
-      expect(submitted.status).toBe(201);
-      const done = await waitForJob<{ status: string }>(stack, submitted.body.id, (j) => ['completed', 'failed'].includes(j.status));
-      expect(done.status).toBe('completed');
-      const best = await api<{ items: { epoch: number }[] }>(stack, 'GET', `/v1/jobs/${submitted.body.id}/checkpoints`);
-      expect(best.body.items.length).toBeGreaterThan(0);
-      for (const c of best.body.items) expect(await placeOf(stack.config.keyPrefix, stack.config.dataDir, `jobs/${submitted.body.id}/epoch-${c.epoch}.safetensors`)).toBe(PASS);
+      const res = await fetch(`${stack.baseUrl}/v1/datasets?label=label`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: circleCsv(20) });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      expect(await placeOf(stack.config.keyPrefix, stack.config.dataDir, `datasets/${id}.bin`)).toBe(PASS);
+      const started = stack.workers[0]?.output.join('').split('\n').find((l) => l.includes('"worker started"'));
+      expect((JSON.parse(started ?? '{}') as { storage?: string }).storage).toBe(where(stack.config.keyPrefix, stack.config.dataDir));
     } finally {
       await stack.stop();
     }
@@ -59,15 +63,12 @@ describe(`the test helpers' storage (${PASS} pass)`, () => {
     const stack = await startProcessStack({ tag: 'storage-pass' });
     try {
       const worker = await stack.startWorker();
-      const job = await submitJob(stack.api, xorSpec({ epochs: 2 }));
-      await waitForStatus(stack.api, job.id, ['completed'], 30_000);
-      const best = await stack.api.get<{ items: { epoch: number }[] }>(`/v1/jobs/${job.id}/checkpoints`);
-      expect(best.body.items.length).toBeGreaterThan(0);
-      for (const c of best.body.items) expect(await placeOf(stack.prefix, stack.dataDir, `jobs/${job.id}/epoch-${c.epoch}.safetensors`)).toBe(PASS);
-      const at = testS3Bucket();
-      const where = at === null ? `DATA_DIR ${stack.dataDir}` : `s3://${at.bucket}/${stack.prefix}/ at ${at.endpoint}`;
-      expect(worker.logs.find((l) => l.msg === 'worker started')?.storage).toBe(where);
-      expect(stack.apiProcess.logs.find((l) => l.msg === 'API listening')?.storage).toBe(where);
+      const res = await fetch(`${stack.api.baseUrl}/v1/datasets?label=label`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: circleCsv(20) });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      expect(await placeOf(stack.prefix, stack.dataDir, `datasets/${id}.bin`)).toBe(PASS);
+      expect(worker.logs.find((l) => l.msg === 'worker started')?.storage).toBe(where(stack.prefix, stack.dataDir));
+      expect(stack.apiProcess.logs.find((l) => l.msg === 'API listening')?.storage).toBe(where(stack.prefix, stack.dataDir));
     } finally {
       await stack.dispose();
     }
