@@ -12,6 +12,7 @@ export default defineConfig({
       'dist/**',
       // On S3 in every pass already (each starts its own s3rver).
       'test/integration/s3-*.test.ts',
+      'test/integration/upload-memory.test.ts',
       'test/faults/s3-*.test.ts',
       'test/faults/many-hosts.test.ts',
       // About the local directory itself: a full DATA_DIR volume, file ages under DATA_DIR.
@@ -21,7 +22,7 @@ export default defineConfig({
       // not an object: with them the S3 pass would not fit CI's 15 minutes on a 2-core machine.
       ...[
         'conformance', 'dashboard-static', 'event-hub', 'http-edges', 'jobs', 'memory-limit', 'openapi',
-        'prometheus', 'sse-shared-connections', 'sweeps', 'unavailable', 'webhooks',
+        'prometheus', 'sse-shared-connections', 'sweep-events-live', 'sweeps', 'unavailable', 'webhooks',
       ].map((name) => `test/api/${name}.test.ts`),
       ...['progress', 'prometheus', 'server', 'spare-trainer', 'threads', 'webhooks'].map((name) => `test/integration/${name}.test.ts`),
       ...['admission', 'api-kill', 'cancel', 'job-isolation', 'redis-restart', 'shutdown-redis-gone', 'webhook-kill'].map(
