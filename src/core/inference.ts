@@ -36,7 +36,9 @@ function prepareInference(m: Model): Inference {
   const k = m.kernels;
   const steps: Step[] = [];
   for (const layer of m.stack) {
-    if (layer.kind !== 'dense') continue;
+    // Dropout is the identity outside training; any other kind of layer must be handled here (the
+    // type checker says so: below this line the layer is dense).
+    if (layer.kind === 'dropout') continue;
     const { I, O, Z, A, activation, alpha } = layer;
     const W = layer.W.data;
     const b = layer.b === null ? null : layer.b.data;
