@@ -177,12 +177,15 @@ for (const k of backends) {
   });
 }
 
-it.runIf(createBackend('native', 1) !== null)('native X·Wᵀ with few rows (computed as (W·Xᵀ)ᵀ) equals X·(Wᵀ materialized) bit for bit', () => {
+it.runIf(createBackend('native', 1) !== null)('native X·Wᵀ (with few rows computed as (W·Xᵀ)ᵀ; else Wᵀ packed in 16×16 register transposes) equals X·(Wᵀ materialized) bit for bit', () => {
   const k = createBackend('native', 1)!;
   for (const [M, N, K] of [
     [32, 128, 784],
     [3, 100, 37],
     [17, 300, 600],
+    [128, 128, 784],
+    [130, 70, 263],
+    [1024, 128, 784],
   ] as const) {
     const X = randomMatrix(M * K, 11);
     const W = randomMatrix(N * K, 12);
