@@ -50,17 +50,28 @@ export function datasetFileStart(): Buffer {
  * (`loaded.dataset.x` is not read: the features went before, `xType` says as what).
  */
 export function encodeDatasetEnd(loaded: LoadedDataset, xType: FeatureType): Buffer {
-  const { dataset: ds, meta } = loaded;
+  const { dataset: ds } = loaded;
   if (ds.y.length !== ds.n * ds.targetWidth) throw new Error(`dataset targets do not match n=${ds.n}, targetWidth=${ds.targetWidth}`);
+  return Buffer.concat([datasetPadding(loaded, xType), floatBytes(ds.y), encodeDatasetTrailer(loaded, xType)]);
+}
+
+/** The zero bytes between the features and the targets. */
+export function datasetPadding(loaded: LoadedDataset, xType: FeatureType): Buffer {
+  const { dataset: ds } = loaded;
+  return Buffer.alloc(padTo4(ds.n * ds.features * (xType === 'uint8' ? 1 : 4)));
+}
+
+/** The JSON header and the trailer, after the targets (`loaded.dataset.x` and `y` are not read). */
+export function encodeDatasetTrailer(loaded: LoadedDataset, xType: FeatureType): Buffer {
+  const { dataset: ds, meta } = loaded;
   const header: Header = { ...meta, rows: ds.n, features: ds.features, targetWidth: ds.targetWidth, xType };
   if (loaded.featureNames) header.featureNames = loaded.featureNames;
   if (loaded.classNames) header.classNames = loaded.classNames;
   const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const pad = padTo4(ds.n * ds.features * (xType === 'uint8' ? 1 : 4));
   const trailer = Buffer.alloc(TRAILER);
   trailer.writeUInt32LE(json.length, 0);
   trailer.write(MAGIC, 4, 'latin1');
-  return Buffer.concat([Buffer.alloc(pad), floatBytes(ds.y), json, trailer]);
+  return Buffer.concat([json, trailer]);
 }
 
 function padTo4(bytes: number): number {

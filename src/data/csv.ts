@@ -3,7 +3,7 @@
 
 import { DataError } from './errors.js';
 import { GrowableFloat32 } from './growable.js';
-import { describeTargets } from './infer-task.js';
+import { TargetStats } from './infer-task.js';
 import { checkConvertedSize, checkFeatures, checkRows } from './limits.js';
 import { parseCell } from './numbers.js';
 import { inputPrefix, quoteInput } from './quote-input.js';
@@ -29,11 +29,18 @@ export interface FeatureSink {
   readonly length: number;
 }
 
+/** Where a parser puts the target values, row after row: memory (toArray), or a streamed upload's sink. */
+export interface TargetSink extends FeatureSink {
+  toArray?(): Float32Array;
+}
+
 /** Where a streamed upload's features go: values, or raw bytes (IDX pixels), with backpressure. */
 export interface DatasetSink extends FeatureSink {
   pushBytes(bytes: Uint8Array): void;
   /** Resolves when the consumer has taken what was pushed so far, or enough of it. */
   drained(): Promise<void>;
+  /** Where the targets go, kept out of memory too. */
+  readonly targets: TargetSink;
 }
 
 /**
@@ -46,13 +53,14 @@ export class CsvParser {
   private header: string[] | null = null;
   private labelIdx: number[] = [];
   private featureIdx: number[] = [];
-  private readonly y = new GrowableFloat32();
+  private stats = new TargetStats(1);
   private rows = 0;
   private line = 1;
 
   constructor(
     private readonly options: CsvOptions,
     private readonly x: FeatureSink,
+    private readonly y: TargetSink = new GrowableFloat32(),
   ) {}
 
   feed(chunk: string): void {
@@ -66,6 +74,7 @@ export class CsvParser {
     if (header === null) {
       this.header = fields.map((f) => f.trim());
       ({ labelIdx: this.labelIdx, featureIdx: this.featureIdx } = chooseColumns(this.header, this.options.label));
+      this.stats = new TargetStats(this.labelIdx.length);
       checkFeatures(this.featureIdx.length, this.options.limits);
       return;
     }
@@ -76,7 +85,11 @@ export class CsvParser {
     this.rows++;
     checkRows(this.rows, this.options.limits);
     for (const c of this.featureIdx) this.x.push(cellValue(fields, c, header, line));
-    for (const c of this.labelIdx) this.y.push(cellValue(fields, c, header, line, LABEL_HINT));
+    for (const c of this.labelIdx) {
+      const v = cellValue(fields, c, header, line, LABEL_HINT);
+      this.y.push(v);
+      this.stats.push(v);
+    }
     checkConvertedSize(this.x.length + this.y.length, this.options.limits, `line.${line}`);
   }
 
@@ -87,8 +100,9 @@ export class CsvParser {
     if (rows === 0) throw new DataError('rows', 'the CSV has a header but no data rows');
     const features = this.featureIdx.length;
     const targetWidth = this.labelIdx.length;
-    const yArr = this.y.toArray();
-    const { task, classes } = describeTargets(yArr, rows, targetWidth, this.options.task);
+    // A sink that is not memory (a streamed upload's) leaves y empty: the targets are the sink's.
+    const yArr = this.y.toArray?.() ?? new Float32Array(0);
+    const { task, classes } = this.stats.describe(rows, this.options.task);
     return {
       dataset: { x: new Float32Array(0), y: yArr, n: rows, features, targetWidth },
       meta: { rows, features, classes, task, targetWidth },

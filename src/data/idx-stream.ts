@@ -1,7 +1,7 @@
 // IDX uploads read as streams (an images file and a labels file, each gzipped or not, inflated by
 // a zlib stream): the images header is read and checked against the limits first, then the pixels
 // go to the sink as they arrive (unsigned bytes kept as bytes, other element types as float32),
-// then the labels are read. The same checks and messages as parseIdx (idx.ts), which takes whole
+// then the labels, each to the sink's targets as it comes. The same checks and messages as parseIdx (idx.ts), which takes whole
 // buffers; nothing inflates past what a header declares or what is left of MAX_UNCOMPRESSED_BYTES.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,7 +19,7 @@ import {
   sizeMismatch,
   type ParsedHeader,
 } from './idx.js';
-import { describeTargets } from './infer-task.js';
+import { TargetStats } from './infer-task.js';
 import type { LoadedDataset, ParseOptions } from './types.js';
 
 /** The header once enough bytes arrived for it (null: not yet); a header that cannot be one throws. */
@@ -103,7 +103,7 @@ async function readIdxFile(
 
 /**
  * An IDX upload read from two byte streams; the features go to `sink` (as bytes for unsigned-byte
- * images), the labels stay here. Returns the dataset with an empty `x`: the features are the sink's.
+ * images), the labels to its targets. Returns the dataset with empty `x` and `y`: they are the sink's.
  */
 export async function readIdxStreams(images: AsyncIterable<Uint8Array>, labels: AsyncIterable<Uint8Array>, options: ParseOptions, sink: DatasetSink): Promise<LoadedDataset> {
   const maxBytes = options.limits?.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -116,33 +116,37 @@ export async function readIdxStreams(images: AsyncIterable<Uint8Array>, labels: 
     maxBytes,
     (h) => {
       ({ n, features } = checkShape(h.dims, options, 'images'));
-      pixels = h.typeCode === 0x08 ? bytePixels(sink) : convertedPixels(h, features, sink);
+      pixels =
+        h.typeCode === 0x08
+          ? bytePixels(sink)
+          : elementValues(h, sink, (v, i) => {
+              if (!Number.isFinite(v)) throw new DataError(`images.${Math.floor(i / features)}`, `image ${Math.floor(i / features)} holds a non-finite value`);
+              sink.push(v);
+            });
     },
     (bytes) => pixels(bytes),
   );
-  let labelBytes: Buffer[] | null = null;
+  // Each label goes to the sink as it comes; only what the task needs is kept (TargetStats).
+  const stats = new TargetStats(1);
+  let labelValues: (bytes: Uint8Array) => Promise<void> = async () => undefined;
   const lab = await readIdxFile(
     labels,
     'labels',
     maxBytes - img.inflated,
-    // Kept only when they can be the labels of these images (else refused below, without them).
     (h) => {
-      labelBytes = h.dims.length === 1 && h.dims[0] === n ? [] : null;
+      // Read only when they can be the labels of these images (else refused below, unread).
+      if (h.dims.length !== 1 || h.dims[0] !== n || !h.type.integer) return;
+      labelValues = elementValues(h, sink, (v, i) => {
+        if (v < 0) throw new DataError(`labels.${i}`, `label ${i} is ${v}: class labels must be ≥ 0`);
+        sink.targets.push(v);
+        stats.push(v);
+      });
     },
-    (bytes) => {
-      labelBytes?.push(Buffer.from(bytes));
-    },
+    (bytes) => labelValues(bytes),
   );
   checkLabelsHeader(lab.header, n);
-  const raw = Buffer.concat(labelBytes ?? []);
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = lab.header.type.read(view, i * lab.header.type.size);
-    if (v < 0) throw new DataError(`labels.${i}`, `label ${i} is ${v}: class labels must be ≥ 0`);
-    y[i] = v;
-  }
-  const { task, classes } = describeTargets(y, n, 1, options.task);
+  const { task, classes } = stats.describe(n, options.task);
+  const y = new Float32Array(0);
   const x = img.header.typeCode === 0x08 ? new Uint8Array(0) : new Float32Array(0);
   return { dataset: { x, y, n, features, targetWidth: 1 }, meta: { rows: n, features, classes, task, targetWidth: 1 } };
 }
@@ -155,8 +159,8 @@ function bytePixels(sink: DatasetSink): (bytes: Uint8Array) => Promise<void> {
   };
 }
 
-/** Other element types, big-endian, converted to float32; an element may be cut between chunks. */
-function convertedPixels(h: ParsedHeader, features: number, sink: DatasetSink): (bytes: Uint8Array) => Promise<void> {
+/** Elements of any type, big-endian, as float32 values in order (an element may be cut between chunks). */
+function elementValues(h: ParsedHeader, sink: DatasetSink, onValue: (v: number, index: number) => void): (bytes: Uint8Array) => Promise<void> {
   const size = h.type.size;
   let carry: Buffer = Buffer.alloc(0);
   let index = 0;
@@ -164,11 +168,7 @@ function convertedPixels(h: ParsedHeader, features: number, sink: DatasetSink): 
     const buf = Buffer.concat([carry, bytes]);
     const whole = buf.length - (buf.length % size);
     const view = new DataView(buf.buffer, buf.byteOffset, whole);
-    for (let at = 0; at < whole; at += size, index++) {
-      const v = Math.fround(h.type.read(view, at));
-      if (!Number.isFinite(v)) throw new DataError(`images.${Math.floor(index / features)}`, `image ${Math.floor(index / features)} holds a non-finite value`);
-      sink.push(v);
-    }
+    for (let at = 0; at < whole; at += size) onValue(Math.fround(h.type.read(view, at)), index++);
     carry = Buffer.from(buf.subarray(whole));
     await sink.drained();
   };

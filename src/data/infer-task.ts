@@ -21,42 +21,57 @@ export interface TargetDescription {
 }
 
 export function describeTargets(y: Float32Array, rows: number, targetWidth: number, task?: Task): TargetDescription {
-  const classes = targetWidth === 1 ? classIndexCount(y, rows) : distributionWidth(y, rows, targetWidth);
-  if (task === 'regression') return { task, classes: null };
-  if (classes === null) {
-    if (task === 'classification') {
-      throw new DataError(
-        'label',
-        targetWidth === 1
-          ? `task "classification" needs integer class labels in [0, ${MAX_CLASSES}); the labels are not`
-          : 'task "classification" needs each label row to be a probability distribution (values in [0, 1] summing to 1); they are not',
-      );
-    }
-    return { task: 'regression', classes: null };
-  }
-  return { task: 'classification', classes };
+  const stats = new TargetStats(targetWidth);
+  for (let i = 0; i < rows * targetWidth; i++) stats.push(y[i] as number);
+  return stats.describe(rows, task);
 }
 
-/** max + 1 if every label is a non-negative integer below MAX_CLASSES, else null. */
-function classIndexCount(y: Float32Array, rows: number): number | null {
-  let max = -1;
-  for (let i = 0; i < rows; i++) {
-    const v = y[i] as number;
-    if (!Number.isInteger(v) || v < 0 || v >= MAX_CLASSES) return null;
-    if (v > max) max = v;
-  }
-  return rows === 0 ? null : max + 1;
-}
+/**
+ * What describeTargets needs to know of the targets, gathered one value at a time (row after row),
+ * so a streamed upload can decide the task without keeping them.
+ */
+export class TargetStats {
+  private classIndices = true;
+  private max = -1;
+  private distributions = true;
+  private column = 0;
+  private sum = 0;
 
-function distributionWidth(y: Float32Array, rows: number, width: number): number | null {
-  for (let r = 0; r < rows; r++) {
-    let sum = 0;
-    for (let c = 0; c < width; c++) {
-      const v = y[r * width + c] as number;
-      if (v < 0 || v > 1) return null;
-      sum += v;
+  constructor(private readonly width: number) {}
+
+  push(v: number): void {
+    if (this.width === 1) {
+      if (!Number.isInteger(v) || v < 0 || v >= MAX_CLASSES) this.classIndices = false;
+      else if (v > this.max) this.max = v;
+      return;
     }
-    if (Math.abs(sum - 1) > SUM_TOLERANCE) return null;
+    if (v < 0 || v > 1) this.distributions = false;
+    this.sum += v;
+    if (++this.column === this.width) {
+      if (Math.abs(this.sum - 1) > SUM_TOLERANCE) this.distributions = false;
+      this.column = 0;
+      this.sum = 0;
+    }
   }
-  return rows === 0 ? null : width;
+
+  describe(rows: number, task?: Task): TargetDescription {
+    let classes: number | null = null;
+    if (rows > 0) {
+      if (this.width === 1 && this.classIndices) classes = this.max + 1;
+      else if (this.width > 1 && this.distributions) classes = this.width;
+    }
+    if (task === 'regression') return { task, classes: null };
+    if (classes === null) {
+      if (task === 'classification') {
+        throw new DataError(
+          'label',
+          this.width === 1
+            ? `task "classification" needs integer class labels in [0, ${MAX_CLASSES}); the labels are not`
+            : 'task "classification" needs each label row to be a probability distribution (values in [0, 1] summing to 1); they are not',
+        );
+      }
+      return { task: 'regression', classes: null };
+    }
+    return { task: 'classification', classes };
+  }
 }

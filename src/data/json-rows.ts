@@ -3,10 +3,10 @@
 
 import { DataError } from './errors.js';
 import { GrowableFloat32 } from './growable.js';
-import { describeTargets } from './infer-task.js';
+import { TargetStats } from './infer-task.js';
 import { checkConvertedSize, checkFeatures, checkRows } from './limits.js';
 import { numberProblem } from './numbers.js';
-import type { FeatureSink } from './csv.js';
+import type { FeatureSink, TargetSink } from './csv.js';
 import { describeValue, inputPrefix } from './quote-input.js';
 import type { LoadedDataset, ParseOptions } from './types.js';
 
@@ -149,7 +149,7 @@ export class JsonArrayParser {
 }
 
 export class RowAccumulator {
-  private y = new GrowableFloat32();
+  private stats = new TargetStats(1);
   private rows = 0;
   private features = -1;
   private targetWidth = -1;
@@ -157,6 +157,7 @@ export class RowAccumulator {
   constructor(
     private readonly options: ParseOptions,
     private readonly x: FeatureSink & { toArray?(): Float32Array } = new GrowableFloat32(),
+    private readonly y: TargetSink = new GrowableFloat32(),
   ) {}
 
   add(row: unknown, path: string, where: string): void {
@@ -178,7 +179,10 @@ export class RowAccumulator {
     const labels = Array.isArray(label) ? label : [label];
     if (label === undefined) throw new DataError(`${path}.label`, `${where}: "label" is missing`);
     if (labels.length === 0) throw new DataError(`${path}.label`, `${where}: "label" is an empty array`);
-    if (this.targetWidth < 0) this.targetWidth = labels.length;
+    if (this.targetWidth < 0) {
+      this.targetWidth = labels.length;
+      this.stats = new TargetStats(labels.length);
+    }
     else if (labels.length !== this.targetWidth) {
       throw new DataError(`${path}.label`, `${where} has ${labels.length} label values, earlier rows have ${this.targetWidth}`);
     }
@@ -186,16 +190,20 @@ export class RowAccumulator {
     checkRows(this.rows, this.options.limits);
     features.forEach((v: unknown, c) => this.x.push(checked(v, `${path}.features.${c}`, `${where}, feature ${c}`)));
     const labelPath = Array.isArray(label) ? (c: number) => `${path}.label.${c}` : () => `${path}.label`;
-    labels.forEach((v: unknown, c) => this.y.push(checked(v, labelPath(c), `${where}, label`)));
+    labels.forEach((v: unknown, c) => {
+      const value = checked(v, labelPath(c), `${where}, label`);
+      this.y.push(value);
+      this.stats.push(value);
+    });
     checkConvertedSize(this.x.length + this.y.length, this.options.limits, path);
   }
 
   finish(): LoadedDataset {
     if (this.rows === 0) throw new DataError('rows', 'the dataset has no rows');
-    const y = this.y.toArray();
-    const { task, classes } = describeTargets(y, this.rows, this.targetWidth, this.options.task);
+    const y = this.y.toArray?.() ?? new Float32Array(0);
+    const { task, classes } = this.stats.describe(this.rows, this.options.task);
     const meta = { rows: this.rows, features: this.features, classes, task, targetWidth: this.targetWidth };
-    // A sink that is not memory (a file) leaves x empty: the features are the sink's.
+    // Sinks that are not memory (a streamed upload's) leave x and y empty: the values are theirs.
     const x = this.x.toArray?.() ?? new Float32Array(0);
     return { dataset: { x, y, n: this.rows, features: this.features, targetWidth: this.targetWidth }, meta };
   }

@@ -49,8 +49,11 @@ export function uploadPrefix(datasetId: string): string {
   return `${UPLOADS_PREFIX}${datasetId}/`;
 }
 
-/** One raw body of an upload: `body` (a plain request), or a multipart field (`file`, `images`, `labels`). */
-export function uploadKey(datasetId: string, part: 'body' | 'file' | 'images' | 'labels'): string {
+/**
+ * One raw body of an upload: `body` (a plain request), or a multipart field (`file`, `images`,
+ * `labels`); or `targets`, the conversion's scratch.
+ */
+export function uploadKey(datasetId: string, part: 'body' | 'file' | 'images' | 'labels' | 'targets'): string {
   return `${uploadPrefix(datasetId)}${part}`;
 }
 

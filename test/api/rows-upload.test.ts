@@ -27,17 +27,21 @@ function pieces(text: string, chunk: number): Readable {
 
 type Convert = (body: Readable, options: CsvOptions, sink: DatasetObjectWriter, chunkBytes: number) => Promise<LoadedDataset>;
 
-/** Converts into a dataset object in the store and reads it back; a failed conversion stores nothing. */
+/** Converts into a dataset object in the store and reads it back; a failed conversion stores nothing (no scratch either). */
 async function stored(run: Convert, text: string, chunk: number, options: CsvOptions = {}): Promise<Buffer> {
-  const key = `datasets/t${objects++}.bin`;
-  const writer = new DatasetObjectWriter(storage, key);
+  const key = `datasets/t${objects}.bin`;
+  const scratch = `uploads/t${objects++}/targets`;
+  const writer = new DatasetObjectWriter(storage, key, scratch);
   try {
     await writer.finish(await run(pieces(text, chunk), options, writer, chunk));
   } catch (err) {
     await writer.abort(err as Error);
     expect(await storage.stat(key)).toBeNull();
+    expect(await storage.stat(scratch)).toBeNull();
     throw err;
   }
+  // The targets' scratch object is gone once they are in the dataset.
+  expect(await storage.stat(scratch)).toBeNull();
   return (await storage.get(key))!;
 }
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseIdx, readIdxStreams, type DatasetSink, type LoadedDataset, type ParseOptions } from '../../src/data/index.js';
 import { BYTE_VALUES } from '../../src/core/data.js';
 import { DataError } from '../../src/data/index.js';
+import { GrowableFloat32 } from '../../src/data/growable.js';
 import { idxFile } from '../helpers/idx.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,6 +17,7 @@ class MemorySink implements DatasetSink {
   values: number[] = [];
   bytes: Buffer[] = [];
   length = 0;
+  targets = new GrowableFloat32();
   push(value: number): void {
     this.values.push(value);
     this.length++;
@@ -37,6 +39,7 @@ async function streamed(images: Uint8Array, labels: Uint8Array, options: ParseOp
   const sink = new MemorySink();
   const loaded = await readIdxStreams(pieces(images), pieces(labels), options, sink);
   loaded.dataset.x = loaded.dataset.x instanceof Uint8Array ? new Uint8Array(Buffer.concat(sink.bytes)) : Float32Array.from(sink.values);
+  loaded.dataset.y = sink.targets.toArray();
   return loaded;
 }
 

@@ -15,6 +15,8 @@ export interface UploadTask {
   limits: { maxRows: number; maxFeatures: number; maxBytes: number };
   /** The dataset object's storage key (written atomically). */
   outKey: string;
+  /** Where the targets wait while the features are written (beside the raw bodies, removed with them). */
+  scratchKey: string;
 }
 
 export interface UploadResult {

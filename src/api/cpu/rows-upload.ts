@@ -1,9 +1,9 @@
 // CSV, NDJSON and JSON-array uploads converted as streams, in a CPU thread: the raw body is read
 // from the store as it arrives, cut after a newline that ends a record (outside quotes, for CSV),
-// parsed record by record, and its features handed to a sink (the dataset object being written,
-// cpu/dataset-writer.ts) with backpressure. A JSON array needs no cutting: its parser takes bytes
-// cut anywhere. Memory: about one chunk, the targets and the sink's buffers, never the body or the
-// converted features (a 1 GB CSV must not grow the API by a GB).
+// parsed record by record, and its features and targets handed to a sink (the dataset object being
+// written, cpu/dataset-writer.ts) with backpressure. A JSON array needs no cutting: its parser takes bytes
+// cut anywhere. Memory: about one chunk and the sink's buffers, never the body or the converted
+// features and targets (a 1 GB CSV must not grow the API by a GB).
 import { CsvParser, DataError, JsonArrayParser, NdjsonParser, RowAccumulator, type CsvOptions, type DatasetSink, type LoadedDataset, type ParseOptions } from '../../data/index.js';
 
 /** A parser that takes text cut at record boundaries, in order. */
@@ -72,7 +72,7 @@ async function* replay(first: Buffer[], rest: AsyncIterator<Buffer>): AsyncItera
 }
 
 export async function convertCsv(body: AsyncIterable<Buffer>, options: CsvOptions, sink: DatasetSink, chunkBytes = CHUNK_BYTES): Promise<LoadedDataset> {
-  const parser = new CsvParser(options, sink);
+  const parser = new CsvParser(options, sink, sink.targets);
   await feedCut(body, parser, sink, lastRecordEnd, chunkBytes);
   return parser.finish();
 }
@@ -89,7 +89,7 @@ export async function convertJsonRows(body: AsyncIterable<Buffer>, options: Pars
     // Blanks and a byte-order mark may come first.
     first = next.value.find((b) => !(b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0xef || b === 0xbb || b === 0xbf));
   }
-  const acc = new RowAccumulator(options, sink);
+  const acc = new RowAccumulator(options, sink, sink.targets);
   if (first === 0x5b) {
     const parser = new JsonArrayParser(acc);
     for await (const chunk of replay(seen, chunks)) {

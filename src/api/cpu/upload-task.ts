@@ -22,7 +22,7 @@ export async function runUpload(t: UploadTask): Promise<UploadResult> {
   const options: ParseOptions = { limits: t.limits };
   if (t.task !== undefined) options.task = t.task;
   const storage = threadStorage();
-  const writer = new DatasetObjectWriter(storage, t.outKey);
+  const writer = new DatasetObjectWriter(storage, t.outKey, t.scratchKey);
   const opened: Readable[] = [];
   const open = async (key: string | undefined, name: string) => {
     const stream = await body(storage, key, name);

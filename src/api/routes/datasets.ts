@@ -6,7 +6,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { deleteDataset, getDatasetMeta, jobsUsingDataset, listDatasets, recordDataset } from '../../store/datasets.js';
-import { datasetKey } from '../../store/object-keys.js';
+import { datasetKey, uploadKey } from '../../store/object-keys.js';
 import { checkQuotaRoom, refuseWhenFull } from '../../store/usage.js';
 import type { RouteContext } from '../context.js';
 import { inputPrefix, quoteInput } from '../../data/quote-input.js';
@@ -218,6 +218,7 @@ export function datasetRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
           keys,
           limits: { maxRows: limits.datasetRows, maxFeatures: limits.datasetFeatures, maxBytes: limits.uncompressedBytes },
           outKey: datasetKey(id),
+          scratchKey: uploadKey(id, 'targets'),
         };
         if (label !== undefined) task.label = label;
         if (query.task !== undefined) task.task = query.task;
