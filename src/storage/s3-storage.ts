@@ -30,6 +30,8 @@ type S3Settings = Extract<StorageSettings, { kind: 's3' }>;
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
 /** Multipart upload parts for putFile (S3's minimum is 5 MiB). */
 const PART_BYTES = 8 * 1024 * 1024;
+/** When the temporary object of an aborted put is deleted again (ms after the abort). */
+const LATE_DELETE_MS = [100, 500, 2000];
 /**
  * putStream's parts, one at a time: its memory is about two parts (the one being sent and the one
  * being filled) whatever the object's size, and several uploads may stream at once.
@@ -130,6 +132,10 @@ export class S3Storage implements Storage {
     }
   }
 
+  private async deleteQuietly(full: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: full })).catch(() => undefined);
+  }
+
   async put(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     const full = this.full(key);
     const tmp = temporaryKey(full, randomBytes(6).toString('hex'));
@@ -141,8 +147,14 @@ export class S3Storage implements Storage {
       // Aborted once the temporary object is whole: it is not copied to the key.
       if (signal?.aborted === true) throw abortedWrite(key);
     } catch (err) {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: tmp })).catch(() => undefined);
-      if (signal?.aborted === true) throw abortedWrite(key);
+      await this.deleteQuietly(tmp);
+      if (signal?.aborted === true) {
+        // An aborted request may still be completed by the server after the delete above (the
+        // body had arrived, the answer had not): the temporary object is deleted again later,
+        // without holding up the caller (a cancel waits for this rejection).
+        for (const delayMs of LATE_DELETE_MS) setTimeout(() => void this.deleteQuietly(tmp), delayMs).unref();
+        throw abortedWrite(key);
+      }
       throw err;
     }
     await this.publish(tmp, full, bytes.byteLength);
