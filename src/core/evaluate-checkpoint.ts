@@ -9,7 +9,7 @@ import type { Checkpoint } from './checkpoint.js';
 import { BYTE_VALUES, standardize } from './data.js';
 import { CoreError } from './errors.js';
 import { inferenceOf } from './inference.js';
-import { lossAndOutputs } from './losses.js';
+import { lossAndGradient } from './losses.js';
 import { accumulateMetrics, columnMeans, createMetrics, finishMetrics, taskOf } from './metrics.js';
 import { regularizationPenalty } from './regularization.js';
 import type { Dataset, Task } from './types.js';
@@ -117,7 +117,7 @@ export function evaluateCheckpoint(ckpt: Checkpoint, data: Dataset): Evaluation 
     if (ckpt.normalization !== null) standardize(X, B, I, ckpt.normalization, X);
     const Y = data.y.subarray(start * T, (start + B) * T);
     const out = inference.run(X, B);
-    const loss = lossAndOutputs(config.loss, out, Y, pred, B, O, T);
+    const loss = lossAndGradient(config.loss, out, Y, pred, null, B, O, T, model.kernels);
     accumulateMetrics(acc, loss, pred, Y, B, T);
     for (let r = 0; r < B; r++) {
       if (softmax) {

@@ -3,7 +3,7 @@
 // B batch, I inputs, O outputs, T target width.
 
 import { BYTE_VALUES } from './data.js';
-import { lossAndOutputs } from './losses.js';
+import { lossAndGradient } from './losses.js';
 import { accumulateMetrics, finishMetrics, resetMetrics, type MetricsAccumulator, type PassMetrics } from './metrics.js';
 import { modelForward } from './model.js';
 import { regularizationPenalty } from './regularization.js';
@@ -23,7 +23,7 @@ export function evaluate(run: TrainingRun, ds: Dataset, acc: MetricsAccumulator)
     const X = featureRows(ds.x, I, start, B, run.evalX);
     const Y = ds.y.subarray(start * T, (start + B) * T);
     const out = modelForward(model, X, B, false, run.position.rng);
-    const loss = lossAndOutputs(config.loss, out, Y, pred, B, O, T);
+    const loss = lossAndGradient(config.loss, out, Y, pred, null, B, O, T, model.kernels);
     accumulateMetrics(acc, loss, pred, Y, B, T);
   }
   const result = finishMetrics(acc);

@@ -4,6 +4,7 @@
 
 import { sigmoid, softmaxRows } from './activations.js';
 import { CoreError } from './errors.js';
+import type { Kernels } from './kernels/kernels.js';
 import type { LossConfig } from './types.js';
 
 function checkTargetWidth(loss: LossConfig, O: number, targetWidth: number): void {
@@ -124,6 +125,31 @@ export function lossAndOutputs(
     }
   }
   return total / B;
+}
+
+/**
+ * A training step's loss pass: the mean loss and the predictions (lossAndOutputs), and dOut as
+ * lossBackward computes it from them, in one pass where the backend has softmax cross-entropy over
+ * class labels (its bits are these functions'). With dOut null, only the loss and predictions (scoring).
+ */
+export function lossAndGradient(
+  loss: LossConfig,
+  out: Float32Array,
+  y: Float32Array,
+  probs: Float32Array,
+  dOut: Float32Array | null,
+  B: number,
+  O: number,
+  targetWidth: number,
+  kernels: Kernels,
+): number {
+  if (loss.type === 'softmax_cross_entropy' && targetWidth === 1 && kernels.softmaxCrossEntropy !== undefined) {
+    const total = kernels.softmaxCrossEntropy(out, y, probs, dOut, B, O);
+    if (total !== null) return total / B;
+  }
+  const value = lossAndOutputs(loss, out, y, probs, B, O, targetWidth);
+  if (dOut !== null) lossBackward(loss, out, y, dOut, B, O, targetWidth, probs);
+  return value;
 }
 
 /** dOut = ∂(mean loss)/∂out over the first B rows (overwritten). `probs`: outputTransform's result

@@ -8,7 +8,7 @@ import { gatherBatch, orderRows } from './batches.js';
 import { evaluate, epochMetrics } from './evaluate.js';
 import type { Kernels } from './kernels/kernels.js';
 import { jsKernels } from './kernels/js.js';
-import { lossAndOutputs, lossBackward } from './losses.js';
+import { lossAndGradient } from './losses.js';
 import { accumulateMetrics, finishMetrics, resetMetrics } from './metrics.js';
 import { modelBackward, modelForward, weightsFinite, zeroGrads } from './model.js';
 import { optimizerStep } from './optimizers.js';
@@ -131,10 +131,9 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks, progress: Progres
     const { X, Y } = batches;
 
     const out = modelForward(model, X, B, true, position.rng); //          forward
-    let loss = lossAndOutputs(config.loss, out, Y, pred, B, O, T); //       loss (and predictions)
+    let loss = lossAndGradient(config.loss, out, Y, pred, dOut, B, O, T, model.kernels); // loss (and predictions, ∂L/∂out)
     zeroGrads(model); //                                                    zero grads
-    lossBackward(config.loss, out, Y, dOut, B, O, T, pred); //              backward
-    modelBackward(model, dOut, B);
+    modelBackward(model, dOut, B); //                                       backward
     loss += applyRegularization(params, config.regularization.l1, config.regularization.l2); // regularize
     if (config.clipNorm !== null) clipByGlobalNorm(params, config.clipNorm); //                   clip
     if (!Number.isFinite(loss)) return 'diverged';

@@ -65,6 +65,13 @@ export interface Kernels {
   denseInfer?(packed: PackedDense, X: Float32Array, B: number, b: Float32Array | null, relu: boolean, Z: Float32Array): void;
   /** A = row-wise softmax of Z [rows × cols], softmaxRows' bits; false (nothing written) when it cannot promise them. */
   softmaxRows?(Z: Float32Array, A: Float32Array, rows: number, cols: number): boolean;
+  /**
+   * Softmax cross-entropy of logits Z [B×O] against class labels y [B]: P = softmax(Z), dZ (null: not
+   * wanted) = ∂(mean loss)/∂Z, and the summed loss Σ_r (log Σ_j exp Z[r,j] − Z[r,y_r]) returned, with the
+   * bits of lossAndOutputs then lossBackward. null when it cannot promise them or a label is not a
+   * class index: the caller's own code then runs (and reports the label).
+   */
+  softmaxCrossEntropy?(Z: Float32Array, y: Float32Array, P: Float32Array, dZ: Float32Array | null, B: number, O: number): number | null;
 }
 
 /** A dense layer's weights in a backend's own layout for inference (opaque). */

@@ -42,6 +42,8 @@ interface NativeAddon {
   denseInfer(pool: object, packed: object, X: Float32Array, B: number, b: Float32Array | null, relu: boolean, Z: Float32Array): void;
   softmaxAvailable(): boolean;
   softmaxRows(Z: Float32Array, A: Float32Array, rows: number, cols: number, scalar?: boolean): void;
+  softmaxCrossEntropyAvailable(): boolean;
+  softmaxCrossEntropy(Z: Float32Array, labels: Float32Array, P: Float32Array, dZ: Float32Array | null, rows: number, cols: number, scalar?: boolean): number;
 }
 
 /** Weights packed by the addon for one pool's instruction set. */
@@ -125,6 +127,8 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
   const pool = native.createPool(threads, isa);
   // Only where the node binary exports V8's exp, so the native softmax rounds as Math.exp does.
   const softmax = native.softmaxAvailable();
+  // And V8's log, for the loss.
+  const crossEntropy = native.softmaxCrossEntropyAvailable();
   return {
     name: `native-${isa ?? native.isa()}`,
     threads,
@@ -176,6 +180,12 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
       if (!softmax) return false;
       native.softmaxRows(Z, A, rows, cols);
       return true;
+    },
+    softmaxCrossEntropy(Z, y, P, dZ, B, O) {
+      if (!crossEntropy) return null;
+      // A negative result -(r + 1) names a row whose label is not a class index.
+      const total = native.softmaxCrossEntropy(Z, y, P, dZ, B, O);
+      return total < 0 ? null : total;
     },
   };
 }

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { softmaxRows } from '../../../src/core/activations.js';
+import { lossAndGradient, lossAndOutputs, lossBackward } from '../../../src/core/losses.js';
 import type { Kernels } from '../../../src/core/kernels/kernels.js';
 import { createNativeKernels, nativeAddonPath, nativeIsas } from '../../../src/core/kernels/native.js';
 import { createRng, nextDouble } from '../../../src/core/rng.js';
@@ -22,7 +23,8 @@ const addon =
     ? null
     : (createRequire(import.meta.url)(addonPath) as {
         softmaxRows(Z: Float32Array, A: Float32Array, rows: number, cols: number, scalar: boolean): void;
-        expVector(x: Float64Array, y: Float64Array): boolean;
+        expVector(x: Float64Array, y: Float64Array, lanes: number): boolean;
+        softmaxCrossEntropy(Z: Float32Array, labels: Float32Array, P: Float32Array, dZ: Float32Array | null, rows: number, cols: number, scalar: boolean): number;
       });
 const scalarSoftmax = addon?.softmaxRows;
 
@@ -75,7 +77,10 @@ describe.runIf(natives.length > 0).each(natives.map((k) => [k.name, k] as const)
   });
 });
 
-describe.runIf(addon !== null && addon.expVector(new Float64Array(1), new Float64Array(1)))('the vector exp', () => {
+// 8 lanes: AVX-512; 4: AVX2 (a width this CPU lacks is not run).
+const EXP_WIDTHS = [8, 4].filter((lanes) => addon?.expVector(new Float64Array(1), new Float64Array(1), lanes) === true);
+
+describe.runIf(EXP_WIDTHS.length > 0).each(EXP_WIDTHS)('the vector exp of %i lanes', (lanes) => {
   it('gives Math.exp bits in double precision, every branch and special value', () => {
     const rng = createRng(11);
     const ranges: [number, number][] = [[-760, 0], [-1, 0], [-0.36, -0.34], [-1.05, -1.03], [-1e-7, 1e-7], [-750, -700], [-800, 800], [0, 1.1], [700, 712]];
@@ -87,12 +92,69 @@ describe.runIf(addon !== null && addon.expVector(new Float64Array(1), new Float6
     });
     x.set(specials, ranges.length * n);
     const y = new Float64Array(x.length);
-    expect(addon!.expVector(x, y)).toBe(true);
+    expect(addon!.expVector(x, y, lanes)).toBe(true);
     let differ = 0;
     for (let i = 0; i < x.length; i++) {
       const want = Math.exp(x[i]!);
       if (!(Object.is(want, y[i]) || (Number.isNaN(want) && Number.isNaN(y[i])))) differ++;
     }
     expect(differ).toBe(0);
+  });
+});
+
+/** lossAndOutputs then lossBackward, the training loop's reference for the fused kernel. */
+function referenceCrossEntropy(z: Float32Array, labels: Float32Array, rows: number, cols: number) {
+  const loss = { type: 'softmax_cross_entropy' } as const;
+  const probs = new Float32Array(rows * cols);
+  const grad = new Float32Array(rows * cols);
+  const mean = lossAndOutputs(loss, z, labels, probs, rows, cols, 1);
+  lossBackward(loss, z, labels, grad, rows, cols, 1, probs);
+  return { mean, probs, grad };
+}
+
+describe.runIf(natives.length > 0).each(natives.map((k) => [k.name, k] as const))('softmaxCrossEntropy on %s', (_name, k) => {
+  const available = k.softmaxCrossEntropy?.(new Float32Array(2), new Float32Array(1), new Float32Array(2), null, 1, 2) !== null;
+
+  it.runIf(available)('gives the bits of lossAndOutputs then lossBackward, on its vector and scalar paths', () => {
+    const rng = createRng(5);
+    for (const cols of [2, 10, 37]) {
+      for (const scale of [1e-3, 1, 30, 1e4]) {
+        const rows = 3000;
+        const z = Float32Array.from({ length: rows * cols }, () => (nextDouble(rng) - 0.5) * scale);
+        if (cols === 10) EDGE_ROWS.forEach((row, r) => z.set(row, r * cols));
+        const labels = Float32Array.from({ length: rows }, () => Math.floor(nextDouble(rng) * cols));
+        const want = referenceCrossEntropy(z, labels, rows, cols);
+        for (const scalar of [false, true]) {
+          const probs = new Float32Array(rows * cols);
+          const grad = new Float32Array(rows * cols);
+          const total = scalar ? addon!.softmaxCrossEntropy(z, labels, probs, grad, rows, cols, true) : k.softmaxCrossEntropy!(z, labels, probs, grad, rows, cols);
+          const where = `${cols} columns, scale ${scale}${scalar ? ', scalar path' : ''}`;
+          expect(Object.is(total! / rows, want.mean) || (Number.isNaN(total) && Number.isNaN(want.mean)), where).toBe(true);
+          expect(sameOutputs(probs, want.probs), where).toBe(0);
+          expect(sameOutputs(grad, want.grad), where).toBe(0);
+        }
+      }
+    }
+  });
+
+  it.runIf(available)('without a gradient buffer, gives the loss and probabilities', () => {
+    const rng = createRng(9);
+    const rows = 500;
+    const cols = 10;
+    const z = Float32Array.from({ length: rows * cols }, () => (nextDouble(rng) - 0.5) * 8);
+    const labels = Float32Array.from({ length: rows }, (_, r) => r % cols);
+    const want = referenceCrossEntropy(z, labels, rows, cols);
+    const probs = new Float32Array(rows * cols);
+    expect(k.softmaxCrossEntropy!(z, labels, probs, null, rows, cols)! / rows).toBe(want.mean);
+    expect(sameOutputs(probs, want.probs)).toBe(0);
+  });
+
+  it.runIf(available)('leaves a label that is not a class index to the caller (null), which reports its row', () => {
+    const z = new Float32Array(4 * 3).fill(0.5);
+    for (const bad of [3, -1, 1.5, NaN, Infinity]) {
+      const labels = Float32Array.from([0, 2, bad, 1]);
+      expect(k.softmaxCrossEntropy!(z, labels, new Float32Array(12), new Float32Array(12), 4, 3), String(bad)).toBeNull();
+      expect(() => lossAndGradient({ type: 'softmax_cross_entropy' }, z, labels, new Float32Array(12), new Float32Array(12), 4, 3, 1, k)).toThrow(/class label at row 2/);
+    }
   });
 });

@@ -929,12 +929,49 @@ static napi_value js_softmax_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// expVector(x: Float64Array, y: Float64Array): y = exp(x) through the softmax's vector path, for the
-// tests that compare it with Math.exp; false when this CPU has no vector path.
+// softmaxCrossEntropyAvailable(): whether softmaxCrossEntropy computes exactly what JavaScript would.
+static napi_value js_softmax_ce_available(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK(napi_get_boolean(env, softmax_ce_available(), &out));
+  return out;
+}
+
+// softmaxCrossEntropy(Z, labels, P, dZ | null, rows, cols, scalar?): P = softmax(Z), dZ = (P − one-hot)/rows;
+// returns Σ_r (logsumexp − Z[r, label]), or -(r + 1) for the first row r whose label is not a class
+// index (the caller's JavaScript then throws its error). scalar forces one V8 exp per value (tests).
+static napi_value js_softmax_ce(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  size_t rows, cols;
+  float *Z, *labels, *P, *dZ = NULL;
+  bool scalar = false;
+  napi_valuetype t;
+  if (argc < 6 || !arg_count(env, a[4], &rows) || !arg_count(env, a[5], &cols) || !arg_f32(env, a[0], &Z, rows * cols, "Z") ||
+      !arg_f32(env, a[1], &labels, rows, "labels") || !arg_f32(env, a[2], &P, rows * cols, "P"))
+    return NULL;
+  CHECK(napi_typeof(env, a[3], &t));
+  if (t != napi_null && !arg_f32(env, a[3], &dZ, rows * cols, "dZ")) return NULL;
+  if (argc > 6) CHECK(napi_get_value_bool(env, a[6], &scalar));
+  if (!softmax_ce_available()) {
+    napi_throw_error(env, NULL, "softmaxCrossEntropy: this runtime does not export V8's exp and log");
+    return NULL;
+  }
+  double total;
+  long bad = softmax_ce_labels(Z, labels, P, dZ, rows, cols, &total, !scalar);
+  napi_value out;
+  CHECK(napi_create_double(env, bad >= 0 ? -(double)(bad + 1) : total, &out));
+  return out;
+}
+
+// expVector(x: Float64Array, y: Float64Array, lanes): y = exp(x) through the softmax's vector exp of
+// `lanes` doubles (8: AVX-512, 4: AVX2), for the tests that compare it with Math.exp; false when this
+// CPU has no such width.
 static napi_value js_exp_vector(napi_env env, napi_callback_info info) {
-  ARGS(2);
+  ARGS(3);
   napi_typedarray_type tx, ty;
-  size_t nx, ny, off;
+  size_t nx, ny, off, lanes;
   void *dx, *dy;
   napi_value ab, out;
   if (napi_get_typedarray_info(env, a[0], &tx, &nx, &dx, &ab, &off) != napi_ok || tx != napi_float64_array ||
@@ -942,7 +979,8 @@ static napi_value js_exp_vector(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "expVector expects two Float64Arrays, the second as long as the first");
     return NULL;
   }
-  CHECK(napi_get_boolean(env, softmax_exp_doubles(dx, dy, nx), &out));
+  if (!arg_count(env, a[2], &lanes)) return NULL;
+  CHECK(napi_get_boolean(env, softmax_exp_doubles(dx, dy, nx, (int)lanes), &out));
   return out;
 }
 
@@ -970,6 +1008,8 @@ NAPI_MODULE_INIT() {
       {"denseInfer", NULL, js_dense_infer, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxAvailable", NULL, js_softmax_available, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxRows", NULL, js_softmax_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxCrossEntropyAvailable", NULL, js_softmax_ce_available, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxCrossEntropy", NULL, js_softmax_ce, NULL, NULL, NULL, napi_default, NULL},
       {"expVector", NULL, js_exp_vector, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

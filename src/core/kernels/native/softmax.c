@@ -1,23 +1,25 @@
-// Row-wise softmax for predict, bit-identical to softmaxRows (src/core/activations.ts): the same
-// double arithmetic in the same order, rounded to float on store (built with -ffp-contract=off).
-// Its exps must round as Math.exp does. Math.exp is V8's port of fdlibm's exp, which the node
-// binary exports: the scalar path calls it. On AVX-512 the exps of a block of rows are computed
-// eight at a time by exp8 below, fdlibm's algorithm lane by lane (every IEEE operation in the same
-// order, the branches as lane masks); it is used only after it has matched V8's exp on a sweep of
-// its ranges in this process, and the tests compare it with Math.exp on millions of values. Where
-// V8's exp is not exported, softmax_available() is 0 and JavaScript does the softmax.
+// Row-wise softmax (predict) and softmax cross-entropy over class labels (training), bit-identical
+// to their TypeScript references: softmaxRows (src/core/activations.ts) and lossAndOutputs then
+// lossBackward (src/core/losses.ts). The same double arithmetic in the same order, rounded to float
+// on store (built with -ffp-contract=off). Exps and logs must round as Math.exp and Math.log do:
+// those are V8's ports of fdlibm, which the node binary exports, and the scalar path calls them. On
+// AVX-512 and AVX2 the exps of a block of rows are computed a vector at a time by exp-lanes.h,
+// fdlibm's algorithm lane by lane; a vector width is used only after it has matched V8's exp on a
+// sweep of its ranges in this process, and the tests compare it with Math.exp on millions of
+// values. Where V8's exp (or, for the loss, log) is not exported, the *_available() functions say
+// so and JavaScript does the work.
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "softmax.h"
 
-// v8::base::ieee754::exp(double), weak: the addon still loads without it.
+// v8::base::ieee754::exp(double) and ::log(double), weak: the addon still loads without them.
 extern double _ZN2v84base7ieee7543expEd(double) __attribute__((weak));
+extern double _ZN2v84base7ieee7543logEd(double) __attribute__((weak));
 
 int softmax_available(void) { return _ZN2v84base7ieee7543expEd != NULL; }
-
-static int vector_path(void);
+int softmax_ce_available(void) { return softmax_available() && _ZN2v84base7ieee7543logEd != NULL; }
 
 // Math.max(a, b): NaN if either is NaN, +0 over -0.
 static inline double js_max(double a, double b) {
@@ -27,192 +29,192 @@ static inline double js_max(double a, double b) {
 }
 
 #if defined(__x86_64__)
-typedef double vd __attribute__((vector_size(64)));
-typedef int64_t vl __attribute__((vector_size(64)));
+#include <immintrin.h>
 
-#define EXP8 __attribute__((target("avx512f,avx512dq")))
+// AVX-512DQ converts doubles and int64s directly.
+#define LANES 8
+#define LANES_SUFFIX 8
+#define LANES_TARGET __attribute__((target("avx512f,avx512dq")))
+#define LANES_TRUNCATE(v, k, t)                                                                              \
+  do {                                                                                                       \
+    k = __builtin_convertvector(v, vl);                                                                      \
+    t = __builtin_convertvector(k, vd);                                                                      \
+  } while (0)
+#include "exp-lanes.h"
+#undef LANES
+#undef LANES_SUFFIX
+#undef LANES_TARGET
+#undef LANES_TRUNCATE
 
-static inline EXP8 vd bits_to_vd(vl v) { return (vd)v; }
-static inline EXP8 vd select(vl mask, vd yes, vd no) { return (vd)(((vl)yes & mask) | ((vl)no & ~mask)); }
-static inline EXP8 vd splat(double v) { return (vd){v, v, v, v, v, v, v, v}; }
-static inline EXP8 vl splatl(int64_t v) { return (vl){v, v, v, v, v, v, v, v}; }
+// AVX2 has no double↔int64 conversion (the compiler would convert lane by lane): truncate to int32s
+// as fdlibm does (the lanes that use k are well inside the int range), then widen.
+#define LANES 4
+#define LANES_SUFFIX 4
+#define LANES_TARGET __attribute__((target("avx2")))
+#define LANES_TRUNCATE(v, k, t)                                                                              \
+  do {                                                                                                       \
+    __m128i k32 = _mm256_cvttpd_epi32((__m256d)(v));                                                         \
+    k = (vl)_mm256_cvtepi32_epi64(k32);                                                                      \
+    t = (vd)_mm256_cvtepi32_pd(k32);                                                                         \
+  } while (0)
+#include "exp-lanes.h"
+#undef LANES
+#undef LANES_SUFFIX
+#undef LANES_TARGET
+#undef LANES_TRUNCATE
+#endif
 
-// exp of 8 doubles with the results of fdlibm's e_exp.c as V8 has it (including its exp(1) = E).
-// Constants: fdlibm's, given by their bit patterns.
-static EXP8 vd exp8(vd x) {
-  const vd one = splat(1.0), two = splat(2.0);
-  const vd ln2hi = bits_to_vd(splatl(0x3FE62E42FEE00000)), ln2lo = bits_to_vd(splatl(0x3DEA39EF35793C76));
-  const vd invln2 = bits_to_vd(splatl(0x3FF71547652B82FE));
-  const vd P1 = bits_to_vd(splatl(0x3FC555555555553E)), P2 = bits_to_vd(splatl((int64_t)0xBF66C16C16BEBD93));
-  const vd P3 = bits_to_vd(splatl(0x3F11566AAF25DE2C)), P4 = bits_to_vd(splatl((int64_t)0xBEBBBD41C5D26BF1));
-  const vd P5 = bits_to_vd(splatl(0x3E66376972BEA4D0));
-  const vd o_threshold = bits_to_vd(splatl(0x40862E42FEFA39EF)), u_threshold = bits_to_vd(splatl((int64_t)0xC0874910D52D3051));
-  const vd E = bits_to_vd(splatl(0x4005BF0A8B145769));
-  const vd two1023 = bits_to_vd(splatl(0x7FE0000000000000)), twom1000 = bits_to_vd(splatl(0x0170000000000000));
+typedef void (*exps_fn)(const double *x, double *y, size_t n);
 
-  vl bits = (vl)x;
-  vl hx = (bits >> 32) & 0x7FFFFFFF;
-  vl negative = bits < 0; // all ones where the sign bit is set
-  // ±ln2 split, ±0.5: fdlibm's tables indexed by the sign.
-  vd sln2hi = select(negative, -ln2hi, ln2hi), sln2lo = select(negative, -ln2lo, ln2lo);
-  vd half = select(negative, splat(-0.5), splat(0.5));
-
-  // Argument reduction: |x| in (0.5 ln2, 1.5 ln2): k = ±1; beyond: k = (int)(x/ln2 ± 0.5).
-  vl near = (hx > 0x3FD62E42) & (hx < 0x3FF0A2B2);
-  vl far = hx >= 0x3FF0A2B2;
-  vl kfar = __builtin_convertvector(invln2 * x + half, vl);
-  vd t = __builtin_convertvector(kfar, vd);
-  vl k = (near & (negative | splatl(1))) | (far & kfar); // ±1 near (-1 is all ones), 0 when not reduced
-  vd hi = select(near, x - sln2hi, select(far, x - t * ln2hi, splat(0.0)));
-  vd lo = select(near, sln2lo, select(far, t * ln2lo, splat(0.0)));
-  vl reduced = near | far;
-  vd r = select(reduced, hi - lo, x);
-
-  vd t2 = r * r;
-  vd c = r - t2 * (P1 + t2 * (P2 + t2 * (P3 + t2 * (P4 + t2 * P5))));
-  vd at_k0 = one - ((r * c) / (c - two) - r);
-  vd y = one - ((lo - (r * c) / (two - c)) - hi);
-  vl normal = k >= -1021;
-  // 2^k times 1, or for k < -1021 2^(k+1000) times 2^-1000, or for k = 1024 2 times 2^1023: each
-  // lane multiplies only by its own factors (a subnormal product in an unused lane would cost a
-  // microcode assist on every call).
-  vl top = k == 1024;
-  vd twopk = (vd)((((normal & k) | (~normal & (k + 1000))) + 0x3FF) << 52);
-  twopk = select(top, two, twopk);
-  vd scale = select(normal, select(top, two1023, one), twom1000);
-  vd scaled = y * twopk * scale;
-  vd result = select(k == 0, at_k0, scaled);
-
-  // The cases fdlibm returns early (their |x| ranges do not overlap, but for ±Infinity over the thresholds).
-  result = select(hx < 0x3E300000, one + x, result); // |x| < 2^-28
-  result = select(near & (x == one), E, result);
-  vl big = hx >= 0x40862E42;
-  result = select(big & (x < u_threshold), splat(0.0), result); // 2^-1000 · 2^-1000 underflows to +0
-  result = select(big & (x > o_threshold), splat(INFINITY), result);
-  vl nonfinite = hx >= 0x7FF00000;
-  vl nan = nonfinite & (((hx & 0xFFFFF) | (bits & 0xFFFFFFFF)) != 0);
-  result = select(nonfinite, select(negative, splat(0.0), x), result);
-  result = select(nan, x + x, result);
-  return result;
+// The vector exps for this CPU, widest first, each only if it gives V8's exp bits on a sweep of its
+// ranges here (a node whose Math.exp changed algorithm would fail it and keep the scalar path).
+// Decided once, the same in every thread; NULL: none.
+static int vector_matches(exps_fn exps) {
+  enum { PROBES = 1024 };
+  double x[PROBES], y[PROBES];
+  for (int i = 0; i < PROBES; i++) x[i] = -750.0 + 1460.0 * i / (PROBES - 1) + 1e-3 * (i % 7);
+  exps(x, y, PROBES);
+  for (int i = 0; i < PROBES; i++)
+    if (memcmp(&y[i], &(double){_ZN2v84base7ieee7543expEd(x[i])}, sizeof(double)) != 0) return 0;
+  return 1;
 }
 
+static exps_fn exps_of_width(int lanes) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (lanes == 8 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) return exps_8;
+  if (lanes == 4 && __builtin_cpu_supports("avx2")) return exps_4;
+#endif
+  (void)lanes;
+  return NULL;
+}
+
+static _Atomic int vector_lanes = -1; // -1: not decided yet; 0: no vector path
+
+static exps_fn vector_exps(void) {
+  int lanes = vector_lanes;
+  if (lanes < 0) {
+    lanes = 0;
+    if (softmax_available()) {
+      for (int w = 8; w >= 4 && lanes == 0; w /= 2) {
+        exps_fn f = exps_of_width(w);
+        if (f != NULL && vector_matches(f)) lanes = w;
+      }
+    }
+    vector_lanes = lanes;
+  }
+  return lanes == 0 ? NULL : exps_of_width(lanes);
+}
+
+int softmax_exp_doubles(const double *x, double *y, size_t n, int lanes) {
+  exps_fn f = exps_of_width(lanes);
+  if (f == NULL) return 0;
+  f(x, y, n);
+  return 1;
+}
+
+// Rows are processed a block at a time on the vector path: maxima, then all exps of the block, then
+// sums and scaling row by row in the scalar order.
 #define BLOCK 1024
 
-// Rows of cols ≤ BLOCK, a block at a time: maxima, then all exps of the block, then sums and scaling
-// row by row in the scalar order.
-static EXP8 void softmax_rows_avx512(const float *Z, float *A, size_t rows, size_t cols) {
-  double arg[BLOCK] __attribute__((aligned(64)));
-  double e[BLOCK] __attribute__((aligned(64)));
-  size_t per = BLOCK / cols;
-  for (size_t r0 = 0; r0 < rows; r0 += per) {
-    size_t nr = rows - r0 < per ? rows - r0 : per, n = nr * cols;
-    for (size_t r = 0; r < nr; r++) {
-      const float *z = Z + (r0 + r) * cols;
-      double max = -INFINITY;
-      for (size_t j = 0; j < cols; j++) max = js_max(max, (double)z[j]);
-      for (size_t j = 0; j < cols; j++) arg[r * cols + j] = (double)z[j] - max;
+// A row's maximum, as the reference's Math.max chain.
+static inline double row_max(const float *z, size_t cols) {
+  double max = -INFINITY;
+  for (size_t j = 0; j < cols; j++) max = js_max(max, (double)z[j]);
+  return max;
+}
+
+// a = e / Σe, rounded as the reference: a[j] = (float)e[j] first, then (float)(a[j] · (1 / sum)).
+// e: the row's exps, or NULL to compute them here with V8's exp from z and max. Returns the sum.
+static inline double normalize_row(const float *z, double max, const double *e, float *a, size_t cols) {
+  double sum = 0;
+  if (e != NULL) {
+    for (size_t j = 0; j < cols; j++) {
+      a[j] = (float)e[j];
+      sum += e[j];
     }
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) *(vd *)(e + i) = exp8(*(const vd *)(arg + i));
-    if (i < n) {
-      vd tail = splat(0.0);
-      memcpy(&tail, arg + i, (n - i) * sizeof(double));
-      tail = exp8(tail);
-      memcpy(e + i, &tail, (n - i) * sizeof(double));
-    }
-    for (size_t r = 0; r < nr; r++) {
-      float *a = A + (r0 + r) * cols;
-      const double *er = e + r * cols;
-      double sum = 0;
-      for (size_t j = 0; j < cols; j++) {
-        a[j] = (float)er[j];
-        sum += er[j];
-      }
-      double inv = 1 / sum;
-      for (size_t j = 0; j < cols; j++) a[j] = (float)((double)a[j] * inv);
+  } else {
+    double (*exp_js)(double) = _ZN2v84base7ieee7543expEd;
+    for (size_t j = 0; j < cols; j++) {
+      double ej = exp_js((double)z[j] - max);
+      a[j] = (float)ej;
+      sum += ej;
     }
   }
+  double inv = 1 / sum;
+  for (size_t j = 0; j < cols; j++) a[j] = (float)((double)a[j] * inv);
+  return sum;
 }
-#endif
 
-static void softmax_rows_scalar(const float *Z, float *A, size_t rows, size_t cols) {
-  double (*exp_js)(double) = _ZN2v84base7ieee7543expEd;
+// The rows' exps into e (rows × cols doubles, rows·cols ≤ BLOCK), their maxima into max.
+static void block_exps(exps_fn exps, const float *Z, size_t rows, size_t cols, double *max, double *e) {
   for (size_t r = 0; r < rows; r++) {
     const float *z = Z + r * cols;
-    float *a = A + r * cols;
-    double max = -INFINITY;
-    for (size_t j = 0; j < cols; j++) max = js_max(max, (double)z[j]);
-    double sum = 0;
-    for (size_t j = 0; j < cols; j++) {
-      double e = exp_js((double)z[j] - max);
-      a[j] = (float)e;
-      sum += e;
-    }
-    double inv = 1 / sum;
-    for (size_t j = 0; j < cols; j++) a[j] = (float)((double)a[j] * inv);
+    max[r] = row_max(z, cols);
+    for (size_t j = 0; j < cols; j++) e[r * cols + j] = (double)z[j] - max[r];
   }
-}
-
-#if defined(__x86_64__)
-static EXP8 void exp_doubles_avx512(const double *x, double *y, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    vd v;
-    memcpy(&v, x + i, sizeof v);
-    v = exp8(v);
-    memcpy(y + i, &v, sizeof v);
-  }
-  if (i < n) {
-    vd v = splat(0.0);
-    memcpy(&v, x + i, (n - i) * sizeof(double));
-    v = exp8(v);
-    memcpy(y + i, &v, (n - i) * sizeof(double));
-  }
-}
-#endif
-
-int softmax_exp_doubles(const double *x, double *y, size_t n) {
-#if defined(__x86_64__)
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
-    exp_doubles_avx512(x, y, n);
-    return 1;
-  }
-#endif
-  (void)x;
-  (void)y;
-  (void)n;
-  return 0;
-}
-
-// 1 when the vector exp gives V8's exp bits on a sweep of its ranges here (a node whose Math.exp
-// changed algorithm would fail it and keep the scalar path); decided once, the same in every thread.
-static _Atomic int vector_checked = -1;
-
-static int vector_path(void) {
-  int ok = vector_checked;
-  if (ok >= 0) return ok;
-  ok = 0;
-#if defined(__x86_64__)
-  if (softmax_available() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
-    enum { PROBES = 1024 };
-    double x[PROBES], y[PROBES];
-    for (int i = 0; i < PROBES; i++) x[i] = -750.0 + 1460.0 * i / (PROBES - 1) + 1e-3 * (i % 7);
-    exp_doubles_avx512(x, y, PROBES);
-    ok = 1;
-    for (int i = 0; i < PROBES; i++)
-      if (memcmp(&y[i], &(double){_ZN2v84base7ieee7543expEd(x[i])}, sizeof(double)) != 0) ok = 0;
-  }
-#endif
-  vector_checked = ok;
-  return ok;
+  exps(e, e, rows * cols);
 }
 
 void softmax_rows(const float *Z, float *A, size_t rows, size_t cols, int vector) {
-#if defined(__x86_64__)
-  if (vector && cols <= BLOCK && vector_path()) {
-    softmax_rows_avx512(Z, A, rows, cols);
+  exps_fn exps = vector && cols <= BLOCK ? vector_exps() : NULL;
+  if (exps == NULL) {
+    for (size_t r = 0; r < rows; r++) normalize_row(Z + r * cols, row_max(Z + r * cols, cols), NULL, A + r * cols, cols);
     return;
   }
-#endif
-  softmax_rows_scalar(Z, A, rows, cols);
+  double e[BLOCK] __attribute__((aligned(64)));
+  double max[BLOCK];
+  size_t per = BLOCK / cols;
+  for (size_t r0 = 0; r0 < rows; r0 += per) {
+    size_t nr = rows - r0 < per ? rows - r0 : per;
+    block_exps(exps, Z + r0 * cols, nr, cols, max, e);
+    for (size_t r = 0; r < nr; r++) normalize_row(NULL, 0, e + r * cols, A + (r0 + r) * cols, cols);
+  }
+}
+
+// The loss and gradient of one row whose probabilities p are written and whose exps summed to sum:
+// total += log Σ exp(z) − z[label]; dz = p / B, then dz[label] −= 1 / B. 0 when the label is not an
+// integer in [0, cols) (the reference throws there).
+static inline int ce_row(const float *z, double max, double sum, float label, const float *p, float *dz, size_t cols,
+                         double scale, double *total) {
+  double c = label;
+  if (!(c >= 0 && c < (double)cols) || (double)(size_t)c != c) return 0;
+  size_t y = (size_t)c;
+  *total += (max + _ZN2v84base7ieee7543logEd(sum)) - (double)z[y];
+  if (dz != NULL) {
+    for (size_t j = 0; j < cols; j++) dz[j] = (float)((double)p[j] * scale);
+    dz[y] = (float)((double)dz[y] - scale);
+  }
+  return 1;
+}
+
+long softmax_ce_labels(const float *Z, const float *labels, float *P, float *dZ, size_t rows, size_t cols, double *total,
+                       int vector) {
+  double scale = 1 / (double)rows;
+  double sum = 0;
+  *total = 0;
+  exps_fn exps = vector && cols <= BLOCK ? vector_exps() : NULL;
+  if (exps == NULL) {
+    for (size_t r = 0; r < rows; r++) {
+      const float *z = Z + r * cols;
+      double max = row_max(z, cols);
+      sum = normalize_row(z, max, NULL, P + r * cols, cols);
+      if (!ce_row(z, max, sum, labels[r], P + r * cols, dZ ? dZ + r * cols : NULL, cols, scale, total)) return (long)r;
+    }
+    return -1;
+  }
+  double e[BLOCK] __attribute__((aligned(64)));
+  double max[BLOCK];
+  size_t per = BLOCK / cols;
+  for (size_t r0 = 0; r0 < rows; r0 += per) {
+    size_t nr = rows - r0 < per ? rows - r0 : per;
+    block_exps(exps, Z + r0 * cols, nr, cols, max, e);
+    for (size_t r = 0; r < nr; r++) {
+      size_t row = r0 + r;
+      sum = normalize_row(NULL, 0, e + r * cols, P + row * cols, cols);
+      if (!ce_row(Z + row * cols, max[r], sum, labels[row], P + row * cols, dZ ? dZ + row * cols : NULL, cols, scale, total))
+        return (long)row;
+    }
+  }
+  return -1;
 }
