@@ -1,9 +1,13 @@
 """PyTorch baseline for `npm run bench`: the same Fashion-MNIST MLP training, and sgemm GFLOP/s.
 
+With --lockstep, training prints {"epoch": i, "samplesPerSec": r} after each epoch and waits for a
+line on stdin before the next one (and before scoring the test set): bench/main.ts runs our epochs in
+between, so the two sides take turns on an otherwise idle machine.
+
 Run by bench/baseline.ts with /usr/bin/python3 (Debian's python3-torch) and the environment a
 knowledgeable user would set (OPENBLAS_CORETYPE, OMP_WAIT_POLICY). Prints one JSON object.
 
-  baseline.py train --data DIR --batch 128 --epochs 10 --lr 0.02 --threads 1 --hidden 128
+  baseline.py train --data DIR --batch 128 --epochs 10 --lr 0.02 --threads 1 --hidden 128 [--lockstep]
   baseline.py gemm --threads 1 --shapes 'M,N,K,transA,transB;...'
 """
 import argparse
@@ -12,6 +16,7 @@ import gzip
 import json
 import math
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -80,10 +85,14 @@ def train(args):
             loss.backward()
             opt.step()
         rates.append(n / (time.perf_counter() - start))
+        if args.lockstep:
+            # Our turn is over: say how it went, then wait (untimed) while the other side runs.
+            print(json.dumps({"epoch": len(rates), "samplesPerSec": rates[-1]}), flush=True)
+            sys.stdin.readline()
     model.eval()
     with torch.no_grad():
         acc = (model(xte).argmax(1) == yte).float().mean().item()
-    return {"samplesPerSec": statistics.median(rates), "testAccuracy": acc}
+    return {"samplesPerSec": statistics.median(rates), "rates": rates, "testAccuracy": acc}
 
 
 def gemm(args):
@@ -122,6 +131,7 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--shapes", default="")
     p.add_argument("--seconds", type=float, default=0.5)
+    p.add_argument("--lockstep", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     result = train(args) if args.mode == "train" else gemm(args)

@@ -1,7 +1,8 @@
 // Runs bench/baseline.py (PyTorch) as a knowledgeable user would: Debian's /usr/bin/python3, the
 // best OpenBLAS kernel for this CPU, both thread pools pinned to the same thread count as ours,
 // and OMP_WAIT_POLICY=PASSIVE with two threads. These variables are set for the baseline only.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,4 +53,57 @@ export function runBaseline<T>(args: string[], threads: number): T {
   if (r.status !== 0) throw new Error(`baseline.py ${args[0]} failed (${r.status}): ${r.stderr.slice(-2000)}`);
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as T;
+}
+
+/**
+ * baseline.py train --lockstep, taking turns with the caller epoch by epoch: `nextEpoch()` lets it
+ * run its next epoch (the first runs at once) and resolves with that epoch's samples/s; `finish()`
+ * lets it score the test set and resolves with its final JSON. While the caller trains, the baseline
+ * waits on stdin, so a slow spell of the host falls on one epoch of each side, not on one side.
+ */
+export interface LockstepBaseline<T> {
+  nextEpoch(): Promise<number>;
+  finish(): Promise<T>;
+  kill(): void;
+}
+
+export function startLockstepBaseline<T>(args: string[], threads: number): LockstepBaseline<T> {
+  const child = spawn(PYTHON, [scriptPath(), ...args, '--lockstep', '--threads', String(threads)], {
+    env: baselineEnv(threads),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const lines = createInterface({ input: child.stdout });
+  const queued: string[] = [];
+  const waiting: { resolve: (line: string) => void; reject: (err: Error) => void }[] = [];
+  let ended: Error | null = null;
+  lines.on('line', (line) => {
+    const w = waiting.shift();
+    if (w) w.resolve(line);
+    else queued.push(line);
+  });
+  child.on('close', (code) => {
+    ended = new Error(`baseline.py train --lockstep ended (${code}) before its next line: ${stderr}`);
+    for (const w of waiting.splice(0)) w.reject(ended);
+  });
+  const nextLine = (): Promise<string> => {
+    const line = queued.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (ended !== null) return Promise.reject(ended);
+    return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+  };
+  let started = false;
+  return {
+    async nextEpoch() {
+      if (started) child.stdin.write('go\n');
+      started = true;
+      return (JSON.parse(await nextLine()) as { samplesPerSec: number }).samplesPerSec;
+    },
+    async finish() {
+      child.stdin.write('go\n');
+      return JSON.parse(await nextLine()) as T;
+    },
+    kill: () => child.kill(),
+  };
 }

@@ -1,6 +1,6 @@
 // `npm run bench`: the numeric core against PyTorch on the same machine, in one run.
 // Fashion-MNIST MLP 784-128-10 training (samples/s and test accuracy, per batch size and thread
-// count), GEMM GFLOP/s against OpenBLAS on the MLP's shapes, the peak RSS of a training process,
+// count; ours and PyTorch take turns epoch by epoch, so the host's slow spells fall on both), GEMM GFLOP/s against OpenBLAS on the MLP's shapes, the peak RSS of a training process,
 // and what within-epoch progress events cost training (on against off, when Redis answers), and the
 // service end to end (bench/service.ts): job start-up, a trainer's peak RSS, and training samples/s
 // and CPU per sample through the API against the core alone on the same job's inputs, at the same
@@ -18,10 +18,10 @@ import { fileURLToPath } from 'node:url';
 
 import type { Kernels } from '../src/core/kernels/kernels.js';
 import { createBackend, selectKernels } from '../src/core/kernels/select.js';
-import { runBaseline, torchAvailable } from './baseline.js';
+import { runBaseline, startLockstepBaseline, torchAvailable } from './baseline.js';
 import { FASHION_MNIST_DIR, loadFashionMnist } from './fashion-mnist.js';
 import { measureGemm, mlpShapes } from './gemm.js';
-import { learningRateFor, mlpFlopsPerSample, trainMlp } from './mlp.js';
+import { learningRateFor, median, mlpFlopsPerSample, trainMlp, type MlpResult, type MlpRun } from './mlp.js';
 import { measurePeak, percentOfPeak, type Peak } from './peak.js';
 import { measurePredictFormats } from './predict-formats.js';
 import { predictOnnxSection, type PredictOnnxLine, type SideFigure, type Spread } from './predict-onnx.js';
@@ -146,6 +146,49 @@ function gemmSection(): void {
   }
 }
 
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+function spreadOf(values: number[]): { median: number; min: number; max: number } {
+  return { median: round2(median(values)), min: round2(Math.min(...values)), max: round2(Math.max(...values)) };
+}
+
+/**
+ * Ours and PyTorch's training of the same run, taking turns epoch by epoch (PyTorch's epoch 1, ours,
+ * its epoch 2, …): each side's epochs run while the other waits, so a slow spell of a shared host
+ * slows one epoch of each rather than one whole side. The baseline is null (with a note) if it fails.
+ */
+async function trainInTurns(run: MlpRun, data: ReturnType<typeof loadFashionMnist>, k: Kernels): Promise<{ ours: MlpResult; baseline: BaselineTrain | null; epochRatios: number[] }> {
+  const args = ['train', '--data', data.dir, '--batch', String(run.batchSize), '--epochs', String(run.epochs), '--lr', String(run.learningRate), '--seed', String(run.seed)];
+  const torch = startLockstepBaseline<BaselineTrain>(args, k.threads);
+  const theirs: number[] = [];
+  let failed: Error | null = null;
+  const theirTurn = async () => {
+    if (failed !== null) return;
+    try {
+      theirs.push(await torch.nextEpoch());
+    } catch (err) {
+      failed = err as Error;
+    }
+  };
+  await theirTurn();
+  let epoch = 0;
+  const ours = await trainMlp(run, { train: data.train, test: data.test }, k, async () => {
+    if (++epoch < run.epochs) await theirTurn();
+  });
+  let baseline: BaselineTrain | null = null;
+  try {
+    if (failed === null) baseline = await torch.finish();
+  } catch (err) {
+    failed = err as Error;
+  }
+  if (failed !== null) {
+    note(`baseline failed: ${failed.message}`);
+    torch.kill();
+    return { ours, baseline: null, epochRatios: [] };
+  }
+  return { ours, baseline, epochRatios: ours.rates.map((r, e) => r / theirs[e]!) };
+}
+
 async function trainingSection(): Promise<void> {
   note('loading Fashion-MNIST');
   const data = loadFashionMnist();
@@ -161,17 +204,19 @@ async function trainingSection(): Promise<void> {
       const candidates: Kernels[] = [selectKernels({ threads })];
       if (threads === 1 && wasm !== null && wasm.name !== candidates[0]!.name) candidates.push(wasm);
       let baseline: BaselineTrain | null = null;
-      if (withBaseline) {
-        note(`PyTorch batch ${batchSize}, ${threads} thread(s)`);
-        baseline = tryBaseline<BaselineTrain>(
-          ['train', '--data', data.dir, '--batch', String(batchSize), '--epochs', String(EPOCHS), '--lr', String(learningRate), '--seed', String(SEED)],
-          threads,
-        );
-      }
-      for (const k of candidates) {
+      let epochRatios: number[] = [];
+      for (const [i, k] of candidates.entries()) {
         const epochs = k.name.startsWith('wasm') ? WASM_EPOCHS : EPOCHS;
-        note(`traind ${k.name} batch ${batchSize}, ${k.threads} thread(s), ${epochs} epochs`);
-        const ours = await trainMlp({ ...run, epochs }, { train: data.train, test: data.test }, k);
+        note(`traind ${k.name} batch ${batchSize}, ${k.threads} thread(s), ${epochs} epochs${i === 0 && withBaseline ? ', taking turns with PyTorch epoch by epoch' : ''}`);
+        let ours: MlpResult;
+        if (i === 0 && withBaseline) {
+          const turns = await trainInTurns({ ...run, epochs }, data, k);
+          ours = turns.ours;
+          baseline = turns.baseline;
+          epochRatios = turns.epochRatios;
+        } else {
+          ours = await trainMlp({ ...run, epochs }, { train: data.train, test: data.test }, k);
+        }
         const theirs = baseline?.samplesPerSec ?? null;
         const record = {
           name: `traind ${ours.backend}`,
@@ -180,6 +225,8 @@ async function trainingSection(): Promise<void> {
           samplesPerSec: Math.round(ours.samplesPerSec),
           baselineSamplesPerSec: theirs === null ? null : Math.round(theirs),
           ratio: ratioOf(ours.samplesPerSec, theirs),
+          // Ours ÷ PyTorch's for each epoch, the two run back to back: how much the host's slow spells moved the ratio.
+          epochRatios: k === candidates[0] && epochRatios.length > 0 ? spreadOf(epochRatios) : null,
           testAccuracy: Math.round(ours.testAccuracy * 10000) / 10000,
           // Accuracies compare only after the same number of epochs.
           baselineTestAccuracy: baseline === null || epochs !== EPOCHS ? null : Math.round(baseline.testAccuracy * 10000) / 10000,
@@ -194,6 +241,7 @@ async function trainingSection(): Promise<void> {
           record,
           `train ${record.name.padEnd(24)} batch ${String(batchSize).padStart(4)} ${k.threads}T ` +
             `${fmt(record.samplesPerSec).padStart(8)} samples/s  PyTorch ${fmt(record.baselineSamplesPerSec).padStart(8)}  ratio ${fmt(record.ratio, 2).padStart(5)}` +
+            (record.epochRatios === null ? '' : ` (epoch by epoch ${fmt(record.epochRatios.min, 2)}–${fmt(record.epochRatios.max, 2)}, median ${fmt(record.epochRatios.median, 2)})`) +
             `  test acc ${fmt(record.testAccuracy * 100, 2)}% vs ${fmt(record.baselineTestAccuracy === null ? null : record.baselineTestAccuracy * 100, 2)}%` +
             `  end to end ${fmt(record.percentOfPeak, 1)}% of peak vs ${fmt(record.baselinePercentOfPeak, 1)}%` +
             `  (${epochs} epochs, lr ${learningRate}, OpenBLAS ${record.baselineKernel ?? '—'})`,

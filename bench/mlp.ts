@@ -66,31 +66,33 @@ export function mlpConfig(run: MlpRun, rows: number): TrainConfig {
 export interface MlpResult {
   /** Median over epochs of training samples per second (scoring excluded). */
   samplesPerSec: number;
+  /** Each epoch's samples per second, in order. */
+  rates: number[];
   /** Accuracy on `test` after the last epoch. */
   testAccuracy: number;
   backend: string;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-export async function trainMlp(run: MlpRun, data: { train: Dataset; test: Dataset | null }, kernels: Kernels, onEpoch?: (m: EpochMetrics) => void): Promise<MlpResult> {
+export async function trainMlp(run: MlpRun, data: { train: Dataset; test: Dataset | null }, kernels: Kernels, onEpoch?: (m: EpochMetrics) => void | Promise<void>): Promise<MlpResult> {
   const rates: number[] = [];
   let accuracy = NaN;
   const result = await train(
     mlpConfig(run, data.train.n),
     { train: data.train, validation: data.test },
     {
-      onEpoch: (m) => {
-        onEpoch?.(m);
+      onEpoch: async (m) => {
         rates.push(m.samplesPerSec);
         accuracy = m.val_accuracy ?? NaN;
+        await onEpoch?.(m);
       },
     },
     { kernels },
   );
-  return { samplesPerSec: median(rates), testAccuracy: accuracy, backend: result.backend };
+  return { samplesPerSec: median(rates), rates, testAccuracy: accuracy, backend: result.backend };
 }
