@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { logComputeBackend } from '../workers/backend.js';
 import { logConnection } from '../workers/connection-log.js';
+import { createMemoryAdmission } from '../workers/admission.js';
 import { startEvaluationWorker } from '../workers/evaluation-worker.js';
 import { serveWorkerMetrics } from '../workers/metrics-endpoint.js';
 import { startWebhookWorker } from '../workers/webhook-worker.js';
@@ -53,11 +54,13 @@ async function main(): Promise<void> {
     // Before taking jobs: a metrics port that cannot be bound stops the process at once.
     const metrics = config.role === 'worker' ? await serveWorkerMetrics(config, logger) : null;
     if (metrics !== null) closers.push(() => metrics.close());
-    const worker: TrainWorker = startTrainWorker(config, logger);
+    // Training jobs and evaluations share one memory budget (WORKER_MEMORY_BYTES).
+    const admission = createMemoryAdmission(config.workerMemoryBytes);
+    const worker: TrainWorker = startTrainWorker(config, logger, admission);
     closers.push(() => worker.close());
     const webhooks = startWebhookWorker(config, logger);
     closers.push(() => webhooks.close());
-    const evaluations = startEvaluationWorker(config, logger);
+    const evaluations = startEvaluationWorker(config, logger, admission, (bytes) => worker.makeRoom(bytes));
     closers.push(() => evaluations.close());
     logger.info({ concurrency: config.workerConcurrency, backend: logComputeBackend(logger) }, 'training workers started');
   }

@@ -6,6 +6,7 @@ import type { StorageSettings } from '../src/storage/storage.js';
 import { CoreError, evaluateCheckpoint, loadCheckpoint, selectKernels, type Evaluation } from '../src/core/node.js';
 import { builtinDataset, decodeDataset, isBuiltinName } from '../src/data/index.js';
 import type { Dataset } from '../src/core/types.js';
+import { isAllocationFailure } from './trainer-death.js';
 
 export interface EvaluationTask {
   /** Where the objects below are (the thread makes its own driver). */
@@ -19,13 +20,18 @@ export type EvaluationFailure = { kind: 'input' | 'corrupt' | 'internal'; messag
 
 export type EvaluationOutcome = { ok: true; result: Evaluation } | { ok: false; failure: EvaluationFailure };
 
+/** A buffer that could not be allocated, in the words of an evaluation's error; null for other errors. */
+function outOfMemory(err: unknown, what: string): EvaluationFailure | null {
+  return isAllocationFailure(err) ? { kind: 'internal', message: `the evaluation ran out of memory: ${what} could not be allocated (${(err as Error).message})` } : null;
+}
+
 async function readCheckpoint(storage: StorageSettings, c: EvaluationTask['checkpoint']): Promise<Uint8Array | EvaluationFailure> {
   const what = `the stored checkpoint of ${c.jobId} for epoch ${c.epoch}`;
   let bytes: Buffer | null;
   try {
     bytes = await createStorage(storage).get(c.key);
   } catch (err) {
-    return { kind: 'corrupt', message: `${what} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    return outOfMemory(err, 'the checkpoint\'s bytes') ?? { kind: 'corrupt', message: `${what} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
   }
   if (bytes === null) return { kind: 'corrupt', message: `${what} cannot be read: ENOENT` };
   if (bytes.byteLength !== c.size) return { kind: 'corrupt', message: `${what} is corrupt: ${bytes.byteLength} bytes on disk, ${c.size} recorded` };
@@ -44,7 +50,7 @@ async function readDataset(storage: StorageSettings, d: EvaluationTask['dataset'
     if (bytes === null) return { kind: 'corrupt', message: 'the dataset file cannot be read: it is missing' };
     return decodeDataset(bytes).dataset;
   } catch (err) {
-    return { kind: 'corrupt', message: `the dataset file cannot be read: ${(err as Error).message}` };
+    return outOfMemory(err, 'the dataset') ?? { kind: 'corrupt', message: `the dataset file cannot be read: ${(err as Error).message}` };
   }
 }
 
@@ -59,6 +65,6 @@ export async function runEvaluation(task: EvaluationTask): Promise<EvaluationOut
   } catch (err) {
     if ((err as Error).name === 'SafetensorsError') return { ok: false, failure: { kind: 'corrupt', message: `the checkpoint file is malformed: ${(err as Error).message}` } };
     if (err instanceof CoreError) return { ok: false, failure: { kind: err.path === 'checkpoint' ? 'corrupt' : 'input', message: `${err.path}: ${err.message}` } };
-    return { ok: false, failure: { kind: 'internal', message: (err as Error).message } };
+    return { ok: false, failure: outOfMemory(err, 'a buffer of the model') ?? { kind: 'internal', message: (err as Error).message } };
   }
 }

@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { redactedUrl } from '../src/store/redis.js';
+import { createMemoryAdmission } from './admission.js';
 import { logComputeBackend } from './backend.js';
 import { startEvaluationWorker } from './evaluation-worker.js';
 import { serveWorkerMetrics } from './metrics-endpoint.js';
@@ -20,9 +21,11 @@ const metrics = await serveWorkerMetrics(config, logger).catch((err: unknown) =>
   logger.fatal({ err, port: config.workerMetricsPort }, 'cannot serve metrics on WORKER_METRICS_PORT');
   process.exit(1);
 });
-const worker = startTrainWorker(config, logger);
+// Training jobs and evaluations share one memory budget (WORKER_MEMORY_BYTES).
+const admission = createMemoryAdmission(config.workerMemoryBytes);
+const worker = startTrainWorker(config, logger, admission);
 const webhooks = startWebhookWorker(config, logger);
-const evaluations = startEvaluationWorker(config, logger);
+const evaluations = startEvaluationWorker(config, logger, admission, (bytes) => worker.makeRoom(bytes));
 logger.info(
   {
     queue: `${config.keyPrefix}:train`,

@@ -17,7 +17,7 @@ import { deleteResumeState } from '../src/store/checkpoints.js';
 import { getJob, isTerminal, transitionJob } from '../src/store/jobs.js';
 import { createRedis, createStore } from '../src/store/redis.js';
 import { createSweepDriver } from '../src/sweep/driver.js';
-import { createMemoryAdmission, jobMemoryBytes, JobTooBigError } from './admission.js';
+import { createMemoryAdmission, jobMemoryBytes, JobTooBigError, type MemoryAdmission } from './admission.js';
 import { createCoreShares } from './core-shares.js';
 import { logConnection, outageLogger } from './connection-log.js';
 import { LOCK_LOST_REASON, superseded } from './fence.js';
@@ -37,16 +37,18 @@ export interface TrainWorker {
   worker: Worker<TrainJobData>;
   /** Graceful stop: running jobs stop at the next mini-batch and go back to the queue. */
   close(): Promise<void>;
+  /** Ends a spare trainer holding preloaded datasets' memory when `bytes` do not fit beside it (for evaluations). */
+  makeRoom(bytes: number): void;
 }
 
-export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
+/** `admission` is the process's memory budget, shared with its evaluations (workers/main.ts). */
+export function startTrainWorker(config: Config, logger: Logger, admission: MemoryAdmission = createMemoryAdmission(config.workerMemoryBytes)): TrainWorker {
   const connection = createRedis(config, { name: `worker-${process.pid}`, maxRetriesPerRequest: null });
   const store = createStore(config, createRedis(config, { name: `worker-store-${process.pid}`, maxRetriesPerRequest: null }));
   logConnection(connection, logger, 'worker');
   logConnection(store.redis, logger, 'worker-store');
   const queue: TrainQueue = new Queue<TrainJobData, void, 'train'>(TRAIN_QUEUE, { connection: store.redis, prefix: config.keyPrefix });
   queue.on('error', outageLogger(logger, 'queue'));
-  const admission = createMemoryAdmission(config.workerMemoryBytes);
   // Hyperparameter sweeps: driven on when one of their trials ends here, and on a tick for all.
   const sweeps = createSweepDriver({ store, queue, logger });
   const driveSweepOf = (data: TrainJobData) => {
@@ -199,6 +201,9 @@ export function startTrainWorker(config: Config, logger: Logger): TrainWorker {
   let closing: Promise<void> | null = null;
   return {
     worker,
+    makeRoom(bytes) {
+      if (!admission.fits(bytes) && spares?.evict() === true) logger.info({ memoryBytes: bytes }, 'spare trainer ended to free its preloaded datasets\' memory for an evaluation');
+    },
     close() {
       closing ??= (async () => {
         stopSweeper();
