@@ -106,6 +106,8 @@ const EnvSchema = z.object({
   API_CPU_THREADS: int(1, 64).default(1),
   /** Uploads and predicts that may wait for a CPU thread (beyond: 503 with Retry-After). */
   API_CPU_QUEUE: int(0, 10_000).default(8),
+  /** V8 heap limit of each API CPU thread, MiB (unset: V8's default); a task past it is answered 503 insufficient_memory. */
+  API_CPU_THREAD_HEAP_MB: int(8, 1_000_000).optional(),
   /** Requests per key (or per client address without a key) per window. */
   RATE_LIMIT_MAX: int(1, 10_000_000).default(6000),
   RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).default(60_000),
@@ -282,6 +284,8 @@ export interface Config {
   /** API threads for upload parsing and predict, and how many requests may wait for them. */
   cpuThreads: number;
   cpuQueue: number;
+  /** Each CPU thread's V8 heap limit in MiB; null = V8's default. */
+  cpuThreadHeapMb: number | null;
   limits: Limits;
   rateLimit: { max: number; windowMs: number };
   /** Wrong keys per client address per window; beyond it 429 until the window ends. */
@@ -369,6 +373,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     cpuThreads: e.API_CPU_THREADS,
     cpuQueue: e.API_CPU_QUEUE,
+    cpuThreadHeapMb: e.API_CPU_THREAD_HEAP_MB ?? null,
     limits: Object.freeze({
       bodyBytes: e.BODY_LIMIT_BYTES,
       jsonBodyBytes: e.JSON_BODY_LIMIT_BYTES,

@@ -6,7 +6,7 @@ import type { StorageSettings } from '../src/storage/storage.js';
 import { CoreError, evaluateCheckpoint, loadCheckpoint, selectKernels, type Evaluation } from '../src/core/node.js';
 import { builtinDataset, decodeDataset, isBuiltinName } from '../src/data/index.js';
 import type { Dataset } from '../src/core/types.js';
-import { isAllocationFailure } from './trainer-death.js';
+import { isAllocationFailure } from '../src/allocation-failure.js';
 
 export interface EvaluationTask {
   /** Where the objects below are (the thread makes its own driver). */

@@ -22,7 +22,7 @@ import { dropPreloaded } from './preload.js';
 import { samplesPerEpoch } from './samples-per-epoch.js';
 import { terminalFor } from './stop-reasons.js';
 import { startTrainingClock } from './training-clock.js';
-import { isAllocationFailure } from './trainer-death.js';
+import { isAllocationFailure } from '../src/allocation-failure.js';
 import { HandBackError, UnrecoverableError, WaitingError } from './trainer-errors.js';
 
 export interface ProcessorResult {

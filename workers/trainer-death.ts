@@ -22,8 +22,3 @@ export function describeTrainerDeath(exit: TrainerExit): string {
   }
   return `trainer crashed (${how})`;
 }
-
-/** A buffer the trainer could not get (a RangeError from ArrayBuffer or WebAssembly.Memory). */
-export function isAllocationFailure(err: unknown): boolean {
-  return err instanceof RangeError && /allocation failed|could not allocate|out of memory|Cannot allocate/i.test(err.message);
-}

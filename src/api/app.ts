@@ -167,7 +167,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     evaluations: deps.queue === null ? null : createEvaluationQueue(config, deps.redis),
     redis: deps.redis,
     events: new EventHub(store, deps.redis, { connections: config.sseRedisConnections }),
-    cpu: new CpuPool(config.cpuThreads, config.cpuQueue, config.storage),
+    cpu: new CpuPool(config.cpuThreads, config.cpuQueue, config.storage, config.cpuThreadHeapMb),
     openStreams: new Set(),
   };
   app.addHook('onClose', async () => {

@@ -42,6 +42,7 @@ export const ERROR_STATUS = {
   checkpoint_corrupt: 500,
   job_record_corrupt: 500,
   unavailable: 503,
+  insufficient_memory: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -146,3 +146,35 @@ describe('CPU threads for uploads and predict', () => {
     expect((await readdir(tmp)).sort()).toEqual(['body-new', 'other']);
   });
 });
+
+describe('a CPU thread that runs out of memory', () => {
+  let f: AppFixture;
+  beforeAll(async () => {
+    // 32 MiB: the thread starts (about 14 MiB of heap) and predicts a few rows, not a 16 MB JSON body.
+    f = await appFixture({ API_CPU_THREADS: '1', API_CPU_THREAD_HEAP_MB: '32' });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it('answers 503 insufficient_memory with Retry-After, not 500, and the next request gets a new thread', async () => {
+    const spec = xorSpec({ epochs: 1 });
+    const id = (await f.app.inject({ method: 'POST', url: '/v1/jobs', payload: spec })).json().id as string;
+    await train(toTrainConfig(resolveSpec(JobSpecSchema.parse(spec))), { train: builtinDataset('xor').dataset, validation: null }, {
+      onBest: (e) => recordBestCheckpoint(f.store, id, { tenant: 'default', epoch: e.epoch, step: e.step, monitor: e.monitor, value: e.value, bytes: e.bytes, bestEpoch: e.kept[0]!.epoch, evicted: e.evicted }).then(() => undefined),
+    });
+    const small = { inputs: [[0, 1], [1, 0]] };
+    expect((await f.app.inject({ method: 'POST', url: `/v1/jobs/${id}/predict`, payload: small })).statusCode).toBe(200);
+
+    // 600,000 rows: the body's text and the parsed rows are more than the thread's 32 MiB heap.
+    const big = `{"inputs":[${Array.from({ length: 600_000 }, (_, i) => `[0.${String(i).padStart(9, '7')},0.123456789]`).join(',')}]}`;
+    const res = await f.app.inject({ method: 'POST', url: `/v1/jobs/${id}/predict`, payload: big, headers: { 'content-type': 'application/json' } });
+    expect(res.statusCode, res.body).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    const err = errorOf(res.body);
+    expect(err.code).toBe('insufficient_memory');
+    expect(err.message).toBe('the request needed more memory than the server could give it (the thread that ran it reached its heap limit of API_CPU_THREAD_HEAP_MB=32 MiB); retry in 5 s, or send a smaller request');
+
+    expect((await f.app.inject({ method: 'POST', url: `/v1/jobs/${id}/predict`, payload: small })).statusCode).toBe(200);
+  });
+});

@@ -3,7 +3,8 @@
 
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { describeTrainerDeath, isAllocationFailure } from '../../workers/trainer-death.js';
+import { isAllocationFailure } from '../../src/allocation-failure.js';
+import { describeTrainerDeath } from '../../workers/trainer-death.js';
 
 function run(args: string[], kill?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });

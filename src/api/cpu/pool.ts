@@ -31,6 +31,19 @@ function threadScript(): string {
   return built;
 }
 
+/**
+ * A task that ran out of memory: its thread reached its V8 heap limit (API_CPU_THREAD_HEAP_MB, or
+ * V8's default), or a buffer it needed could not be allocated. Not a bug, and not the client's
+ * request as such: 503, so the client may retry when the server is less busy, or send less.
+ */
+function insufficientMemory(cause: string): ApiError {
+  return new ApiError(
+    'insufficient_memory',
+    `the request needed more memory than the server could give it (${cause}); retry in ${RETRY_AFTER_SECONDS} s, or send a smaller request`,
+    { retryAfterSeconds: RETRY_AFTER_SECONDS },
+  );
+}
+
 function toError(e: TaskError): Error {
   switch (e.kind) {
     case 'api':
@@ -45,6 +58,8 @@ function toError(e: TaskError): Error {
       return new StorageUnavailableError(e.operation, e.reason);
     case 'checkpoint_missing':
       return new CheckpointMissing('the checkpoint file is missing');
+    case 'out_of_memory':
+      return insufficientMemory(e.message);
     case 'internal': {
       const err = new Error(`CPU thread: ${e.message}`);
       if (e.stack !== undefined) err.stack = e.stack;
@@ -77,6 +92,8 @@ export class CpuPool {
     private readonly queue: number,
     /** Where the threads read checkpoints and write datasets. */
     private readonly storage: StorageSettings,
+    /** Each thread's V8 heap limit in MiB (API_CPU_THREAD_HEAP_MB); null = V8's default. */
+    private readonly heapMb: number | null = null,
   ) {}
 
   /** In progress now (admitted and not yet answered). */
@@ -141,7 +158,7 @@ export class CpuPool {
       workerData: { storage: this.storage } satisfies ThreadData,
       // A small young generation: a streamed CSV conversion makes short-lived strings by the
       // gigabyte, and V8's default lets tens of MB of them pile up between collections.
-      resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
+      resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB, ...(this.heapMb === null ? {} : { maxOldGenerationSizeMb: this.heapMb }) },
     });
     // A pool nobody closed must not keep the process alive.
     worker.unref();
@@ -163,7 +180,10 @@ export class CpuPool {
       if (pending !== null) pending.reject(err);
       if (!this.closed) this.dispatch();
     };
-    worker.on('error', (err) => lost(err));
+    worker.on('error', (err: NodeJS.ErrnoException) => {
+      const limit = this.heapMb === null ? "V8's default heap limit" : `its heap limit of API_CPU_THREAD_HEAP_MB=${this.heapMb} MiB`;
+      lost(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? insufficientMemory(`the thread that ran it reached ${limit}`) : err);
+    });
     worker.on('exit', (code) => lost(new Error(`CPU thread exited with code ${code}`)));
     this.threads.push(thread);
     return thread;

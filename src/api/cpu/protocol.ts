@@ -77,6 +77,8 @@ export type TaskError =
   | { kind: 'storage_unavailable'; operation: string; reason: string }
   /** The checkpoint file is gone: evicted meanwhile, or lost (the API side asks the index). */
   | { kind: 'checkpoint_missing' }
+  /** A buffer the task needed could not be allocated: the API answers 503 insufficient_memory. */
+  | { kind: 'out_of_memory'; message: string }
   | { kind: 'internal'; message: string; stack?: string };
 
 export type ThreadRequest = { id: number; task: CpuTask };

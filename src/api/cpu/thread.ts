@@ -2,6 +2,7 @@
 // result or its error as plain data. Compiled JS only: worker threads cannot load TypeScript.
 import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
+import { isAllocationFailure } from '../../allocation-failure.js';
 import { DataError } from '../../data/index.js';
 import { StorageUnavailableError } from '../../storage/storage-unavailable.js';
 import { StorageFullError } from '../../store/storage-full.js';
@@ -19,6 +20,7 @@ function describe(err: unknown): TaskError {
   if (err instanceof CheckpointMissing) return { kind: 'checkpoint_missing' };
   if (err instanceof StorageFullError) return { kind: 'storage_full', code: err.code, file: err.file, bytes: err.bytes };
   if (err instanceof StorageUnavailableError) return { kind: 'storage_unavailable', operation: err.operation, reason: err.reason };
+  if (isAllocationFailure(err)) return { kind: 'out_of_memory', message: `a buffer could not be allocated: ${(err as Error).message}` };
   const e = err instanceof Error ? err : new Error(String(err));
   return e.stack === undefined ? { kind: 'internal', message: e.message } : { kind: 'internal', message: e.message, stack: e.stack };
 }
