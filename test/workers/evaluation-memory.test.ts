@@ -84,7 +84,7 @@ describe('evaluations in the worker memory budget', () => {
     const id = await evaluate(big);
     await waitFor(async () => (await evaluation(id)).status === 'failed', { timeoutMs: 10_000, what: 'the evaluation to fail' });
     const failed = await evaluation(id);
-    expect(failed.error).toMatch(/^the evaluation needs about \d+ MiB of memory \(dataset 1 MiB, checkpoint 18 MiB, model buffers \d+ MiB, thread 32 MiB\), more than this worker's WORKER_MEMORY_BYTES=67108864 \(64 MiB\)$/);
+    expect(failed.error).toMatch(/^the evaluation needs about \d+ MiB of memory \(dataset 1 MiB, checkpoint 18 MiB, model buffers \d+ MiB, thread 40 MiB\), more than this worker's WORKER_MEMORY_BYTES=67108864 \(64 MiB\)$/);
     expect(Number(/about (\d+) MiB/.exec(failed.error!)![1])).toBeGreaterThan(64);
     expect(admission.inUse).toBe(0);
     expect(admission.waiting).toBe(0);
