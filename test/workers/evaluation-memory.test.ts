@@ -1,7 +1,8 @@
 // Evaluations share the worker's memory admission with training jobs (real Redis, BullMQ and
 // evaluation threads, the worker in this process): one waits while a training job holds the
 // budget and runs once it is released; one larger than WORKER_MEMORY_BYTES fails at once saying
-// so; a thread past its V8 heap cap fails its evaluation as out of memory.
+// so; a thread past its V8 heap cap fails its evaluation as out of memory; one still waiting when
+// the worker closes goes back to the queue.
 
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { train } from '../../src/core/index.js';
 import { builtinDataset } from '../../src/data/index.js';
 import type { JobSpec } from '../../src/spec/job-spec.js';
 import { toTrainConfig } from '../../src/spec/to-train-config.js';
+import { createEvaluationQueue } from '../../src/queue/evaluation-queue.js';
 import { markBestCheckpoint, saveCheckpoint } from '../../src/store/checkpoints.js';
 import { createMemoryAdmission, type MemoryAdmission } from '../../workers/admission.js';
 import { EVALUATION_THREAD_BYTES } from '../../workers/evaluation-memory.js';
@@ -95,5 +97,19 @@ describe('evaluations in the worker memory budget', () => {
     // 8 MiB is less than loading the thread's modules takes.
     const outcome = await runInThread(task, 8, new Set());
     expect(outcome).toEqual({ ok: false, failure: { kind: 'internal', message: 'the evaluation ran out of memory: its thread reached its V8 heap limit of 8 MiB (its memory estimate was too low)' } });
+  });
+
+  it('one still waiting for memory when the worker closes goes back to the queue, still queued', async () => {
+    const job = await trainedJob(xorSpec({ epochs: 1 }));
+    const releaseTraining = await admission.admit(BUDGET);
+    const id = await evaluate(job);
+    await waitFor(async () => admission.waiting === 1, { timeoutMs: 5000, what: 'the evaluation to wait for memory' });
+    await evaluations.close();
+    const queue = createEvaluationQueue(f.config, f.redis);
+    expect(await queue.getJobState(id)).toBe('waiting');
+    await queue.close();
+    expect((await evaluation(id)).status).toBe('queued');
+    expect(admission.waiting).toBe(0);
+    releaseTraining();
   });
 });
