@@ -27,12 +27,22 @@ async function unwrap<T>(res: Promise<{ data?: T; error?: unknown; response: Res
   return data;
 }
 
+export interface JobsPage {
+  items: JobSummary[];
+  /** The cursor for the next older page; null after the oldest job. */
+  nextCursor: string | null;
+}
+
+/** One page of jobs, newest first, optionally with one status; `cursor` (a page's nextCursor) asks for the jobs older than it. */
+export function jobsPage(session: Session, status: JobStatus | null, cursor: string | undefined, limit: number): Promise<JobsPage> {
+  return session.call((c) =>
+    unwrap(c.api.GET('/v1/jobs', { params: { query: { limit, ...(status !== null ? { status } : {}), ...(cursor !== undefined ? { cursor } : {}) } } })),
+  );
+}
+
 /** The newest jobs (one page), optionally with one status. */
-export function recentJobs(session: Session, status: JobStatus | null, limit = 50): Promise<JobSummary[]> {
-  return session.call(async (c) => {
-    const page = await unwrap(c.api.GET('/v1/jobs', { params: { query: { limit, ...(status !== null ? { status } : {}) } } }));
-    return page.items;
-  });
+export async function recentJobs(session: Session, status: JobStatus | null, limit = 50): Promise<JobSummary[]> {
+  return (await jobsPage(session, status, undefined, limit)).items;
 }
 
 export function checkpoints(session: Session, id: string): Promise<Checkpoint[]> {
