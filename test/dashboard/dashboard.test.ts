@@ -339,6 +339,56 @@ describe.skipIf(missing !== null)(`dashboard in Chromium${missing !== null ? ` (
     expect(errors).toEqual([]);
   }, 90_000);
 
+  it('pages back through more jobs than one page with "Load older jobs", keeps them through a poll, and starts again from the newest on a filter', async () => {
+    // A service of its own without a worker: its 56 jobs stay queued and cost only their records.
+    const paged = await startStack({ workers: 0 });
+    try {
+      const spec = { dataset: { builtin: 'xor' }, model: { layers: [{ type: 'dense', units: 2 }] }, loss: 'softmax_cross_entropy', epochs: 1 };
+      const submit = async (name: string): Promise<string> => {
+        const res = await api<{ id: string }>(paged, 'POST', '/v1/jobs', { ...spec, name });
+        expect(res.status).toBe(201);
+        return res.body.id;
+      };
+      // The list is ordered by id (newest first), whatever order the requests were answered in.
+      const newestFirst = (await Promise.all(Array.from({ length: 56 }, (_, i) => submit(`job ${i + 1}`)))).sort().reverse();
+      expect((await api(paged, 'POST', `/v1/jobs/${newestFirst[55]}/cancel`)).status).toBe(202);
+      const { page, errors } = await open(`${paged.baseUrl}/#/jobs`);
+      const listed = () => page.locator('tr[data-job]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-job')));
+      const focusedRow = () => page.evaluate<string | undefined>(`document.activeElement?.closest('tr')?.dataset.job`);
+      await page.locator('tr[data-job]').nth(49).waitFor();
+      expect(await listed()).toEqual(newestFirst.slice(0, 50));
+      expect(await page.textContent('.more [role=status]')).toBe('Showing the newest 50 jobs.');
+
+      await page.locator('#load-older').scrollIntoViewIfNeeded();
+      await shot(page, 'jobs-load-older.png');
+
+      // From the keyboard, as a real button: the 6 older jobs below, then no button, the focus on the first of them.
+      await page.focus('#load-older');
+      await page.keyboard.press('Enter');
+      await page.locator('#load-older').waitFor({ state: 'hidden' });
+      expect(await listed()).toEqual(newestFirst);
+      expect(await page.textContent('.more [role=status]')).toBe('All 56 jobs shown.');
+      expect(await focusedRow()).toBe(newestFirst[50]);
+
+      // The next poll (every 2 s) puts a new job on top and keeps the older page, each job once, the focus where it was.
+      const newer = await submit('newer');
+      await page.waitForSelector(`tr[data-job="${newer}"]`, { timeout: 5_000 });
+      expect(await listed()).toEqual([newer, ...newestFirst]);
+      expect(await focusedRow()).toBe(newestFirst[50]);
+
+      // A filter starts again from the newest page: 50 of the 56 queued jobs (the oldest was cancelled), then the rest.
+      await page.selectOption('#status-filter', 'queued');
+      await expect.poll(listed, { timeout: 5_000 }).toEqual([newer, ...newestFirst.slice(0, 49)]);
+      await page.click('#load-older');
+      await expect.poll(listed, { timeout: 5_000 }).toEqual([newer, ...newestFirst.slice(0, 55)]);
+      expect(await page.isHidden('#load-older')).toBe(true);
+      expect(await page.textContent('.more [role=status]')).toBe('All 56 queued jobs shown.');
+      expect(errors).toEqual([]);
+    } finally {
+      await paged.stop();
+    }
+  }, 30_000);
+
   it('with API keys configured, asks for the key once, keeps it in session storage only, never in a URL', async () => {
     const key = 'dashboard-test-key-0123456789abcdef';
     const keyed = await startStack({ workers: 0, env: { API_KEYS: `dash:${sha256Hex(key)}` } });

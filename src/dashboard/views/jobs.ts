@@ -1,10 +1,12 @@
-// Jobs: every recent job with its status, dataset, progress (epochs and the epoch in progress),
-// best monitored value, backend and creation time; filtered by status; kept live by polling the
-// list and following the events of running jobs (for the within-epoch bars).
+// Jobs: the newest page of jobs, and older pages on request ("Load older jobs"), with status,
+// dataset, progress (epochs and the epoch in progress), best monitored value, backend and creation
+// time; filtered by status; kept live by polling the pages loaded and following the events of
+// running jobs (for the within-epoch bars).
 import type { JobStatus, JobSummary } from '../../client/index.js';
-import { followLive, recentJobs, STATUSES } from '../api.js';
+import { followLive, jobsPage, STATUSES } from '../api.js';
 import { errorText, h, isAbort, type View } from '../dom.js';
 import { fmtBest, fmtDataset, fmtTime } from '../format.js';
+import { LoadedJobs } from '../loaded-jobs.js';
 import { ProgressView } from '../progress.js';
 import type { Session } from '../session.js';
 
@@ -14,7 +16,9 @@ const MAX_FOLLOWED = 3;
 
 interface Row {
   tr: HTMLTableRowElement;
-  cells: { name: HTMLElement; status: HTMLElement; dataset: HTMLElement; best: HTMLElement; backend: HTMLElement; created: HTMLElement };
+  /** Made once and kept: a link replaced at every poll would take the keyboard focus with it. */
+  link: HTMLAnchorElement;
+  cells: { status: HTMLElement; dataset: HTMLElement; best: HTMLElement; backend: HTMLElement; created: HTMLElement };
   progress: ProgressView;
   select: HTMLInputElement;
 }
@@ -29,6 +33,9 @@ export function jobsView(session: Session, params: URLSearchParams): View {
   const rows = new Map<string, Row>();
   const followed = new Map<string, AbortController>();
   const selected = new Set<string>();
+  const loaded = new LoadedJobs((cursor, limit) => jobsPage(session, status, cursor, limit));
+  /** Why the last older page failed, shown by the button until one loads (a poll would wipe `message`). */
+  let olderError: string | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const filter = h(
@@ -46,6 +53,9 @@ export function jobsView(session: Session, params: URLSearchParams): View {
   );
   const compare = h('button', { type: 'button', disabled: true, onclick: () => (location.hash = `#/compare?ids=${[...selected].join(',')}`) }, 'Compare selected');
   const message = h('p', { class: 'muted' }, 'Loading…');
+  const older = h('button', { type: 'button', id: 'load-older', hidden: true, onclick: () => void loadOlder() }, 'Load older jobs');
+  const shown = h('span', { class: 'muted', role: 'status' });
+  const more = h('div', { class: 'more', hidden: true }, older, shown);
   const tbody = h('tbody');
   const table = h(
     'table',
@@ -58,6 +68,7 @@ export function jobsView(session: Session, params: URLSearchParams): View {
     { class: 'view jobs-view' },
     h('div', { class: 'toolbar' }, h('h1', {}, 'Jobs'), filter, compare, h('a', { class: 'button primary', href: '#/submit' }, 'New job')),
     h('div', { class: 'table-wrap' }, table),
+    more,
     message,
   );
 
@@ -79,9 +90,10 @@ export function jobsView(session: Session, params: URLSearchParams): View {
       },
     });
     const progress = new ProgressView();
-    const cells = { name: h('td', { class: 'job' }), status: h('td'), dataset: h('td', { class: 'dataset' }), best: h('td', { class: 'best' }), backend: h('td', { class: 'backend' }), created: h('td', { class: 'created' }) };
-    const tr = h('tr', { 'data-job': j.id }, h('td', { class: 'sel' }, select), cells.name, cells.status, cells.dataset, h('td', { class: 'progress-cell' }, progress.el), cells.best, cells.backend, cells.created);
-    row = { tr, cells, progress, select };
+    const link = h('a', { href: `#/job/${j.id}` });
+    const cells = { status: h('td'), dataset: h('td', { class: 'dataset' }), best: h('td', { class: 'best' }), backend: h('td', { class: 'backend' }), created: h('td', { class: 'created' }) };
+    const tr = h('tr', { 'data-job': j.id }, h('td', { class: 'sel' }, select), h('td', { class: 'job' }, link, h('div', { class: 'id' }, j.id)), cells.status, cells.dataset, h('td', { class: 'progress-cell' }, progress.el), cells.best, cells.backend, cells.created);
+    row = { tr, link, cells, progress, select };
     rows.set(j.id, row);
     return row;
   }
@@ -91,7 +103,7 @@ export function jobsView(session: Session, params: URLSearchParams): View {
     for (const j of jobs) {
       seen.add(j.id);
       const row = rowFor(j);
-      row.cells.name.replaceChildren(h('a', { href: `#/job/${j.id}` }, j.name ?? j.id), h('div', { class: 'id' }, j.id));
+      row.link.textContent = j.name ?? j.id;
       row.cells.status.replaceChildren(statusBadge(j.status, j.reason));
       row.cells.dataset.textContent = fmtDataset(j.dataset);
       row.progress.setEpochs(j.progress.epoch, j.progress.epochs, j.status === 'running');
@@ -106,10 +118,21 @@ export function jobsView(session: Session, params: URLSearchParams): View {
         selected.delete(id);
       }
     }
-    // Newest first, as the API lists them.
-    tbody.append(...jobs.map((j) => rows.get(j.id)!.tr));
+    // Newest first, as the API lists them. A row moves only when out of place: moving it would take
+    // the keyboard focus out of it at every poll.
+    let at: ChildNode | null = tbody.firstChild;
+    for (const j of jobs) {
+      const tr = rows.get(j.id)!.tr;
+      if (tr === at) at = at.nextSibling;
+      else tbody.insertBefore(tr, at);
+    }
     message.className = 'muted';
     message.textContent = jobs.length === 0 ? (status === null ? 'No jobs yet: submit one.' : `No ${status} jobs.`) : '';
+    older.hidden = !loaded.hasOlder;
+    const what = `${status ?? ''} ${jobs.length === 1 ? 'job' : 'jobs'}`.trim();
+    shown.className = olderError === null ? 'muted' : 'error';
+    shown.textContent = olderError ?? (loaded.hasOlder ? `Showing the newest ${jobs.length} ${what}.` : jobs.length > 1 ? `All ${jobs.length} ${what} shown.` : '');
+    more.hidden = older.hidden && shown.textContent === '';
     updateCompare();
     followRunning(jobs);
   }
@@ -135,9 +158,34 @@ export function jobsView(session: Session, params: URLSearchParams): View {
     }
   }
 
+  async function loadOlder(): Promise<void> {
+    // aria-disabled rather than disabled: a disabled button would lose the keyboard focus.
+    if (older.getAttribute('aria-disabled') === 'true') return;
+    older.setAttribute('aria-disabled', 'true');
+    older.textContent = 'Loading older jobs…';
+    try {
+      const page = await loaded.loadOlder();
+      if (stop.signal.aborted) return;
+      const focused = document.activeElement === older;
+      olderError = null;
+      render(loaded.items);
+      // At the end the button goes: put the keyboard where the new rows begin rather than nowhere.
+      const first = page[0];
+      if (focused && older.hidden && first !== undefined) rows.get(first.id)?.link.focus();
+    } catch (err) {
+      if (stop.signal.aborted || isAbort(err)) return;
+      olderError = `Could not load older jobs: ${errorText(err)}`;
+      render(loaded.items);
+    } finally {
+      older.removeAttribute('aria-disabled');
+      older.textContent = 'Load older jobs';
+    }
+  }
+
   async function poll(): Promise<void> {
     try {
-      render(await recentJobs(session, status));
+      await loaded.refresh();
+      if (!stop.signal.aborted) render(loaded.items);
     } catch (err) {
       if (stop.signal.aborted || isAbort(err)) return;
       message.textContent = `Could not list jobs: ${errorText(err)}`;
