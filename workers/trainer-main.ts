@@ -11,6 +11,7 @@ import { trainerContext } from './context.js';
 import { preloadDatasets } from './preload.js';
 import processTrainJob from './processor.js';
 import type { FromTrainer, ToTrainer } from './trainer-messages.js';
+import { warmUpTraining } from './warm-up.js';
 
 process.on('disconnect', () => process.exit(1));
 // The worker may have died while this module's imports loaded, before there was a listener (a
@@ -52,6 +53,11 @@ process.on('message', (message: ToTrainer) => {
       .then(async (ctx) => {
         const loaded = await preloadDatasets(ctx.store, message.datasets, message.maxBytes);
         ctx.logger.info({ ...loaded, ms: Math.round(performance.now() - at) }, 'spare trainer preloaded datasets');
+        // Then, still waiting, compile the training code a job runs (workers/warm-up.ts).
+        if (started) return;
+        const warmAt = performance.now();
+        await warmUpTraining(trainingKernels());
+        ctx.logger.debug({ ms: Math.round(performance.now() - warmAt) }, 'spare trainer warmed up');
       })
       .catch(() => undefined);
     return;
