@@ -56,8 +56,8 @@ process.on('message', (message: ToTrainer) => {
         // Then, still waiting, compile the training code a job runs (workers/warm-up.ts).
         if (started) return;
         const warmAt = performance.now();
-        await warmUpTraining(trainingKernels());
-        ctx.logger.debug({ ms: Math.round(performance.now() - warmAt) }, 'spare trainer warmed up');
+        const ok = await warmUpTraining(trainingKernels());
+        ctx.logger.info({ ok, ms: Math.round(performance.now() - warmAt) }, 'spare trainer warmed up');
       })
       .catch(() => undefined);
     return;

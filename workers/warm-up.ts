@@ -32,15 +32,17 @@ function warmUpConfig(): TrainConfig {
   };
 }
 
-/** Runs the warm-up; resolves when done (a few milliseconds of work once compiled). Never throws. */
-export async function warmUpTraining(kernels: Kernels): Promise<void> {
+/** Runs the warm-up; resolves with whether it trained to the end. Never throws. */
+export async function warmUpTraining(kernels: Kernels): Promise<boolean> {
   try {
     const x = new Uint8Array(ROWS * FEATURES);
     for (let i = 0; i < x.length; i++) x[i] = (i * 37) & 255;
     const y = Float32Array.from({ length: ROWS }, (_, r) => r % CLASSES);
     const { train: rows, validation } = splitHoldout({ x, y, n: ROWS, features: FEATURES, targetWidth: 1 }, 0.25, 1, true);
-    await train(warmUpConfig(), { train: rows, validation }, { onBest: () => undefined, shouldStop: () => false }, { kernels });
+    const result = await train(warmUpConfig(), { train: rows, validation }, { onBest: () => undefined, shouldStop: () => false }, { kernels });
+    return result.reason === 'max_epochs';
   } catch {
     // A warm-up that fails costs the job nothing but the compile time it would have saved.
+    return false;
   }
 }

@@ -20,6 +20,7 @@ interface LogLine {
   startMs?: number;
   loadMs?: number;
   datasets?: string[];
+  ok?: boolean;
   epochs?: number;
   trainMs?: number;
   trainCpuMs?: number;
@@ -91,13 +92,15 @@ async function run(dataset: string): Promise<{ id: string; metrics: unknown[] }>
 }
 
 describe('spare trainer', () => {
-  it('preloads the last job\'s dataset; the next job takes it and trains to the same bytes', async () => {
+  it('preloads the last job\'s dataset and warms up; the next job takes it and trains to the same bytes', async () => {
     const w = await stack.startWorker();
     const dataset = await uploadIdx();
     const first = await run(dataset);
     expect((await waitForLog(w, (l) => l.msg === 'trainer started' && l.jobId === first.id)).spare).toBe(false);
     const preloaded = await waitForLog(w, (l) => l.msg === 'spare trainer preloaded datasets');
     expect(preloaded.datasets).toEqual([dataset]);
+    // Then it compiles the training code on a tiny run (workers/warm-up.ts); the job below still trains to the first one's bytes.
+    expect((await waitForLog(w, (l) => l.msg === 'spare trainer warmed up')).ok).toBe(true);
 
     const second = await run(dataset);
     const started = await waitForLog(w, (l) => l.msg === 'trainer started' && l.jobId === second.id);
