@@ -156,20 +156,32 @@ static void block_exps(exps_fn exps, const float *Z, size_t rows, size_t cols, d
   exps(e, e, rows * cols);
 }
 
-void softmax_rows(const float *Z, float *A, size_t rows, size_t cols, int vector) {
+// A = row-wise softmax of Z; with max and sum (rows ≤ BLOCK then), each row's maximum and sum of exps too.
+static void softmax_block(const float *Z, float *A, size_t rows, size_t cols, int vector, double *max, double *sum) {
   exps_fn exps = vector && cols <= BLOCK ? vector_exps() : NULL;
   if (exps == NULL) {
-    for (size_t r = 0; r < rows; r++) normalize_row(Z + r * cols, row_max(Z + r * cols, cols), NULL, A + r * cols, cols);
+    for (size_t r = 0; r < rows; r++) {
+      double m = row_max(Z + r * cols, cols);
+      double s = normalize_row(Z + r * cols, m, NULL, A + r * cols, cols);
+      if (max != NULL) max[r] = m, sum[r] = s;
+    }
     return;
   }
   double e[BLOCK] __attribute__((aligned(64)));
-  double max[BLOCK];
+  double m[BLOCK];
   size_t per = BLOCK / cols;
   for (size_t r0 = 0; r0 < rows; r0 += per) {
     size_t nr = rows - r0 < per ? rows - r0 : per;
-    block_exps(exps, Z + r0 * cols, nr, cols, max, e);
-    for (size_t r = 0; r < nr; r++) normalize_row(NULL, 0, e + r * cols, A + (r0 + r) * cols, cols);
+    block_exps(exps, Z + r0 * cols, nr, cols, m, e);
+    for (size_t r = 0; r < nr; r++) {
+      double s = normalize_row(NULL, 0, e + r * cols, A + (r0 + r) * cols, cols);
+      if (max != NULL) max[r0 + r] = m[r], sum[r0 + r] = s;
+    }
   }
+}
+
+void softmax_rows(const float *Z, float *A, size_t rows, size_t cols, int vector) {
+  softmax_block(Z, A, rows, cols, vector, NULL, NULL);
 }
 
 // The loss and gradient of one row whose probabilities p are written and whose exps summed to sum:
@@ -191,28 +203,14 @@ static inline int ce_row(const float *z, double max, double sum, float label, co
 long softmax_ce_labels(const float *Z, const float *labels, float *P, float *dZ, size_t rows, size_t cols, double *total,
                        int vector) {
   double scale = 1 / (double)rows;
-  double sum = 0;
+  double max[BLOCK], sum[BLOCK];
   *total = 0;
-  exps_fn exps = vector && cols <= BLOCK ? vector_exps() : NULL;
-  if (exps == NULL) {
-    for (size_t r = 0; r < rows; r++) {
-      const float *z = Z + r * cols;
-      double max = row_max(z, cols);
-      sum = normalize_row(z, max, NULL, P + r * cols, cols);
-      if (!ce_row(z, max, sum, labels[r], P + r * cols, dZ ? dZ + r * cols : NULL, cols, scale, total)) return (long)r;
-    }
-    return -1;
-  }
-  double e[BLOCK] __attribute__((aligned(64)));
-  double max[BLOCK];
-  size_t per = BLOCK / cols;
-  for (size_t r0 = 0; r0 < rows; r0 += per) {
-    size_t nr = rows - r0 < per ? rows - r0 : per;
-    block_exps(exps, Z + r0 * cols, nr, cols, max, e);
+  for (size_t r0 = 0; r0 < rows; r0 += BLOCK) {
+    size_t nr = rows - r0 < BLOCK ? rows - r0 : BLOCK;
+    softmax_block(Z + r0 * cols, P + r0 * cols, nr, cols, vector, max, sum);
     for (size_t r = 0; r < nr; r++) {
       size_t row = r0 + r;
-      sum = normalize_row(NULL, 0, e + r * cols, P + row * cols, cols);
-      if (!ce_row(Z + row * cols, max[r], sum, labels[row], P + row * cols, dZ ? dZ + row * cols : NULL, cols, scale, total))
+      if (!ce_row(Z + row * cols, max[r], sum[r], labels[row], P + row * cols, dZ ? dZ + row * cols : NULL, cols, scale, total))
         return (long)row;
     }
   }

@@ -9,7 +9,7 @@ int softmax_ce_available(void);
 void softmax_rows(const float *Z, float *A, size_t rows, size_t cols, int vector);
 // Softmax cross-entropy of logits Z [rows × cols] against class labels: P = softmax(Z), dZ (NULL:
 // not computed) = (P − one-hot(label)) / rows, *total = Σ_r (log Σ_j exp Z[r,j] − Z[r,label]).
-// Returns -1, or the first row whose label is not an integer in [0, cols) (rows after it untouched).
+// Returns -1, or the first row whose label is not an integer in [0, cols) (then P and dZ are not promised).
 long softmax_ce_labels(const float *Z, const float *labels, float *P, float *dZ, size_t rows, size_t cols, double *total,
                        int vector);
 // y = exp(x) through the vector exp of `lanes` doubles (tests); 0 when this CPU has no such width.
