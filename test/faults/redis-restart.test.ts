@@ -72,12 +72,15 @@ describe.each(cases)('Redis crashed and restarted during training: $name', ({ lo
 
     const cpu = sampleCpu([a.pid, b.pid], 500);
     const done = await waitForStatus(stack.api, job.id, ['completed'], 120_000);
-    // One trainer at a time: the workers never both burn a core (one short overlap allowed for a
-    // hand-over caught mid-interval).
+    // One trainer at a time: the workers never both burn a core for long. Short overlaps are
+    // allowed: when the job moves, the worker it left starts a spare trainer (a process start, the
+    // kernels' self-check, a dataset preload and a warm-up run: about a second of a core) while the
+    // other trains. Two attempts training together would overlap for the rest of an epoch or more,
+    // and the stream's order check below catches any record such an attempt wrote.
     const samples = cpu.stop();
     expect(samples.some(([x = 0, y = 0]) => x > 0.3 || y > 0.3), `the sampler sees a training worker busy: ${JSON.stringify(samples)}\n${a.tail(60)}\n${b.tail(60)}`).toBe(true);
     const both = samples.filter(([x = 0, y = 0]) => x > 0.5 && y > 0.5);
-    expect(both.length, `intervals with both workers busy: ${JSON.stringify(both)}`).toBeLessThanOrEqual(1);
+    expect(both.length, `intervals (500 ms) with both workers busy: ${JSON.stringify(both)}`).toBeLessThanOrEqual(4);
     expect(done.reason).toBe('max_epochs');
     // Nobody had to be restarted: the same three processes served throughout.
     for (const p of [stack.apiProcess, a, b]) expect(p.alive(), p.tail()).toBe(true);
