@@ -68,6 +68,8 @@ export function serviceEnv(o: ServiceOptions): Record<string, string> {
     BACKOFF_MS: '200',
     RATE_LIMIT_MAX: '10000000',
     MAX_QUEUED_JOBS_PER_TENANT: '100000',
+    // The AWS SDK's notice that its 2027 releases need Node 22: once per process, noise in test output.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...testStorageEnv(o.prefix),
     ...o.env,
   };
