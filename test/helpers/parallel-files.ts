@@ -1,8 +1,8 @@
 // The test files that may run two at a time (`vitest.parallel.config.ts`): what they assert holds
 // with another test file busy on the second core (results, stored state, memory, generous bounds
 // such as a cancel within 2 s). The files that measure latency, CPU shares or a warm start, and the
-// browser and terminal tests, run one at a time (`vitest.config.ts`). On CI's 2-core machine this
-// takes `npm test` from about 8.5 to 6 minutes.
+// browser and terminal tests, run one at a time (`vitest.serial.config.ts`). On CI's 2-core machine
+// this takes `npm test` from about 8.5 to 6.5 minutes.
 export const parallelFiles = [
   'test/core/**/*.test.ts',
   'test/data/**/*.test.ts',
