@@ -1,7 +1,7 @@
 // The S3-compatible driver (AWS S3, MinIO, Ceph, GCS's and Azure's S3 interfaces): objects under
 // `prefix` in one bucket. A write goes to a temporary key first, is copied to its final key and
-// the copy checked (size and ETag) before the temporary one is removed: a reader sees the old
-// object or all of the new one. A store that keeps failing past the SDK's retries, or answers
+// the copy checked (its ETag against the body's MD5, or its size) before the temporary one is
+// removed: a reader sees the old object or all of the new one. A store that keeps failing past the SDK's retries, or answers
 // slower than S3_REQUEST_TIMEOUT_MS, is a StorageUnavailableError.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -28,6 +28,11 @@ type S3Settings = Extract<StorageSettings, { kind: 's3' }>;
 
 /** S3's limit for one CopyObject; larger objects are uploaded straight to their final key (multipart completion is atomic too). */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
+
+/** An ETag that is a quoted MD5 hex digest (a single-part object), not a multipart or KMS one. */
+function isPlainMd5(etag: string): boolean {
+  return /^"[0-9a-f]{32}"$/.test(etag);
+}
 /** Multipart upload parts for putFile (S3's minimum is 5 MiB). */
 const PART_BYTES = 8 * 1024 * 1024;
 /** When the temporary object of an aborted put is deleted again (ms after the abort). */
@@ -114,17 +119,33 @@ export class S3Storage implements Storage {
     }
   }
 
-  /** Copies the written temporary object to its final key and checks the copy; removes the temporary one in any case. */
-  private async publish(tmp: string, full: string, size: number): Promise<void> {
+  /**
+   * Copies the written temporary object to its final key and checks the copy; removes the temporary
+   * one in any case. `written` is what the write itself proved (a single PutObject with Content-MD5
+   * and Content-Length: the server refused anything else); without it the temporary object is read
+   * back first (HeadObject). The copy's ETag is compared with the original's when both are plain MD5
+   * hashes; otherwise (a multipart original) the copy is read back for its size.
+   */
+  private async publish(tmp: string, full: string, size: number, written: { etag: string } | null): Promise<void> {
     const operation = `writing ${full}`;
     try {
-      const written = await this.head(tmp);
-      if (written === null || written.size !== size) throw new StorageUnavailableError(operation, `the temporary object holds ${written?.size ?? 'no'} bytes, not ${size}`);
+      let etag = written?.etag ?? null;
+      if (etag === null) {
+        const head = await this.head(tmp);
+        if (head === null || head.size !== size) throw new StorageUnavailableError(operation, `the temporary object holds ${head?.size ?? 'no'} bytes, not ${size}`);
+        etag = head.etag;
+      }
       if (size <= MAX_COPY_BYTES) {
-        await this.call(operation, () => this.client.send(new CopyObjectCommand({ Bucket: this.s.bucket, Key: full, CopySource: `${this.s.bucket}/${encodeURIComponent(tmp).replace(/%2F/g, '/')}` })));
-        const final = await this.head(full);
-        if (final === null || final.size !== size || (written.etag !== '' && final.etag !== '' && final.etag !== written.etag && !written.etag.includes('-'))) {
-          throw new StorageUnavailableError(operation, `the copy under the final key does not match what was written (${final?.size ?? 'no'} bytes)`);
+        const source = etag;
+        const copied = await this.call(operation, () =>
+          this.client.send(new CopyObjectCommand({ Bucket: this.s.bucket, Key: full, CopySource: `${this.s.bucket}/${encodeURIComponent(tmp).replace(/%2F/g, '/')}` })),
+        );
+        const copyEtag = copied.CopyObjectResult?.ETag ?? '';
+        if (isPlainMd5(source) && isPlainMd5(copyEtag)) {
+          if (copyEtag !== source) throw new StorageUnavailableError(operation, `the copy under the final key has ETag ${copyEtag}, not ${source}`);
+        } else {
+          const final = await this.head(full);
+          if (final === null || final.size !== size) throw new StorageUnavailableError(operation, `the copy under the final key does not match what was written (${final?.size ?? 'no'} bytes)`);
         }
       }
     } finally {
@@ -139,11 +160,17 @@ export class S3Storage implements Storage {
   async put(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     const full = this.full(key);
     const tmp = temporaryKey(full, randomBytes(6).toString('hex'));
-    const md5 = createHash('md5').update(bytes).digest('base64');
+    const md5 = createHash('md5').update(bytes);
+    let etag: string;
     try {
       // Content-MD5: the server refuses a body that arrived damaged.
-      const put = new PutObjectCommand({ Bucket: this.s.bucket, Key: tmp, Body: bytes, ContentLength: bytes.byteLength, ContentMD5: md5 });
-      await this.call(`writing ${full}`, () => this.client.send(put, { abortSignal: signal }));
+      const put = new PutObjectCommand({ Bucket: this.s.bucket, Key: tmp, Body: bytes, ContentLength: bytes.byteLength, ContentMD5: md5.copy().digest('base64') });
+      const out = await this.call(`writing ${full}`, () => this.client.send(put, { abortSignal: signal }));
+      // A plain PutObject's ETag is the body's MD5 (unless the bucket encrypts with KMS keys, whose
+      // ETags are opaque): the copy is then checked against the body itself.
+      etag = out.ETag ?? '';
+      const hex = `"${md5.digest('hex')}"`;
+      if (isPlainMd5(etag) && etag !== hex) throw new StorageUnavailableError(`writing ${full}`, `the server stored ETag ${etag} for a body whose MD5 is ${hex}`);
       // Aborted once the temporary object is whole: it is not copied to the key.
       if (signal?.aborted === true) throw abortedWrite(key);
     } catch (err) {
@@ -157,7 +184,7 @@ export class S3Storage implements Storage {
       }
       throw err;
     }
-    await this.publish(tmp, full, bytes.byteLength);
+    await this.publish(tmp, full, bytes.byteLength, { etag });
   }
 
   async putFile(key: string, file: string): Promise<void> {
@@ -172,7 +199,7 @@ export class S3Storage implements Storage {
       if (!direct) await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: target })).catch(() => undefined);
       throw err;
     }
-    if (!direct) await this.publish(target, full, size);
+    if (!direct) await this.publish(target, full, size, null);
   }
 
   async putStream(key: string, source: Readable): Promise<void> {

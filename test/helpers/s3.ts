@@ -18,6 +18,8 @@ export interface S3Server extends S3Bucket {
   env(prefix: string): Record<string, string>;
   /** Every key in the bucket under `prefix`. */
   keys(prefix: string): Promise<string[]>;
+  /** Every request the server has received so far (method and path), oldest first. */
+  requests: { method: string; path: string }[];
   close(): Promise<void>;
 }
 
@@ -70,6 +72,10 @@ export async function startS3Server(address = '127.0.0.1', port = 0): Promise<S3
   const directory = mkdtempSync(path.join(os.tmpdir(), 'traind-s3rver-'));
   const server = new S3rver({ address, port, silent: true, directory });
   const info = (await server.run()) as { address: string; port: number };
+  const requests: { method: string; path: string }[] = [];
+  (server as unknown as { httpServer: import('node:http').Server }).httpServer.on('request', (req: import('node:http').IncomingMessage) => {
+    requests.push({ method: req.method ?? '', path: req.url ?? '' });
+  });
   const endpoint = `http://${address}:${info.port}`;
   const client = s3Client(endpoint);
   const bucket = `traind-test-${process.pid}-${Date.now().toString(36)}`;
@@ -80,6 +86,7 @@ export async function startS3Server(address = '127.0.0.1', port = 0): Promise<S3
     client,
     env: (prefix) => s3Env({ endpoint, bucket }, prefix),
     keys: (prefix) => listKeys(client, bucket, prefix),
+    requests,
     async close() {
       client.destroy();
       await server.close();

@@ -41,6 +41,23 @@ describe('S3 driver', () => {
     expect(await s3.keys(`${prefix}/tidy/`)).toEqual([`${prefix}/tidy/jobs/x/epoch-1.safetensors`]);
   });
 
+  it('puts an object in three requests: the temporary key, the server-side copy, the delete', async () => {
+    const storage = new S3Storage(settings(s3.env(`${prefix}/count`)));
+    await storage.put('jobs/y/resume.safetensors', Buffer.from('first'));
+    const from = s3.requests.length;
+    await storage.put('jobs/y/resume.safetensors', Buffer.from('second, longer'));
+    const seen = s3.requests.slice(from).map((r) => `${r.method} ${decodeURIComponent(r.path.split('?')[0] ?? '')}`);
+    // The body's MD5 (Content-MD5, and the ETag PutObject answers) and the copy's ETag stand in for
+    // reading either object back (it was five: two HeadObjects more).
+    const key = `/${s3.bucket}/${prefix}/count/jobs/y/resume.safetensors`;
+    expect(seen).toHaveLength(3);
+    expect(seen[0]).toMatch(new RegExp(`^PUT ${key}\\..+\\.tmp$`));
+    expect(seen[1]).toBe(`PUT ${key}`);
+    expect(seen[2]).toBe(seen[0]?.replace(/^PUT/, 'DELETE'));
+    expect((await storage.get('jobs/y/resume.safetensors'))?.toString()).toBe('second, longer');
+    expect(await s3.keys(`${prefix}/count/`)).toEqual([`${prefix}/count/jobs/y/resume.safetensors`]);
+  });
+
   it('reads the configuration: bucket, prefix, path-style with an endpoint, keys set together', () => {
     const s = settings({ ...s3.env('a/b/'), S3_REQUEST_TIMEOUT_MS: '1500', S3_MAX_ATTEMPTS: '2' });
     expect(s).toMatchObject({ bucket: s3.bucket, prefix: 'a/b/', endpoint: s3.endpoint, forcePathStyle: true, requestTimeoutMs: 1500, maxAttempts: 2 });
