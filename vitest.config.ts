@@ -8,8 +8,6 @@ export default defineConfig({
     exclude: ['test/faults/**', 'node_modules/**', 'dist/**'],
     // TRAIND_TEST_STORAGE=s3: one s3rver for the run, and every service the helpers start keeps its objects there.
     globalSetup: ['test/helpers/storage-setup.ts'],
-    // The AWS SDK's notice that its 2027 releases need Node 22, once per process the tests start: noise here.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: integration tests start worker processes, so files run one at a time.

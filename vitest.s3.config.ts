@@ -34,8 +34,6 @@ export default defineConfig({
       ),
     ],
     globalSetup: ['test/helpers/storage-setup.ts'],
-    // The AWS SDK's notice that its 2027 releases need Node 22, once per process the tests start: noise here.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     testTimeout: 180_000,
     hookTimeout: 60_000,
     fileParallelism: false,

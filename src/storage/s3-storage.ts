@@ -1,8 +1,8 @@
 // The S3-compatible driver (AWS S3, MinIO, Ceph, GCS's and Azure's S3 interfaces): objects under
 // `prefix` in one bucket. A write goes to a temporary key first, is copied to its final key and
 // the copy checked (its ETag against the body's MD5, or its size) before the temporary one is
-// removed: a reader sees the old object or all of the new one. A store that keeps failing past the SDK's retries, or answers
-// slower than S3_REQUEST_TIMEOUT_MS, is a StorageUnavailableError.
+// removed: a reader sees the old object or all of the new one. A store that keeps failing past the
+// SDK's retries, or answers slower than S3_REQUEST_TIMEOUT_MS, is a StorageUnavailableError.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
@@ -28,11 +28,6 @@ type S3Settings = Extract<StorageSettings, { kind: 's3' }>;
 
 /** S3's limit for one CopyObject; larger objects are uploaded straight to their final key (multipart completion is atomic too). */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
-
-/** An ETag that is a quoted MD5 hex digest (a single-part object), not a multipart or KMS one. */
-function isPlainMd5(etag: string): boolean {
-  return /^"[0-9a-f]{32}"$/.test(etag);
-}
 /** Multipart upload parts for putFile (S3's minimum is 5 MiB). */
 const PART_BYTES = 8 * 1024 * 1024;
 /** When the temporary object of an aborted put is deleted again (ms after the abort). */
@@ -67,6 +62,11 @@ export function s3ClientConfig(s: S3Settings): S3ClientConfig {
     // A slow answer is an error (and retried), not the SDK's default warning and an open-ended wait.
     requestHandler: { requestTimeout: s.requestTimeoutMs, connectionTimeout: Math.min(s.requestTimeoutMs, 10_000), throwOnRequestTimeout: true },
   };
+}
+
+/** An ETag that is a quoted MD5 hex digest (a single-part object), not a multipart or KMS one. */
+function isPlainMd5(etag: string): boolean {
+  return /^"[0-9a-f]{32}"$/.test(etag);
 }
 
 export class S3Storage implements Storage {

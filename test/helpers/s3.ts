@@ -1,5 +1,6 @@
 // A real S3-compatible server on loopback for tests (s3rver, started in the test process, files in
 // a temporary directory), a bucket of its own, and the env that points the service at it.
+import type { IncomingMessage, Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -73,7 +74,7 @@ export async function startS3Server(address = '127.0.0.1', port = 0): Promise<S3
   const server = new S3rver({ address, port, silent: true, directory });
   const info = (await server.run()) as { address: string; port: number };
   const requests: { method: string; path: string }[] = [];
-  (server as unknown as { httpServer: import('node:http').Server }).httpServer.on('request', (req: import('node:http').IncomingMessage) => {
+  (server as unknown as { httpServer: Server }).httpServer.on('request', (req: IncomingMessage) => {
     requests.push({ method: req.method ?? '', path: req.url ?? '' });
   });
   const endpoint = `http://${address}:${info.port}`;

@@ -12,14 +12,15 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  // The AWS SDK's notice that its 2027 releases need Node 22, once per process: noise in test output.
+  // Set here, before vitest starts its workers, so that every test process inherits it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const kind = process.env.TRAIND_TEST_STORAGE ?? 'local';
   if (kind !== 'local' && kind !== 's3') throw new Error(`TRAIND_TEST_STORAGE: "${kind}" is neither local nor s3`);
   if (kind === 'local') {
     project.provide('testS3', null);
     return undefined;
   }
-  // The AWS SDK's notice that its 2027 releases need Node 22 (the configs set it for the test files).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const s3 = await startS3Server();
   project.provide('testS3', { endpoint: s3.endpoint, bucket: s3.bucket });
   return () => s3.close();
