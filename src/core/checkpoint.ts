@@ -179,6 +179,12 @@ export function predict(ckpt: Checkpoint, x: Float32Array, n: number): { outputs
   }
   const outputs = new Float32Array(n * O);
   const inference = inferenceOf(ckpt.model);
+  const softmax = ckpt.config.loss.type === 'softmax_cross_entropy';
+  if (n > 0 && inference.runAll(input, n, outputs, softmax)) {
+    // Straight into the outputs; the other losses' transforms (sigmoid, identity) work in place.
+    if (!softmax) outputTransform(ckpt.config.loss, outputs, outputs, n, O);
+    return { outputs, width: O, task: ckpt.task };
+  }
   for (let start = 0; start < n; start += PREDICT_CHUNK) {
     const B = Math.min(PREDICT_CHUNK, n - start);
     const out = inference.run(input.subarray(start * I, (start + B) * I), B);

@@ -4,6 +4,7 @@
 // a multiple of a vector or a packed block, row counts below and across a register tile and split
 // across threads, no bias, activations fused and not, dropout, and non-finite inputs.
 import { describe, expect, it } from 'vitest';
+import { softmaxRows } from '../../src/core/activations.js';
 import { checkpointBytes, loadCheckpoint, predict } from '../../src/core/checkpoint.js';
 import { inferenceOf } from '../../src/core/inference.js';
 import type { Kernels } from '../../src/core/kernels/kernels.js';
@@ -113,4 +114,40 @@ describe('inference bounds', () => {
     expect(() => inference.run(new Float32Array(9 * 300), 9)).toThrow(/batch of 9 rows outside \[1, 8\]/);
     expect(() => inference.run(new Float32Array(299), 1)).toThrow(/fewer than 1 rows × 300/);
   });
+});
+
+// runAll (predict's path): the whole network over any number of rows in one backend call, the hidden
+// activations of a few rows at a time kept in a thread's scratch. Its outputs must be run()'s, then
+// the TypeScript softmax, bit for bit; a hidden layer of 4,000 units makes the chunks shorter than
+// usual (the scratch holds two chunks of the widest layer).
+const RUN_ALL_CASES: Case[] = [...CASES, { inputs: 20, hidden: [4000], activation: 'relu', useBias: true }];
+
+describe.each([...forEachBackend(), ...narrowerNative].map((k) => [`${k.name} ${k.threads}T`, k] as const))('runAll on %s', (_name, kernels) => {
+  it.each(RUN_ALL_CASES.map((c) => [`${c.inputs}-${c.hidden.join('-')}-10 ${c.activation}${c.useBias ? '' : ' no bias'}${c.dropout === true ? ' dropout' : ''}`, c] as const))(
+    'gives run() bits, then the softmax, for %s',
+    (_label, c) => {
+      const loss = { type: 'softmax_cross_entropy' } as const;
+      const model = createModel(layersOf(c), c.inputs, loss, createRng(3), kernels, MAX_ROWS);
+      const reference = createModel(layersOf(c), c.inputs, loss, createRng(3), kernels, MAX_ROWS);
+      const inference = inferenceOf(model);
+      const supported = kernels.inferNetwork !== undefined && (c.activation === 'relu' || c.activation === 'linear');
+      for (const n of [1, 5, 13, 64, 1000]) {
+        const x = inputs(n, c.inputs);
+        const logits = new Float32Array(n * 10);
+        const probabilities = new Float32Array(n * 10);
+        for (let start = 0; start < n; start += MAX_ROWS) {
+          const B = Math.min(MAX_ROWS, n - start);
+          const out = inferenceOf(reference).run(x.subarray(start * c.inputs), B);
+          logits.set(out.subarray(0, B * 10), start * 10);
+          softmaxRows(out, probabilities.subarray(start * 10), B, 10);
+        }
+        for (const [softmax, want] of [[false, logits], [true, probabilities]] as const) {
+          const got = new Float32Array(n * 10).fill(-1);
+          expect(inference.runAll(x, n, got, softmax), `${n} rows`).toBe(supported);
+          if (supported) expect(new Uint32Array(got.buffer), `${n} rows, softmax ${softmax}`).toEqual(new Uint32Array(want.buffer));
+          else expect(got.every((v) => v === -1)).toBe(true);
+        }
+      }
+    },
+  );
 });

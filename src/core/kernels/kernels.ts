@@ -63,6 +63,12 @@ export interface Kernels {
   packDense?(W: Float32Array, O: number, I: number): PackedDense;
   /** Z[B×O] = X[B×I]·Wᵀ + b (b null: none), then ReLU when `relu`. */
   denseInfer?(packed: PackedDense, X: Float32Array, B: number, b: Float32Array | null, relu: boolean, Z: Float32Array): void;
+  /**
+   * out [B×O_last] = the dense layers in order applied to X [B×I_0], then the row-wise softmax when
+   * `softmax`: the bits of denseInfer layer by layer, then softmaxRows, in one call (each row's hidden
+   * activations stay in the thread's cache). false, with nothing written, when it cannot promise them.
+   */
+  inferNetwork?(layers: readonly NetworkLayer[], X: Float32Array, B: number, out: Float32Array, softmax: boolean): boolean;
   /** A = row-wise softmax of Z [rows × cols], softmaxRows' bits; false (nothing written) when it cannot promise them. */
   softmaxRows?(Z: Float32Array, A: Float32Array, rows: number, cols: number): boolean;
   /**
@@ -78,4 +84,11 @@ export interface Kernels {
 export interface PackedDense {
   readonly O: number;
   readonly I: number;
+}
+
+/** One layer of inferNetwork: packed weights, its bias (null: none), and whether ReLU follows. */
+export interface NetworkLayer {
+  readonly packed: PackedDense;
+  readonly bias: Float32Array | null;
+  readonly relu: boolean;
 }

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { GemmArgs, Kernels, PackedDense } from './kernels.js';
+import type { GemmArgs, Kernels, NetworkLayer, PackedDense } from './kernels.js';
 
 interface NativeAddon {
   isa(): string;
@@ -40,6 +40,7 @@ interface NativeAddon {
   gatherByteRows(pool: object, src: Uint8Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
   packDense(pool: object, W: Float32Array, O: number, I: number): object;
   denseInfer(pool: object, packed: object, X: Float32Array, B: number, b: Float32Array | null, relu: boolean, Z: Float32Array): void;
+  inferNetwork(pool: object, packed: object[], biases: (Float32Array | null)[], relu: boolean[], X: Float32Array, B: number, out: Float32Array, softmax: boolean): boolean;
   softmaxAvailable(): boolean;
   softmaxRows(Z: Float32Array, A: Float32Array, rows: number, cols: number, scalar?: boolean): void;
   softmaxCrossEntropyAvailable(): boolean;
@@ -176,6 +177,17 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
     gatherByteRows: (src, width, order, start, count, dst) => native.gatherByteRows(pool, src, width, order, start, count, dst),
     packDense: (W, O, I): NativePacked => ({ O, I, handle: native.packDense(pool, W, O, I) }),
     denseInfer: (packed, X, B, b, relu, Z) => native.denseInfer(pool, (packed as NativePacked).handle, X, B, b, relu, Z),
+    inferNetwork: (layers: readonly NetworkLayer[], X, B, out, softmax) =>
+      native.inferNetwork(
+        pool,
+        layers.map((l) => (l.packed as NativePacked).handle),
+        layers.map((l) => l.bias),
+        layers.map((l) => l.relu),
+        X,
+        B,
+        out,
+        softmax,
+      ),
     softmaxRows(Z, A, rows, cols) {
       if (!softmax) return false;
       native.softmaxRows(Z, A, rows, cols);

@@ -93,9 +93,10 @@ typedef struct {
   double lr, momentum;
   int nesterov;
   const struct infer_job *infer;
+  const struct net_job *net;
 } task_t;
 
-enum { TASK_GEMM = 0, TASK_GATHER = 1, TASK_SGD = 2, TASK_GATHER_BYTES = 3, TASK_INFER = 4 };
+enum { TASK_GEMM = 0, TASK_GATHER = 1, TASK_SGD = 2, TASK_GATHER_BYTES = 3, TASK_INFER = 4, TASK_NETWORK = 5 };
 
 // A dense layer's inference over rows [0, B), split by rows across threads (the same bits either way).
 typedef struct infer_job {
@@ -104,6 +105,35 @@ typedef struct infer_job {
   int B, I, O, relu;
   float *Z;
 } infer_job_t;
+
+// A whole network's inference (inferNetwork): chunk c is rows [c·rowsPerChunk, …) taken through every
+// layer in turn, the hidden activations in the thread's own scratch (a few KiB per row, so they stay
+// in L1/L2), then the softmax. No thread waits for another between layers, and every row's outputs
+// are those of the layer-by-layer path (rows never mix; see infer.c).
+#define NETWORK_MAX_LAYERS 64
+typedef struct net_job {
+  const infer_isa_t *isa;
+  int layers, B, rowsPerChunk, maxHidden, softmax;
+  const float *X;
+  float *out;
+  const float *P[NETWORK_MAX_LAYERS], *bias[NETWORK_MAX_LAYERS];
+  int I[NETWORK_MAX_LAYERS], O[NETWORK_MAX_LAYERS], relu[NETWORK_MAX_LAYERS];
+} net_job_t;
+
+static void run_network(const net_job_t *j, int c, float *work) {
+  int lo = c * j->rowsPerChunk, hi = lo + j->rowsPerChunk < j->B ? lo + j->rowsPerChunk : j->B;
+  if (lo >= hi) return;
+  int rows = hi - lo, last = j->layers - 1;
+  float *hidden[2] = {work, work + (size_t)j->rowsPerChunk * j->maxHidden};
+  float *out = j->out + (size_t)lo * j->O[last];
+  const float *in = j->X + (size_t)lo * j->I[0];
+  for (int l = 0; l <= last; l++) {
+    float *dst = l == last ? out : hidden[l & 1];
+    j->isa->dense(in, 0, rows, j->I[l], j->O[l], j->P[l], j->bias[l], j->relu[l], dst);
+    in = dst;
+  }
+  if (j->softmax) softmax_rows(out, out, (size_t)rows, (size_t)j->O[last], 1);
+}
 
 // Threads claim chunks of a GEMM from one atomic word, (generation << 40) | (chunks << 20) | next,
 // so a helper that wakes late finds nothing left and the caller has done the work itself: a busy
@@ -158,6 +188,10 @@ static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
     int lo, hi;
     share(j->B, 8, c, t->chunks, &lo, &hi);
     if (lo < hi) j->isa->dense(j->X, lo, hi, j->I, j->O, j->P, j->bias, j->relu, j->Z);
+    return;
+  }
+  if (t->kind == TASK_NETWORK) {
+    run_network(t->net, c, work);
     return;
   }
   if (t->kind == TASK_SGD) {
@@ -900,6 +934,108 @@ static napi_value js_dense_infer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// Rows per chunk of a network's inference: at most this many (the tile grids of infer.c divide it),
+// fewer when the thread's scratch cannot hold two chunks of the widest hidden layer.
+#define NETWORK_CHUNK_ROWS 48
+
+// inferNetwork(pool, packed[], biases[], relu[], X, B, out, softmax): out [B×O_last] = the dense layers
+// in order (layer l: packed[l], biases[l] or null, ReLU when relu[l]) applied to X [B×I_0], then the
+// row-wise softmax when softmax. The bits of denseInfer layer by layer, then softmaxRows. Returns false,
+// with nothing written, when it cannot promise them (no V8 exp for the softmax) or a hidden layer is
+// too wide for the scratch; the caller then goes layer by layer.
+static napi_value js_infer_network(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  pool_t *pl;
+  size_t B;
+  uint32_t layers, nb, nr;
+  bool softmax, isArray;
+  float *X, *out;
+  napi_value result;
+  CHECK(napi_get_value_external(env, a[0], (void **)&pl));
+  CHECK(napi_is_array(env, a[1], &isArray));
+  if (!isArray) {
+    napi_throw_type_error(env, NULL, "inferNetwork: packed must be an array");
+    return NULL;
+  }
+  CHECK(napi_get_array_length(env, a[1], &layers));
+  CHECK(napi_get_array_length(env, a[2], &nb));
+  CHECK(napi_get_array_length(env, a[3], &nr));
+  CHECK(napi_get_value_bool(env, a[7], &softmax));
+  if (layers < 1 || layers > NETWORK_MAX_LAYERS || nb != layers || nr != layers) {
+    napi_throw_range_error(env, NULL, "inferNetwork: 1 to 64 layers, with one bias and one relu flag each");
+    return NULL;
+  }
+  net_job_t job = {0}, *j = &job;
+  int isa = isa_index(pl);
+  j->isa = &INFER_ISAS[isa];
+  j->layers = (int)layers;
+  j->softmax = softmax;
+  for (uint32_t l = 0; l < layers; l++) {
+    napi_value v;
+    packed_t *p;
+    bool relu;
+    napi_valuetype bt;
+    if (napi_get_element(env, a[1], l, &v) != napi_ok || napi_get_value_external(env, v, (void **)&p) != napi_ok ||
+        p->isa != isa || (l > 0 && p->I != j->O[l - 1])) {
+      napi_throw_range_error(env, NULL, "inferNetwork: layers packed for another instruction set, or widths that do not chain");
+      return NULL;
+    }
+    j->P[l] = p->data;
+    j->I[l] = p->I;
+    j->O[l] = p->O;
+    if (l + 1 < layers && p->O > j->maxHidden) j->maxHidden = p->O;
+    float *bias = NULL;
+    CHECK(napi_get_element(env, a[2], l, &v));
+    CHECK(napi_typeof(env, v, &bt));
+    if (bt != napi_null && !arg_f32(env, v, &bias, (size_t)p->O, "bias")) return NULL;
+    j->bias[l] = bias;
+    CHECK(napi_get_element(env, a[3], l, &v));
+    CHECK(napi_get_value_bool(env, v, &relu));
+    j->relu[l] = relu;
+  }
+  if (!arg_count(env, a[5], &B) || !arg_f32(env, a[4], &X, B * (size_t)j->I[0], "X") ||
+      !arg_f32(env, a[6], &out, B * (size_t)j->O[layers - 1], "out"))
+    return NULL;
+  // Two chunks of the widest hidden layer must fit the thread's scratch (its GEMM packing buffer).
+  size_t capacity = j->maxHidden == 0 ? NETWORK_CHUNK_ROWS : pl->isa.pack_floats() / (2 * (size_t)j->maxHidden);
+  int fits = capacity >= 1 && B <= 0x7fffffff && (!softmax || softmax_available());
+  CHECK(napi_get_boolean(env, fits, &result));
+  if (!fits || B == 0) return result;
+  j->X = X;
+  j->out = out;
+  j->B = (int)B;
+  int rows = capacity < NETWORK_CHUNK_ROWS ? (int)capacity : NETWORK_CHUNK_ROWS;
+  double macs = 0;
+  for (int l = 0; l < j->layers; l++) macs += (double)j->I[l] * j->O[l];
+  macs *= (double)B;
+  if (pl->threads > 1 && B >= 16 && macs >= MIN_PARALLEL_INFER_MACS) {
+    // A few chunks per thread, so a helper that starts late is made up for.
+    int even = (int)((B + (size_t)pl->threads * CHUNKS_PER_THREAD - 1) / ((size_t)pl->threads * CHUNKS_PER_THREAD));
+    j->rowsPerChunk = even < rows ? even : rows;
+    // The claim word counts at most CHUNK_MASK chunks: a larger B goes in passes.
+    size_t perPass = (size_t)CHUNK_MASK * j->rowsPerChunk;
+    for (size_t start = 0; start < B; start += perPass) {
+      net_job_t pass = *j;
+      size_t n = B - start < perPass ? B - start : perPass;
+      pass.X = X + start * j->I[0];
+      pass.out = out + start * j->O[layers - 1];
+      pass.B = (int)n;
+      task_t t = {0};
+      t.kind = TASK_NETWORK;
+      t.net = &pass;
+      t.chunks = (int)((n + j->rowsPerChunk - 1) / j->rowsPerChunk);
+      if (t.chunks >= 2)
+        pool_run(pl, t);
+      else
+        run_network(&pass, 0, pl->work[0]);
+    }
+  } else {
+    j->rowsPerChunk = rows;
+    for (int c = 0; (size_t)c * rows < B; c++) run_network(j, c, pl->work[0]);
+  }
+  return result;
+}
+
 // softmaxAvailable(): whether softmaxRows computes exactly what JavaScript would (see softmax.c).
 static napi_value js_softmax_available(napi_env env, napi_callback_info info) {
   (void)info;
@@ -1006,6 +1142,7 @@ NAPI_MODULE_INIT() {
       {"gatherByteRows", NULL, js_gather_byte_rows, NULL, NULL, NULL, napi_default, NULL},
       {"packDense", NULL, js_pack_dense, NULL, NULL, NULL, napi_default, NULL},
       {"denseInfer", NULL, js_dense_infer, NULL, NULL, NULL, napi_default, NULL},
+      {"inferNetwork", NULL, js_infer_network, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxAvailable", NULL, js_softmax_available, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxRows", NULL, js_softmax_rows, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxCrossEntropyAvailable", NULL, js_softmax_ce_available, NULL, NULL, NULL, napi_default, NULL},
