@@ -28,12 +28,13 @@ typedef struct {
   size_t (*pack_floats)(void);
   int (*mr)(void);
   int (*nr)(void);
+  int gather; // how gatherByteRows converts on this build (elementwise.h)
 } isa_t;
 
 static const isa_t ISAS[] = {
-    {"avx512", sgemm_range_avx512, sgemm_pack_floats_avx512, sgemm_mr_avx512, sgemm_nr_avx512},
-    {"avx2", sgemm_range_avx2, sgemm_pack_floats_avx2, sgemm_mr_avx2, sgemm_nr_avx2},
-    {"generic", sgemm_range_generic, sgemm_pack_floats_generic, sgemm_mr_generic, sgemm_nr_generic},
+    {"avx512", sgemm_range_avx512, sgemm_pack_floats_avx512, sgemm_mr_avx512, sgemm_nr_avx512, EW_GATHER_AVX512},
+    {"avx2", sgemm_range_avx2, sgemm_pack_floats_avx2, sgemm_mr_avx2, sgemm_nr_avx2, EW_GATHER_AVX2},
+    {"generic", sgemm_range_generic, sgemm_pack_floats_generic, sgemm_mr_generic, sgemm_nr_generic, EW_GATHER_DIVIDE},
 };
 #define N_ISAS 3
 
@@ -54,7 +55,7 @@ static const infer_isa_t INFER_ISAS[] = {
 static int isa_supported(int i) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (i == 0) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  if (i == 0) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
   if (i == 1) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return 1;
 #else
@@ -180,7 +181,7 @@ static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
   if (t->kind == TASK_GATHER_BYTES) {
     int lo, hi;
     share((int)t->count, 1, c, t->chunks, &lo, &hi);
-    ew_gather_byte_rows(t->bytes, t->width, t->order + lo, (size_t)(hi - lo), t->dst + (size_t)lo * t->width);
+    ew_gather_byte_rows(t->bytes, t->width, t->order + lo, (size_t)(hi - lo), t->dst + (size_t)lo * t->width, isa->gather);
     return;
   }
   if (t->kind == TASK_INFER) {
@@ -774,7 +775,7 @@ static napi_value js_gather_byte_rows(napi_env env, napi_callback_info info) {
     t.chunks = pl->threads * CHUNKS_PER_THREAD;
     pool_run(pl, t);
   } else {
-    ew_gather_byte_rows(src, width, order, count, dst);
+    ew_gather_byte_rows(src, width, order, count, dst, pl->isa.gather);
   }
   return NULL;
 }

@@ -13,6 +13,8 @@ void ew_tanh_backward(const float *A, const float *dA, float *dZ, size_t n);
 void ew_bias_gradient(const float *dZ, float *db, size_t B, size_t O);
 void ew_sgd_step(float *w, const float *g, float *buf, size_t n, double lr, double momentum, int nesterov);
 void ew_gather_rows(const float *src, size_t width, const int32_t *order, size_t count, float *dst);
-void ew_gather_byte_rows(const uint8_t *src, size_t width, const int32_t *order, size_t count, float *dst);
+// How ew_gather_byte_rows converts: the pool's build picks (the vector paths need FMA, see elementwise.c).
+enum { EW_GATHER_DIVIDE = 0, EW_GATHER_AVX2 = 1, EW_GATHER_AVX512 = 2 };
+void ew_gather_byte_rows(const uint8_t *src, size_t width, const int32_t *order, size_t count, float *dst, int how);
 
 #endif
