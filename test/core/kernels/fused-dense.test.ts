@@ -42,7 +42,9 @@ function withEdges(n: number, seed: number): Float32Array {
 }
 
 // [B, I, O]: single row; batch 32 (computed transposed on one thread); row and column counts off the
-// tile grid; I spanning several k blocks; the benchmark's batch 1024 layer (split across threads).
+// tile grid; I spanning several k blocks; the benchmark's batch 1024 layer (split across threads);
+// outputs fewer than the GEMM tile's columns (without ReLU these run on the inference kernel): the
+// benchmark's output layer, 17 outputs over uneven k blocks, and enough rows to split across threads.
 const shapes: [number, number, number][] = [
   [1, 5, 3],
   [32, 784, 128],
@@ -50,6 +52,9 @@ const shapes: [number, number, number][] = [
   [130, 784, 128],
   [7, 1000, 37],
   [1024, 784, 128],
+  [1024, 128, 10],
+  [33, 700, 17],
+  [4099, 300, 10],
 ];
 
 it('the native backend offers the fused dense passes when it loads', () => {
