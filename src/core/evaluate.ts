@@ -23,8 +23,8 @@ export function evaluate(run: TrainingRun, ds: Dataset, acc: MetricsAccumulator)
     const X = featureRows(ds.x, I, start, B, run.evalX);
     const Y = ds.y.subarray(start * T, (start + B) * T);
     const out = modelForward(model, X, B, false, run.position.rng);
-    const loss = lossAndGradient(config.loss, out, Y, pred, null, B, O, T, model.kernels);
-    accumulateMetrics(acc, loss, pred, Y, B, T);
+    const loss = lossAndGradient(config.loss, out, Y, pred, null, B, O, T, model.kernels, run.hits);
+    accumulateMetrics(acc, loss, pred, Y, B, T, run.hits[0]);
   }
   const result = finishMetrics(acc);
   result.loss += regularizationPenalty(model.params, config.regularization.l1, config.regularization.l2);

@@ -131,6 +131,8 @@ export function lossAndOutputs(
  * A training step's loss pass: the mean loss and the predictions (lossAndOutputs), and dOut as
  * lossBackward computes it from them, in one pass where the backend has softmax cross-entropy over
  * class labels (its bits are these functions'). With dOut null, only the loss and predictions (scoring).
+ * hits, when given: hits[0] = the rows whose predicted class is their label if that pass counted them
+ * (accumulateMetrics then need not), else NaN.
  */
 export function lossAndGradient(
   loss: LossConfig,
@@ -142,10 +144,13 @@ export function lossAndGradient(
   O: number,
   targetWidth: number,
   kernels: Kernels,
+  hits?: Float64Array,
 ): number {
+  if (hits !== undefined) hits[0] = NaN;
   if (loss.type === 'softmax_cross_entropy' && targetWidth === 1 && kernels.softmaxCrossEntropy !== undefined) {
-    const total = kernels.softmaxCrossEntropy(out, y, probs, dOut, B, O);
+    const total = kernels.softmaxCrossEntropy(out, y, probs, dOut, B, O, hits);
     if (total !== null) return total / B;
+    if (hits !== undefined) hits[0] = NaN;
   }
   const value = lossAndOutputs(loss, out, y, probs, B, O, targetWidth);
   if (dOut !== null) lossBackward(loss, out, y, dOut, B, O, targetWidth, probs);

@@ -91,6 +91,8 @@ function argmax(a: Float32Array, start: number, width: number): number {
 /**
  * Adds one batch: `batchLoss` is the batch's mean loss, `pred` [B × O] the transformed outputs,
  * `y` [B × targetWidth] the targets (class indices when softmax cross-entropy has targetWidth 1).
+ * `hits`: for softmax cross-entropy, the rows predicted right when the loss pass counted them
+ * (lossAndGradient's hits); NaN: count them here.
  */
 export function accumulateMetrics(
   acc: MetricsAccumulator,
@@ -99,11 +101,16 @@ export function accumulateMetrics(
   y: Float32Array,
   B: number,
   targetWidth: number,
+  hits = NaN,
 ): void {
   const O = acc.O;
   acc.samples += B;
   acc.lossSum += batchLoss * B;
-  if (acc.loss === 'softmax_cross_entropy') {
+  if (acc.loss === 'softmax_cross_entropy' && !Number.isNaN(hits)) {
+    // Counted in the loss pass (lossAndGradient's hits): the same argmax, in the backend.
+    acc.correct += hits;
+    acc.judged += B;
+  } else if (acc.loss === 'softmax_cross_entropy') {
     for (let i = 0; i < B; i++) {
       const label = targetWidth === 1 ? y[i]! : argmax(y, i * targetWidth, targetWidth);
       if (argmax(pred, i * O, O) === label) acc.correct++;

@@ -42,6 +42,8 @@ export interface TrainingRun {
   batches: MiniBatches;
   /** Predictions [maxBatch × O] and ∂L/∂output [B × O]. */
   pred: Float32Array;
+  /** lossAndGradient's count of rows predicted right in the current batch (NaN: not counted there). */
+  hits: Float64Array;
   dOut: Float32Array;
   /** Validation rows as floats, one evaluation chunk at a time, when validation features are bytes ([maxBatch × I]). */
   evalX: Float32Array | null;
@@ -108,6 +110,7 @@ export function createRun(config: TrainConfig, data: { train: Dataset; validatio
     model,
     batches,
     pred: new Float32Array(maxBatch * O),
+    hits: new Float64Array(1),
     dOut: new Float32Array(batches.size * O),
     evalX: rawValidation !== null && rawValidation.x instanceof Uint8Array && config.normalize !== 'standard' ? new Float32Array(maxBatch * rawTrain.features) : null,
     scores: {

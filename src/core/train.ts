@@ -131,7 +131,7 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks, progress: Progres
     const { X, Y } = batches;
 
     const out = modelForward(model, X, B, true, position.rng); //          forward
-    let loss = lossAndGradient(config.loss, out, Y, pred, dOut, B, O, T, model.kernels); // loss (and predictions, ∂L/∂out)
+    let loss = lossAndGradient(config.loss, out, Y, pred, dOut, B, O, T, model.kernels, run.hits); // loss (predictions, ∂L/∂out)
     zeroGrads(model); //                                                    zero grads
     modelBackward(model, dOut, B); //                                       backward
     loss += applyRegularization(params, config.regularization.l1, config.regularization.l2); // regularize
@@ -141,7 +141,7 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks, progress: Progres
     optimizerStep(config.optimizer, params, run.optimizer, lr, model.kernels); //                 update: w −= lr·∂L/∂w
 
     stepTaken(position, lr);
-    accumulateMetrics(run.scores.train, loss, pred, Y, B, T);
+    accumulateMetrics(run.scores.train, loss, pred, Y, B, T, run.hits[0]);
     if (progress !== null) reportProgress(progress, run.scores.train, position.epoch + 1, b + 1, batches.count);
   }
   return null;

@@ -75,9 +75,10 @@ export interface Kernels {
    * Softmax cross-entropy of logits Z [B×O] against class labels y [B]: P = softmax(Z), dZ (null: not
    * wanted) = ∂(mean loss)/∂Z, and the summed loss Σ_r (log Σ_j exp Z[r,j] − Z[r,y_r]) returned, with the
    * bits of lossAndOutputs then lossBackward. null when it cannot promise them or a label is not a
-   * class index: the caller's own code then runs (and reports the label).
+   * class index: the caller's own code then runs (and reports the label). With `hits`, hits[0] = the
+   * rows whose predicted class (the first largest P, as metrics.ts picks it) is their label.
    */
-  softmaxCrossEntropy?(Z: Float32Array, y: Float32Array, P: Float32Array, dZ: Float32Array | null, B: number, O: number): number | null;
+  softmaxCrossEntropy?(Z: Float32Array, y: Float32Array, P: Float32Array, dZ: Float32Array | null, B: number, O: number, hits?: Float64Array): number | null;
 }
 
 /** A dense layer's weights in a backend's own layout for inference (opaque). */

@@ -44,7 +44,16 @@ interface NativeAddon {
   softmaxAvailable(): boolean;
   softmaxRows(Z: Float32Array, A: Float32Array, rows: number, cols: number, scalar?: boolean): void;
   softmaxCrossEntropyAvailable(): boolean;
-  softmaxCrossEntropy(Z: Float32Array, labels: Float32Array, P: Float32Array, dZ: Float32Array | null, rows: number, cols: number, scalar?: boolean): number;
+  softmaxCrossEntropy(
+    Z: Float32Array,
+    labels: Float32Array,
+    P: Float32Array,
+    dZ: Float32Array | null,
+    rows: number,
+    cols: number,
+    scalar?: boolean,
+    hits?: Float64Array,
+  ): number;
 }
 
 /** Weights packed by the addon for one pool's instruction set. */
@@ -193,10 +202,10 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
       native.softmaxRows(Z, A, rows, cols);
       return true;
     },
-    softmaxCrossEntropy(Z, y, P, dZ, B, O) {
+    softmaxCrossEntropy(Z, y, P, dZ, B, O, hits) {
       if (!crossEntropy) return null;
       // A negative result -(r + 1) names a row whose label is not a class index.
-      const total = native.softmaxCrossEntropy(Z, y, P, dZ, B, O);
+      const total = native.softmaxCrossEntropy(Z, y, P, dZ, B, O, false, hits);
       return total < 0 ? null : total;
     },
   };

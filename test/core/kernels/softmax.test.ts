@@ -8,8 +8,10 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { softmaxRows } from '../../../src/core/activations.js';
 import { lossAndGradient, lossAndOutputs, lossBackward } from '../../../src/core/losses.js';
+import { jsKernels } from '../../../src/core/kernels/js.js';
 import type { Kernels } from '../../../src/core/kernels/kernels.js';
 import { createNativeKernels, nativeAddonPath, nativeIsas } from '../../../src/core/kernels/native.js';
+import { accumulateMetrics, createMetrics } from '../../../src/core/metrics.js';
 import { createRng, nextDouble } from '../../../src/core/rng.js';
 
 const natives: Kernels[] = nativeIsas()
@@ -147,6 +149,30 @@ describe.runIf(natives.length > 0).each(natives.map((k) => [k.name, k] as const)
     const probs = new Float32Array(rows * cols);
     expect(k.softmaxCrossEntropy!(z, labels, probs, null, rows, cols)! / rows).toBe(want.mean);
     expect(sameOutputs(probs, want.probs)).toBe(0);
+  });
+
+  it.runIf(available)('counts the rows whose first largest probability is their label, as accumulateMetrics does', () => {
+    const rng = createRng(11);
+    for (const cols of [2, 10, 37]) {
+      const rows = 2000;
+      // Whole-number logits: many rows with a tie for the largest (the first one is the prediction).
+      const z = Float32Array.from({ length: rows * cols }, () => Math.round((nextDouble(rng) - 0.5) * 4));
+      if (cols === 10) EDGE_ROWS.forEach((row, r) => z.set(row, r * cols));
+      const labels = Float32Array.from({ length: rows }, () => Math.floor(nextDouble(rng) * cols));
+      const probs = new Float32Array(rows * cols);
+      const hits = new Float64Array(1);
+      expect(k.softmaxCrossEntropy!(z, labels, probs, null, rows, cols, hits)).not.toBeNull();
+      const counted = createMetrics({ type: 'softmax_cross_entropy' }, cols, new Float64Array(cols));
+      accumulateMetrics(counted, 0, probs, labels, rows, 1);
+      expect(counted.correct, `${cols} columns`).toBeGreaterThan(0);
+      expect(hits[0], `${cols} columns`).toBe(counted.correct);
+      // Through lossAndGradient: the count, or NaN where the backend's pass could not count.
+      const viaLoss = new Float64Array(1);
+      lossAndGradient({ type: 'softmax_cross_entropy' }, z, labels, probs, null, rows, cols, 1, k, viaLoss);
+      expect(viaLoss[0]).toBe(counted.correct);
+      lossAndGradient({ type: 'softmax_cross_entropy' }, z, labels, probs, null, rows, cols, 1, jsKernels, viaLoss);
+      expect(viaLoss[0]).toBeNaN();
+    }
   });
 
   it.runIf(available)('leaves a label that is not a class index to the caller (null), which reports its row', () => {

@@ -1101,12 +1101,13 @@ static napi_value js_softmax_ce_available(napi_env env, napi_callback_info info)
   return out;
 }
 
-// softmaxCrossEntropy(Z, labels, P, dZ | null, rows, cols, scalar?): P = softmax(Z), dZ = (P − one-hot)/rows;
+// softmaxCrossEntropy(Z, labels, P, dZ | null, rows, cols, scalar?, hits?): P = softmax(Z), dZ = (P − one-hot)/rows;
 // returns Σ_r (logsumexp − Z[r, label]), or -(r + 1) for the first row r whose label is not a class
 // index (the caller's JavaScript then throws its error). scalar forces one V8 exp per value (tests).
+// hits (a Float64Array): hits[0] = the rows whose predicted class (first largest P) is their label.
 static napi_value js_softmax_ce(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value a[7];
+  size_t argc = 8;
+  napi_value a[8];
   CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   size_t rows, cols;
   float *Z, *labels, *P, *dZ = NULL;
@@ -1118,12 +1119,27 @@ static napi_value js_softmax_ce(napi_env env, napi_callback_info info) {
   CHECK(napi_typeof(env, a[3], &t));
   if (t != napi_null && !arg_f32(env, a[3], &dZ, rows * cols, "dZ")) return NULL;
   if (argc > 6) CHECK(napi_get_value_bool(env, a[6], &scalar));
+  double *hitsOut = NULL;
+  napi_valuetype hitsType = napi_undefined;
+  if (argc > 7) CHECK(napi_typeof(env, a[7], &hitsType));
+  if (hitsType != napi_undefined) {
+    napi_typedarray_type ht;
+    size_t hn, off;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, a[7], &ht, &hn, (void **)&hitsOut, &ab, &off) != napi_ok || ht != napi_float64_array ||
+        hn < 1) {
+      napi_throw_type_error(env, NULL, "softmaxCrossEntropy: hits must be a Float64Array of at least one element");
+      return NULL;
+    }
+  }
   if (!softmax_ce_available()) {
     napi_throw_error(env, NULL, "softmaxCrossEntropy: this runtime does not export V8's exp and log");
     return NULL;
   }
   double total;
-  long bad = softmax_ce_labels(Z, labels, P, dZ, rows, cols, &total, !scalar);
+  long hits;
+  long bad = softmax_ce_labels(Z, labels, P, dZ, rows, cols, &total, hitsOut ? &hits : NULL, !scalar);
+  if (bad < 0 && hitsOut) hitsOut[0] = (double)hits;
   napi_value out;
   CHECK(napi_create_double(env, bad >= 0 ? -(double)(bad + 1) : total, &out));
   return out;

@@ -188,11 +188,19 @@ void softmax_rows(const float *Z, float *A, size_t rows, size_t cols, int vector
 // total += log Σ exp(z) − z[label]; dz = p / B, then dz[label] −= 1 / B. 0 when the label is not an
 // integer in [0, cols) (the reference throws there).
 static inline int ce_row(const float *z, double max, double sum, float label, const float *p, float *dz, size_t cols,
-                         double scale, double *total) {
+                         double scale, double *total, long *hits) {
   double c = label;
   if (!(c >= 0 && c < (double)cols) || (double)(size_t)c != c) return 0;
   size_t y = (size_t)c;
   *total += (max + _ZN2v84base7ieee7543logEd(sum)) - (double)z[y];
+  if (hits != NULL) {
+    // The predicted class as metrics.ts's argmax picks it: the first largest p (NaN never wins).
+    size_t best = 0;
+    float top = p[0];
+    for (size_t j = 1; j < cols; j++)
+      if (p[j] > top) top = p[j], best = j;
+    *hits += best == y;
+  }
   if (dz != NULL) {
     for (size_t j = 0; j < cols; j++) dz[j] = (float)((double)p[j] * scale);
     dz[y] = (float)((double)dz[y] - scale);
@@ -201,16 +209,18 @@ static inline int ce_row(const float *z, double max, double sum, float label, co
 }
 
 long softmax_ce_labels(const float *Z, const float *labels, float *P, float *dZ, size_t rows, size_t cols, double *total,
-                       int vector) {
+                       long *hits, int vector) {
   double scale = 1 / (double)rows;
   double max[BLOCK], sum[BLOCK];
   *total = 0;
+  if (hits != NULL) *hits = 0;
   for (size_t r0 = 0; r0 < rows; r0 += BLOCK) {
     size_t nr = rows - r0 < BLOCK ? rows - r0 : BLOCK;
     softmax_block(Z + r0 * cols, P + r0 * cols, nr, cols, vector, max, sum);
     for (size_t r = 0; r < nr; r++) {
       size_t row = r0 + r;
-      if (!ce_row(Z + row * cols, max[r], sum[r], labels[row], P + row * cols, dZ ? dZ + row * cols : NULL, cols, scale, total))
+      if (!ce_row(Z + row * cols, max[r], sum[r], labels[row], P + row * cols, dZ ? dZ + row * cols : NULL, cols, scale, total,
+                  hits))
         return (long)row;
     }
   }
