@@ -47,8 +47,17 @@ export class EpochChart {
       ctx.lineTo(x, u.bbox.top + u.bbox.height);
       ctx.stroke();
       ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-      ctx.textAlign = x > u.bbox.left + u.bbox.width / 2 ? 'right' : 'left';
-      ctx.fillText(` best (epoch ${this.best}) `, x, u.bbox.top + 12 * devicePixelRatio);
+      const label = ` best (epoch ${this.best}) `;
+      const right = x > u.bbox.left + u.bbox.width / 2;
+      const baseline = u.bbox.top + 12 * devicePixelRatio;
+      // On a backdrop: when the best epoch is near an edge the label sits over the lines it marks.
+      const width = ctx.measureText(label).width;
+      ctx.setLineDash([]);
+      ctx.fillStyle = 'rgba(255, 255, 255, 0.85)';
+      ctx.fillRect(right ? x - width : x, baseline - 10 * devicePixelRatio, width, 13 * devicePixelRatio);
+      ctx.fillStyle = '#b8860b';
+      ctx.textAlign = right ? 'right' : 'left';
+      ctx.fillText(label, x, baseline);
       ctx.restore();
     };
     this.plot = new uPlot(
