@@ -2,7 +2,7 @@
 // the core's TrainConfig, the training rows and the validation rows. Anything wrong here is the
 // job's fault, not the worker's: it becomes a JobInputError and the job fails without a retry.
 
-import { decodeSafetensors, splitHoldout, type InitialTensors } from '../src/core/index.js';
+import { copiesViews, decodeSafetensors, holdoutViews, splitHoldout, type InitialTensors } from '../src/core/index.js';
 import type { Dataset, TrainConfig } from '../src/core/types.js';
 import { builtinDataset, isBuiltinName } from '../src/data/index.js';
 import type { DatasetMeta, LoadedDataset } from '../src/data/types.js';
@@ -68,8 +68,12 @@ export async function loadJobInputs(store: Store, record: JobRecord): Promise<Jo
   }
   if (spec.validation !== null && 'fraction' in spec.validation) {
     try {
-      // The rows were loaded for this job alone: split them in place rather than hold them twice.
-      ({ train, validation } = splitHoldout(main.dataset, spec.validation.fraction, config.seed, true));
+      // The rows were loaded for this job alone: split them without holding them twice, as views of
+      // the loaded arrays (nothing moves: a 60,000-row split took 90 ms of a warm start moving rows)
+      // unless the run would copy a view's rows (standardized, regression), then in place.
+      ({ train, validation } = copiesViews(config)
+        ? splitHoldout(main.dataset, spec.validation.fraction, config.seed, true)
+        : holdoutViews(main.dataset, spec.validation.fraction, config.seed));
     } catch (err) {
       throw new JobInputError('validation.fraction', (err as Error).message);
     }

@@ -4,7 +4,7 @@
 // compiled that code before the job's clock starts rather than on its first mini-batch. Nothing of
 // it is kept: its data, model and results are dropped, and it touches no store.
 
-import { splitHoldout, train, type Kernels, type TrainConfig } from '../src/core/node.js';
+import { holdoutViews, train, type Kernels, type TrainConfig } from '../src/core/node.js';
 
 const ROWS = 64;
 const FEATURES = 16;
@@ -38,7 +38,7 @@ export async function warmUpTraining(kernels: Kernels): Promise<boolean> {
     const x = new Uint8Array(ROWS * FEATURES);
     for (let i = 0; i < x.length; i++) x[i] = (i * 37) & 255;
     const y = Float32Array.from({ length: ROWS }, (_, r) => r % CLASSES);
-    const { train: rows, validation } = splitHoldout({ x, y, n: ROWS, features: FEATURES, targetWidth: 1 }, 0.25, 1, true);
+    const { train: rows, validation } = holdoutViews({ x, y, n: ROWS, features: FEATURES, targetWidth: 1 }, 0.25, 1);
     const result = await train(warmUpConfig(), { train: rows, validation }, { onBest: () => undefined, shouldStop: () => false }, { kernels });
     return result.reason === 'max_epochs';
   } catch {

@@ -32,30 +32,39 @@ export function createMiniBatches(rows: Dataset, batchSize: number | 'full', dro
   };
 }
 
-/** This epoch's row order: 0…N−1, shuffled from `rng` when given (null: shuffling is off). */
-export function orderRows(batches: MiniBatches, rng: Rng | null): void {
+/**
+ * This epoch's row order: 0…N−1, shuffled from `rng` when given (null: shuffling is off). For a view
+ * (rows given) the positions then become its rows of the underlying arrays: position p is rows[p],
+ * as it would be in a contiguous copy of the view, so the batches are the same.
+ */
+export function orderRows(batches: MiniBatches, rng: Rng | null, rows?: Int32Array): void {
   const order = batches.order;
   for (let i = 0; i < order.length; i++) order[i] = i;
   if (rng !== null) shuffleInPlace(rng, order);
+  if (rows !== undefined) for (let i = 0; i < order.length; i++) order[i] = rows[order[i]!]!;
 }
 
 /** Copies mini-batch b's rows of `rows` into X and Y; returns its row count. */
 export function gatherBatch(batches: MiniBatches, rows: Dataset, b: number, kernels: Kernels): number {
-  const { order, X, Y } = batches;
-  const T = rows.targetWidth;
   const start = b * batches.size;
   const B = Math.min(batches.size, rows.n - start);
-  gatherFeatures(kernels, rows.x, rows.features, order, start, B, X);
+  gatherInto(kernels, rows, batches.order, start, B, batches.X, batches.Y);
+  return B;
+}
+
+/** X and Y rows r < B = features and targets of ds's underlying row order[start + r] (bytes as floats). */
+export function gatherInto(kernels: Kernels, ds: Dataset, order: Int32Array, start: number, B: number, X: Float32Array, Y: Float32Array): void {
+  const T = ds.targetWidth;
+  gatherFeatures(kernels, ds.x, ds.features, order, start, B, X);
   if (kernels.gatherRows) {
-    kernels.gatherRows(rows.y, T, order, start, B, Y);
-    return B;
+    kernels.gatherRows(ds.y, T, order, start, B, Y);
+    return;
   }
-  const y = rows.y;
+  const y = ds.y;
   for (let r = 0; r < B; r++) {
     const src = order[start + r]!;
     for (let j = 0; j < T; j++) Y[r * T + j] = y[src * T + j]!;
   }
-  return B;
 }
 
 /** X row r = features of row order[start + r], as floats (bytes become byte / 255 here). */

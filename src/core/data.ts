@@ -20,12 +20,13 @@ export function featureFloats(x: Float32Array | Uint8Array): Float32Array {
   return out;
 }
 
+/** A contiguous copy of ds's rows at these positions (through ds.rows when it is a view). */
 function pickRows(ds: Dataset, rows: Int32Array): Dataset {
   const { features: I, targetWidth: T } = ds;
   const x = ds.x instanceof Uint8Array ? new Uint8Array(rows.length * I) : new Float32Array(rows.length * I);
   const y = new Float32Array(rows.length * T);
   for (let r = 0; r < rows.length; r++) {
-    const src = rows[r]!;
+    const src = ds.rows === undefined ? rows[r]! : ds.rows[rows[r]!]!;
     x.set(ds.x.subarray(src * I, (src + 1) * I), r * I);
     y.set(ds.y.subarray(src * T, (src + 1) * T), r * T);
   }
@@ -39,6 +40,28 @@ function pickRows(ds: Dataset, rows: Int32Array): Dataset {
  * copied, so the split holds the rows once (plus the validation copy), not twice.
  */
 export function splitHoldout<D extends Dataset>(ds: D, fraction: number, seed: number, inPlace = false): { train: D; validation: D } {
+  const { train, validation } = holdoutRows(ds, fraction, seed);
+  // The parts have ds's feature type (pickRows and compactRows keep it). A view's rows are copied.
+  if (!inPlace || ds.rows !== undefined) return { train: pickRows(ds, train) as D, validation: pickRows(ds, validation) as D };
+  const held = pickRows(ds, validation) as D;
+  return { train: compactRows(ds, train) as D, validation: held };
+}
+
+/**
+ * splitHoldout's split without moving a byte: both parts are views of ds's own arrays through
+ * `rows` (the same rows, in the same order), so a split of a large dataset costs an index of its
+ * rows rather than a copy of them. Training gathers mini-batches and validation chunks through the
+ * rows as it would gather contiguous ones, with the same results; a run that standardizes features or
+ * fits a regression copies its rows first (see createRun).
+ */
+export function holdoutViews<D extends Dataset>(ds: D, fraction: number, seed: number): { train: D; validation: D } {
+  const { train, validation } = holdoutRows(ds, fraction, seed);
+  const through = (rows: Int32Array): D => ({ ...ds, n: rows.length, rows: ds.rows === undefined ? rows : rows.map((r) => ds.rows![r]!) });
+  return { train: through(train), validation: through(validation) };
+}
+
+/** Which of ds's rows (positions 0…n−1, ascending) go to each part. */
+function holdoutRows(ds: Dataset, fraction: number, seed: number): { train: Int32Array; validation: Int32Array } {
   if (!(fraction > 0 && fraction < 1)) {
     throw new CoreError('validation.fraction', `validation fraction must be in (0, 1), got ${fraction}`);
   }
@@ -52,12 +75,13 @@ export function splitHoldout<D extends Dataset>(ds: D, fraction: number, seed: n
   rng.s[0] = (rng.s[0]! ^ SPLIT_STREAM) >>> 0;
   rng.s[1] = rng.s[1]! | 1;
   shuffleInPlace(rng, perm);
-  const validation = perm.slice(0, nVal).sort();
-  const train = perm.slice(nVal).sort();
-  // The parts have ds's feature type (pickRows and compactRows keep it).
-  if (!inPlace) return { train: pickRows(ds, train) as D, validation: pickRows(ds, validation) as D };
-  const held = pickRows(ds, validation) as D;
-  return { train: compactRows(ds, train) as D, validation: held };
+  return { validation: perm.slice(0, nVal).sort(), train: perm.slice(nVal).sort() };
+}
+
+/** A contiguous copy of a view's rows (a dataset without `rows` is returned as it is). */
+export function contiguous<D extends Dataset>(ds: D): D {
+  if (ds.rows === undefined) return ds;
+  return pickRows(ds, Int32Array.from({ length: ds.n }, (_, i) => i)) as D;
 }
 
 /** Moves `rows` (ascending) to the front of ds's own arrays: each row goes to an index ≤ its own, so nothing is overwritten before it is read. */

@@ -2,6 +2,7 @@
 // weights on a dataset, and the record of a finished epoch that the hooks and checkpoints carry.
 // B batch, I inputs, O outputs, T target width.
 
+import { gatherInto } from './batches.js';
 import { BYTE_VALUES } from './data.js';
 import { lossAndGradient } from './losses.js';
 import { accumulateMetrics, finishMetrics, resetMetrics, type MetricsAccumulator, type PassMetrics } from './metrics.js';
@@ -20,8 +21,17 @@ export function evaluate(run: TrainingRun, ds: Dataset, acc: MetricsAccumulator)
   resetMetrics(acc);
   for (let start = 0; start < ds.n; start += chunk) {
     const B = Math.min(chunk, ds.n - start);
-    const X = featureRows(ds.x, I, start, B, run.evalX);
-    const Y = ds.y.subarray(start * T, (start + B) * T);
+    let X: Float32Array;
+    let Y: Float32Array;
+    if (ds.rows !== undefined) {
+      // A view: its rows gathered as the mini-batches are (bytes become the same floats).
+      gatherInto(model.kernels, ds, ds.rows, start, B, run.evalX!, run.evalY!);
+      X = run.evalX!.subarray(0, B * I);
+      Y = run.evalY!.subarray(0, B * T);
+    } else {
+      X = featureRows(ds.x, I, start, B, run.evalX);
+      Y = ds.y.subarray(start * T, (start + B) * T);
+    }
     const out = modelForward(model, X, B, false, run.position.rng);
     const loss = lossAndGradient(config.loss, out, Y, pred, null, B, O, T, model.kernels, run.hits);
     accumulateMetrics(acc, loss, pred, Y, B, T, run.hits[0]);

@@ -10,6 +10,7 @@ export { CoreError } from './errors.js';
 export { train } from './train.js';
 export type { TrainHooks, TrainOptions, TrainResult, BestCheckpointEvent, LatestStateEvent } from './train.js';
 export type { StepProgress } from './progress.js';
+export { copiesViews } from './run-state.js';
 export type { InitialTensors } from './run-state.js';
 export type { KeptCheckpoint } from './ranking.js';
 export { yieldMacrotask, type YieldToCaller } from './pacing.js';
@@ -24,7 +25,7 @@ export type { Checkpoint, DeterministicMetrics } from './checkpoint.js';
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safetensors.js';
 export type { DecodedSafetensors, NamedTensor } from './safetensors.js';
 
-export { splitHoldout, standardizationOf, standardize } from './data.js';
+export { holdoutViews, splitHoldout, standardizationOf, standardize } from './data.js';
 export type { Standardization } from './data.js';
 export { taskOf, scorePredictions } from './metrics.js';
 export { resolveMode } from './early-stopping.js';

@@ -5,7 +5,7 @@
 
 import { createMiniBatches, type MiniBatches } from './batches.js';
 import { checkpointBytes, weightTensors } from './checkpoint.js';
-import { featureFloats, standardizationOf, standardized, type Standardization } from './data.js';
+import { contiguous, featureFloats, standardizationOf, standardized, type Standardization } from './data.js';
 import { CoreError } from './errors.js';
 import type { Kernels } from './kernels/kernels.js';
 import { columnMeans, createMetrics, taskOf, type MetricsAccumulator } from './metrics.js';
@@ -45,8 +45,10 @@ export interface TrainingRun {
   /** lossAndGradient's count of rows predicted right in the current batch (NaN: not counted there). */
   hits: Float64Array;
   dOut: Float32Array;
-  /** Validation rows as floats, one evaluation chunk at a time, when validation features are bytes ([maxBatch × I]). */
+  /** Validation rows as floats, one evaluation chunk at a time, when validation features are bytes or a view ([maxBatch × I]). */
   evalX: Float32Array | null;
+  /** Validation targets, one evaluation chunk at a time, when validation is a view ([maxBatch × T]). */
+  evalY: Float32Array | null;
   /** Running scores of the epoch's training pass and of the validation pass. */
   scores: { train: MetricsAccumulator; validation: MetricsAccumulator | null };
   optimizer: OptimizerState;
@@ -68,11 +70,23 @@ export interface RunOptions {
   yieldToCaller?: YieldToCaller;
 }
 
+/**
+ * Whether a run of this config copies a view's rows (holdoutViews) before training: the mini-batches
+ * and validation chunks gather through its rows, but standardizing features and a regression's column
+ * means read rows in place. Such a run holds the rows twice; a caller short of memory splits in place.
+ */
+export function copiesViews(config: TrainConfig): boolean {
+  return config.normalize === 'standard' || taskOf(config.loss) === 'regression';
+}
+
 /** Validates, builds the model, optimizer and every buffer, and restores a resume state if given. */
 export function createRun(config: TrainConfig, data: { train: Dataset; validation: Dataset | null }, kernels: Kernels, options: RunOptions = {}): TrainingRun {
-  const { train: rawTrain, validation: rawValidation } = data;
-  validateConfig(config, rawTrain.features, rawTrain.targetWidth, { rows: rawTrain.n, hasValidation: rawValidation !== null });
+  validateConfig(config, data.train.features, data.train.targetWidth, { rows: data.train.n, hasValidation: data.validation !== null });
+  // Checked as given (a view's rows too), before any copy of them.
   validateData(config, data);
+  const readsInPlace = copiesViews(config);
+  const rawTrain = readsInPlace ? contiguous(data.train) : data.train;
+  const rawValidation = readsInPlace && data.validation !== null ? contiguous(data.validation) : data.validation;
   const N = rawTrain.n;
   const T = rawTrain.targetWidth;
   const batches = createMiniBatches(rawTrain, config.batchSize, config.dropLast, kernels);
@@ -112,7 +126,11 @@ export function createRun(config: TrainConfig, data: { train: Dataset; validatio
     pred: new Float32Array(maxBatch * O),
     hits: new Float64Array(1),
     dOut: new Float32Array(batches.size * O),
-    evalX: rawValidation !== null && rawValidation.x instanceof Uint8Array && config.normalize !== 'standard' ? new Float32Array(maxBatch * rawTrain.features) : null,
+    evalX:
+      rawValidation !== null && (rawValidation.x instanceof Uint8Array || rawValidation.rows !== undefined) && config.normalize !== 'standard'
+        ? new Float32Array(maxBatch * rawTrain.features)
+        : null,
+    evalY: rawValidation?.rows !== undefined ? new Float32Array(maxBatch * T) : null,
     scores: {
       train: createMetrics(config.loss, O, yMean),
       validation: rawValidation === null ? null : createMetrics(config.loss, O, valMean),

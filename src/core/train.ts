@@ -121,7 +121,7 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks, progress: Progres
   const { params, outputWidth: O } = model;
   const T = run.data.train.targetWidth;
   startEpoch(position);
-  orderRows(batches, config.shuffle ? position.rng : null);
+  orderRows(batches, config.shuffle ? position.rng : null, run.data.train.rows);
   resetMetrics(run.scores.train);
   if (progress !== null) startEpochProgress(progress);
   for (let b = 0; b < batches.count; b++) {

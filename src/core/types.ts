@@ -122,6 +122,11 @@ export interface Dataset {
   n: number;
   features: number;
   targetWidth: number;
+  /**
+   * A view's rows: this dataset is rows rows[0], rows[1], … of x and y, in that order (holdoutViews
+   * makes them; n = rows.length). Absent: rows 0…n−1, x and y holding exactly those.
+   */
+  rows?: Int32Array;
 }
 
 /** A dataset whose features are floats (built-ins, parsed CSV and JSON). */

@@ -103,25 +103,35 @@ export function validateConfig(
 
 function checkLabels(ds: Dataset, O: number, path: string): void {
   for (let i = 0; i < ds.n; i++) {
-    const c = ds.y[i]!;
+    const c = ds.y[ds.rows === undefined ? i : ds.rows[i]!]!;
     if (!Number.isInteger(c) || c < 0 || c >= O) {
       throw new CoreError(path, `class label at row ${i} must be an integer in [0, ${O}), got ${c}`);
     }
   }
 }
 
+/** Whether ds's arrays hold its n rows: exactly (n rows), or for a view every row it names. */
+function holdsRows(ds: Dataset): boolean {
+  const { rows, features: I, targetWidth: T } = ds;
+  if (rows === undefined) return ds.x.length === ds.n * I && ds.y.length === ds.n * T;
+  const total = ds.x.length / I;
+  if (rows.length !== ds.n || !Number.isInteger(total) || ds.y.length !== total * T) return false;
+  for (let i = 0; i < rows.length; i++) if (!(rows[i]! >= 0 && rows[i]! < total)) return false;
+  return true;
+}
+
 /** Checks the training and validation arrays: their lengths, matching widths, and class labels in range. */
 export function validateData(config: TrainConfig, data: { train: Dataset; validation: Dataset | null }): void {
   const { train, validation } = data;
   if (train.n < 1) throw new CoreError('dataset', 'the training set has no rows');
-  if (train.x.length !== train.n * train.features || train.y.length !== train.n * train.targetWidth) {
+  if (!holdsRows(train)) {
     throw new CoreError('dataset', `the training arrays do not hold ${train.n} rows of ${train.features} features and ${train.targetWidth} targets`);
   }
   if (validation !== null) {
     if (validation.features !== train.features || validation.targetWidth !== train.targetWidth) {
       throw new CoreError('validation', `validation rows have ${validation.features} features and ${validation.targetWidth} targets, training rows ${train.features} and ${train.targetWidth}`);
     }
-    if (validation.n < 1 || validation.x.length !== validation.n * validation.features || validation.y.length !== validation.n * validation.targetWidth) {
+    if (validation.n < 1 || !holdsRows(validation)) {
       throw new CoreError('validation', `the validation arrays do not hold ${validation.n} rows (at least 1)`);
     }
   }

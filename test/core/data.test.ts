@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { splitHoldout, standardizationOf, standardize } from '../../src/core/data.js';
+import { contiguous, holdoutViews, splitHoldout, standardizationOf, standardize } from '../../src/core/data.js';
 import { CoreError } from '../../src/core/errors.js';
+import { train } from '../../src/core/train.js';
 import type { Dataset } from '../../src/core/types.js';
+import { config, dense } from './train-helpers.js';
 
 function rowsDataset(n: number): Dataset {
   // Row i has features [i, 10i] and target i, so rows are recognisable after the split.
@@ -40,6 +42,48 @@ describe('splitHoldout', () => {
     expect(() => splitHoldout(rowsDataset(10), 0, 1)).toThrow(CoreError);
     expect(() => splitHoldout(rowsDataset(10), 1, 1)).toThrow(/must be in \(0, 1\)/);
     expect(() => splitHoldout(rowsDataset(1), 0.5, 1)).toThrow(/leaves no training rows/);
+  });
+});
+
+describe('holdoutViews', () => {
+  it("names splitHoldout's rows, in its order, without copying them; a view of a view composes", () => {
+    const ds = rowsDataset(101);
+    const copied = splitHoldout(ds, 0.2, 7);
+    const views = holdoutViews(ds, 0.2, 7);
+    for (const part of ['train', 'validation'] as const) {
+      expect(views[part].x).toBe(ds.x);
+      expect(views[part].n).toBe(copied[part].n);
+      expect(views[part].rows!.length).toBe(copied[part].n);
+      const dense = contiguous(views[part]);
+      expect(dense.rows).toBeUndefined();
+      expect(Array.from(dense.x)).toEqual(Array.from(copied[part].x));
+      expect(Array.from(dense.y)).toEqual(Array.from(copied[part].y));
+    }
+    const nested = holdoutViews(views.train, 0.25, 3);
+    const nestedCopied = splitHoldout(copied.train, 0.25, 3);
+    expect(Array.from(contiguous(nested.validation).y)).toEqual(Array.from(nestedCopied.validation.y));
+    expect(Array.from(contiguous(nested.train).x)).toEqual(Array.from(nestedCopied.train.x));
+    // splitHoldout of a view copies (in place or not): the view's arrays are not its own.
+    const fromView = splitHoldout(views.train, 0.25, 3, true);
+    expect(Array.from(fromView.train.y)).toEqual(Array.from(nestedCopied.train.y));
+    expect(fromView.train.rows).toBeUndefined();
+  });
+
+  it('are checked before training: a view naming a row its arrays do not hold is refused', async () => {
+    const ds = rowsDataset(20);
+    const views = holdoutViews(ds, 0.25, 1);
+    const cfg = config({ layers: [dense(1)], loss: { type: 'mse' }, epochs: 1, batchSize: 4 });
+    const bad = { ...views.train, rows: Int32Array.from(views.train.rows!, (r, i) => (i === 3 ? 20 : r)) };
+    await expect(train(cfg, { train: bad, validation: views.validation })).rejects.toThrow(/training arrays do not hold/);
+    const short = { ...views.validation, n: views.validation.n + 1 };
+    await expect(train(cfg, { train: views.train, validation: short })).rejects.toThrow(/validation arrays do not hold/);
+    // Regression copies a view's rows (createRun), after the check; a sound view trains.
+    await expect(train(cfg, views)).resolves.toBeDefined();
+  });
+
+  it('refuses the fractions splitHoldout refuses', () => {
+    expect(() => holdoutViews(rowsDataset(10), 1, 1)).toThrow(/must be in \(0, 1\)/);
+    expect(() => holdoutViews(rowsDataset(1), 0.5, 1)).toThrow(/leaves no training rows/);
   });
 });
 

@@ -3,7 +3,7 @@
 // split made in place or by copy, a separate validation set, and per-feature standardization.
 
 import { describe, expect, it } from 'vitest';
-import { BYTE_VALUES, featureFloats, splitHoldout } from '../../src/core/data.js';
+import { BYTE_VALUES, featureFloats, holdoutViews, splitHoldout } from '../../src/core/data.js';
 import { train, type TrainResult } from '../../src/core/train.js';
 import type { Dataset, EpochMetrics, TrainConfig } from '../../src/core/types.js';
 import { forEachBackend } from './backends.js';
@@ -71,6 +71,29 @@ describe('byte features', () => {
         expect(bytes.metrics.at(-1)!.val_accuracy).toBeGreaterThan(0.5);
         expect(bytes.best).toEqual(floats.best);
         expect(Buffer.from(bytes.final).equals(Buffer.from(floats.final))).toBe(true);
+      });
+
+      it('train through hold-out views (holdoutViews) to the bytes of the copied split: bytes, floats, standardized, regression', async () => {
+        const ds = byteImages(300, 1);
+        const cases: [string, Dataset, TrainConfig][] = [
+          ['bytes', ds, cfg],
+          ['floats', asFloats(ds), cfg],
+          ['bytes, standardized', ds, { ...cfg, normalize: 'standard', epochs: 2 }],
+          ['floats, regression', asFloats(ds), { ...cfg, layers: [dense(8, 'relu'), dense(1)], loss: { type: 'mse' }, epochs: 2 }],
+        ];
+        for (const [label, data, c] of cases) {
+          // A validation set larger than the evaluation chunk (256 rows): views are gathered chunk by chunk.
+          const fraction = label === 'floats' ? 0.9 : 0.1;
+          const views = holdoutViews(data, fraction, c.seed);
+          const copied = splitHoldout(data, fraction, c.seed);
+          const viewed = await run(c, views, k);
+          const plain = await run(c, copied, k);
+          expect(viewed.metrics, label).toEqual(plain.metrics);
+          expect(viewed.best, label).toEqual(plain.best);
+          expect(Buffer.from(viewed.final).equals(Buffer.from(plain.final)), label).toBe(true);
+          // Nothing was copied into the views: the dataset's own arrays, untouched.
+          expect(views.train.x).toBe(data.x);
+        }
       });
 
       it('the same with a separate validation set larger than a batch, and with standardization', async () => {
