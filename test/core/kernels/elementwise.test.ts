@@ -124,6 +124,11 @@ for (const k of backends) {
       [3, 3, 0, 7].forEach((row, r) => expected.set(src.subarray(row * width, (row + 1) * width), r * width));
       expect(sameBits(dst, expected)).toBe(true);
       expect(() => k.gatherRows!(src, width, new Int32Array([10]), 0, 1, dst)).toThrow(RangeError);
+      // One float a row (class labels): its own path in the addon.
+      const labels = values(10, 8);
+      const picked = new Float32Array(4);
+      k.gatherRows!(labels, 1, order, 2, 4, picked);
+      expect(sameBits(picked, Float32Array.from([3, 0, 7, 1], (row) => labels[row]!))).toBe(true);
       // Large enough for the threads to split the rows.
       const wide = 1000;
       const big = values(300 * wide, 7);
