@@ -24,13 +24,16 @@ export function fmtTime(iso: string | null | undefined): string {
 }
 
 /** A duration in seconds as "< 1 s", "42 s", "3 min 5 s", "1 h 4 min". */
+// A number and its unit are joined by a no-break space: a line that wraps does not leave "s" alone.
+const NBSP = '\u00a0';
+
 export function fmtDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '–';
-  if (seconds < 1) return '< 1 s';
+  if (seconds < 1) return `<${NBSP}1${NBSP}s`;
   const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  if (s < 60) return `${s}${NBSP}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}${NBSP}min ${s % 60}${NBSP}s`;
+  return `${Math.floor(s / 3600)}${NBSP}h ${Math.floor((s % 3600) / 60)}${NBSP}min`;
 }
 
 export function fmtDataset(d: JobSummary['dataset']): string {

@@ -42,7 +42,7 @@ export class ProgressView {
     this.stepBar.hidden = false;
     this.stepBar.setAttribute('aria-valuenow', String(Math.round(fraction * 100)));
     this.stepFill.style.width = `${fraction * 100}%`;
-    this.stepText.textContent = `epoch ${p.epoch}: ${p.step}/${p.stepsPerEpoch} · loss ${fmtNumber(p.loss)} · ${Math.round(p.samplesPerSec).toLocaleString()} samples/s · ETA ${fmtDuration(p.eta)}`;
+    this.stepText.textContent = `epoch ${p.epoch}: ${p.step}/${p.stepsPerEpoch} · loss ${fmtNumber(p.loss)} · ${Math.round(p.samplesPerSec).toLocaleString()} samples/s · ETA\u00a0${fmtDuration(p.eta)}`;
   }
 
   private clearWithin(): void {
