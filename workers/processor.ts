@@ -19,6 +19,7 @@ import type { EpochReport } from '../src/metrics/training-metrics.js';
 import { createJobHooks } from './hooks.js';
 import { JobInputError, loadJobInputs, type JobInputs } from './inputs.js';
 import { dropPreloaded } from './preload.js';
+import { resumePoint } from './resume-point.js';
 import { samplesPerEpoch } from './samples-per-epoch.js';
 import { terminalFor } from './stop-reasons.js';
 import { startTrainingClock } from './training-clock.js';
@@ -78,9 +79,17 @@ export default async function processTrainJob(
     if (watch.cancelled) return await finish('cancelled', 'cancelled_by_user');
     // A trial its sweep stopped, whose worker died before ending it.
     if (record.sweep !== null && record.trial !== null && (await isTrialPruned(store, record.sweep, record.trial))) return await finish('completed', 'pruned');
-    let resume = await readResumeState(store, jobId);
+    const point = resumePoint(await readResumeState(store, jobId), record.latest?.epoch ?? 0);
+    let resume = point.resume;
+    if (point.lost !== null) log.warn({ lost: point.lost }, 'the metrics stream lost epochs its resume state holds (Redis lost acknowledged writes); training again from epoch 0');
     const restarted = record.status === 'running' || record.attempt > 0;
-    const why = restarted ? (resume ? 'resumed from resume state' : 'restarted from epoch 0') : undefined;
+    const why = restarted
+      ? resume
+        ? 'resumed from resume state'
+        : point.lost !== null
+          ? `restarted from epoch 0 (the stream lost epochs ${point.lost.from}-${point.lost.to})`
+          : 'restarted from epoch 0'
+      : undefined;
     // From here to the first mini-batch is the job's start-up, logged as `first mini-batch` (startMs).
     const runningAt = performance.now();
     const started = await transitionJob(store, jobId, 'running', { attempt, reason: why });

@@ -11,6 +11,7 @@ export { train } from './train.js';
 export type { TrainHooks, TrainOptions, TrainResult, BestCheckpointEvent, LatestStateEvent } from './train.js';
 export type { StepProgress } from './progress.js';
 export { copiesViews } from './run-state.js';
+export { resumeStateEpoch } from './resume.js';
 export type { InitialTensors } from './run-state.js';
 export type { KeptCheckpoint } from './ranking.js';
 export { yieldMacrotask, type YieldToCaller } from './pacing.js';

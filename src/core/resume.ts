@@ -7,7 +7,7 @@
 import type { Standardization } from './data.js';
 import type { EarlyStoppingState } from './early-stopping.js';
 import { CoreError } from './errors.js';
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensorsMetadata, type NamedTensor } from './safetensors.js';
 import type { KeptCheckpoint } from './ranking.js';
 import type { PlateauState } from './schedules.js';
 import type { ConvergenceState } from './stopping.js';
@@ -72,6 +72,21 @@ export function encodeResumeState(config: TrainConfig, state: ResumeState, t: Re
 export interface DecodedResume {
   state: ResumeState;
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
+}
+
+/**
+ * The number of epochs a resume state has completed, read from its header alone; null when the
+ * bytes are not a resume state this version reads (decodeResumeState then says why).
+ */
+export function resumeStateEpoch(bytes: Uint8Array): number | null {
+  try {
+    const metadata = readSafetensorsMetadata(bytes);
+    if (metadata.format !== RESUME_FORMAT || metadata.format_version !== RESUME_VERSION) return null;
+    const epoch = (JSON.parse(metadata.state ?? '') as { epoch?: unknown }).epoch;
+    return Number.isSafeInteger(epoch) ? (epoch as number) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Parses resume bytes and checks they were written for this very config. */

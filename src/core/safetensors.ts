@@ -108,8 +108,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Parses a safetensors file; every tensor must be F32. Tensor data is copied out of `bytes`. */
-export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
+/** The header's JSON, checked to be an object, and its length in bytes. */
+function readHeader(bytes: Uint8Array): { header: Record<string, unknown>; headerLength: number } {
   if (bytes.length < 8) {
     throw new SafetensorsError(`truncated file: ${bytes.length} bytes, the 8-byte header length is missing`);
   }
@@ -129,7 +129,10 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
     throw new SafetensorsError(`header is not valid UTF-8 JSON: ${(e as Error).message}`);
   }
   if (!isPlainObject(header)) throw new SafetensorsError('header must be a JSON object');
+  return { header, headerLength };
+}
 
+function metadataOf(header: Record<string, unknown>): Record<string, string> {
   const metadata: Record<string, string> = {};
   const rawMeta = header[METADATA_KEY];
   if (rawMeta !== undefined) {
@@ -139,6 +142,18 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
       metadata[k] = v;
     }
   }
+  return metadata;
+}
+
+/** A safetensors file's metadata alone: the header is parsed, no tensor is read or copied. */
+export function readSafetensorsMetadata(bytes: Uint8Array): Record<string, string> {
+  return metadataOf(readHeader(bytes).header);
+}
+
+/** Parses a safetensors file; every tensor must be F32. Tensor data is copied out of `bytes`. */
+export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
+  const { header, headerLength } = readHeader(bytes);
+  const metadata = metadataOf(header);
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { splitHoldout } from '../../src/core/data.js';
 import { CoreError } from '../../src/core/errors.js';
-import { decodeSafetensors } from '../../src/core/safetensors.js';
+import { resumeStateEpoch } from '../../src/core/resume.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/core/safetensors.js';
 import { train, type TrainHooks, type TrainResult } from '../../src/core/train.js';
 import type { EpochMetrics, TrainConfig } from '../../src/core/types.js';
 import { config, dense, dropout, spirals, timeless } from './train-helpers.js';
@@ -80,6 +81,15 @@ describe('train: determinism', () => {
 });
 
 describe('train: resume', () => {
+  it('resumeStateEpoch reads the completed epochs from the header; null for bytes that are not a resume state', async () => {
+    const whole = await run({ ...cfg, epochs: 3 });
+    expect([...whole.latest.keys()]).toEqual([1, 2, 3]);
+    for (const [epoch, bytes] of whole.latest) expect(resumeStateEpoch(bytes)).toBe(epoch);
+    expect(resumeStateEpoch(whole.result.checkpoint!)).toBeNull();
+    expect(resumeStateEpoch(new Uint8Array([1, 2, 3]))).toBeNull();
+    expect(resumeStateEpoch(encodeSafetensors([], { format: 'traind.resume', format_version: '1', state: '{"epoch":"2"}' }))).toBeNull();
+  });
+
   it('continues from epoch 4 exactly as if never interrupted', async () => {
     const whole = await run(cfg);
     // The schedule really changed the rate along the way, so its state matters.
