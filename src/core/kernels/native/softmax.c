@@ -41,6 +41,7 @@ static inline double js_max(double a, double b) {
     t = __builtin_convertvector(k, vd);                                                                      \
   } while (0)
 #include "exp-lanes.h"
+#include "ce-lanes.h"
 #undef LANES
 #undef LANES_SUFFIX
 #undef LANES_TARGET
@@ -58,6 +59,7 @@ static inline double js_max(double a, double b) {
     t = (vd)_mm256_cvtepi32_pd(k32);                                                                         \
   } while (0)
 #include "exp-lanes.h"
+#include "ce-lanes.h"
 #undef LANES
 #undef LANES_SUFFIX
 #undef LANES_TARGET
@@ -208,13 +210,46 @@ static inline int ce_row(const float *z, double max, double sum, float label, co
   return 1;
 }
 
+typedef void (*ce_rows_fn)(const float *Z, const float *labels, float *P, float *dZ, size_t cols, double scale,
+                           double *total, long *hits, double *x);
+
+// ce-lanes.h's rows-in-lanes kernel of the width the vector exps use (NULL: none).
+static ce_rows_fn vector_ce_rows(int *lanes) {
+  if (vector_exps() == NULL) return NULL;
+  *lanes = vector_lanes;
+#if defined(__x86_64__)
+  if (*lanes == 8) return ce_rows_8;
+  if (*lanes == 4) return ce_rows_4;
+#endif
+  return NULL;
+}
+
+// True when every label is a class index (the reference throws at the first that is not).
+static int labels_valid(const float *labels, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; r++) {
+    double c = labels[r];
+    if (!(c >= 0 && c < (double)cols) || (double)(size_t)c != c) return 0;
+  }
+  return 1;
+}
+
 long softmax_ce_labels(const float *Z, const float *labels, float *P, float *dZ, size_t rows, size_t cols, double *total,
                        long *hits, int vector) {
   double scale = 1 / (double)rows;
   double max[BLOCK], sum[BLOCK];
   *total = 0;
   if (hits != NULL) *hits = 0;
-  for (size_t r0 = 0; r0 < rows; r0 += BLOCK) {
+  int lanes = 0;
+  ce_rows_fn lanes_fn = vector ? vector_ce_rows(&lanes) : NULL;
+  size_t start = 0;
+  // LANES rows at a time while whole groups remain; the rest (and any batch with a label that is
+  // not a class index, which the scalar path reports) row by row below.
+  if (lanes_fn != NULL && cols * (size_t)lanes <= BLOCK && labels_valid(labels, rows, cols)) {
+    double x[BLOCK] __attribute__((aligned(64)));
+    for (; start + (size_t)lanes <= rows; start += (size_t)lanes)
+      lanes_fn(Z + start * cols, labels + start, P + start * cols, dZ ? dZ + start * cols : NULL, cols, scale, total, hits, x);
+  }
+  for (size_t r0 = start; r0 < rows; r0 += BLOCK) {
     size_t nr = rows - r0 < BLOCK ? rows - r0 : BLOCK;
     softmax_block(Z + r0 * cols, P + r0 * cols, nr, cols, vector, max, sum);
     for (size_t r = 0; r < nr; r++) {
