@@ -24,7 +24,12 @@ export function denseForward(
   k.gemm(false, true, B, O, I, 1, X, W, 1, Z);
 }
 
-/** dW += dZᵀ·X; db += column sums of dZ; dX = dZ·W (overwritten; pass null for the first layer). */
+/**
+ * dW += dZᵀ·X; db += column sums of dZ; dX = dZ·W (overwritten; pass null for the first layer).
+ * With `overwrite`, dW = dZᵀ·X and db = the column sums: the same bits as accumulating onto zeros
+ * (a product summed from +0 is never −0, so adding it to +0 changes nothing), without a pass that
+ * zeroes dW and without the product reading it back.
+ */
 export function denseBackward(
   k: Kernels,
   dZ: Float32Array,
@@ -36,8 +41,10 @@ export function denseBackward(
   B: number,
   I: number,
   O: number,
+  overwrite = false,
 ): void {
-  k.gemm(true, false, O, I, B, 1, dZ, X, 1, dW);
+  k.gemm(true, false, O, I, B, 1, dZ, X, overwrite ? 0 : 1, dW);
+  if (db !== null && overwrite) db.fill(0);
   if (db !== null && k.biasGradient) {
     k.biasGradient(dZ, db, B, O);
   } else if (db !== null) {

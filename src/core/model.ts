@@ -286,7 +286,7 @@ function denseLayerForward(k: Kernels, layer: DenseLayer, h: Float32Array, B: nu
   }
 }
 
-/** Accumulates ∂L/∂params into each Param'layer grad, from dOut = ∂L/∂output of the last forward pass. */
+/** Sets each Param's grad to ∂L/∂param, from dOut = ∂L/∂output of the last forward pass (every parameter is a dense layer's, and each is written whole). */
 export function modelBackward(m: Model, dOut: Float32Array, B: number): void {
   const k = m.kernels;
   let g = dOut;
@@ -307,7 +307,7 @@ export function modelBackward(m: Model, dOut: Float32Array, B: number): void {
       }
       const fuseRelu = layer.dIn !== null && below?.kind === 'dense' && below.activation === 'relu' && k.denseInputGradientRelu !== undefined;
       const W = layer.W.data;
-      denseBackward(k, dZ, input, W, layer.W.grad, layer.b === null ? null : layer.b.grad, fuseRelu ? null : layer.dIn, B, layer.I, layer.O);
+      denseBackward(k, dZ, input, W, layer.W.grad, layer.b === null ? null : layer.b.grad, fuseRelu ? null : layer.dIn, B, layer.I, layer.O, true);
       if (fuseRelu) {
         // dX = dZ·W with the ReLU derivative of the layer below, straight into that layer's dZ.
         k.denseInputGradientRelu!(dZ, W, below.Z, below.dZ, B, layer.I, layer.O);

@@ -10,7 +10,7 @@ import type { Kernels } from './kernels/kernels.js';
 import { jsKernels } from './kernels/js.js';
 import { lossAndGradient } from './losses.js';
 import { accumulateMetrics, finishMetrics, resetMetrics } from './metrics.js';
-import { modelBackward, modelForward, weightsFinite, zeroGrads } from './model.js';
+import { modelBackward, modelForward, weightsFinite } from './model.js';
 import { optimizerStep } from './optimizers.js';
 import { pause, stopRequested, type YieldToCaller } from './pacing.js';
 import { completeEpoch, rollBackPartialEpoch, startEpoch, stepTaken } from './position.js';
@@ -132,8 +132,7 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks, progress: Progres
 
     const out = modelForward(model, X, B, true, position.rng); //          forward
     let loss = lossAndGradient(config.loss, out, Y, pred, dOut, B, O, T, model.kernels, run.hits); // loss (predictions, ∂L/∂out)
-    zeroGrads(model); //                                                    zero grads
-    modelBackward(model, dOut, B); //                                       backward
+    modelBackward(model, dOut, B); //                                       backward (sets the grads)
     loss += applyRegularization(params, config.regularization.l1, config.regularization.l2); // regularize
     if (config.clipNorm !== null) clipByGlobalNorm(params, config.clipNorm); //                   clip
     if (!Number.isFinite(loss)) return 'diverged';

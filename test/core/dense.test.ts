@@ -61,5 +61,27 @@ for (const k of forEachBackend()) {
         dW.forEach((v, i) => expect(v).toBeCloseTo(2 * once[i]!, 5));
       });
     }
+
+    it('backward with overwrite gives the bits of accumulating onto zeros, whatever dW and db held', () => {
+      // 300 rows: more than one K block of the native GEMM. Columns whose products cancel exactly
+      // (x·1 + x·(−1)) give sums of 0, where a −0 would show.
+      const rows = 300;
+      const dZ = load(randomArray(rows * O, 4));
+      for (let r = 0; r < rows; r++) dZ[r * O] = r % 2 === 0 ? 1 : -1;
+      const X = load(randomArray(rows * I, 5));
+      for (let r = 1; r < rows; r += 2) X.copyWithin(r * I, (r - 1) * I, r * I);
+      const W = load(randomArray(O * I, 6));
+      const want = { dW: k.alloc(O * I), db: k.alloc(O) };
+      want.dW.fill(0);
+      want.db.fill(0);
+      denseBackward(k, dZ, X, W, want.dW, want.db, null, rows, I, O);
+      const got = { dW: k.alloc(O * I), db: k.alloc(O) };
+      got.dW.fill(Number.NaN);
+      got.db.fill(Number.NaN);
+      denseBackward(k, dZ, X, W, got.dW, got.db, null, rows, I, O, true);
+      expect(want.dW.subarray(0, I).every((v) => Object.is(v, 0))).toBe(true);
+      expect(Buffer.from(got.dW.buffer, got.dW.byteOffset, got.dW.byteLength).equals(Buffer.from(want.dW.buffer, want.dW.byteOffset, want.dW.byteLength))).toBe(true);
+      expect(Buffer.from(got.db.buffer, got.db.byteOffset, got.db.byteLength).equals(Buffer.from(want.db.buffer, want.db.byteOffset, want.db.byteLength))).toBe(true);
+    });
   });
 }
