@@ -29,7 +29,7 @@ export function evaluate(run: TrainingRun, ds: Dataset, acc: MetricsAccumulator)
       X = run.evalX!.subarray(0, B * I);
       Y = run.evalY!.subarray(0, B * T);
     } else {
-      X = featureRows(ds.x, I, start, B, run.evalX);
+      X = featureRows(ds.x, I, start, B, run.evalX, run);
       Y = ds.y.subarray(start * T, (start + B) * T);
     }
     const out = modelForward(model, X, B, false, run.position.rng);
@@ -42,9 +42,16 @@ export function evaluate(run: TrainingRun, ds: Dataset, acc: MetricsAccumulator)
 }
 
 /** Rows [start, start + B) of x as floats: a view of float features, or bytes converted into `scratch`. */
-function featureRows(x: Float32Array | Uint8Array, I: number, start: number, B: number, scratch: Float32Array | null): Float32Array {
+function featureRows(x: Float32Array | Uint8Array, I: number, start: number, B: number, scratch: Float32Array | null, run: TrainingRun): Float32Array {
   if (x instanceof Float32Array) return x.subarray(start * I, (start + B) * I);
   const out = scratch!;
+  const k = run.model.kernels;
+  if (k.gatherByteRows !== undefined) {
+    // The backend's byte conversion (the same floats), rows 0…B−1 of the chunk in order.
+    if (run.evalOrder === null || run.evalOrder.length < B) run.evalOrder = Int32Array.from({ length: B }, (_, i) => i);
+    k.gatherByteRows(x.subarray(start * I, (start + B) * I), I, run.evalOrder, 0, B, out);
+    return out.subarray(0, B * I);
+  }
   for (let i = 0, from = start * I; i < B * I; i++) out[i] = BYTE_VALUES[x[from + i]!]!;
   return out.subarray(0, B * I);
 }

@@ -49,6 +49,8 @@ export interface TrainingRun {
   evalX: Float32Array | null;
   /** Validation targets, one evaluation chunk at a time, when validation is a view ([maxBatch × T]). */
   evalY: Float32Array | null;
+  /** Rows 0…n−1 in order, for converting a byte validation set's chunks with the backend's gather (made on first use). */
+  evalOrder: Int32Array | null;
   /** Running scores of the epoch's training pass and of the validation pass. */
   scores: { train: MetricsAccumulator; validation: MetricsAccumulator | null };
   optimizer: OptimizerState;
@@ -131,6 +133,7 @@ export function createRun(config: TrainConfig, data: { train: Dataset; validatio
         ? new Float32Array(maxBatch * rawTrain.features)
         : null,
     evalY: rawValidation?.rows !== undefined ? new Float32Array(maxBatch * T) : null,
+    evalOrder: null,
     scores: {
       train: createMetrics(config.loss, O, yMean),
       validation: rawValidation === null ? null : createMetrics(config.loss, O, valMean),
