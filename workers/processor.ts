@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { CoreError, train, type StepProgress, type TrainResult } from '../src/core/index.js';
 import type { TrainJobData } from '../src/queue/queue.js';
-import { deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
+import { checkpointIndex, deleteResumeState, readResumeState } from '../src/store/checkpoints.js';
 import { CorruptJobRecordError, getJob, isTerminal, setBestMetrics, setJobFields, transitionJob, type JobRecord } from '../src/store/jobs.js';
 import { publishProgress } from '../src/store/progress.js';
 import { isTrialPruned } from '../src/store/sweeps.js';
@@ -79,15 +79,16 @@ export default async function processTrainJob(
     if (watch.cancelled) return await finish('cancelled', 'cancelled_by_user');
     // A trial its sweep stopped, whose worker died before ending it.
     if (record.sweep !== null && record.trial !== null && (await isTrialPruned(store, record.sweep, record.trial))) return await finish('completed', 'pruned');
-    const point = resumePoint(await readResumeState(store, jobId), record.latest?.epoch ?? 0);
+    const index = await checkpointIndex(store, jobId);
+    const point = resumePoint(await readResumeState(store, jobId), { recordedEpoch: record.latest?.epoch ?? 0, indexed: index.epochs, best: index.best });
     let resume = point.resume;
-    if (point.lost !== null) log.warn({ lost: point.lost }, 'the metrics stream lost epochs its resume state holds (Redis lost acknowledged writes); training again from epoch 0');
+    if (point.lost !== null) log.warn({ lost: point.lost }, 'Redis lost writes the resume state assumes; training again from epoch 0');
     const restarted = record.status === 'running' || record.attempt > 0;
     const why = restarted
       ? resume
         ? 'resumed from resume state'
         : point.lost !== null
-          ? `restarted from epoch 0 (the stream lost epochs ${point.lost.from}-${point.lost.to})`
+          ? `restarted from epoch 0 (${point.lost})`
           : 'restarted from epoch 0'
       : undefined;
     // From here to the first mini-batch is the job's start-up, logged as `first mini-batch` (startMs).

@@ -74,16 +74,26 @@ export interface DecodedResume {
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
 }
 
+/** What a resume state says of the run it continues: the epochs completed and the checkpoints kept. */
+export interface ResumeSummary {
+  epoch: number;
+  /** Epochs of the kept checkpoints, best first. */
+  kept: number[];
+}
+
 /**
- * The number of epochs a resume state has completed, read from its header alone; null when the
- * bytes are not a resume state this version reads (decodeResumeState then says why).
+ * A resume state's summary, read from its header alone; null when the bytes are not a resume state
+ * this version reads (decodeResumeState then says why).
  */
-export function resumeStateEpoch(bytes: Uint8Array): number | null {
+export function resumeStateSummary(bytes: Uint8Array): ResumeSummary | null {
   try {
     const metadata = readSafetensorsMetadata(bytes);
     if (metadata.format !== RESUME_FORMAT || metadata.format_version !== RESUME_VERSION) return null;
-    const epoch = (JSON.parse(metadata.state ?? '') as { epoch?: unknown }).epoch;
-    return Number.isSafeInteger(epoch) ? (epoch as number) : null;
+    const state = JSON.parse(metadata.state ?? '') as { epoch?: unknown; kept?: unknown };
+    if (!Number.isSafeInteger(state.epoch) || !Array.isArray(state.kept)) return null;
+    const kept = state.kept.map((k) => (k as { epoch?: unknown } | null)?.epoch);
+    if (!kept.every((e): e is number => Number.isSafeInteger(e))) return null;
+    return { epoch: state.epoch as number, kept };
   } catch {
     return null;
   }

@@ -126,6 +126,16 @@ export async function listCheckpoints(s: Store, jobId: string): Promise<Checkpoi
   return out.sort((a, b) => a.epoch - b.epoch);
 }
 
+/** The epochs the job's checkpoint index names, and its best mark (null: none). */
+export async function checkpointIndex(s: Store, jobId: string): Promise<{ epochs: number[]; best: number | null }> {
+  const h = await s.redis.hgetall(s.keys.checkpoints(jobId));
+  const epochs = Object.keys(h)
+    .filter((f) => f.startsWith('e:'))
+    .map((f) => Number(f.slice(2)))
+    .sort((a, b) => a - b);
+  return { epochs, best: h.best === undefined ? null : Number(h.best) };
+}
+
 /** One checkpoint's metadata by epoch or 'best', or null. */
 export async function getCheckpoint(s: Store, jobId: string, which: number | 'best'): Promise<CheckpointMeta | null> {
   const key = s.keys.checkpoints(jobId);

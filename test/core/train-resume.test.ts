@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { splitHoldout } from '../../src/core/data.js';
 import { CoreError } from '../../src/core/errors.js';
-import { resumeStateEpoch } from '../../src/core/resume.js';
+import { decodeResumeState, resumeStateSummary } from '../../src/core/resume.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/core/safetensors.js';
 import { train, type TrainHooks, type TrainResult } from '../../src/core/train.js';
 import type { EpochMetrics, TrainConfig } from '../../src/core/types.js';
@@ -81,13 +81,19 @@ describe('train: determinism', () => {
 });
 
 describe('train: resume', () => {
-  it('resumeStateEpoch reads the completed epochs from the header; null for bytes that are not a resume state', async () => {
+  it('resumeStateSummary reads the completed epochs and kept checkpoints from the header; null for bytes that are not a resume state', async () => {
     const whole = await run({ ...cfg, epochs: 3 });
     expect([...whole.latest.keys()]).toEqual([1, 2, 3]);
-    for (const [epoch, bytes] of whole.latest) expect(resumeStateEpoch(bytes)).toBe(epoch);
-    expect(resumeStateEpoch(whole.result.checkpoint!)).toBeNull();
-    expect(resumeStateEpoch(new Uint8Array([1, 2, 3]))).toBeNull();
-    expect(resumeStateEpoch(encodeSafetensors([], { format: 'traind.resume', format_version: '1', state: '{"epoch":"2"}' }))).toBeNull();
+    for (const [epoch, bytes] of whole.latest) {
+      const { state } = decodeResumeState(bytes, { ...cfg, epochs: 3 });
+      expect(resumeStateSummary(bytes)).toEqual({ epoch, kept: state.kept.map((k) => k.epoch) });
+    }
+    // keepBest 2: by epoch 3, two kept.
+    expect(resumeStateSummary(whole.latest.get(3)!)!.kept).toHaveLength(2);
+    expect(resumeStateSummary(whole.result.checkpoint!)).toBeNull();
+    expect(resumeStateSummary(new Uint8Array([1, 2, 3]))).toBeNull();
+    expect(resumeStateSummary(encodeSafetensors([], { format: 'traind.resume', format_version: '1', state: '{"epoch":"2","kept":[]}' }))).toBeNull();
+    expect(resumeStateSummary(encodeSafetensors([], { format: 'traind.resume', format_version: '1', state: '{"epoch":2}' }))).toBeNull();
   });
 
   it('continues from epoch 4 exactly as if never interrupted', async () => {
