@@ -45,6 +45,13 @@ export function createJobHooks(
   /** The user's cancel: a cancelled job needs no resume state, so its write stops. */
   cancelled: AbortSignal,
   trained: (metrics: EpochMetrics) => void = () => undefined,
+  /**
+   * Epochs below this one are replays whose writes Redis holds already (training started again
+   * from epoch 0 on a job that had recorded them; see resume-point.ts): their records are dropped
+   * as duplicates, and their checkpoints and best mark are not written again, so the index and the
+   * job's best never step back while the run catches up (nor send job.checkpoint events twice).
+   */
+  replayBefore: () => number = () => 0,
 ): JobHooks {
   const { id: jobId, tenant } = job;
   const { store, logger } = ctx;
@@ -111,7 +118,7 @@ export function createJobHooks(
       if (res.ok || res.why === 'duplicate') await reportToSweep(metrics);
     },
     async onBest(best) {
-      if (recordGone) return;
+      if (recordGone || best.epoch < replayBefore()) return;
       const top = best.kept[0]?.epoch ?? best.epoch;
       await recordBestCheckpoint(store, jobId, {
         tenant,

@@ -114,7 +114,10 @@ export default async function processTrainJob(
     }
 
     const samples = samplesPerEpoch(inputs.train.n, inputs.config.batchSize, inputs.config.dropLast);
-    const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs, watch.signal, (m) => reportEpoch({ seconds: m.seconds, samples }));
+    // From epoch 0 on a job that recorded epochs (no usable resume state): those before the last
+    // recorded one are replays (a crash loses only a tail of Redis' writes, so theirs are all there).
+    const replayBefore = () => (resume === null ? (record.latest?.epoch ?? 0) : 0);
+    const hooks = createJobHooks(ctx, record, attempt, inputs.config.epochs, watch.signal, (m) => reportEpoch({ seconds: m.seconds, samples }), replayBefore);
     const loadedAt = performance.now();
     // Datasets a spare loaded for other jobs: this process now holds only this job's data.
     dropPreloaded();

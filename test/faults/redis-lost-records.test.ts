@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allMetrics, submitJob, waitForEpoch, waitForStatus } from '../helpers/api.js';
 import { stalledRecoveryMs } from '../helpers/processes.js';
 import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { loadConfig } from '../../src/config.js';
 import { resumeStateSummary } from '../../src/core/index.js';
@@ -29,7 +30,7 @@ let stack: ProcessStack;
 
 // A stack of its own for each case: the workers one case leaves must not take the other's job.
 beforeEach(async () => {
-  stack = await startProcessStack({ tag: 'lost-records' });
+  stack = await startProcessStack({ tag: 'lost-records', env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_BACKOFF_MS: '150' } });
 });
 
 afterEach(async () => {
@@ -85,6 +86,11 @@ describe('Redis lost writes the resume state assumes', () => {
     const EPOCH = 3;
     const indexKey = (id: string) => `${stack.prefix}:job:${id}:checkpoints`;
     const store = createStore(loadConfig({ KEY_PREFIX: stack.prefix, DATA_DIR: stack.dataDir, ...stack.env }), stack.redis);
+    // Every new best is a job.checkpoint event: the run that catches up must not announce old ones again.
+    const receiver = await startReceiver();
+    const hook = await stack.api.post<{ secret: string }>('/v1/webhooks', { url: receiver.url, events: ['job.checkpoint'] });
+    expect(hook.status).toBe(201);
+    receiver.secret = hook.body.secret;
     const first = await stack.startWorker('worker-0');
     // Every epoch's checkpoint kept, so a missing one shows in the final list; batch 1 for epochs
     // of a few hundred milliseconds.
@@ -118,5 +124,13 @@ describe('Redis lost writes the resume state assumes', () => {
     const restarted = done.history.filter((h) => h.status === 'running').at(-1);
     expect(restarted?.reason).toBe(`restarted from epoch 0 (the checkpoint index lost epochs ${EPOCH})`);
     await expectSameAsUninterrupted(stack, done, all);
+
+    // The replayed epochs 1 and 2 wrote no checkpoint and no best again: each best epoch was
+    // announced once, in increasing order, the last one the job's best.
+    const bests = () => [...receiver.requests].filter((r) => r.status === 204).map((r) => (r.body.data.best as { epoch: number }).epoch);
+    await waitFor(async () => bests().at(-1) === (done.best as { epoch: number }).epoch, { timeoutMs: 20_000, what: 'the last job.checkpoint event' });
+    const announced = [...new Map(receiver.requests.filter((r) => r.status === 204).map((r) => [r.webhookId, (r.body.data.best as { epoch: number }).epoch])).values()];
+    expect(announced).toEqual([...new Set(announced)].sort((a, b) => a - b));
+    await receiver.close();
   });
 });
