@@ -4,31 +4,24 @@
 // moves a value); what it saves is the scalar arithmetic: the maximum, the sums, the rounding of the
 // probabilities, the arg-max and the gradient, each a vector for LANES rows.
 // Included by softmax.c after exp-lanes.h, with the same LANES, LANES_SUFFIX and LANES_TARGET.
-#define cd LANES_FN(cd)
+// exp-lanes.h's double and int64 vectors and its splat and select, under shorter names here.
+#define cd LANES_FN(vd)
+#define cl LANES_FN(vl)
 #define cf LANES_FN(cf)
 #define ci LANES_FN(ci)
-#define cl LANES_FN(cl)
+#define ce_splat LANES_FN(splat)
+#define ce_select LANES_FN(select)
 
-typedef double cd __attribute__((vector_size(LANES * 8)));
-typedef int64_t cl __attribute__((vector_size(LANES * 8)));
 typedef float cf __attribute__((vector_size(LANES * 4)));
 typedef int32_t ci __attribute__((vector_size(LANES * 4)));
-
-static inline LANES_TARGET cd LANES_FN(ce_splat)(double v) {
-  cd r;
-  for (int i = 0; i < LANES; i++) r[i] = v;
-  return r;
-}
-
-static inline LANES_TARGET cd LANES_FN(ce_select)(cl mask, cd yes, cd no) { return (cd)(((cl)yes & mask) | ((cl)no & ~mask)); }
 
 // js_max lane by lane: NaN if either is NaN; of two equal values the bitwise and (+0 over -0, and
 // equal non-zero values are the same bits); else the larger.
 static inline LANES_TARGET cd LANES_FN(ce_max)(cd a, cd b) {
-  cd r = LANES_FN(ce_select)(a > b, a, b);
-  r = LANES_FN(ce_select)(a == b, (cd)((cl)a & (cl)b), r);
+  cd r = ce_select(a > b, a, b);
+  r = ce_select(a == b, (cd)((cl)a & (cl)b), r);
   cl nan = (a != a) | (b != b);
-  return LANES_FN(ce_select)(nan, LANES_FN(ce_splat)(NAN), r);
+  return ce_select(nan, ce_splat(NAN), r);
 }
 
 // Rows [0, LANES) of Z (cols ≤ BLOCK / LANES; every label a class index, checked by the caller):
@@ -37,7 +30,7 @@ static inline LANES_TARGET cd LANES_FN(ce_max)(cd a, cd b) {
 static LANES_TARGET void LANES_FN(ce_rows)(const float *Z, const float *labels, float *P, float *dZ, size_t cols,
                                            double scale, double *total, long *hits, double *x) {
   cd *xv = (cd *)x;
-  cd max = LANES_FN(ce_splat)(-INFINITY);
+  cd max = ce_splat(-INFINITY);
   for (size_t j = 0; j < cols; j++) {
     cd z;
     for (int r = 0; r < LANES; r++) z[r] = (double)Z[r * cols + j];
@@ -48,14 +41,14 @@ static LANES_TARGET void LANES_FN(ce_rows)(const float *Z, const float *labels, 
   LANES_FN(exps)(x, x, cols * LANES);
 
   // a[j] = (float)e[j] and the sum of the exps; then a[j] = (float)(a[j] · (1 / sum)).
-  cd sum = LANES_FN(ce_splat)(0.0);
+  cd sum = ce_splat(0.0);
   for (size_t j = 0; j < cols; j++) sum += xv[j];
   cd inv = 1 / sum;
   ci label;
   for (int r = 0; r < LANES; r++) label[r] = (int32_t)labels[r];
   ci best = (ci){0};
   cf top;
-  cd dscale = LANES_FN(ce_splat)(scale);
+  cd dscale = ce_splat(scale);
   for (size_t j = 0; j < cols; j++) {
     cf a = __builtin_convertvector(xv[j], cf);
     cf p = __builtin_convertvector(__builtin_convertvector(a, cd) * inv, cf);
@@ -86,3 +79,5 @@ static LANES_TARGET void LANES_FN(ce_rows)(const float *Z, const float *labels, 
 #undef cf
 #undef ci
 #undef cl
+#undef ce_splat
+#undef ce_select
