@@ -1,9 +1,10 @@
 // Mini-batches of the training rows: the epoch's row order (shuffled from the run's RNG) and the
-// gather buffers each batch is copied into (byte features become floats there), so a step computes
-// on contiguous float rows and allocates nothing.
+// gather buffers each batch is copied into (byte features become floats there, or stay bytes for a
+// backend whose first layer reads them), so a step computes on contiguous rows and allocates nothing.
 // B batch rows, I inputs, T target width, N samples.
 
 import { BYTE_VALUES } from './data.js';
+import { CoreError } from './errors.js';
 import type { Kernels } from './kernels/kernels.js';
 import { shuffleInPlace, type Rng } from './rng.js';
 import type { Dataset } from './types.js';
@@ -14,20 +15,26 @@ export interface MiniBatches {
   count: number;
   /** Row order of the current epoch. */
   order: Int32Array;
-  /** The current batch's inputs [size × I] and targets [size × T]. */
-  X: Float32Array;
+  /**
+   * The current batch's inputs [size × I]: floats, or with `byteInputs` the rows' bytes themselves
+   * (ByteInputKernels: the first dense layer reads them) — and its targets [size × T].
+   */
+  X: Float32Array | Uint8Array;
   Y: Float32Array;
 }
 
-/** The gather buffers come from the backend (`kernels.alloc`): the GEMMs read X in place. */
-export function createMiniBatches(rows: Dataset, batchSize: number | 'full', dropLast: boolean, kernels: Kernels): MiniBatches {
+/**
+ * The gather buffers come from the backend (`kernels.alloc`): the GEMMs read X in place. With
+ * `byteInputs` (byte features, and a backend with ByteInputKernels) X holds bytes.
+ */
+export function createMiniBatches(rows: Dataset, batchSize: number | 'full', dropLast: boolean, kernels: Kernels, byteInputs = false): MiniBatches {
   const N = rows.n;
   const size = batchSize === 'full' ? N : Math.min(batchSize, N);
   return {
     size,
     count: dropLast ? Math.floor(N / size) : Math.ceil(N / size),
     order: new Int32Array(N),
-    X: kernels.alloc(size * rows.features),
+    X: byteInputs ? new Uint8Array(size * rows.features) : kernels.alloc(size * rows.features),
     Y: kernels.alloc(size * rows.targetWidth),
   };
 }
@@ -52,8 +59,8 @@ export function gatherBatch(batches: MiniBatches, rows: Dataset, b: number, kern
   return B;
 }
 
-/** X and Y rows r < B = features and targets of ds's underlying row order[start + r] (bytes as floats). */
-export function gatherInto(kernels: Kernels, ds: Dataset, order: Int32Array, start: number, B: number, X: Float32Array, Y: Float32Array): void {
+/** X and Y rows r < B = features and targets of ds's underlying row order[start + r] (bytes as floats, or as bytes into a byte X). */
+export function gatherInto(kernels: Kernels, ds: Dataset, order: Int32Array, start: number, B: number, X: Float32Array | Uint8Array, Y: Float32Array): void {
   const T = ds.targetWidth;
   gatherFeatures(kernels, ds.x, ds.features, order, start, B, X);
   if (kernels.gatherRows) {
@@ -67,8 +74,13 @@ export function gatherInto(kernels: Kernels, ds: Dataset, order: Int32Array, sta
   }
 }
 
-/** X row r = features of row order[start + r], as floats (bytes become byte / 255 here). */
-function gatherFeatures(k: Kernels, x: Float32Array | Uint8Array, I: number, order: Int32Array, start: number, B: number, X: Float32Array): void {
+/** X row r = features of row order[start + r], as floats (bytes become byte / 255 here) or, into a byte X, as bytes. */
+function gatherFeatures(k: Kernels, x: Float32Array | Uint8Array, I: number, order: Int32Array, start: number, B: number, X: Float32Array | Uint8Array): void {
+  if (X instanceof Uint8Array) {
+    if (!(x instanceof Uint8Array) || k.byteInputs === undefined) throw new CoreError('dataset', 'byte mini-batches need byte features and a backend that reads them');
+    k.byteInputs.gatherRows(x, I, order, start, B, X);
+    return;
+  }
   if (x instanceof Uint8Array) {
     if (k.gatherByteRows) {
       k.gatherByteRows(x, I, order, start, B, X);

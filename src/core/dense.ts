@@ -1,6 +1,7 @@
 // The dense (fully connected) layer as a forward/backward pair, like nn.Linear: W is [O × I].
 // B batch, I inputs, O outputs. All products go through the Kernels backend.
 
+import { CoreError } from './errors.js';
 import type { Kernels } from './kernels/kernels.js';
 
 /** Z[B×O] = X[B×I]·Wᵀ + b. */
@@ -28,12 +29,13 @@ export function denseForward(
  * dW += dZᵀ·X; db += column sums of dZ; dX = dZ·W (overwritten; pass null for the first layer).
  * With `overwrite`, dW = dZᵀ·X and db = the column sums: the same bits as accumulating onto zeros
  * (a product summed from +0 is never −0, so adding it to +0 changes nothing), without a pass that
- * zeroes dW and without the product reading it back.
+ * zeroes dW and without the product reading it back. X may be bytes (the first layer of a byte
+ * mini-batch, whose dX is never wanted): the backend's ByteInputKernels then compute dW.
  */
 export function denseBackward(
   k: Kernels,
   dZ: Float32Array,
-  X: Float32Array,
+  X: Float32Array | Uint8Array,
   W: Float32Array,
   dW: Float32Array,
   db: Float32Array | null,
@@ -43,7 +45,12 @@ export function denseBackward(
   O: number,
   overwrite = false,
 ): void {
-  k.gemm(true, false, O, I, B, 1, dZ, X, overwrite ? 0 : 1, dW);
+  if (X instanceof Uint8Array) {
+    if (k.byteInputs === undefined) throw new CoreError('dataset', 'byte inputs need a backend that reads them');
+    k.byteInputs.weightGradient(dZ, X, dW, B, I, O, overwrite ? 0 : 1);
+  } else {
+    k.gemm(true, false, O, I, B, 1, dZ, X, overwrite ? 0 : 1, dW);
+  }
   if (db !== null && overwrite) db.fill(0);
   if (db !== null && k.biasGradient) {
     k.biasGradient(dZ, db, B, O);

@@ -62,7 +62,7 @@ export interface Model {
   /** Internal: one entry per layer, in order. */
   readonly stack: Layer[];
   /** Internal: the input of the last forward pass, kept for backward. */
-  input: Float32Array;
+  input: Float32Array | Uint8Array;
 }
 
 const ACTIVATIONS: readonly Activation[] = ['linear', 'relu', 'leaky_relu', 'elu', 'sigmoid', 'tanh', 'gelu', 'softmax'];
@@ -248,8 +248,10 @@ function layerOutput(layer: Layer): Float32Array {
  * Runs B rows of X [B × inputWidth] through the model and returns its output buffer, whose first
  * B·outputWidth entries are valid: logits when the loss fuses softmax/sigmoid, else the final
  * activation'layer values. The buffer is reused by the next call. `rng` draws the dropout masks.
+ * X may be bytes standing for byte / 255 when the first layer is dense and the backend has
+ * ByteInputKernels (the training batches, see batches.ts).
  */
-export function modelForward(m: Model, X: Float32Array, B: number, training: boolean, rng: Rng): Float32Array {
+export function modelForward(m: Model, X: Float32Array | Uint8Array, B: number, training: boolean, rng: Rng): Float32Array {
   if (!(B >= 1 && B <= m.maxBatch)) throw new CoreError('batchSize', `batch of ${B} rows outside [1, ${m.maxBatch}]`);
   if (X.length < B * m.inputWidth) {
     throw new CoreError('dataset', `input holds ${X.length} values, fewer than ${B} rows × ${m.inputWidth}`);
@@ -261,28 +263,39 @@ export function modelForward(m: Model, X: Float32Array, B: number, training: boo
       denseLayerForward(m.kernels, layer, h, B);
       h = layer.A;
     } else {
+      if (h instanceof Uint8Array) throw new CoreError('dataset', 'byte inputs reach only a first dense layer');
       dropoutForward(h, layer.Y, layer.mask, B * layer.width, layer.rate, rng, training);
       h = layer.Y;
     }
   }
-  return h;
+  return h as Float32Array;
 }
 
 /**
  * Z = h·Wᵀ + b, then A = f(Z). A backend with a fused dense pass does ReLU (or linear) in the
  * GEMM's output pass; its bits are those of the separate steps.
  */
-function denseLayerForward(k: Kernels, layer: DenseLayer, h: Float32Array, B: number): void {
-  const { activation, I, O } = layer;
+function denseLayerForward(k: Kernels, layer: DenseLayer, h: Float32Array | Uint8Array, B: number): void {
+  const { activation, I, O, Z, A } = layer;
+  const W = layer.W.data;
   const b = layer.b === null ? null : layer.b.data;
-  if (k.denseForward !== undefined && (activation === 'relu' || activation === 'linear')) {
-    k.denseForward(h, layer.W.data, b, layer.Z, activation === 'relu' ? layer.A : null, B, I, O);
-    return;
+  // Whether the GEMM's output pass applies the activation (ReLU, or none for linear).
+  const fusable = activation === 'relu' || activation === 'linear';
+  const reluOut = activation === 'relu' ? A : null;
+  let activated = false;
+  if (h instanceof Uint8Array) {
+    if (k.byteInputs === undefined) throw new CoreError('dataset', 'byte inputs need a backend that reads them');
+    k.byteInputs.denseForward(h, W, b, Z, fusable ? reluOut : null, B, I, O);
+    activated = fusable;
+  } else if (k.denseForward !== undefined && fusable) {
+    k.denseForward(h, W, b, Z, reluOut, B, I, O);
+    activated = true;
+  } else {
+    denseForward(k, h, W, b, Z, B, I, O);
   }
-  denseForward(k, h, layer.W.data, b, layer.Z, B, I, O);
   // A backend's element-wise pass, when it has one, computes the same bits as ours.
-  if (activation !== 'linear' && !(k.activationForward?.(activation, layer.Z, layer.A, B * O, layer.alpha) ?? false)) {
-    activationForward(activation, layer.Z, layer.A, B, O, layer.alpha);
+  if (!activated && activation !== 'linear' && !(k.activationForward?.(activation, Z, A, B * O, layer.alpha) ?? false)) {
+    activationForward(activation, Z, A, B, O, layer.alpha);
   }
 }
 

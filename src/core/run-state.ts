@@ -81,6 +81,15 @@ export function copiesViews(config: TrainConfig): boolean {
   return config.normalize === 'standard' || taskOf(config.loss) === 'regression';
 }
 
+/**
+ * Whether mini-batches stay bytes (ByteInputKernels): byte features not standardized (which makes
+ * floats of them), a first layer that is dense (dropout on the inputs works on floats), and a backend
+ * whose first layer reads bytes. The bits are the same either way.
+ */
+function readsBytes(config: TrainConfig, train: Dataset, kernels: Kernels): boolean {
+  return kernels.byteInputs !== undefined && train.x instanceof Uint8Array && config.normalize !== 'standard' && config.layers[0]?.type === 'dense';
+}
+
 /** Validates, builds the model, optimizer and every buffer, and restores a resume state if given. */
 export function createRun(config: TrainConfig, data: { train: Dataset; validation: Dataset | null }, kernels: Kernels, options: RunOptions = {}): TrainingRun {
   validateConfig(config, data.train.features, data.train.targetWidth, { rows: data.train.n, hasValidation: data.validation !== null });
@@ -91,7 +100,7 @@ export function createRun(config: TrainConfig, data: { train: Dataset; validatio
   const rawValidation = readsInPlace && data.validation !== null ? contiguous(data.validation) : data.validation;
   const N = rawTrain.n;
   const T = rawTrain.targetWidth;
-  const batches = createMiniBatches(rawTrain, config.batchSize, config.dropLast, kernels);
+  const batches = createMiniBatches(rawTrain, config.batchSize, config.dropLast, kernels, readsBytes(config, rawTrain, kernels));
   const maxBatch = Math.max(batches.size, Math.min(EVAL_CHUNK, rawValidation?.n ?? 0));
 
   const rng = createRng(config.seed);

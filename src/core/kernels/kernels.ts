@@ -55,6 +55,8 @@ export interface Kernels {
   gatherRows?(src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
   /** The same from bytes read as byte / 255 (compact IDX pixels): dst = Math.fround(src / 255). */
   gatherByteRows?(src: Uint8Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
+  /** Byte mini-batches for training: see ByteInputKernels. */
+  byteInputs?: ByteInputKernels;
 
   // Optional inference kernels (predict): a dense layer's weights packed once, then used for every
   // call, with bits equal to this backend's denseForward (and ReLU) on the same weights.
@@ -79,6 +81,21 @@ export interface Kernels {
    * rows whose predicted class (the first largest P, as metrics.ts picks it) is their label.
    */
   softmaxCrossEntropy?(Z: Float32Array, y: Float32Array, P: Float32Array, dZ: Float32Array | null, B: number, O: number, hits?: Float64Array): number | null;
+}
+
+/**
+ * Training on byte features (IDX pixels: each byte stands for Math.fround(byte / 255)) without writing
+ * a mini-batch out as floats: its rows are gathered as bytes (a quarter of the memory traffic) and the
+ * first dense layer's two products read them, converting as they go, with exactly the bits of
+ * gathering floats and calling denseForward and gemm on them.
+ */
+export interface ByteInputKernels {
+  /** dst row r (width bytes) = src row order[start + r], for r < count. */
+  gatherRows(src: Uint8Array, width: number, order: Int32Array, start: number, count: number, dst: Uint8Array): void;
+  /** Kernels.denseForward with X [B×I] as bytes. */
+  denseForward(X: Uint8Array, W: Float32Array, b: Float32Array | null, Z: Float32Array, A: Float32Array | null, B: number, I: number, O: number): void;
+  /** dW [O×I] = dZᵀ·X + beta·dW with X [B×I] as bytes: gemm(true, false, O, I, B, 1, dZ, X, beta, dW). */
+  weightGradient(dZ: Float32Array, X: Uint8Array, dW: Float32Array, B: number, I: number, O: number, beta: 0 | 1): void;
 }
 
 /** A dense layer's weights in a backend's own layout for inference (opaque). */

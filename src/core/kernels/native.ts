@@ -14,6 +14,20 @@ interface NativeAddon {
   allocHuge(length: number): Float32Array | null;
   createPool(threads: number, isa?: string): object;
   gemm(pool: object, ...args: GemmArgs): void;
+  /** A or B may be bytes standing for byte / 255 (sgemm.h). */
+  gemm(
+    pool: object,
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array | Uint8Array,
+    B: Float32Array | Uint8Array,
+    beta: number,
+    C: Float32Array,
+  ): void;
   gemmFused(
     pool: object,
     transA: boolean,
@@ -21,8 +35,8 @@ interface NativeAddon {
     M: number,
     N: number,
     K: number,
-    A: Float32Array,
-    B: Float32Array,
+    A: Float32Array | Uint8Array,
+    B: Float32Array | Uint8Array,
     C: Float32Array,
     bias: Float32Array | null,
     reluOut: Float32Array | null,
@@ -37,7 +51,8 @@ interface NativeAddon {
   biasGradient(dZ: Float32Array, db: Float32Array, B: number, O: number): void;
   sgdStep(pool: object, w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, nesterov: boolean): void;
   gatherRows(pool: object, src: Float32Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
-  gatherByteRows(pool: object, src: Uint8Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array): void;
+  /** dst a Uint8Array: the bytes are copied, not converted. */
+  gatherByteRows(pool: object, src: Uint8Array, width: number, order: Int32Array, start: number, count: number, dst: Float32Array | Uint8Array): void;
   packDense(pool: object, W: Float32Array, O: number, I: number): object;
   denseInfer(pool: object, packed: object, X: Float32Array, B: number, b: Float32Array | null, relu: boolean, Z: Float32Array): void;
   inferNetwork(pool: object, packed: object[], biases: (Float32Array | null)[], relu: boolean[], X: Float32Array, B: number, out: Float32Array, softmax: boolean): boolean;
@@ -184,6 +199,12 @@ export function createNativeKernels(threads: number, isa?: string): Kernels | nu
     sgdStep: (w, g, buf, n, lr, momentum, nesterov) => native.sgdStep(pool, w, g, buf, n, lr, momentum, nesterov),
     gatherRows: (src, width, order, start, count, dst) => native.gatherRows(pool, src, width, order, start, count, dst),
     gatherByteRows: (src, width, order, start, count, dst) => native.gatherByteRows(pool, src, width, order, start, count, dst),
+    // The GEMM converts byte operands a cache block at a time (sgemm.h).
+    byteInputs: {
+      gatherRows: (src, width, order, start, count, dst) => native.gatherByteRows(pool, src, width, order, start, count, dst),
+      denseForward: (X, W, b, Z, A, B, I, O) => native.gemmFused(pool, false, true, B, O, I, X, W, Z, b, A, null),
+      weightGradient: (dZ, X, dW, B, I, O, beta) => native.gemm(pool, true, false, O, I, B, 1, dZ, X, beta, dW),
+    },
     packDense: (W, O, I): NativePacked => ({ O, I, handle: native.packDense(pool, W, O, I) }),
     denseInfer: (packed, X, B, b, relu, Z) => native.denseInfer(pool, (packed as NativePacked).handle, X, B, b, relu, Z),
     inferNetwork: (layers: readonly NetworkLayer[], X, B, out, softmax) =>

@@ -20,7 +20,7 @@
 #include "softmax.h"
 
 typedef void (*range_fn)(int, int, int, int, int, float, const float *, const float *, float, float *, int, int,
-                         int, int, float *, int, const sgemm_epilogue *);
+                         int, int, float *, int, const sgemm_epilogue *, const sgemm_bytes *);
 
 typedef struct {
   const char *name;
@@ -82,6 +82,7 @@ typedef struct {
   int splitCols; // 1: chunks are column ranges, 0: row ranges
   int transC;    // computing Cᵀ = op(B)ᵀ·op(A)ᵀ into C (see sgemm.c)
   sgemm_epilogue ep;
+  sgemm_bytes by; // A or B given as bytes (sgemm.h), or neither
   int kind;      // TASK_GEMM, or an element-wise pass split by rows/elements (bit-identical either way)
   const float *src;
   const uint8_t *bytes;
@@ -208,7 +209,7 @@ static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
     share(t->M, isa->mr(), c, t->chunks, &i0, &i1);
   if (i0 < i1 && j0 < j1)
     isa->range(t->transA, t->transB, t->M, t->N, t->K, t->alpha, t->A, t->B, t->beta, t->C, i0, i1, j0, j1, work, t->transC,
-               &t->ep);
+               &t->ep, &t->by);
 }
 
 // Claims and runs chunks of task generation `gen` until none are left.
@@ -318,9 +319,16 @@ static void pool_destroy(pool_t *pl) {
 // How to cut a GEMM into chunks so that no chunk re-packs what another also packs: row-major A is
 // read in place (sgemm.c), so a column split packs only each chunk's own columns of op(B); with a
 // transposed A and row-major B it is B that is read in place, so split rows. Returns the chunk count.
+// (Byte operands: see below.)
 static int plan_chunks(task_t *t, int mr, int nr, int wanted) {
   int colTiles = (t->N + nr - 1) / nr, rowTiles = (t->M + mr - 1) / mr;
-  if (!t->transA)
+  // A byte operand is converted block by block by each chunk that reads it (sgemm.h): split so that
+  // each chunk converts only its own rows of a byte A, or its own columns of a byte B.
+  if (t->by.A)
+    t->splitCols = rowTiles < 2;
+  else if (t->by.B)
+    t->splitCols = colTiles >= 2;
+  else if (!t->transA)
     t->splitCols = colTiles >= 2 || rowTiles < 2;
   else if (!t->transB)
     t->splitCols = rowTiles < 2;
@@ -342,9 +350,12 @@ static void pool_gemm(pool_t *pl, task_t t) {
     // saves; compute Cᵀ = W·Xᵀ instead, which reads W in place and packs only the small X.
     if (!t.transA && t.transB && 2 * t.M < t.N) {
       const float *a = t.A;
+      const uint8_t *a8 = t.by.A;
       int m = t.M;
       t.A = t.B;
       t.B = a;
+      t.by.A = t.by.B;
+      t.by.B = a8;
       t.M = t.N;
       t.N = m;
       t.transC = 1;
@@ -454,12 +465,32 @@ static int get_f32(napi_env env, napi_value v, float **ptr, size_t *len) {
   return 1;
 }
 
+// A GEMM operand: a Float32Array, or a Uint8Array whose bytes stand for byte / 255 (sgemm.h).
+static int get_operand(napi_env env, napi_value v, const float **f, const uint8_t **bytes, size_t *len) {
+  napi_typedarray_type type;
+  void *data;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, &data, &ab, &off) != napi_ok) return 0;
+  *f = NULL;
+  *bytes = NULL;
+  if (type == napi_float32_array)
+    *f = data;
+  else if (type == napi_uint8_array)
+    *bytes = data;
+  else
+    return 0;
+  return 1;
+}
+
 // The arguments every GEMM entry shares, checked before any memory is touched: pool, transA, transB,
 // M, N, K (a[0..5]); A, B and C at a[ia], a[ib], a[ic]. Returns 0 with a JS exception pending.
 static int gemm_args(napi_env env, napi_value *a, int ia, int ib, int ic, pool_t **pl, task_t *t) {
   bool ta, tb;
   int32_t M, N, K;
-  float *A, *B, *C;
+  const float *A, *B;
+  const uint8_t *A8, *B8;
+  float *C;
   size_t la, lb, lc;
   if (napi_get_value_external(env, a[0], (void **)pl) != napi_ok || napi_get_value_bool(env, a[1], &ta) != napi_ok ||
       napi_get_value_bool(env, a[2], &tb) != napi_ok || napi_get_value_int32(env, a[3], &M) != napi_ok ||
@@ -467,8 +498,8 @@ static int gemm_args(napi_env env, napi_value *a, int ia, int ib, int ic, pool_t
     napi_throw_type_error(env, NULL, "gemm: pool, transA, transB, M, N, K expected");
     return 0;
   }
-  if (!get_f32(env, a[ia], &A, &la) || !get_f32(env, a[ib], &B, &lb) || !get_f32(env, a[ic], &C, &lc)) {
-    napi_throw_type_error(env, NULL, "A, B and C must be Float32Arrays");
+  if (!get_operand(env, a[ia], &A, &A8, &la) || !get_operand(env, a[ib], &B, &B8, &lb) || !get_f32(env, a[ic], &C, &lc)) {
+    napi_throw_type_error(env, NULL, "A and B must be Float32Arrays or Uint8Arrays, C a Float32Array");
     return 0;
   }
   if (M < 0 || N < 0 || K < 0 || la < (size_t)M * K || lb < (size_t)K * N || lc < (size_t)M * N) {
@@ -476,6 +507,7 @@ static int gemm_args(napi_env env, napi_value *a, int ia, int ib, int ic, pool_t
     return 0;
   }
   *t = (task_t){ta, tb, M, N, K, 1.0f, 0.0f, A, B, C, 1, 0, 0};
+  t->by = (sgemm_bytes){A8, B8};
   return 1;
 }
 
@@ -555,7 +587,9 @@ static napi_value js_gemm_fused(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (t.M == 0 || t.N == 0) return NULL;
-  if (!t.transA && t.transB && t.N < pl->isa.nr() && !reluOut && !reluMask && narrow_forward(pl, &t, bias)) return NULL;
+  // (The inference kernel reads float inputs only.)
+  if (!t.transA && t.transB && t.N < pl->isa.nr() && !reluOut && !reluMask && !t.by.A && !t.by.B && narrow_forward(pl, &t, bias))
+    return NULL;
   t.ep = (sgemm_epilogue){bias, reluOut, reluMask};
   pool_gemm(pl, t);
   return NULL;
@@ -752,21 +786,30 @@ static napi_value js_gather_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// (pool, src: Uint8Array, width, order, start, count, dst): dst row r = src row order[start + r] / 255
+// (pool, src: Uint8Array, width, order, start, count, dst): dst row r = src row order[start + r] / 255,
+// or, when dst is a Uint8Array, the bytes themselves (for the GEMM's byte operands, sgemm.h).
 static napi_value js_gather_byte_rows(napi_env env, napi_callback_info info) {
   ARGS(7);
   pool_t *pl;
   CHECK(napi_get_value_external(env, a[0], (void **)&pl));
   napi_value *v = a + 1;
-  size_t width, start, count, srcLen, orderLen;
-  float *dst;
+  size_t width, start, count, srcLen, orderLen, dstLen;
+  float *dst = NULL;
+  uint8_t *dstBytes = NULL;
   napi_typedarray_type type;
-  void *srcData, *orderData;
+  void *srcData, *orderData, *dstData;
   napi_value ab;
   size_t off;
-  if (!arg_count(env, v[1], &width) || !arg_count(env, v[3], &start) || !arg_count(env, v[4], &count) ||
-      !arg_f32(env, v[5], &dst, width * count, "dst"))
+  if (!arg_count(env, v[1], &width) || !arg_count(env, v[3], &start) || !arg_count(env, v[4], &count)) return NULL;
+  if (napi_get_typedarray_info(env, v[5], &type, &dstLen, &dstData, &ab, &off) == napi_ok && type == napi_uint8_array) {
+    if (dstLen < width * count) {
+      napi_throw_range_error(env, NULL, "a buffer is shorter than the element count");
+      return NULL;
+    }
+    dstBytes = dstData;
+  } else if (!arg_f32(env, v[5], &dst, width * count, "dst")) {
     return NULL;
+  }
   if (napi_get_typedarray_info(env, v[0], &type, &srcLen, &srcData, &ab, &off) != napi_ok || type != napi_uint8_array) {
     napi_throw_type_error(env, NULL, "src must be a Uint8Array");
     return NULL;
@@ -784,6 +827,11 @@ static napi_value js_gather_byte_rows(napi_env env, napi_callback_info info) {
       napi_throw_range_error(env, NULL, "a row index is outside src");
       return NULL;
     }
+  }
+  if (dstBytes) {
+    // A copy a quarter the size of the floats': the calling thread's alone.
+    ew_copy_byte_rows(src, width, order, count, dstBytes);
+    return NULL;
   }
   if (pl->threads > 1 && count >= 2 && width * count >= MIN_PARALLEL_FLOATS) {
     task_t t = {0};

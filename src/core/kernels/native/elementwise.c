@@ -101,6 +101,13 @@ void ew_gather_rows(const float *src, size_t width, const int32_t *order, size_t
   }
 }
 
+void ew_copy_byte_rows(const uint8_t *src, size_t width, const int32_t *order, size_t count, uint8_t *dst) {
+  for (size_t r = 0; r < count; r++) {
+    if (r + PREFETCH_ROWS < count) prefetch_row(src + (size_t)order[r + PREFETCH_ROWS] * width, width);
+    memcpy(dst + r * width, src + (size_t)order[r] * width, width);
+  }
+}
+
 // Bytes read as byte / 255 (IDX pixels stored compactly). A float division is correctly rounded, and
 // b / 255 (b < 256) is never near a float's rounding midpoint, so this equals JavaScript's
 // Math.fround(b / 255) for every byte (a test checks all 256).

@@ -15,6 +15,8 @@ void ew_sgd_step(float *w, const float *g, float *buf, size_t n, double lr, doub
 void ew_gather_rows(const float *src, size_t width, const int32_t *order, size_t count, float *dst);
 // How ew_gather_byte_rows converts: the pool's build picks (the vector paths need FMA, see elementwise.c).
 enum { EW_GATHER_DIVIDE = 0, EW_GATHER_AVX2 = 1, EW_GATHER_AVX512 = 2 };
+// dst row r (width bytes) = src row order[r], for r < count.
+void ew_copy_byte_rows(const uint8_t *src, size_t width, const int32_t *order, size_t count, uint8_t *dst);
 void ew_gather_byte_rows(const uint8_t *src, size_t width, const int32_t *order, size_t count, float *dst, int how);
 
 #endif

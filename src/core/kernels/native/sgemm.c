@@ -74,15 +74,16 @@ typedef float vfu __attribute__((vector_size(VEC_BYTES), aligned(4)));
 #define CAT(a, b) CAT2(a, b)
 #define FN(name) CAT(name##_, SGEMM_ISA)
 
-// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels, k-major inside a panel.
-static void packA(const float *A, int transA, int M, int K, int i0, int mc, int p0, int kc, float *dst) {
+// Packs an mc × kc block of op(A) into MR-row panels, k-major inside a panel. Ao is the block's first
+// element and lda the stored matrix's row stride (rows of A, or of Aᵀ's storage when transA).
+static void packA(const float *Ao, int transA, size_t lda, int mc, int kc, float *dst) {
   for (int ir = 0; ir < mc; ir += MR) {
     int rows = mc - ir < MR ? mc - ir : MR;
     float *panel = dst + (size_t)ir * kc;
     if (!transA) {
       for (int r = 0; r < MR; r++) {
         if (r < rows) {
-          const float *src = A + (size_t)(i0 + ir + r) * K + p0;
+          const float *src = Ao + (size_t)(ir + r) * lda;
           for (int k = 0; k < kc; k++) panel[k * MR + r] = src[k];
         } else {
           for (int k = 0; k < kc; k++) panel[k * MR + r] = 0.0f;
@@ -90,7 +91,7 @@ static void packA(const float *A, int transA, int M, int K, int i0, int mc, int 
       }
     } else {
       for (int k = 0; k < kc; k++) {
-        const float *src = A + (size_t)(p0 + k) * M + i0 + ir;
+        const float *src = Ao + (size_t)k * lda + ir;
         float *d = panel + (size_t)k * MR;
         int r = 0;
         for (; r < rows; r++) d[r] = src[r];
@@ -100,14 +101,14 @@ static void packA(const float *A, int transA, int M, int K, int i0, int mc, int 
   }
 }
 
-// Packs k [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-column panels, k-major inside a panel.
-static void packB(const float *B, int transB, int N, int K, int j0, int nc, int p0, int kc, float *dst) {
+// Packs a kc × nc block of op(B) into NR-column panels, k-major inside a panel (Bo, ldb as in packA).
+static void packB(const float *Bo, int transB, size_t ldb, int nc, int kc, float *dst) {
   for (int jr = 0; jr < nc; jr += NR) {
     int cols = nc - jr < NR ? nc - jr : NR;
     float *panel = dst + (size_t)jr * kc;
     if (!transB) {
       for (int k = 0; k < kc; k++) {
-        const float *src = B + (size_t)(p0 + k) * N + j0 + jr;
+        const float *src = Bo + (size_t)k * ldb + jr;
         float *d = panel + (size_t)k * NR;
         int c = 0;
         for (; c < cols; c++) d[c] = src[c];
@@ -119,41 +120,69 @@ static void packB(const float *B, int transB, int N, int K, int j0, int nc, int 
       // A full panel 16 columns × 16 k at a time, transposed in registers: one scattered 4-byte store
       // per element was most of the pack's cost (a quarter of the batch-128 forward product).
       for (; cols == NR && c < NR; c += 16) {
-        const float *src = B + (size_t)(j0 + jr + c) * K + p0;
+        const float *src = Bo + (size_t)(jr + c) * ldb;
         int k = 0;
         for (; k + 16 <= kc; k += 16) {
           __m512 r[16];
-          for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (size_t)i * K + k);
+          for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (size_t)i * ldb + k);
           transpose16(r);
           for (int i = 0; i < 16; i++) _mm512_storeu_ps(panel + (size_t)(k + i) * NR + c, r[i]);
         }
         for (; k < kc; k++)
-          for (int i = 0; i < 16; i++) panel[k * NR + c + i] = src[(size_t)i * K + k];
+          for (int i = 0; i < 16; i++) panel[k * NR + c + i] = src[(size_t)i * ldb + k];
       }
 #elif VEC_BYTES == 32 && defined(__AVX2__)
       // The same 8 columns × 8 k at a time (the batch-128 forward product 7 % faster here).
       for (; cols == NR && c < NR; c += 8) {
-        const float *src = B + (size_t)(j0 + jr + c) * K + p0;
+        const float *src = Bo + (size_t)(jr + c) * ldb;
         int k = 0;
         for (; k + 8 <= kc; k += 8) {
           __m256 r[8];
-          for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + (size_t)i * K + k);
+          for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + (size_t)i * ldb + k);
           transpose8(r);
           for (int i = 0; i < 8; i++) _mm256_storeu_ps(panel + (size_t)(k + i) * NR + c, r[i]);
         }
         for (; k < kc; k++)
-          for (int i = 0; i < 8; i++) panel[k * NR + c + i] = src[(size_t)i * K + k];
+          for (int i = 0; i < 8; i++) panel[k * NR + c + i] = src[(size_t)i * ldb + k];
       }
 #endif
       for (; c < NR; c++) {
         if (c < cols) {
-          const float *src = B + (size_t)(j0 + jr + c) * K + p0;
+          const float *src = Bo + (size_t)(jr + c) * ldb;
           for (int k = 0; k < kc; k++) panel[k * NR + c] = src[k];
         } else {
           for (int k = 0; k < kc; k++) panel[k * NR + c] = 0.0f;
         }
       }
     }
+  }
+}
+
+// dst[r·ldd + c] = src[r·lds + c] / 255 rounded to float, for a rows × cols block: sgemm.h's byte
+// operands. Where the build has FMA the quotient is had without dividing, exactly as the byte gather
+// does (elementwise.c: q = b·r, then q + (b − 255q)·r, equal to the division for all 256 bytes; a
+// test checks it); the scalar tail and the portable build divide, which is exact by definition.
+static void bytesToFloats(const uint8_t *src, size_t lds, int rows, int cols, float *dst, size_t ldd) {
+  for (int r = 0; r < rows; r++) {
+    const uint8_t *in = src + (size_t)r * lds;
+    float *out = dst + (size_t)r * ldd;
+    int c = 0;
+#if VEC_BYTES == 64 && defined(__AVX512F__) && defined(__FMA__)
+    const __m512 inv = _mm512_set1_ps(1.0f / 255.0f), c255 = _mm512_set1_ps(255.0f);
+    for (; c + 16 <= cols; c += 16) {
+      __m512 b = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(in + c))));
+      __m512 q = _mm512_mul_ps(b, inv);
+      _mm512_storeu_ps(out + c, _mm512_fmadd_ps(_mm512_fnmadd_ps(q, c255, b), inv, q));
+    }
+#elif VEC_BYTES == 32 && defined(__AVX2__) && defined(__FMA__)
+    const __m256 inv = _mm256_set1_ps(1.0f / 255.0f), c255 = _mm256_set1_ps(255.0f);
+    for (; c + 8 <= cols; c += 8) {
+      __m256 b = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(in + c))));
+      __m256 q = _mm256_mul_ps(b, inv);
+      _mm256_storeu_ps(out + c, _mm256_fmadd_ps(_mm256_fnmadd_ps(q, c255, b), inv, q));
+    }
+#endif
+    for (; c < cols; c++) out[c] = (float)in[c] / 255.0f;
   }
 }
 
@@ -262,7 +291,8 @@ static void finishTile(const sgemm_epilogue *ep, float *C, size_t offset, size_t
   }
 }
 
-size_t FN(sgemm_pack_floats)(void) { return (size_t)SGEMM_MC * SGEMM_KC + (size_t)SGEMM_KC * SGEMM_NC + 64; }
+// The packed panels, then as much again for byte operands' blocks as floats (sgemm.h), then alignment.
+size_t FN(sgemm_pack_floats)(void) { return 2 * ((size_t)SGEMM_MC * SGEMM_KC + (size_t)SGEMM_KC * SGEMM_NC) + 64; }
 
 int FN(sgemm_nr)(void) { return NR; }
 int FN(sgemm_mr)(void) { return MR; }
@@ -271,12 +301,16 @@ int FN(sgemm_mr)(void) { return MR; }
 // transC: C is stored transposed (element (i, j) at C[j·M + i]); the caller uses it to compute
 // Cᵀ = op(B)ᵀ·op(A)ᵀ when that packs less. Each element's FMA chain is the same either way (the
 // products commute), so the result is bit-identical to the direct product. ep (null: none) adds a
-// bias and a ReLU in the output pass (see sgemm.h).
+// bias and a ReLU in the output pass (see sgemm.h). bytes (null: none) gives an operand as bytes.
 void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, const float *A, const float *B,
                      float beta, float *C, int i0, int i1, int j0, int j1, float *work, int transC,
-                     const sgemm_epilogue *ep) {
+                     const sgemm_epilogue *ep, const sgemm_bytes *bytes) {
   float *bufA = (float *)(((size_t)work + 63) & ~(size_t)63);
   float *bufB = bufA + (size_t)SGEMM_MC * SGEMM_KC;
+  float *floatsA = bufB + (size_t)SGEMM_KC * SGEMM_NC, *floatsB = floatsA + (size_t)SGEMM_MC * SGEMM_KC;
+  const uint8_t *A8 = bytes ? bytes->A : NULL, *B8 = bytes ? bytes->B : NULL;
+  // Row strides of A's and B's storage.
+  size_t ldA = transA ? (size_t)M : (size_t)K, ldB = transB ? (size_t)K : (size_t)N;
   vf acc[MR * 2];
   float edge[MR * NR] __attribute__((aligned(64)));
   for (int jc = j0; jc < j1; jc += SGEMM_NC) {
@@ -290,27 +324,54 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
       const float *bias = ep && pc == 0 ? ep->bias : NULL;
       if (bias) b = 1.0f;
       int lastBlock = ep && (ep->reluOut || ep->reluMask) && pc + kc >= K;
+      // This k block of op(B)'s columns [jc, jc+nc): its first element Bo and row stride ldb; a byte
+      // operand's block is converted first, and then read exactly as a float B would be.
+      const float *Bo;
+      size_t ldb;
+      if (B8) {
+        if (transB)
+          bytesToFloats(B8 + (size_t)jc * K + pc, ldB, nc, kc, floatsB, ldb = (size_t)kc);
+        else
+          bytesToFloats(B8 + (size_t)pc * N + jc, ldB, kc, nc, floatsB, ldb = (size_t)nc);
+        Bo = floatsB;
+      } else {
+        Bo = transB ? B + (size_t)jc * K + pc : B + (size_t)pc * N + jc;
+        ldb = ldB;
+      }
       // Row-major B with packed A (the weight gradient dZᵀ·X): B's rows are read in place.
       int directB = !transB && transA;
       if (directB) {
         int full = nc / NR * NR;
-        if (full < nc) packB(B, transB, N, K, jc + full, nc - full, pc, kc, bufB + (size_t)full * kc);
+        if (full < nc) packB(Bo + full, transB, ldb, nc - full, kc, bufB + (size_t)full * kc);
       } else {
-        packB(B, transB, N, K, jc, nc, pc, kc, bufB);
+        packB(Bo, transB, ldb, nc, kc, bufB);
       }
       for (int ic = i0; ic < i1; ic += SGEMM_MC) {
         int mc = i1 - ic < SGEMM_MC ? i1 - ic : SGEMM_MC;
+        // The same for op(A)'s rows [ic, ic+mc) of this k block.
+        const float *Ao;
+        size_t lda;
+        if (A8) {
+          if (transA)
+            bytesToFloats(A8 + (size_t)pc * M + ic, ldA, kc, mc, floatsA, lda = (size_t)mc);
+          else
+            bytesToFloats(A8 + (size_t)ic * K + pc, ldA, mc, kc, floatsA, lda = (size_t)kc);
+          Ao = floatsA;
+        } else {
+          Ao = transA ? A + (size_t)pc * M + ic : A + (size_t)ic * K + pc;
+          lda = ldA;
+        }
         // Row-major A is read in place (full MR-row panels); only transposed A and edge panels are packed.
         int fullRows = transA ? 0 : mc / MR * MR;
-        if (fullRows < mc) packA(A, transA, M, K, ic + fullRows, mc - fullRows, pc, kc, bufA + (size_t)fullRows * kc);
+        if (fullRows < mc) packA(transA ? Ao : Ao + (size_t)fullRows * lda, transA, lda, mc - fullRows, kc, bufA + (size_t)fullRows * kc);
         for (int jr = 0; jr < nc; jr += NR) {
           int cols = nc - jr < NR ? nc - jr : NR;
           for (int ir = 0; ir < mc; ir += MR) {
             int rows = mc - ir < MR ? mc - ir : MR;
             if (ir < fullRows)
-              microkernel_rows(kc, A + (size_t)(ic + ir) * K + pc, (size_t)K, bufB + (size_t)jr * kc, acc);
+              microkernel_rows(kc, Ao + (size_t)ir * lda, lda, bufB + (size_t)jr * kc, acc);
             else if (directB && cols == NR)
-              microkernel(kc, bufA + (size_t)ir * kc, B + (size_t)pc * N + jc + jr, (size_t)N, acc);
+              microkernel(kc, bufA + (size_t)ir * kc, Bo + jr, ldb, acc);
             else
               microkernel(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, NR, acc);
             if (transC) {

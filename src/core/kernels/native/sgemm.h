@@ -2,6 +2,7 @@
 #ifndef TRAIND_SGEMM_H
 #define TRAIND_SGEMM_H
 #include <stddef.h>
+#include <stdint.h>
 
 // Cache blocking: an MC×KC block of A stays in L2, a KC×NR panel of B in L1.
 #define SGEMM_KC 256
@@ -17,13 +18,23 @@ typedef struct {
   const float *reluMask;  // after the last k block: C = reluMask > 0 ? C : 0 (laid out as C)
 } sgemm_epilogue;
 
+// Operands given as bytes (compact IDX pixels) instead of floats: each element stands for
+// byte / 255 rounded to float, as the byte gather makes them (elementwise.c). The GEMM converts one
+// cache block at a time into its work buffer, then computes exactly as on those floats, so the bits
+// are those of gathering floats first; a mini-batch's inputs are then never written out as floats.
+// Either field may be null (that operand is the float one passed).
+typedef struct {
+  const uint8_t *A;
+  const uint8_t *B;
+} sgemm_bytes;
+
 #define SGEMM_DECLARE(isa)                                                                                   \
   size_t sgemm_pack_floats_##isa(void);                                                                      \
   int sgemm_nr_##isa(void);                                                                                  \
   int sgemm_mr_##isa(void);                                                                                  \
   void sgemm_range_##isa(int transA, int transB, int M, int N, int K, float alpha, const float *A,          \
                          const float *B, float beta, float *C, int i0, int i1, int j0, int j1, float *work,  \
-                         int transC, const sgemm_epilogue *ep);
+                         int transC, const sgemm_epilogue *ep, const sgemm_bytes *bytes);
 
 SGEMM_DECLARE(avx512)
 SGEMM_DECLARE(avx2)
