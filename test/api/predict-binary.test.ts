@@ -2,12 +2,16 @@
 // and IDX images (application/x-idx, gzipped or not) answer exactly what JSON rows of the same
 // values answer, through fetch and through the typed client; and their bad bodies are refused with
 // the field named, before anything is inflated or run.
+import { watch } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTraindClient } from '../../src/client/index.js';
 import { train } from '../../src/core/index.js';
 import { parseIdx } from '../../src/data/index.js';
+import { IN_MEMORY_BODY_BYTES } from '../../src/api/small-body.js';
+import { spoolDir } from '../../src/api/spool.js';
 import { JobSpecSchema } from '../../src/spec/job-spec.js';
 import { resolveSpec, toTrainConfig } from '../../src/spec/to-train-config.js';
 import { recordBestCheckpoint } from '../../src/store/checkpoints.js';
@@ -133,5 +137,44 @@ describe('predict with binary input', () => {
     }
     const plain = await predict('0.5,0.5', 'text/plain');
     expect(plain.status).toBe(415);
+  });
+
+  it('reads bodies of at most 64 KiB into memory and spools larger ones, with the same answers', async () => {
+    const { pixels } = images(600, 7);
+    const values = Float32Array.from(pixels, (b) => b / 255);
+    const rowBytes = I * 4;
+    const fits = Math.floor(IN_MEMORY_BODY_BYTES / rowBytes);
+    // Files created under DATA_DIR/tmp while each request runs (inotify sees every create).
+    const dir = spoolDir(f.dataDir);
+    await mkdir(dir, { recursive: true });
+    const created: string[] = [];
+    const watcher = watch(dir, (event, name) => {
+      if (event === 'rename' && name !== null) created.push(name);
+    });
+    try {
+      const whole = await predict(float32Le(values), 'application/octet-stream');
+      expect(whole.status).toBe(200);
+      expect(values.length * 4).toBeGreaterThan(IN_MEMORY_BODY_BYTES);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(created.length).toBeGreaterThan(0);
+
+      created.length = 0;
+      const parts: unknown[] = [];
+      for (let r = 0; r < 600; r += fits) {
+        const part = values.subarray(r * I, Math.min(600, r + fits) * I);
+        const res = await predict(float32Le(part), 'application/octet-stream');
+        expect(res.status).toBe(200);
+        parts.push(...(JSON.parse(res.text) as { outputs: unknown[] }).outputs);
+      }
+      // The largest in-memory body is exactly at the limit or just under it; a one-row JSON body too.
+      const oneRow = await predict(JSON.stringify({ inputs: [Array.from(values.subarray(0, I))] }), 'application/json');
+      expect(oneRow.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(created).toEqual([]);
+      expect(parts).toEqual((JSON.parse(whole.text) as { outputs: unknown[] }).outputs);
+      expect((JSON.parse(oneRow.text) as { outputs: unknown[] }).outputs[0]).toEqual(parts[0]);
+    } finally {
+      watcher.close();
+    }
   });
 });

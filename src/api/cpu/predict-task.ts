@@ -1,5 +1,5 @@
-// Runs in a CPU thread: a predict request's body (spooled to disk by the API: JSON rows,
-// little-endian float32 rows or an IDX images file) read and checked, the job's best checkpoint
+// Runs in a CPU thread: a predict request's body (spooled to disk by the API, or its bytes when
+// small: JSON rows, little-endian float32 rows or an IDX images file) read and checked, the job's best checkpoint
 // loaded and verified against its recorded size and sha256, the row and cost bounds checked before
 // any conversion or inference, then inference; the response body goes back as one transferred buffer.
 // Loaded models are cached per job while the indexed checkpoint and its stored object are unchanged.
@@ -10,7 +10,7 @@ import { countParams, loadCheckpoint, predict, selectKernels, type Checkpoint, t
 import { DataError, idxImagesShape, parseIdxImages } from '../../data/index.js';
 import { CheckpointCorruptError } from '../../store/verified-checkpoint.js';
 import { ApiError, type Issue } from '../errors.js';
-import { CheckpointMissing, type PredictResult, type PredictTask } from './protocol.js';
+import { CheckpointMissing, type PredictBody, type PredictResult, type PredictTask } from './protocol.js';
 import { readOpened } from './read-opened.js';
 import { threadStorage } from './thread-storage.js';
 
@@ -37,11 +37,20 @@ function inputsError(path: string, message: string, issue: string): ApiError {
   return new ApiError('invalid_inputs', message, { path, issues: [{ path, message: issue, in: 'body' }] });
 }
 
+/** The body's bytes: read from its file, or as sent with the task. */
+function bodyBytes(body: PredictBody): Buffer {
+  return 'bytes' in body ? Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength) : readFileSync(body.path);
+}
+
+function bodySize(body: PredictBody): number {
+  return 'bytes' in body ? body.bytes.byteLength : statSync(body.path).size;
+}
+
 /** {"inputs": number[][]} with at least one row and every value a number within ±1e30. */
-function readRows(bodyPath: string): unknown[][] {
+function readRows(source: PredictBody): unknown[][] {
   let body: unknown;
   try {
-    body = JSON.parse(readFileSync(bodyPath, 'utf8'));
+    body = JSON.parse(bodyBytes(source).toString('utf8'));
   } catch (err) {
     throw new ApiError('invalid_json', `the body is not valid JSON: ${(err as Error).message.slice(0, 200)}`);
   }
@@ -134,7 +143,7 @@ interface Rows {
 }
 
 async function jsonInput(t: PredictTask): Promise<Rows> {
-  const rows = readRows(t.bodyPath);
+  const rows = readRows(t.body);
   const n = rows.length;
   checkRowCount(n, t);
   const ckpt = await loadBest(t);
@@ -153,7 +162,7 @@ async function jsonInput(t: PredictTask): Promise<Rows> {
 
 /** Little-endian float32 rows of the model's width, back to back; the row count follows from the size. */
 async function float32Input(t: PredictTask): Promise<Rows> {
-  const size = statSync(t.bodyPath).size;
+  const size = bodySize(t.body);
   const ckpt = await loadBest(t);
   const I = ckpt.inputWidth;
   const rowBytes = 4 * I;
@@ -167,7 +176,7 @@ async function float32Input(t: PredictTask): Promise<Rows> {
   const n = size / rowBytes;
   checkRowCount(n, t);
   checkCost(n, ckpt, t);
-  const bytes = readFileSync(t.bodyPath);
+  const bytes = bodyBytes(t.body);
   const x = new Float32Array(n * I);
   if (endianness() === 'LE') {
     new Uint8Array(x.buffer).set(bytes);
@@ -187,7 +196,7 @@ async function float32Input(t: PredictTask): Promise<Rows> {
 
 /** An IDX images file: rows and width checked from its header before it is inflated or converted. */
 async function idxInput(t: PredictTask): Promise<Rows> {
-  const bytes = readFileSync(t.bodyPath);
+  const bytes = bodyBytes(t.body);
   const declared = idxImagesShape(bytes);
   if (declared !== null) checkRowCount(declared.n, t);
   const ckpt = await loadBest(t);

@@ -34,12 +34,15 @@ export interface UploadResult {
 /** How a predict body holds its rows: JSON {"inputs"}, little-endian float32 rows, or an IDX images file (gzipped or not). */
 export type PredictFormat = 'json' | 'f32' | 'idx';
 
-/** Predict from a job's best checkpoint with a body that is already on disk. */
+/** A predict request's body: spooled to a file, or (small ones) its bytes, copied with the task. */
+export type PredictBody = { path: string } | { bytes: Uint8Array };
+
+/** Predict from a job's best checkpoint with a body that has arrived whole. */
 export interface PredictTask {
   kind: 'predict';
   jobId: string;
   checkpoint: { key: string; epoch: number; size: number; sha256: string };
-  bodyPath: string;
+  body: PredictBody;
   format: PredictFormat;
   maxRows: number;
   maxCost: number;

@@ -1,8 +1,9 @@
 // POST /v1/jobs/:id/predict: rows → {"outputs": [...]} from the best checkpoint. The rows come as
 // JSON {"inputs": number[][]}, as little-endian float32 (application/octet-stream) or as an IDX
 // images file (application/x-idx, gzipped or not). The body is spooled to disk as it arrives
-// (after the owner check, owner-before-body.ts) and parsed, checked and run in a CPU thread
-// (cpu/predict-task.ts), never on the event loop.
+// (after the owner check, owner-before-body.ts), or read into memory when its Content-Length is at
+// most 64 KiB (small-body.ts), and parsed, checked and run in a CPU thread (cpu/predict-task.ts),
+// never on the event loop.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getJob } from '../../store/jobs.js';
@@ -12,6 +13,7 @@ import { ApiError, ErrorBodySchema, notFound } from '../errors.js';
 import { predictFromBest } from '../predictor.js';
 import { JobIdParams, PredictBodySchema, PredictResponseSchema } from '../schemas.js';
 import type { z } from 'zod';
+import { fitsInMemory, readSmallBody } from '../small-body.js';
 import { removeSpooled, removeSpooledOnClose, spoolDir, spoolToFile } from '../spool.js';
 
 type PredictResponse = z.infer<typeof PredictResponseSchema>;
@@ -35,12 +37,20 @@ export function predictRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
   };
 
   return async (app) => {
-    // The body goes to disk as it arrives; the CPU thread parses and validates it.
+    // The body goes to disk as it arrives (small ones to memory); the CPU thread parses and validates it.
     app.removeContentTypeParser('application/json');
     app.removeContentTypeParser('application/octet-stream');
     app.addContentTypeParser(Object.keys(FORMATS), (request, payload, done) => {
+      const tooLarge = () => new ApiError('payload_too_large', `the body is larger than BODY_LIMIT_BYTES = ${limit} bytes`);
       if (Number(request.headers['content-length']) > limit) {
-        done(new ApiError('payload_too_large', `the body is larger than BODY_LIMIT_BYTES = ${limit} bytes`), undefined);
+        done(tooLarge(), undefined);
+        return;
+      }
+      if (fitsInMemory(request.headers['content-length'])) {
+        readSmallBody(payload, limit, tooLarge).then(
+          (bytes) => done(null, { bytes }),
+          (err: Error) => done(err, undefined),
+        );
         return;
       }
       spoolToFile(request, payload, tmp, limit, 'the body').then(
@@ -79,13 +89,14 @@ export function predictRoutes(ctx: RouteContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         if ((await getJob(ctx.store, request.params.id, request.tenant)) === null) throw notFound('job');
-        const body = request.body as unknown as { spooled?: unknown };
+        const body = request.body as unknown as { spooled?: unknown; bytes?: unknown };
         const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         const format = FORMATS[type];
-        if (typeof body?.spooled !== 'string' || format === undefined) {
+        const source = typeof body?.spooled === 'string' ? { path: body.spooled } : body?.bytes instanceof Uint8Array ? { bytes: body.bytes } : null;
+        if (source === null || format === undefined) {
           throw new ApiError('unsupported_media_type', 'send the inputs as application/json, application/octet-stream (float32 rows) or application/x-idx');
         }
-        const json = await predictFromBest(ctx, request.params.id, body.spooled, format);
+        const json = await predictFromBest(ctx, request.params.id, source, format);
         // Already JSON (PredictResponseSchema's shape), built in the thread: a Buffer is sent as is,
         // not validated and serialized again on the event loop.
         const bytes = Buffer.from(json.buffer, json.byteOffset, json.byteLength) as unknown as PredictResponse;
