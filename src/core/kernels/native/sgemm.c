@@ -186,6 +186,20 @@ static void bytesToFloats(const uint8_t *src, size_t lds, int rows, int cols, fl
   }
 }
 
+// The stored block rows [r0, r0+rows) × columns [c0, c0+cols) of an operand with row stride ld: its
+// first element, and (*ldOut) its row stride. A byte operand's block is converted into scratch
+// first (ld becomes cols), and is then read exactly as a float one would be.
+static const float *storedBlock(const float *f, const uint8_t *bytes, size_t ld, int r0, int c0, int rows, int cols,
+                                float *scratch, size_t *ldOut) {
+  if (bytes) {
+    bytesToFloats(bytes + (size_t)r0 * ld + c0, ld, rows, cols, scratch, (size_t)cols);
+    *ldOut = (size_t)cols;
+    return scratch;
+  }
+  *ldOut = ld;
+  return f + (size_t)r0 * ld + c0;
+}
+
 // acc[MR×NR] = Ap-panel · Bp-panel over kc.
 static inline void microkernel(int kc, const float *restrict Ap, const float *restrict Bp, size_t ldb, vf *restrict acc) {
   vf c[MR][2];
@@ -324,20 +338,10 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
       const float *bias = ep && pc == 0 ? ep->bias : NULL;
       if (bias) b = 1.0f;
       int lastBlock = ep && (ep->reluOut || ep->reluMask) && pc + kc >= K;
-      // This k block of op(B)'s columns [jc, jc+nc): its first element Bo and row stride ldb; a byte
-      // operand's block is converted first, and then read exactly as a float B would be.
-      const float *Bo;
+      // This k block of op(B)'s columns [jc, jc+nc): its first element Bo and row stride ldb.
       size_t ldb;
-      if (B8) {
-        if (transB)
-          bytesToFloats(B8 + (size_t)jc * K + pc, ldB, nc, kc, floatsB, ldb = (size_t)kc);
-        else
-          bytesToFloats(B8 + (size_t)pc * N + jc, ldB, kc, nc, floatsB, ldb = (size_t)nc);
-        Bo = floatsB;
-      } else {
-        Bo = transB ? B + (size_t)jc * K + pc : B + (size_t)pc * N + jc;
-        ldb = ldB;
-      }
+      const float *Bo = transB ? storedBlock(B, B8, ldB, jc, pc, nc, kc, floatsB, &ldb)
+                               : storedBlock(B, B8, ldB, pc, jc, kc, nc, floatsB, &ldb);
       // Row-major B with packed A (the weight gradient dZᵀ·X): B's rows are read in place.
       int directB = !transB && transA;
       if (directB) {
@@ -349,18 +353,9 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
       for (int ic = i0; ic < i1; ic += SGEMM_MC) {
         int mc = i1 - ic < SGEMM_MC ? i1 - ic : SGEMM_MC;
         // The same for op(A)'s rows [ic, ic+mc) of this k block.
-        const float *Ao;
         size_t lda;
-        if (A8) {
-          if (transA)
-            bytesToFloats(A8 + (size_t)pc * M + ic, ldA, kc, mc, floatsA, lda = (size_t)mc);
-          else
-            bytesToFloats(A8 + (size_t)ic * K + pc, ldA, mc, kc, floatsA, lda = (size_t)kc);
-          Ao = floatsA;
-        } else {
-          Ao = transA ? A + (size_t)pc * M + ic : A + (size_t)ic * K + pc;
-          lda = ldA;
-        }
+        const float *Ao = transA ? storedBlock(A, A8, ldA, pc, ic, kc, mc, floatsA, &lda)
+                                 : storedBlock(A, A8, ldA, ic, pc, mc, kc, floatsA, &lda);
         // Row-major A is read in place (full MR-row panels); only transposed A and edge panels are packed.
         int fullRows = transA ? 0 : mc / MR * MR;
         if (fullRows < mc) packA(transA ? Ao : Ao + (size_t)fullRows * lda, transA, lda, mc - fullRows, kc, bufA + (size_t)fullRows * kc);
