@@ -5,7 +5,7 @@
 
 import { BYTE_VALUES } from './data.js';
 import { CoreError } from './errors.js';
-import type { Kernels } from './kernels/kernels.js';
+import { byteInputsOf, type Kernels } from './kernels/kernels.js';
 import { shuffleInPlace, type Rng } from './rng.js';
 import type { Dataset } from './types.js';
 
@@ -77,8 +77,8 @@ export function gatherInto(kernels: Kernels, ds: Dataset, order: Int32Array, sta
 /** X row r = features of row order[start + r], as floats (bytes become byte / 255 here) or, into a byte X, as bytes. */
 function gatherFeatures(k: Kernels, x: Float32Array | Uint8Array, I: number, order: Int32Array, start: number, B: number, X: Float32Array | Uint8Array): void {
   if (X instanceof Uint8Array) {
-    if (!(x instanceof Uint8Array) || k.byteInputs === undefined) throw new CoreError('dataset', 'byte mini-batches need byte features and a backend that reads them');
-    k.byteInputs.gatherRows(x, I, order, start, B, X);
+    if (!(x instanceof Uint8Array)) throw new CoreError('dataset', 'byte mini-batches need byte features');
+    byteInputsOf(k).gatherRows(x, I, order, start, B, X);
     return;
   }
   if (x instanceof Uint8Array) {

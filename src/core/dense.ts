@@ -1,8 +1,7 @@
 // The dense (fully connected) layer as a forward/backward pair, like nn.Linear: W is [O × I].
 // B batch, I inputs, O outputs. All products go through the Kernels backend.
 
-import { CoreError } from './errors.js';
-import type { Kernels } from './kernels/kernels.js';
+import { byteInputsOf, type Kernels } from './kernels/kernels.js';
 
 /** Z[B×O] = X[B×I]·Wᵀ + b. */
 export function denseForward(
@@ -46,8 +45,7 @@ export function denseBackward(
   overwrite = false,
 ): void {
   if (X instanceof Uint8Array) {
-    if (k.byteInputs === undefined) throw new CoreError('dataset', 'byte inputs need a backend that reads them');
-    k.byteInputs.weightGradient(dZ, X, dW, B, I, O, overwrite ? 0 : 1);
+    byteInputsOf(k).weightGradient(dZ, X, dW, B, I, O, overwrite ? 0 : 1);
   } else {
     k.gemm(true, false, O, I, B, 1, dZ, X, overwrite ? 0 : 1, dW);
   }

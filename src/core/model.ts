@@ -6,7 +6,7 @@ import { denseBackward, denseForward } from './dense.js';
 import { dropoutBackward, dropoutForward } from './dropout.js';
 import { CoreError } from './errors.js';
 import { initialize, validateInit } from './init.js';
-import type { Kernels } from './kernels/kernels.js';
+import { byteInputsOf, type Kernels } from './kernels/kernels.js';
 import type { Rng } from './rng.js';
 import type { Activation, DenseLayerConfig, LayerConfig, LossConfig } from './types.js';
 
@@ -284,8 +284,7 @@ function denseLayerForward(k: Kernels, layer: DenseLayer, h: Float32Array | Uint
   const reluOut = activation === 'relu' ? A : null;
   let activated = false;
   if (h instanceof Uint8Array) {
-    if (k.byteInputs === undefined) throw new CoreError('dataset', 'byte inputs need a backend that reads them');
-    k.byteInputs.denseForward(h, W, b, Z, fusable ? reluOut : null, B, I, O);
+    byteInputsOf(k).denseForward(h, W, b, Z, fusable ? reluOut : null, B, I, O);
     activated = fusable;
   } else if (k.denseForward !== undefined && fusable) {
     k.denseForward(h, W, b, Z, reluOut, B, I, O);

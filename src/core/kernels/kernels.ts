@@ -1,18 +1,22 @@
 // The one small interface every compute backend implements. Layers call only these, so a faster
 // backend (WebAssembly SIMD, threads, native BLAS) replaces the plain TypeScript one untouched.
 
+import { CoreError } from '../errors.js';
 import type { Activation } from '../types.js';
 
-/** The arguments of every GEMM in the core, its backends and their tests, in this order (BLAS's sgemm without the leading dimensions). */
-export type GemmArgs = [
+/**
+ * The arguments of every GEMM in the core, its backends and their tests, in this order (BLAS's sgemm
+ * without the leading dimensions). `Operand` widens A and B for the native addon's byte operands.
+ */
+export type GemmArgs<Operand = Float32Array> = [
   transA: boolean,
   transB: boolean,
   M: number,
   N: number,
   K: number,
   alpha: number,
-  A: Float32Array,
-  B: Float32Array,
+  A: Operand,
+  B: Operand,
   beta: number,
   C: Float32Array,
 ];
@@ -96,6 +100,12 @@ export interface ByteInputKernels {
   denseForward(X: Uint8Array, W: Float32Array, b: Float32Array | null, Z: Float32Array, A: Float32Array | null, B: number, I: number, O: number): void;
   /** dW [O×I] = dZᵀ·X + beta·dW with X [B×I] as bytes: gemm(true, false, O, I, B, 1, dZ, X, beta, dW). */
   weightGradient(dZ: Float32Array, X: Uint8Array, dW: Float32Array, B: number, I: number, O: number, beta: 0 | 1): void;
+}
+
+/** The backend's byte inputs, for a caller that was handed a byte batch (only such backends make them). */
+export function byteInputsOf(k: Kernels): ByteInputKernels {
+  if (k.byteInputs === undefined) throw new CoreError('dataset', 'byte inputs need a backend that reads them');
+  return k.byteInputs;
 }
 
 /** A dense layer's weights in a backend's own layout for inference (opaque). */

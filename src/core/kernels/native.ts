@@ -13,21 +13,8 @@ interface NativeAddon {
   fmaPeak(): FmaPeak | null;
   allocHuge(length: number): Float32Array | null;
   createPool(threads: number, isa?: string): object;
-  gemm(pool: object, ...args: GemmArgs): void;
   /** A or B may be bytes standing for byte / 255 (sgemm.h). */
-  gemm(
-    pool: object,
-    transA: boolean,
-    transB: boolean,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float32Array | Uint8Array,
-    B: Float32Array | Uint8Array,
-    beta: number,
-    C: Float32Array,
-  ): void;
+  gemm(pool: object, ...args: GemmArgs<Float32Array | Uint8Array>): void;
   gemmFused(
     pool: object,
     transA: boolean,
