@@ -4,9 +4,12 @@
 // trial ran as exactly one job, every epoch of every trial was recorded once, each event once.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { resumeStateKey } from '../../src/store/object-keys.js';
+import { createStore } from '../../src/store/redis.js';
 import { allMetrics, type JobView } from '../helpers/api.js';
 import { startProcessStack, type ProcessStack } from '../helpers/stack.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 import { slowSpec } from './specs.js';
 
 const EPOCHS = 4;
@@ -51,20 +54,22 @@ describe('sweep: its API and a worker SIGKILLed', () => {
     stack.apiProcess.kill('SIGKILL');
     await stack.apiProcess.exited;
 
-    // Worker A is training a trial in its second epoch: kill it mid-epoch.
+    // Worker A is training a trial in its second epoch: kill it as soon as epoch 1's resume state is
+    // stored (so the next attempt resumes), a whole epoch before the rung's decision at epoch 2 (a
+    // fixed sleep after seeing epoch 1 left too little of that epoch on a loaded machine).
     const key = (jobId: string) => `${stack.prefix}:job:${jobId}`;
+    const store = createStore(loadConfig({ KEY_PREFIX: stack.prefix, DATA_DIR: stack.dataDir, ...stack.env }), stack.redis);
     const victim = await waitFor(
       async () => {
         const line = a.logs.filter((l) => l.msg === 'job taken').at(-1);
         if (line === undefined) return null;
-        const progress = JSON.parse((await stack.redis.hget(key(String(line.jobId)), 'progress')) ?? '{"epoch":0}') as { epoch: number };
-        return progress.epoch === 1 ? String(line.jobId) : null;
+        const jobId = String(line.jobId);
+        const progress = JSON.parse((await stack.redis.hget(key(jobId), 'progress')) ?? '{"epoch":0}') as { epoch: number };
+        if (progress.epoch !== 1 || (await store.storage.stat(resumeStateKey(jobId))) === null) return null;
+        return jobId;
       },
-      { timeoutMs: 60_000, intervalMs: 50, what: 'worker-a to record the first epoch of a trial' },
+      { timeoutMs: 60_000, intervalMs: 20, what: "worker-a to store a trial's epoch-1 resume state" },
     );
-    // Into the middle of epoch 2: past epoch 1's resume state, before the rung's decision.
-    const latest = JSON.parse((await stack.redis.hget(key(victim), 'latest')) ?? '{"seconds":0.4}') as { seconds: number };
-    await sleep(Math.round((latest.seconds * 1000) / 2));
     a.kill('SIGKILL');
     await a.exited;
     const c = await stack.startWorker('worker-c');
