@@ -16,8 +16,8 @@ mkdir -p "$out"
 flags="-O3 -fPIC -fno-math-errno -ffp-contract=fast -std=gnu11 -Wall"
 case $(uname -m) in
   x86_64)
-    $cc $flags -mavx512f -mavx512vl -mfma -DSGEMM_ISA=avx512 -DVEC_BYTES=64 -DMR=8 -c "$here/sgemm.c" -o "$tmp/avx512.o"
-    $cc $flags -mavx2 -mfma -DSGEMM_ISA=avx2 -DVEC_BYTES=32 -DMR=6 -c "$here/sgemm.c" -o "$tmp/avx2.o"
+    $cc $flags -mavx512f -mavx512vl -mfma -mprfchw -DSGEMM_ISA=avx512 -DVEC_BYTES=64 -DMR=8 -c "$here/sgemm.c" -o "$tmp/avx512.o"
+    $cc $flags -mavx2 -mfma -mprfchw -DSGEMM_ISA=avx2 -DVEC_BYTES=32 -DMR=6 -c "$here/sgemm.c" -o "$tmp/avx2.o"
     # The inference kernels with the GEMM's flags: the same FMA contraction, so the same bits.
     $cc $flags -mavx512f -mavx512vl -mfma -DSGEMM_ISA=avx512 -DVEC_BYTES=64 -c "$here/infer.c" -o "$tmp/infer-avx512.o"
     $cc $flags -mavx2 -mfma -DSGEMM_ISA=avx2 -DVEC_BYTES=32 -c "$here/infer.c" -o "$tmp/infer-avx2.o"
@@ -41,7 +41,7 @@ $cc -shared -o "$out/traind_kernels.node" "$tmp/addon.o" "$tmp/avx512.o" "$tmp/a
   "$tmp/infer-avx512.o" "$tmp/infer-avx2.o" "$tmp/infer-generic.o" "$tmp/softmax.o"
 {
   echo "compiler: $($cc --version | head -n 1)"
-  for f in build.sh addon.c sgemm.c sgemm.h elementwise.c elementwise.h probe.c probe.h infer.c infer.h softmax.c softmax.h exp-lanes.h ce-lanes.h; do
+  for f in build.sh addon.c claim.h sgemm.c sgemm.h elementwise.c elementwise.h probe.c probe.h infer.c infer.h softmax.c softmax.h exp-lanes.h ce-lanes.h; do
     echo "sha256 $f: $(sha256sum "$here/$f" | cut -d' ' -f1)"
   done
 } > "$out/BUILD_INFO"

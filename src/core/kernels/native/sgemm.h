@@ -16,6 +16,9 @@ typedef struct {
                           // bias[j] for column j of C, or bias[i] for row i when transC
   float *reluOut;         // after the last k block: reluOut = C > 0 ? C : 0 (laid out as C)
   const float *reluMask;  // after the last k block: C = reluMask > 0 ? C : 0 (laid out as C)
+  int claim;              // first take ownership of the output's lines (claim.h): another thread may
+                          // hold them (set for pools of two or more threads; zeros C before use, so
+                          // only when C is overwritten: beta 0, or the bias seeded)
 } sgemm_epilogue;
 
 // Operands given as bytes (compact IDX pixels) instead of floats: each element stands for
