@@ -177,12 +177,14 @@ static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
   if (t->kind == TASK_GATHER) {
     int lo, hi;
     share((int)t->count, 1, c, t->chunks, &lo, &hi);
+    claim_for_overwrite(t->dst + (size_t)lo * t->width, (size_t)(hi - lo) * t->width * sizeof(float));
     ew_gather_rows(t->src, t->width, t->order + lo, (size_t)(hi - lo), t->dst + (size_t)lo * t->width);
     return;
   }
   if (t->kind == TASK_GATHER_BYTES) {
     int lo, hi;
     share((int)t->count, 1, c, t->chunks, &lo, &hi);
+    claim_for_overwrite(t->dst + (size_t)lo * t->width, (size_t)(hi - lo) * t->width * sizeof(float));
     ew_gather_byte_rows(t->bytes, t->width, t->order + lo, (size_t)(hi - lo), t->dst + (size_t)lo * t->width, isa->gather);
     return;
   }
