@@ -61,6 +61,21 @@ describe.each(native.map((k) => [k.name, k.threads, k] as const))('%s on %i thre
     expect(() => byteInputs.gatherRows(src, 33, order, 0, 6, dst)).toThrow(/shorter/);
   });
 
+  it('gathers a batch large enough for the threads to split it, touching nothing past its rows', () => {
+    const width = 784;
+    const rows = 3001;
+    const src = bytes(rows * width, 5);
+    const count = 1023; // above the size at which two threads split the copy, and odd
+    const order = Int32Array.from({ length: count + 7 }, (_, i) => (i * 7919) % rows);
+    const dst = new Uint8Array((count + 2) * width).fill(9);
+    byteInputs.gatherRows(src, width, order, 5, count, dst);
+    for (let r = 0; r < count; r++) {
+      const from = order[5 + r]! * width;
+      if (!dst.subarray(r * width, (r + 1) * width).every((v, j) => v === src[from + j])) throw new Error(`row ${r} differs`);
+    }
+    expect(dst.subarray(count * width).every((v) => v === 9)).toBe(true);
+  });
+
   it.each(shapes)('X·Wᵀ + b (then ReLU) from B=%i × I=%i bytes to O=%i outputs has the float bits', (B, I, O) => {
     const X = bytes(B * I, B + I);
     const W = randomArray(O * I, 3);

@@ -90,6 +90,7 @@ typedef struct {
   const int32_t *order;
   size_t width, count;
   float *dst;
+  uint8_t *dstBytes; // TASK_COPY_BYTES
   float *w, *buf;
   const float *g;
   size_t n;
@@ -99,7 +100,7 @@ typedef struct {
   const struct net_job *net;
 } task_t;
 
-enum { TASK_GEMM = 0, TASK_GATHER = 1, TASK_SGD = 2, TASK_GATHER_BYTES = 3, TASK_INFER = 4, TASK_NETWORK = 5 };
+enum { TASK_GEMM = 0, TASK_GATHER = 1, TASK_SGD = 2, TASK_GATHER_BYTES = 3, TASK_INFER = 4, TASK_NETWORK = 5, TASK_COPY_BYTES = 6 };
 
 // A dense layer's inference over rows [0, B), split by rows across threads (the same bits either way).
 typedef struct infer_job {
@@ -186,6 +187,13 @@ static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
     share((int)t->count, 1, c, t->chunks, &lo, &hi);
     claim_for_overwrite(t->dst + (size_t)lo * t->width, (size_t)(hi - lo) * t->width * sizeof(float));
     ew_gather_byte_rows(t->bytes, t->width, t->order + lo, (size_t)(hi - lo), t->dst + (size_t)lo * t->width, isa->gather);
+    return;
+  }
+  if (t->kind == TASK_COPY_BYTES) {
+    int lo, hi;
+    share((int)t->count, 1, c, t->chunks, &lo, &hi);
+    claim_for_overwrite(t->dstBytes + (size_t)lo * t->width, (size_t)(hi - lo) * t->width);
+    ew_copy_byte_rows(t->bytes, t->width, t->order + lo, (size_t)(hi - lo), t->dstBytes + (size_t)lo * t->width);
     return;
   }
   if (t->kind == TASK_INFER) {
@@ -838,9 +846,21 @@ static napi_value js_gather_byte_rows(napi_env env, napi_callback_info info) {
     }
   }
   if (dstBytes) {
-    // A copy a quarter the size of the floats': the calling thread's alone.
-    // The GEMMs of the last step read this batch on every thread: claim.h.
-    if (pl->threads > 1) claim_for_overwrite(dstBytes, width * count);
+    // On two or more threads each copies (and claims) its share of the rows: the forward product's
+    // chunks then find their rows in their own core's cache, and no core waits for lines the other
+    // read last step (the batch-1024 gather on two threads 86-91 -> 58-60 us here).
+    if (pl->threads > 1 && count >= 2 && width * count >= MIN_PARALLEL_FLOATS) {
+      task_t t = {0};
+      t.kind = TASK_COPY_BYTES;
+      t.bytes = src;
+      t.width = width;
+      t.order = order;
+      t.count = count;
+      t.dstBytes = dstBytes;
+      t.chunks = pl->threads; // as the forward product splits the rows (GEMM_CHUNKS_PER_THREAD)
+      pool_run(pl, t);
+      return NULL;
+    }
     ew_copy_byte_rows(src, width, order, count, dstBytes);
     return NULL;
   }
