@@ -409,6 +409,16 @@ static void pool_run(pool_t *pl, task_t t) {
   }
 }
 
+// Runs a row gather (t: one of the gather kinds, without chunks) split across the pool's threads,
+// chunksPerThread chunks each, when it is large enough to pay for waking them; 0: nothing was done,
+// the caller gathers on its own thread.
+static int gather_split(pool_t *pl, task_t t, int chunksPerThread) {
+  if (pl->threads < 2 || t.count < 2 || t.width * t.count < MIN_PARALLEL_FLOATS) return 0;
+  t.chunks = pl->threads * chunksPerThread;
+  pool_run(pl, t);
+  return 1;
+}
+
 // ---- Node-API ----
 
 #define CHECK(call)                                                                                          \
@@ -787,17 +797,8 @@ static napi_value js_gather_rows(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  if (pl->threads > 1 && count >= 2 && width * count >= MIN_PARALLEL_FLOATS) {
-    task_t t = {0};
-    t.kind = TASK_GATHER;
-    t.src = src;
-    t.width = width;
-    t.order = order;
-    t.count = count;
-    t.dst = dst;
-    t.chunks = pl->threads * CHUNKS_PER_THREAD;
-    pool_run(pl, t);
-  } else {
+  task_t t = {.kind = TASK_GATHER, .src = src, .width = width, .order = order, .count = count, .dst = dst};
+  if (!gather_split(pl, t, CHUNKS_PER_THREAD)) {
     ew_gather_rows(src, width, order, count, dst);
   }
   return NULL;
@@ -849,34 +850,13 @@ static napi_value js_gather_byte_rows(napi_env env, napi_callback_info info) {
     // On two or more threads each copies (and claims) its share of the rows: the forward product's
     // chunks then find their rows in their own core's cache, and no core waits for lines the other
     // read last step (the batch-1024 gather on two threads 86-91 -> 58-60 us here).
-    if (pl->threads > 1 && count >= 2 && width * count >= MIN_PARALLEL_FLOATS) {
-      task_t t = {0};
-      t.kind = TASK_COPY_BYTES;
-      t.bytes = src;
-      t.width = width;
-      t.order = order;
-      t.count = count;
-      t.dstBytes = dstBytes;
-      t.chunks = pl->threads; // as the forward product splits the rows (GEMM_CHUNKS_PER_THREAD)
-      pool_run(pl, t);
-      return NULL;
-    }
-    ew_copy_byte_rows(src, width, order, count, dstBytes);
+    task_t t = {.kind = TASK_COPY_BYTES, .bytes = src, .width = width, .order = order, .count = count, .dstBytes = dstBytes};
+    // One chunk a thread, as the forward product splits the rows (GEMM_CHUNKS_PER_THREAD).
+    if (!gather_split(pl, t, 1)) ew_copy_byte_rows(src, width, order, count, dstBytes);
     return NULL;
   }
-  if (pl->threads > 1 && count >= 2 && width * count >= MIN_PARALLEL_FLOATS) {
-    task_t t = {0};
-    t.kind = TASK_GATHER_BYTES;
-    t.bytes = src;
-    t.width = width;
-    t.order = order;
-    t.count = count;
-    t.dst = dst;
-    t.chunks = pl->threads * CHUNKS_PER_THREAD;
-    pool_run(pl, t);
-  } else {
-    ew_gather_byte_rows(src, width, order, count, dst, pl->isa.gather);
-  }
+  task_t t = {.kind = TASK_GATHER_BYTES, .bytes = src, .width = width, .order = order, .count = count, .dst = dst};
+  if (!gather_split(pl, t, CHUNKS_PER_THREAD)) ew_gather_byte_rows(src, width, order, count, dst, pl->isa.gather);
   return NULL;
 }
 
