@@ -135,7 +135,18 @@ export function nativeIsas(): string[] {
  */
 export function createNativeKernels(threads: number, isa?: string): Kernels | null {
   const native = loadAddon();
-  if (native === null) return null;
+  return native === null ? null : kernelsOf(native, threads, isa);
+}
+
+/**
+ * The same from another build of the addon (a file made by build.sh with an output directory), for
+ * comparing two builds in one process (bench/compare-builds.ts). Throws when it does not load.
+ */
+export function createNativeKernelsFromFile(path: string, threads: number, isa?: string): Kernels {
+  return kernelsOf(createRequire(import.meta.url)(path) as NativeAddon, threads, isa);
+}
+
+function kernelsOf(native: NativeAddon, threads: number, isa: string | undefined): Kernels {
   const pool = native.createPool(threads, isa);
   // Only where the node binary exports V8's exp, so the native softmax rounds as Math.exp does.
   const softmax = native.softmaxAvailable();
