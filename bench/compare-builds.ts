@@ -18,9 +18,8 @@ import { parseArgs } from 'node:util';
 
 import { createNativeKernelsFromFile, nativeAddonPath } from '../src/core/kernels/native.js';
 import type { Kernels } from '../src/core/kernels/kernels.js';
-import { train } from '../src/core/train.js';
 import { loadFashionMnist } from './fashion-mnist.js';
-import { learningRateFor, median, mlpConfig } from './mlp.js';
+import { learningRateFor, median, trainMlp } from './mlp.js';
 
 const { values } = parseArgs({
   options: {
@@ -69,31 +68,12 @@ function createBaton(firstOther: () => void): { pass: () => Promise<void>; done:
   };
 }
 
-interface Outcome {
-  rates: number[];
-  accuracy: number;
-  sha256: string;
-}
-
 const data = loadFashionMnist();
 const run = { hidden: [128], batchSize, epochs, learningRate: learningRateFor(batchSize), seed: 1 };
 
-async function trainWith(kernels: Kernels, onEpoch: () => Promise<void>): Promise<Outcome> {
-  const rates: number[] = [];
-  let accuracy = NaN;
-  const result = await train(
-    mlpConfig(run, data.train.n),
-    { train: data.train, validation: data.test },
-    {
-      onEpoch: async (m) => {
-        rates.push(m.samplesPerSec);
-        accuracy = m.val_accuracy ?? NaN;
-        await onEpoch();
-      },
-    },
-    { kernels },
-  );
-  return { rates, accuracy, sha256: createHash('sha256').update(result.checkpoint).digest('hex') };
+async function trainWith(kernels: Kernels, onEpoch: () => Promise<void>): Promise<{ rates: number[]; accuracy: number; sha256: string }> {
+  const r = await trainMlp(run, { train: data.train, test: data.test }, kernels, onEpoch);
+  return { rates: r.rates, accuracy: r.testAccuracy, sha256: createHash('sha256').update(r.checkpoint()).digest('hex') };
 }
 
 const kernelsA = createNativeKernelsFromFile(fileA, threads);

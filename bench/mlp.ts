@@ -71,6 +71,8 @@ export interface MlpResult {
   /** Accuracy on `test` after the last epoch. */
   testAccuracy: number;
   backend: string;
+  /** The run's final checkpoint bytes (serialized when called). */
+  checkpoint: () => Uint8Array;
 }
 
 export function median(values: number[]): number {
@@ -94,5 +96,5 @@ export async function trainMlp(run: MlpRun, data: { train: Dataset; test: Datase
     },
     { kernels },
   );
-  return { samplesPerSec: median(rates), rates, testAccuracy: accuracy, backend: result.backend };
+  return { samplesPerSec: median(rates), rates, testAccuracy: accuracy, backend: result.backend, checkpoint: () => result.checkpoint };
 }
