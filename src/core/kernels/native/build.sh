@@ -41,7 +41,7 @@ $cc -shared -o "$out/traind_kernels.node" "$tmp/addon.o" "$tmp/avx512.o" "$tmp/a
   "$tmp/infer-avx512.o" "$tmp/infer-avx2.o" "$tmp/infer-generic.o" "$tmp/softmax.o"
 {
   echo "compiler: $($cc --version | head -n 1)"
-  for f in build.sh addon.c claim.h sgemm.c sgemm.h elementwise.c elementwise.h probe.c probe.h infer.c infer.h softmax.c softmax.h exp-lanes.h ce-lanes.h; do
+  for f in build.sh addon.c byte-quotient.h claim.h sgemm.c sgemm.h elementwise.c elementwise.h probe.c probe.h infer.c infer.h softmax.c softmax.h exp-lanes.h ce-lanes.h; do
     echo "sha256 $f: $(sha256sum "$here/$f" | cut -d' ' -f1)"
   done
 } > "$out/BUILD_INFO"

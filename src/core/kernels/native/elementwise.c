@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "byte-quotient.h"
 #include "elementwise.h"
 
 #if defined(__x86_64__)
@@ -112,11 +113,11 @@ void ew_copy_byte_rows(const uint8_t *src, size_t width, const int32_t *order, s
 // b / 255 (b < 256) is never near a float's rounding midpoint, so this equals JavaScript's
 // Math.fround(b / 255) for every byte (a test checks all 256).
 //
-// Where the CPU has FMA the quotient is had without dividing: q = b·r (r = 1/255 rounded), then one
-// correction, q + (b − 255q)·r, with b − 255q exact by FMA. That gives the division's float for all
-// 256 bytes (the same test checks it) and is cheaper: vector divides issue one every several cycles
-// (an epoch of batch-1024 gathers from Fashion-MNIST, 117 → 78 µs a batch on an AMD EPYC Zen 5, in
-// C). Without FMA the correction would round twice, so those CPUs divide.
+// Where the CPU has FMA the quotient is had without dividing (byte-quotient.h): that gives the
+// division's float for all 256 bytes (the same test checks it) and is cheaper, as vector divides issue
+// one every several cycles (first written as q = b·r plus one correction: an epoch of batch-1024
+// gathers from Fashion-MNIST, 117 → 78 µs a batch on an AMD EPYC Zen 5, in C; now one operation
+// fewer). Without FMA the sum would round twice, so those CPUs divide.
 CLONES static void gather_bytes_divide(const uint8_t *src, size_t width, const int32_t *order, size_t count, float *dst) {
   for (size_t r = 0; r < count; r++) {
     if (r + PREFETCH_ROWS < count) prefetch_row(src + (size_t)order[r + PREFETCH_ROWS] * width, width);
@@ -130,12 +131,12 @@ CLONES static void gather_bytes_divide(const uint8_t *src, size_t width, const i
 #include <immintrin.h>
 
 // The quotient of the comment above, a vector at a time, then a scalar tail.
-#define FMA_QUOTIENT(b) __builtin_fmaf(__builtin_fmaf(-(b) * (1.0f / 255.0f), 255.0f, (b)), 1.0f / 255.0f, (b) * (1.0f / 255.0f))
+#define FMA_QUOTIENT(b) __builtin_fmaf((b), BYTE_QUOTIENT_LO, (b) * BYTE_QUOTIENT_HI)
 
 __attribute__((target("avx512f,avx2,fma"))) static void gather_bytes_fma512(const uint8_t *src, size_t width,
                                                                            const int32_t *order, size_t count,
                                                                            float *dst) {
-  const __m512 r = _mm512_set1_ps(1.0f / 255.0f), c255 = _mm512_set1_ps(255.0f);
+  const __m512 hi = _mm512_set1_ps(BYTE_QUOTIENT_HI), lo = _mm512_set1_ps(BYTE_QUOTIENT_LO);
   for (size_t i = 0; i < count; i++) {
     if (i + PREFETCH_ROWS < count) prefetch_row(src + (size_t)order[i + PREFETCH_ROWS] * width, width);
     const uint8_t *row = src + (size_t)order[i] * width;
@@ -143,8 +144,7 @@ __attribute__((target("avx512f,avx2,fma"))) static void gather_bytes_fma512(cons
     size_t j = 0;
     for (; j + 16 <= width; j += 16) {
       __m512 b = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(row + j))));
-      __m512 q = _mm512_mul_ps(b, r);
-      _mm512_storeu_ps(out + j, _mm512_fmadd_ps(_mm512_fnmadd_ps(q, c255, b), r, q));
+      _mm512_storeu_ps(out + j, _mm512_fmadd_ps(b, lo, _mm512_mul_ps(b, hi)));
     }
     for (; j < width; j++) {
       float b = (float)row[j];
@@ -155,7 +155,7 @@ __attribute__((target("avx512f,avx2,fma"))) static void gather_bytes_fma512(cons
 
 __attribute__((target("avx2,fma"))) static void gather_bytes_fma256(const uint8_t *src, size_t width, const int32_t *order,
                                                                    size_t count, float *dst) {
-  const __m256 r = _mm256_set1_ps(1.0f / 255.0f), c255 = _mm256_set1_ps(255.0f);
+  const __m256 hi = _mm256_set1_ps(BYTE_QUOTIENT_HI), lo = _mm256_set1_ps(BYTE_QUOTIENT_LO);
   for (size_t i = 0; i < count; i++) {
     if (i + PREFETCH_ROWS < count) prefetch_row(src + (size_t)order[i + PREFETCH_ROWS] * width, width);
     const uint8_t *row = src + (size_t)order[i] * width;
@@ -163,8 +163,7 @@ __attribute__((target("avx2,fma"))) static void gather_bytes_fma256(const uint8_
     size_t j = 0;
     for (; j + 8 <= width; j += 8) {
       __m256 b = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(row + j))));
-      __m256 q = _mm256_mul_ps(b, r);
-      _mm256_storeu_ps(out + j, _mm256_fmadd_ps(_mm256_fnmadd_ps(q, c255, b), r, q));
+      _mm256_storeu_ps(out + j, _mm256_fmadd_ps(b, lo, _mm256_mul_ps(b, hi)));
     }
     for (; j < width; j++) {
       float b = (float)row[j];

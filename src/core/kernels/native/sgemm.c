@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "byte-quotient.h"
 #include "claim.h"
 #include "sgemm.h"
 
@@ -68,7 +69,6 @@ static inline void transpose8(__m256 r[8]) {
 
 typedef float vf __attribute__((vector_size(VEC_BYTES)));
 typedef float vfu __attribute__((vector_size(VEC_BYTES), aligned(4)));
-
 #define VL (VEC_BYTES / 4)
 #define NR (2 * VL)
 #define CAT2(a, b) a##b
@@ -160,27 +160,25 @@ static void packB(const float *Bo, int transB, size_t ldb, int nc, int kc, float
 }
 
 // dst[r·ldd + c] = src[r·lds + c] / 255 rounded to float, for a rows × cols block: sgemm.h's byte
-// operands. Where the build has FMA the quotient is had without dividing, exactly as the byte gather
-// does (elementwise.c: q = b·r, then q + (b − 255q)·r, equal to the division for all 256 bytes; a
-// test checks it); the scalar tail and the portable build divide, which is exact by definition.
+// operands. Where the build has FMA the quotient is had without dividing, as byte-quotient.h says
+// (the byte gather in elementwise.c does the same; a test checks all 256 bytes); the scalar tail and
+// the portable build divide, which is exact by definition.
 static void bytesToFloats(const uint8_t *src, size_t lds, int rows, int cols, float *dst, size_t ldd) {
   for (int r = 0; r < rows; r++) {
     const uint8_t *in = src + (size_t)r * lds;
     float *out = dst + (size_t)r * ldd;
     int c = 0;
 #if VEC_BYTES == 64 && defined(__AVX512F__) && defined(__FMA__)
-    const __m512 inv = _mm512_set1_ps(1.0f / 255.0f), c255 = _mm512_set1_ps(255.0f);
+    const __m512 hi = _mm512_set1_ps(BYTE_QUOTIENT_HI), lo = _mm512_set1_ps(BYTE_QUOTIENT_LO);
     for (; c + 16 <= cols; c += 16) {
       __m512 b = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(in + c))));
-      __m512 q = _mm512_mul_ps(b, inv);
-      _mm512_storeu_ps(out + c, _mm512_fmadd_ps(_mm512_fnmadd_ps(q, c255, b), inv, q));
+      _mm512_storeu_ps(out + c, _mm512_fmadd_ps(b, lo, _mm512_mul_ps(b, hi)));
     }
 #elif VEC_BYTES == 32 && defined(__AVX2__) && defined(__FMA__)
-    const __m256 inv = _mm256_set1_ps(1.0f / 255.0f), c255 = _mm256_set1_ps(255.0f);
+    const __m256 hi = _mm256_set1_ps(BYTE_QUOTIENT_HI), lo = _mm256_set1_ps(BYTE_QUOTIENT_LO);
     for (; c + 8 <= cols; c += 8) {
       __m256 b = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(in + c))));
-      __m256 q = _mm256_mul_ps(b, inv);
-      _mm256_storeu_ps(out + c, _mm256_fmadd_ps(_mm256_fnmadd_ps(q, c255, b), inv, q));
+      _mm256_storeu_ps(out + c, _mm256_fmadd_ps(b, lo, _mm256_mul_ps(b, hi)));
     }
 #endif
     for (; c < cols; c++) out[c] = (float)in[c] / 255.0f;
@@ -261,19 +259,34 @@ static inline void microkernel_rows(int kc, const float *restrict A, size_t lda,
   }
 }
 
-// C[MR×NR tile] = alpha·acc + beta·C (beta 0: C not read).
-static inline void storeTile(const vf *acc, float *C, size_t ldc, float alpha, float beta) {
+typedef int vi __attribute__((vector_size(VEC_BYTES)));
+
+// x where keep > 0, else +0 (also for NaN and ±0 in keep): finishTile's comparisons, a vector at a time.
+static inline vf keepWherePositive(vf x, vf keep) { return (vf)((vi)x & (vi)(keep > 0)); }
+
+// C[MR×NR tile] = alpha·acc + beta·in (beta 0: in not read), where in is C itself (ldin = ldc) or a
+// bias row read for every row (ldin 0: the same sum as on a C seeded with it). On the last k block
+// the epilogue's ReLU (reluOut, null: none) and mask (reluMask, null: none), laid out as C, are
+// applied in the same pass, as finishTile would apply them to the stored tile.
+static inline void storeTile(const vf *acc, float *C, size_t ldc, float alpha, float beta, const float *in, size_t ldin,
+                             float *reluOut, const float *reluMask) {
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) {
-    vfu *c0 = (vfu *)(C + i * ldc);
-    vfu *c1 = (vfu *)(C + i * ldc + VL);
-    if (beta == 0.0f) {
-      *c0 = alpha * acc[2 * i];
-      *c1 = alpha * acc[2 * i + 1];
-    } else {
-      *c0 = alpha * acc[2 * i] + beta * *c0;
-      *c1 = alpha * acc[2 * i + 1] + beta * *c1;
+    vf v0 = alpha * acc[2 * i], v1 = alpha * acc[2 * i + 1];
+    if (beta != 0.0f) {
+      v0 = alpha * acc[2 * i] + beta * *(const vfu *)(in + i * ldin);
+      v1 = alpha * acc[2 * i + 1] + beta * *(const vfu *)(in + i * ldin + VL);
     }
+    if (reluOut) {
+      *(vfu *)(reluOut + i * ldc) = keepWherePositive(v0, v0);
+      *(vfu *)(reluOut + i * ldc + VL) = keepWherePositive(v1, v1);
+    }
+    if (reluMask) {
+      v0 = keepWherePositive(v0, *(const vfu *)(reluMask + i * ldc));
+      v1 = keepWherePositive(v1, *(const vfu *)(reluMask + i * ldc + VL));
+    }
+    *(vfu *)(C + i * ldc) = v0;
+    *(vfu *)(C + i * ldc + VL) = v1;
   }
 }
 
@@ -410,7 +423,7 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
               else if (b != 0.0f)
                 for (int r = 0; r < rows; r++)
                   for (int c = 0; c < cols; c++) edge[r * NR + c] = ct[(size_t)c * M + r];
-              storeTile(acc, edge, NR, alpha, b);
+              storeTile(acc, edge, NR, alpha, b, edge, NR, NULL, NULL);
               for (int r = 0; r < rows; r++)
                 for (int c = 0; c < cols; c++) ct[(size_t)c * M + r] = edge[r * NR + c];
               if (lastBlock) finishTile(ep, C, offset, 1, (size_t)M, rows, cols);
@@ -419,8 +432,13 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
             size_t offset = (size_t)(ic + ir) * N + jc + jr;
             float *ct = C + offset;
             if (rows == MR && cols == NR) {
-              if (bias) seedBias(ct, (size_t)N, 1, rows, cols, bias + jc + jr, 0);
-              storeTile(acc, ct, (size_t)N, alpha, b);
+              float *reluOut = lastBlock && ep->reluOut ? ep->reluOut + offset : NULL;
+              const float *reluMask = lastBlock && ep->reluMask ? ep->reluMask + offset : NULL;
+              if (bias)
+                storeTile(acc, ct, (size_t)N, alpha, b, bias + jc + jr, 0, reluOut, reluMask);
+              else
+                storeTile(acc, ct, (size_t)N, alpha, b, ct, (size_t)N, reluOut, reluMask);
+              continue;
             } else {
               // Same arithmetic as a full tile, on a padded copy.
               memset(edge, 0, sizeof edge);
@@ -428,7 +446,7 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
                 seedBias(edge, NR, 1, rows, cols, bias + jc + jr, 0);
               else if (b != 0.0f)
                 for (int r = 0; r < rows; r++) memcpy(edge + r * NR, ct + (size_t)r * N, (size_t)cols * 4);
-              storeTile(acc, edge, NR, alpha, b);
+              storeTile(acc, edge, NR, alpha, b, edge, NR, NULL, NULL);
               for (int r = 0; r < rows; r++) memcpy(ct + (size_t)r * N, edge + r * NR, (size_t)cols * 4);
             }
             if (lastBlock) finishTile(ep, C, offset, (size_t)N, 1, rows, cols);
