@@ -230,6 +230,26 @@ static inline void microkernel(int kc, const float *restrict Ap, const float *re
   }
 }
 
+// microkernel() for a panel whose columns all fit in its first vector (an edge panel of VL columns
+// or fewer, as the 16 left of 784 = 24·32 + 16): half the FMAs, each element's chain unchanged. The
+// second vector of each row comes back as zeros, which the edge store drops.
+static inline void microkernel_half(int kc, const float *restrict Ap, const float *restrict Bp, vf *restrict acc) {
+  vf c[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) c[i] = (vf){0};
+  for (int k = 0; k < kc; k++) {
+    vf b0 = *(const vf *)(Bp + (size_t)k * NR);
+    const float *a = Ap + (size_t)k * MR;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) c[i] += b0 * a[i];
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    acc[2 * i] = c[i];
+    acc[2 * i + 1] = (vf){0};
+  }
+}
+
 // The same product reading MR rows of a row-major A directly (row stride lda): when op(A) is not
 // transposed, packing it would copy every element once for little reuse (N is often small here).
 // Bit-identical to microkernel(): the same FMA chain per element.
@@ -412,6 +432,8 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
               microkernel_rows(kc, Ao + (size_t)ir * lda, lda, bufB + (size_t)jr * kc, acc);
             else if (directB && cols == NR)
               microkernel(kc, bufA + (size_t)ir * kc, Bo + jr, ldb, acc);
+            else if (cols <= VL)
+              microkernel_half(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, acc);
             else
               microkernel(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, NR, acc);
             if (transC) {
