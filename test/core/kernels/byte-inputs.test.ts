@@ -31,6 +31,24 @@ function bytes(n: number, seed: number): Uint8Array {
 
 const asFloats = (x: Uint8Array): Float32Array => Float32Array.from(x, (b) => BYTE_VALUES[b]!);
 
+/**
+ * B rows of I bytes shaped like dark-background images, so that the AVX-512 build's zero skipping
+ * has steps to leave out: a zero border (the first and last fifth of each row), a zero stripe in the
+ * middle of every other row, a few rows wholly zero, and half the other pixels zero.
+ */
+function sparseBytes(B: number, I: number, seed: number): Uint8Array {
+  const x = bytes(B * I, seed);
+  const border = Math.floor(I / 5);
+  for (let r = 0; r < B; r++) {
+    for (let j = 0; j < I; j++) {
+      const stripe = r % 2 === 0 && j >= I / 2 && j < I / 2 + 20;
+      const zero = r % 13 === 5 || j < border || j >= I - border || stripe || (x[r * I + j]! & 1) === 0;
+      if (zero) x[r * I + j] = 0;
+    }
+  }
+  return x;
+}
+
 // [B, I, O]: one row; batch 32 (X·Wᵀ computed transposed on one thread, so the bytes are B); rows and
 // columns off the tile grid with I over several k blocks; the benchmark's batch-1024 first layer;
 // fewer outputs than a register tile is wide (the float path would take the inference kernel).
@@ -88,6 +106,44 @@ describe.each(native.map((k) => [k.name, k.threads, k] as const))('%s on %i thre
         expect(sameBits(Zb!, Zf!)).toBe(true);
         if (relu) expect(sameBits(Ab!, Af!)).toBe(true);
       }
+    }
+  });
+
+  // Zero skipping must keep the bits, and must not skip where the other operand is not finite
+  // (0·∞ and 0·NaN are NaN): an infinity and a NaN sit in weights that only multiply zero pixels.
+  it.each(shapes)('X·Wᵀ + b from B=%i × I=%i image-like bytes (zero borders) to O=%i outputs has the float bits, also with ∞ and NaN weights', (B, I, O) => {
+    const X = sparseBytes(B, I, B + 3 * I);
+    const b = randomArray(O, 4);
+    for (const poison of [false, true]) {
+      const W = randomArray(O * I, 3);
+      if (poison) {
+        W[0] = Infinity; // output 0, input 0: always a zero pixel (the border)
+        W[(O - 1) * I + I - 1] = NaN;
+      }
+      const [Zf, Af, Zb, Ab] = [0, 1, 2, 3].map(() => new Float32Array(B * O).fill(7));
+      k.denseForward!(asFloats(X), W, b, Zf!, Af!, B, I, O);
+      byteInputs.denseForward(X, W, b, Zb!, Ab!, B, I, O);
+      expect(sameBits(Zb!, Zf!)).toBe(true);
+      expect(sameBits(Ab!, Af!)).toBe(true);
+      if (poison && I >= 5) expect(Number.isNaN(Zb![0])).toBe(true);
+    }
+  });
+
+  it.each(shapes)('dZᵀ·X over B=%i rows of I=%i image-like bytes for O=%i outputs has the float bits, also with ∞ and NaN gradients', (B, I, O) => {
+    const X = sparseBytes(B, I, 2 * B + I);
+    for (const poison of [false, true]) {
+      const dZ = randomArray(B * O, 5);
+      if (poison) {
+        dZ[0] = -Infinity;
+        dZ[B * O - 1] = NaN;
+      }
+      const start = randomArray(O * I, 6);
+      const want = start.slice();
+      const got = start.slice();
+      k.gemm(true, false, O, I, B, 1, dZ, asFloats(X), 1, want);
+      byteInputs.weightGradient(dZ, X, got, B, I, O, 1);
+      expect(sameBits(got, want)).toBe(true);
+      if (poison && I >= 5) expect(Number.isNaN(got[0])).toBe(true);
     }
   });
 

@@ -69,6 +69,8 @@ static inline void transpose8(__m256 r[8]) {
 
 typedef float vf __attribute__((vector_size(VEC_BYTES)));
 typedef float vfu __attribute__((vector_size(VEC_BYTES), aligned(4)));
+typedef int vi __attribute__((vector_size(VEC_BYTES)));
+typedef int viu __attribute__((vector_size(VEC_BYTES), aligned(4)));
 #define VL (VEC_BYTES / 4)
 #define NR (2 * VL)
 #define CAT2(a, b) a##b
@@ -199,20 +201,24 @@ static const float *storedBlock(const float *f, const uint8_t *bytes, size_t ld,
   return f + (size_t)r0 * ld + c0;
 }
 
-// acc[MR×NR] = Ap-panel · Bp-panel over kc.
-static inline void microkernel(int kc, const float *restrict Ap, const float *restrict Bp, size_t ldb, vf *restrict acc) {
+// acc[MR×NR] = Ap-panel · Bp-panel over kc, or over only the n = kc steps listed in ks (ks null:
+// every k from 0): see "Zero skipping" below. Inlined at each call, so the dense calls keep their loop.
+static inline __attribute__((always_inline)) void microkernel(int kc, const int *ks, const float *restrict Ap,
+                                                              const float *restrict Bp, size_t ldb, vf *restrict acc) {
   vf c[MR][2];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) {
     c[i][0] = (vf){0};
     c[i][1] = (vf){0};
   }
-  for (int k = 0; k < kc; k++) {
+  for (int t = 0; t < kc; t++) {
+    int k = ks ? ks[t] : t;
     // B read in place (ldb ≠ NR, the weight gradient's X): its rows are a few KiB apart, a new page
-    // every row or two, which the hardware prefetcher does not cross: ask for row k + 16 now.
-    if (ldb != NR && k + 16 < kc) {
-      __builtin_prefetch(Bp + (size_t)(k + 16) * ldb);
-      __builtin_prefetch(Bp + (size_t)(k + 16) * ldb + VL);
+    // every row or two, which the hardware prefetcher does not cross: ask for the row 16 steps on now.
+    if (ldb != NR && t + 16 < kc) {
+      const float *ahead = Bp + (size_t)(ks ? ks[t + 16] : t + 16) * ldb;
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + VL);
     }
     vf b0 = *(const vfu *)(Bp + (size_t)k * ldb);
     vf b1 = *(const vfu *)(Bp + (size_t)k * ldb + VL);
@@ -252,9 +258,10 @@ static inline void microkernel_half(int kc, const float *restrict Ap, const floa
 
 // The same product reading MR rows of a row-major A directly (row stride lda): when op(A) is not
 // transposed, packing it would copy every element once for little reuse (N is often small here).
-// Bit-identical to microkernel(): the same FMA chain per element.
-static inline void microkernel_rows(int kc, const float *restrict A, size_t lda, const float *restrict Bp,
-                                    vf *restrict acc) {
+// Bit-identical to microkernel(): the same FMA chain per element. ks as in microkernel().
+static inline __attribute__((always_inline)) void microkernel_rows(int kc, const int *ks, const float *restrict A,
+                                                                   size_t lda, const float *restrict Bp,
+                                                                   vf *restrict acc) {
   vf c[MR][2];
   const float *a[MR];
 #pragma GCC unroll 16
@@ -263,7 +270,8 @@ static inline void microkernel_rows(int kc, const float *restrict A, size_t lda,
     c[i][1] = (vf){0};
     a[i] = A + i * lda;
   }
-  for (int k = 0; k < kc; k++) {
+  for (int t = 0; t < kc; t++) {
+    int k = ks ? ks[t] : t;
     vf b0 = *(const vf *)(Bp + (size_t)k * NR);
     vf b1 = *(const vf *)(Bp + (size_t)k * NR + VL);
 #pragma GCC unroll 16
@@ -279,7 +287,74 @@ static inline void microkernel_rows(int kc, const float *restrict A, size_t lda,
   }
 }
 
-typedef int vi __attribute__((vector_size(VEC_BYTES)));
+// Zero skipping, for byte operands. Each tile's sum is an FMA chain over k that starts
+// from +0, and in round-to-nearest x + y is −0 only when both are −0, so the running sum is never
+// −0; a term a·b with a = ±0 and b finite is ±0 and leaves any such sum unchanged, to the bit. So
+// the steps k at which a panel's whole slice of one operand is zero can be left out, provided the
+// other operand is finite there (0·∞ and 0·NaN are NaN): the result is the dense product's bits.
+// Byte operands (image pixels) are rich in such steps (Fashion-MNIST: 13 % of the first layer's k
+// steps, in either product) and cheap to scan (16 steps a compare); dense data pays only for the
+// scan, and then takes the dense loop.
+
+// The AVX-512 build only (where its compress instruction makes the k lists cheap). A build for
+// measuring what it gains can leave it out with -DSGEMM_DENSE_ONLY.
+#if VEC_BYTES == 64 && defined(__AVX512F__) && !defined(SGEMM_DENSE_ONLY)
+#define ZERO_SKIP 1
+
+// 1 when every float of p[0, n) is finite: x·0 is NaN for x = ±∞ or NaN, ±0 otherwise (four sums,
+// so that the FMAs' latency does not bound the scan).
+static int allFinite(const float *p, size_t n) {
+  __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    for (int j = 0; j < 4; j++) s[j] = _mm512_fmadd_ps(_mm512_loadu_ps(p + i + 16 * j), _mm512_setzero_ps(), s[j]);
+  __m512 sum = _mm512_add_ps(_mm512_add_ps(s[0], s[1]), _mm512_add_ps(s[2], s[3]));
+  int finite = _mm512_cmp_ps_mask(sum, _mm512_setzero_ps(), _CMP_UNORD_Q) == 0;
+  for (; i < n; i++) finite &= __builtin_isfinite(p[i]);
+  return finite;
+}
+
+// The k in [0, kc), in order, at which some of MR byte rows (row stride ld) is nonzero: written to
+// ks (which has 16 ints of room past kc), their count returned.
+static int nonzeroColumns(const uint8_t *rows, size_t ld, int kc, int *ks) {
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  int n = 0, k = 0;
+  for (; k + 16 <= kc; k += 16) {
+    __m128i any = _mm_setzero_si128();
+    for (int r = 0; r < MR; r++) any = _mm_or_si128(any, _mm_loadu_si128((const __m128i *)(rows + (size_t)r * ld + k)));
+    unsigned m = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(any, _mm_setzero_si128())) & 0xffff;
+    // Compressed in a register, then stored whole: a compressing store to memory is microcoded and
+    // slow on AMD's cores.
+    _mm512_storeu_si512(ks + n, _mm512_maskz_compress_epi32((__mmask16)m, _mm512_add_epi32(lanes, _mm512_set1_epi32(k))));
+    n += __builtin_popcount(m);
+  }
+  for (; k < kc; k++) {
+    int nonzero = 0;
+    for (int r = 0; r < MR; r++) nonzero |= rows[(size_t)r * ld + k];
+    ks[n] = k;
+    n += nonzero != 0;
+  }
+  return n;
+}
+
+// The k in [0, kc), in order, at which byte row k (NR = 32 bytes, row stride ld) is nonzero.
+static int nonzeroRows(const uint8_t *B, size_t ld, int kc, int *ks) {
+  int n = 0;
+  for (int k = 0; k < kc; k++) {
+    const uint8_t *row = B + (size_t)k * ld;
+    __m128i any = _mm_or_si128(_mm_loadu_si128((const __m128i *)row), _mm_loadu_si128((const __m128i *)(row + 16)));
+    ks[n] = k;
+    n += !_mm_testz_si128(any, any);
+  }
+  return n;
+}
+#else
+#define ZERO_SKIP 0
+// Never called (ZERO_SKIP is 0); here so that the calls compile.
+static int allFinite(const float *p, size_t n) { return (void)p, (void)n, 0; }
+static int nonzeroColumns(const uint8_t *rows, size_t ld, int kc, int *ks) { return (void)rows, (void)ld, (void)ks, kc; }
+static int nonzeroRows(const uint8_t *B, size_t ld, int kc, int *ks) { return (void)B, (void)ld, (void)ks, kc; }
+#endif
 
 // x where keep > 0, else +0 (also for NaN and ±0 in keep): finishTile's comparisons, a vector at a time.
 static inline vf keepWherePositive(vf x, vf keep) { return (vf)((vi)x & (vi)(keep > 0)); }
@@ -359,8 +434,35 @@ static void finishTile(const sgemm_epilogue *ep, float *C, size_t offset, size_t
   }
 }
 
-// The packed panels, then as much again for byte operands' blocks as floats (sgemm.h), then alignment.
-size_t FN(sgemm_pack_floats)(void) { return 2 * ((size_t)SGEMM_MC * SGEMM_KC + (size_t)SGEMM_KC * SGEMM_NC) + 64; }
+// The transC store of a rows × cols tile: element (r, c) of the tile at C[offset + c·M + r], through
+// a padded copy (same arithmetic as a full tile). bias: the tile's rows' biases (or null); ep: the
+// epilogue after the last k block (or null). Not inlined: its scalar loops, inlined into the GEMM's
+// loop nest, fought the rest of it for registers (the batch-32 forward product 5 % slower).
+__attribute__((noinline)) static void storeTransposedTile(const vf *acc, float *C, size_t M, size_t offset, int rows,
+                                                          int cols, float alpha, float beta, const float *bias,
+                                                          const sgemm_epilogue *ep) {
+  float edge[MR * NR] __attribute__((aligned(64)));
+  float *ct = C + offset;
+  memset(edge, 0, sizeof edge);
+  if (bias)
+    seedBias(edge, NR, 1, rows, cols, bias, 1);
+  else if (beta != 0.0f)
+    for (int r = 0; r < rows; r++)
+      for (int c = 0; c < cols; c++) edge[r * NR + c] = ct[(size_t)c * M + r];
+  storeTile(acc, edge, NR, alpha, beta, edge, NR, NULL, NULL);
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) ct[(size_t)c * M + r] = edge[r * NR + c];
+  if (ep) finishTile(ep, C, offset, 1, M, rows, cols);
+}
+
+// The packed panels, then as much again for byte operands' blocks as floats (sgemm.h), then the zero
+// skipping's k lists (a float's room per int: one list per row panel of an A block, one for a B
+// panel), then alignment.
+#define ROW_PANELS (SGEMM_MC / MR + 1)
+#define KS_STRIDE (SGEMM_KC + 16)
+size_t FN(sgemm_pack_floats)(void) {
+  return 2 * ((size_t)SGEMM_MC * SGEMM_KC + (size_t)SGEMM_KC * SGEMM_NC) + (ROW_PANELS + 1) * (size_t)KS_STRIDE + 64;
+}
 
 int FN(sgemm_nr)(void) { return NR; }
 int FN(sgemm_mr)(void) { return MR; }
@@ -376,7 +478,12 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
   float *bufA = (float *)(((size_t)work + 63) & ~(size_t)63);
   float *bufB = bufA + (size_t)SGEMM_MC * SGEMM_KC;
   float *floatsA = bufB + (size_t)SGEMM_KC * SGEMM_NC, *floatsB = floatsA + (size_t)SGEMM_MC * SGEMM_KC;
+  int *ksA = (int *)(floatsB + (size_t)SGEMM_KC * SGEMM_NC), *ksB = ksA + ROW_PANELS * KS_STRIDE;
+  int nA[ROW_PANELS], nB = 0;
   const uint8_t *A8 = bytes ? bytes->A : NULL, *B8 = bytes ? bytes->B : NULL;
+  // Zero skipping where the zeros are cheap to find: a byte A read by rows, a byte B read in place.
+  int skipA8 = ZERO_SKIP && A8 && !transA;
+  int skipB8 = ZERO_SKIP && B8 && !transB && transA;
   // Row strides of A's and B's storage.
   size_t ldA = transA ? (size_t)M : (size_t)K, ldB = transB ? (size_t)K : (size_t)N;
   vf acc[MR * 2];
@@ -409,17 +516,38 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
       } else {
         packB(Bo, transB, ldb, nc, kc, bufB);
       }
+      // Row-major A read in place may skip its panels' zero columns where packed B is finite.
+      int skipA = skipA8 && allFinite(bufB, (size_t)((nc + NR - 1) / NR) * NR * kc);
       for (int ic = i0; ic < i1; ic += SGEMM_MC) {
         int mc = i1 - ic < SGEMM_MC ? i1 - ic : SGEMM_MC;
+        // Row-major A is read in place (full MR-row panels); only transposed A and edge panels are packed.
+        int fullRows = transA ? 0 : mc / MR * MR;
+        // Listed before the block is converted, so that the conversion finds the bytes in cache.
+        if (skipA) {
+          int skipped = 0;
+          for (int ir = 0; ir < fullRows; ir += MR) {
+            nA[ir / MR] = nonzeroColumns(A8 + (size_t)(ic + ir) * ldA + pc, ldA, kc, ksA + (ir / MR) * KS_STRIDE);
+            skipped |= nA[ir / MR] < kc;
+          }
+          // A block without one zero step: dense data, most likely; the rest of this k block is
+          // not scanned (what the scan costs, dense data would pay for nothing).
+          if (!skipped) skipA = 0;
+        }
         // The same for op(A)'s rows [ic, ic+mc) of this k block.
         size_t lda;
         const float *Ao = transA ? storedBlock(A, A8, ldA, pc, ic, kc, mc, floatsA, &lda)
                                  : storedBlock(A, A8, ldA, ic, pc, mc, kc, floatsA, &lda);
-        // Row-major A is read in place (full MR-row panels); only transposed A and edge panels are packed.
-        int fullRows = transA ? 0 : mc / MR * MR;
         if (fullRows < mc) packA(transA ? Ao : Ao + (size_t)fullRows * lda, transA, lda, mc - fullRows, kc, bufA + (size_t)fullRows * kc);
+        // B read in place may skip its panels' zero rows where packed A is finite.
+        int skipB = skipB8 && allFinite(bufA, (size_t)((mc + MR - 1) / MR) * MR * kc), skippedB = 0;
         for (int jr = 0; jr < nc; jr += NR) {
           int cols = nc - jr < NR ? nc - jr : NR;
+          if (skipB && cols == NR) {
+            nB = nonzeroRows(B8 + (size_t)pc * ldB + jc + jr, ldB, kc, ksB);
+            skippedB |= nB < kc;
+            // Likewise: four panels without one zero step, and the rest of this block is not scanned.
+            if (!skippedB && jr >= 3 * NR) skipB = 0;
+          }
           for (int ir = 0; ir < mc; ir += MR) {
             int rows = mc - ir < MR ? mc - ir : MR;
             if (!transC && cols == NR && ir + MR < mc) {
@@ -428,27 +556,21 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
               prefetchTileForWrite(C + next, (size_t)N, nextRows);
               if (lastBlock && ep->reluOut) prefetchTileForWrite(ep->reluOut + next, (size_t)N, nextRows);
             }
-            if (ir < fullRows)
-              microkernel_rows(kc, Ao + (size_t)ir * lda, lda, bufB + (size_t)jr * kc, acc);
+            if (ir < fullRows && skipA && nA[ir / MR] < kc)
+              microkernel_rows(nA[ir / MR], ksA + (ir / MR) * KS_STRIDE, Ao + (size_t)ir * lda, lda, bufB + (size_t)jr * kc, acc);
+            else if (ir < fullRows)
+              microkernel_rows(kc, NULL, Ao + (size_t)ir * lda, lda, bufB + (size_t)jr * kc, acc);
+            else if (directB && cols == NR && skipB && nB < kc)
+              microkernel(nB, ksB, bufA + (size_t)ir * kc, Bo + jr, ldb, acc);
             else if (directB && cols == NR)
-              microkernel(kc, bufA + (size_t)ir * kc, Bo + jr, ldb, acc);
+              microkernel(kc, NULL, bufA + (size_t)ir * kc, Bo + jr, ldb, acc);
             else if (cols <= VL)
               microkernel_half(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, acc);
             else
-              microkernel(kc, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, NR, acc);
+              microkernel(kc, NULL, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, NR, acc);
             if (transC) {
-              size_t offset = (size_t)(jc + jr) * M + ic + ir;
-              float *ct = C + offset;
-              memset(edge, 0, sizeof edge);
-              if (bias)
-                seedBias(edge, NR, 1, rows, cols, bias + ic + ir, 1);
-              else if (b != 0.0f)
-                for (int r = 0; r < rows; r++)
-                  for (int c = 0; c < cols; c++) edge[r * NR + c] = ct[(size_t)c * M + r];
-              storeTile(acc, edge, NR, alpha, b, edge, NR, NULL, NULL);
-              for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++) ct[(size_t)c * M + r] = edge[r * NR + c];
-              if (lastBlock) finishTile(ep, C, offset, 1, (size_t)M, rows, cols);
+              storeTransposedTile(acc, C, (size_t)M, (size_t)(jc + jr) * M + ic + ir, rows, cols, alpha, b,
+                                  bias ? bias + ic + ir : NULL, lastBlock ? ep : NULL);
               continue;
             }
             size_t offset = (size_t)(ic + ir) * N + jc + jr;

@@ -25,6 +25,8 @@ typedef struct {
 // byte / 255 rounded to float, as the byte gather makes them (elementwise.c). The GEMM converts one
 // cache block at a time into its work buffer, then computes exactly as on those floats, so the bits
 // are those of gathering floats first; a mini-batch's inputs are then never written out as floats.
+// The AVX-512 build also leaves out the k steps at which a panel's bytes are all zero (sgemm.c, "Zero
+// skipping"): the same bits, fewer FMAs on images with dark backgrounds.
 // Either field may be null (that operand is the float one passed).
 typedef struct {
   const uint8_t *A;
