@@ -39,7 +39,7 @@ static inline void transpose16(__m512 r[16]) {
 }
 #endif
 
-#if VEC_BYTES == 32 && defined(__AVX2__)
+#if defined(__AVX2__)
 #include <immintrin.h>
 
 // r[i][j] ↔ r[j][i] for an 8×8 block of floats, in registers (unpack, shuffle, then 128-bit halves).
@@ -436,8 +436,8 @@ static void finishTile(const sgemm_epilogue *ep, float *C, size_t offset, size_t
 
 // The transC store of a rows × cols tile: element (r, c) of the tile at C[offset + c·M + r], through
 // a padded copy (same arithmetic as a full tile). bias: the tile's rows' biases (or null); ep: the
-// epilogue after the last k block (or null). Not inlined: its scalar loops, inlined into the GEMM's
-// loop nest, fought the rest of it for registers (the batch-32 forward product 5 % slower).
+// epilogue after the last k block (or null). Not inlined: its loops, inlined into the GEMM's loop
+// nest, fought the rest of it for registers.
 __attribute__((noinline)) static void storeTransposedTile(const vf *acc, float *C, size_t M, size_t offset, int rows,
                                                           int cols, float alpha, float beta, const float *bias,
                                                           const sgemm_epilogue *ep) {
@@ -450,6 +450,26 @@ __attribute__((noinline)) static void storeTransposedTile(const vf *acc, float *
     for (int r = 0; r < rows; r++)
       for (int c = 0; c < cols; c++) edge[r * NR + c] = ct[(size_t)c * M + r];
   storeTile(acc, edge, NR, alpha, beta, edge, NR, NULL, NULL);
+#if defined(__AVX2__) && MR == 8
+  // A whole tile: 8 × 8 blocks transposed in registers, each column's 8 values stored at once, with
+  // the epilogue's ReLU (finishTile's comparison) on the way. (A mask never comes here: only X·Wᵀ
+  // is computed transposed.)
+  if (rows == MR && cols == NR && !(ep && ep->reluMask)) {
+    const __m256 zero = _mm256_setzero_ps();
+    for (int c0 = 0; c0 < NR; c0 += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 8; i++) r[i] = _mm256_load_ps(edge + i * NR + c0);
+      transpose8(r);
+      for (int j = 0; j < 8; j++) {
+        size_t at = offset + (size_t)(c0 + j) * M;
+        const __m256 v = r[j];
+        if (ep && ep->reluOut) _mm256_storeu_ps(ep->reluOut + at, _mm256_and_ps(v, _mm256_cmp_ps(v, zero, _CMP_GT_OQ)));
+        _mm256_storeu_ps(C + at, v);
+      }
+    }
+    return;
+  }
+#endif
   for (int r = 0; r < rows; r++)
     for (int c = 0; c < cols; c++) ct[(size_t)c * M + r] = edge[r * NR + c];
   if (ep) finishTile(ep, C, offset, 1, M, rows, cols);
