@@ -621,13 +621,14 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
         int fullRows = transA ? 0 : mc / MR * MR;
         // Listed before the block is converted, so that the conversion finds the bytes in cache.
         // The block's rows of C (and of A), as offsets of C's rows: in order, or reordered.
+        const int *rowOf = reorder ? order + (ic - i0) : NULL; // block row r is row rowOf[r] of A and C
         size_t rowAt[SGEMM_MC];
-        for (int r = 0; r < mc; r++) rowAt[r] = (size_t)(reorder ? order[ic - i0 + r] : ic + r) * N;
+        for (int r = 0; r < mc; r++) rowAt[r] = (size_t)(rowOf ? rowOf[r] : ic + r) * N;
         if (skipA) {
           int skipped = 0;
           for (int ir = 0; ir < fullRows; ir += MR) {
             const uint8_t *rows[MR];
-            for (int r = 0; r < MR; r++) rows[r] = A8 + rowAt[ir + r] / N * ldA + pc;
+            for (int r = 0; r < MR; r++) rows[r] = A8 + (size_t)(rowOf ? rowOf[ir + r] : ic + ir + r) * ldA + pc;
             nA[ir / MR] = nonzeroColumns(rows, kc, ksA + (ir / MR) * KS_STRIDE);
             skipped |= nA[ir / MR] < kc;
           }
@@ -639,7 +640,7 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
         size_t lda = (size_t)kc;
         const float *Ao = floatsA;
         if (reorder)
-          for (int r = 0; r < mc; r++) bytesToFloats(A8 + rowAt[r] / N * ldA + pc, ldA, 1, kc, floatsA + (size_t)r * kc, (size_t)kc);
+          for (int r = 0; r < mc; r++) bytesToFloats(A8 + (size_t)rowOf[r] * ldA + pc, ldA, 1, kc, floatsA + (size_t)r * kc, (size_t)kc);
         else
           Ao = transA ? storedBlock(A, A8, ldA, pc, ic, kc, mc, floatsA, &lda) : storedBlock(A, A8, ldA, ic, pc, mc, kc, floatsA, &lda);
         if (fullRows < mc) packA(transA ? Ao : Ao + (size_t)fullRows * lda, transA, lda, mc - fullRows, kc, bufA + (size_t)fullRows * kc);
