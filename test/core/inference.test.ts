@@ -11,7 +11,7 @@ import type { Kernels } from '../../src/core/kernels/kernels.js';
 import { createNativeKernels, nativeIsas } from '../../src/core/kernels/native.js';
 import { outputTransform } from '../../src/core/losses.js';
 import { createModel, modelForward } from '../../src/core/model.js';
-import { createRng } from '../../src/core/rng.js';
+import { createRng, nextFloat } from '../../src/core/rng.js';
 import type { Activation, LayerConfig, LossConfig } from '../../src/core/types.js';
 import { forEachBackend } from './backends.js';
 import { config } from './train-helpers.js';
@@ -150,4 +150,70 @@ describe.each([...forEachBackend(), ...narrowerNative].map((k) => [`${k.name} ${
       }
     },
   );
+});
+
+// Zero skipping (infer.c, the AVX-512 build): runAll leaves out the first layer's steps where all
+// of a tile's inputs are zero, with the tile's rows taken in the order of where their nonzeros
+// start and end. Exact only because each output is an FMA chain from +0 and 0·w is ±0 for finite w:
+// so the bits must equal run()'s (layer by layer, which never skips) on image-like rows (zero
+// borders of every width, zero rows, −0, NaN and Infinity inside a zero border), and no step may be
+// skipped when a first-layer weight is infinite or NaN (0·∞ is NaN).
+function imageLikeRows(n: number, width: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  const x = new Float32Array(n * width);
+  for (let r = 0; r < n; r++) {
+    if (r % 11 === 4) continue; // an all-zero row
+    const start = Math.floor(nextFloat(rng) * width * 0.4);
+    const end = start + Math.floor(nextFloat(rng) * (width - start));
+    for (let k = start; k < end; k++) x[r * width + k] = nextFloat(rng) < 0.2 ? 0 : Math.round(nextFloat(rng) * 255) / 255;
+    if (r % 9 === 2) x[r * width + Math.max(0, start - 1)] = -0;
+  }
+  if (n > 20) {
+    // Alone in a zero border: the steps that hold them must not be skipped.
+    x[7 * width + width - 1] = NaN;
+    x[19 * width] = Infinity;
+  }
+  return x;
+}
+
+const SKIP_CASES: { inputs: number; hidden: number[]; useBias: boolean; activation: Activation }[] = [
+  { inputs: 784, hidden: [128], useBias: true, activation: 'relu' },
+  { inputs: 784, hidden: [256, 128], useBias: true, activation: 'relu' },
+  { inputs: 1000, hidden: [70], useBias: false, activation: 'relu' },
+  { inputs: 37, hidden: [19, 130], useBias: true, activation: 'linear' },
+  { inputs: 2100, hidden: [40], useBias: true, activation: 'relu' },
+];
+
+describe.each([...forEachBackend(), ...narrowerNative].map((k) => [`${k.name} ${k.threads}T`, k] as const))('runAll over image-like rows on %s', (_name, kernels) => {
+  it.each(SKIP_CASES.map((c) => [`${c.inputs}-${c.hidden.join('-')}-10`, c] as const))('gives run() bits for %s, also with a non-finite first-layer weight', (_label, c) => {
+    const loss = { type: 'softmax_cross_entropy' } as const;
+    const layers = layersOf({ ...c });
+    const clean = inferenceOf(createModel(layers, c.inputs, loss, createRng(8), kernels, MAX_ROWS));
+    for (const poison of [null, Infinity, NaN]) {
+      const model = createModel(layers, c.inputs, loss, createRng(8), kernels, MAX_ROWS);
+      const reference = createModel(layers, c.inputs, loss, createRng(8), kernels, MAX_ROWS);
+      if (poison !== null) {
+        // Input 0's weight into every unit; input 0 is zero in most rows, so skipping its step
+        // would give the clean model's outputs there instead of the poison's.
+        for (let unit = 0; unit < c.hidden[0]!; unit++) {
+          model.params[0]!.data[unit * c.inputs] = poison;
+          reference.params[0]!.data[unit * c.inputs] = poison;
+        }
+      }
+      for (const n of [1, 6, 47, 48, 49, 200]) {
+        const x = imageLikeRows(n, c.inputs, n + c.inputs);
+        const want = new Float32Array(n * 10);
+        const unpoisoned = new Float32Array(n * 10);
+        for (let start = 0; start < n; start += MAX_ROWS) {
+          const B = Math.min(MAX_ROWS, n - start);
+          want.set(inferenceOf(reference).run(x.subarray(start * c.inputs), B).subarray(0, B * 10), start * 10);
+          unpoisoned.set(clean.run(x.subarray(start * c.inputs), B).subarray(0, B * 10), start * 10);
+        }
+        const got = new Float32Array(n * 10);
+        if (!inferenceOf(model).runAll(x, n, got, false)) continue; // no whole-network path on this backend
+        expect(new Uint32Array(got.buffer), `${n} rows, weight ${poison}`).toEqual(new Uint32Array(want.buffer));
+        if (poison !== null) expect(new Uint32Array(want.buffer), `${n} rows, weight ${poison}`).not.toEqual(new Uint32Array(unpoisoned.buffer));
+      }
+    }
+  });
 });

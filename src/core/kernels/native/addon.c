@@ -3,6 +3,7 @@
 // Threads, locks and the clock come from libuv, which the node binary exports: linking no pthread or
 // clock symbol of our own keeps the binary loadable on old glibc (it needs GLIBC_2.14 at most).
 #define NAPI_VERSION 8
+#include <math.h>
 #include <node_api.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -43,7 +44,7 @@ static const isa_t ISAS[] = {
 typedef struct {
   size_t (*packed_floats)(int, int);
   void (*pack)(const float *, int, int, float *);
-  void (*dense)(const float *, int, int, int, int, const float *, const float *, int, float *);
+  void (*dense)(const float *, int, int, int, int, const float *, const float *, int, int, const float *, float *);
 } infer_isa_t;
 
 static const infer_isa_t INFER_ISAS[] = {
@@ -117,7 +118,10 @@ typedef struct infer_job {
 #define NETWORK_MAX_LAYERS 64
 typedef struct net_job {
   const infer_isa_t *isa;
-  int layers, B, rowsPerChunk, maxHidden, softmax;
+  // firstFinite: every weight of the first layer is finite, so its all-zero input steps may be
+  // skipped (infer.c; image inputs are mostly zeros, the hidden layers' far less so).
+  // threads: how many threads take chunks (a thread's next chunk is most often threads further on).
+  int layers, B, rowsPerChunk, maxHidden, softmax, firstFinite, threads;
   const float *X;
   float *out;
   const float *P[NETWORK_MAX_LAYERS], *bias[NETWORK_MAX_LAYERS];
@@ -131,9 +135,11 @@ static void run_network(const net_job_t *j, int c, float *work) {
   float *hidden[2] = {work, work + (size_t)j->rowsPerChunk * j->maxHidden};
   float *out = j->out + (size_t)lo * j->O[last];
   const float *in = j->X + (size_t)lo * j->I[0];
+  size_t next = (size_t)lo + (size_t)j->threads * (size_t)j->rowsPerChunk;
+  const float *upcoming = next < (size_t)j->B ? j->X + next * j->I[0] : NULL;
   for (int l = 0; l <= last; l++) {
     float *dst = l == last ? out : hidden[l & 1];
-    j->isa->dense(in, 0, rows, j->I[l], j->O[l], j->P[l], j->bias[l], j->relu[l], dst);
+    j->isa->dense(in, 0, rows, j->I[l], j->O[l], j->P[l], j->bias[l], j->relu[l], l == 0 && j->firstFinite, upcoming, dst);
     in = dst;
   }
   if (j->softmax) softmax_rows(out, out, (size_t)rows, (size_t)j->O[last], 1);
@@ -200,7 +206,7 @@ static void run_chunk(const isa_t *isa, const task_t *t, int c, float *work) {
     const infer_job_t *j = t->infer;
     int lo, hi;
     share(j->B, 8, c, t->chunks, &lo, &hi);
-    if (lo < hi) j->isa->dense(j->X, lo, hi, j->I, j->O, j->P, j->bias, j->relu, j->Z);
+    if (lo < hi) j->isa->dense(j->X, lo, hi, j->I, j->O, j->P, j->bias, j->relu, 0, NULL, j->Z);
     return;
   }
   if (t->kind == TASK_NETWORK) {
@@ -930,6 +936,7 @@ static napi_value js_fma_peak(napi_env env, napi_callback_info info) {
 // A dense layer's weights packed for one ISA's inference kernel; owned by a JS external.
 typedef struct {
   int isa, O, I;
+  int finite; // every weight finite (see infer_dense)
   size_t floats;
   float *data;
 } packed_t;
@@ -972,7 +979,9 @@ static napi_value js_pack_dense(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  *p = (packed_t){isa, (int)O, (int)I, floats, data};
+  int finite = 1;
+  for (size_t i = 0; i < O * I; i++) finite &= isfinite(W[i]) != 0;
+  *p = (packed_t){isa, (int)O, (int)I, finite, floats, data};
   INFER_ISAS[isa].pack(W, (int)O, (int)I, data);
   napi_value out;
   int64_t ignored;
@@ -1019,7 +1028,7 @@ static void dense_infer_run(pool_t *pl, const infer_job_t *j, size_t minParallel
     t.chunks = pl->threads;
     pool_run(pl, t);
   } else if (j->B > 0) {
-    j->isa->dense(j->X, 0, j->B, j->I, j->O, j->P, j->bias, j->relu, j->Z);
+    j->isa->dense(j->X, 0, j->B, j->I, j->O, j->P, j->bias, j->relu, 0, NULL, j->Z);
   }
 }
 
@@ -1070,6 +1079,7 @@ static napi_value js_infer_network(napi_env env, napi_callback_info info) {
       return NULL;
     }
     j->P[l] = p->data;
+    if (l == 0) j->firstFinite = p->finite;
     j->I[l] = p->I;
     j->O[l] = p->O;
     if (l + 1 < layers && p->O > j->maxHidden) j->maxHidden = p->O;
@@ -1101,6 +1111,7 @@ static napi_value js_infer_network(napi_env env, napi_callback_info info) {
     // A few chunks per thread, so a helper that starts late is made up for.
     int even = (int)((B + (size_t)pl->threads * CHUNKS_PER_THREAD - 1) / ((size_t)pl->threads * CHUNKS_PER_THREAD));
     j->rowsPerChunk = even < rows ? even : rows;
+    j->threads = pl->threads;
     // The claim word counts at most CHUNK_MASK chunks: a larger B goes in passes.
     size_t perPass = (size_t)CHUNK_MASK * j->rowsPerChunk;
     for (size_t start = 0; start < B; start += perPass) {
@@ -1120,6 +1131,7 @@ static napi_value js_infer_network(napi_env env, napi_callback_info info) {
     }
   } else {
     j->rowsPerChunk = rows;
+    j->threads = 1;
     for (int c = 0; (size_t)c * rows < B; c++) run_network(j, c, pl->work[0]);
   }
   return result;

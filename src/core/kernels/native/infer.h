@@ -7,7 +7,7 @@
   size_t infer_packed_floats_##isa(int O, int I);                                                            \
   void infer_pack_##isa(const float *W, int O, int I, float *P);                                             \
   void infer_dense_##isa(const float *X, int r0, int r1, int I, int O, const float *P, const float *bias, int relu, \
-                         float *Z);
+                         int weightsFinite, const float *upcoming, float *Z);
 
 INFER_DECLARE(avx512)
 INFER_DECLARE(avx2)
