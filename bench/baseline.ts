@@ -3,7 +3,7 @@
 // and OMP_WAIT_POLICY=PASSIVE with two threads. These variables are set for the baseline only.
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,11 +55,44 @@ export function runBaseline<T>(args: string[], threads: number): T {
   return JSON.parse(lines[lines.length - 1]!) as T;
 }
 
+/** CPU time used so far by all threads of process pid, in ns (Linux), or null. */
+function processCpuNs(pid: number): number | null {
+  try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    }
+    return ns;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resolves once process pid has used less than 0.5 ms of CPU in 10 ms (or after a second). After
+ * an epoch, PyTorch's OpenBLAS worker thread spins on a core for about 100 ms before it sleeps
+ * (measured here: a full core, 10 ms in every 10 ms window, for 90-110 ms after each two-thread
+ * epoch), which is most of one of our batch-1024 epochs: without this wait our epochs ran with one
+ * of the two cores taken.
+ */
+async function untilIdle(pid: number): Promise<void> {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  let before = processCpuNs(pid);
+  for (let waited = 0; before !== null && waited < 1000; waited += 10) {
+    await sleep(10);
+    const now = processCpuNs(pid);
+    if (now === null || now - before < 500_000) return;
+    before = now;
+  }
+}
+
 /**
  * baseline.py train --lockstep, taking turns with the caller epoch by epoch: `nextEpoch()` lets it
- * run its next epoch (the first runs at once) and resolves with that epoch's samples/s; `finish()`
- * lets it score the test set and resolves with its final JSON. While the caller trains, the baseline
- * waits on stdin, so a slow spell of the host falls on one epoch of each side, not on one side.
+ * run its next epoch (the first runs at once) and resolves with that epoch's samples/s, once its
+ * threads have gone idle (untilIdle); `finish()` lets it score the test set and resolves with its
+ * final JSON. While the caller trains, the baseline waits on stdin, so a slow spell of the host
+ * falls on one epoch of each side, not on one side, and neither side's timed epoch runs while the
+ * other uses a core. (Our own helper threads spin for 0.2 ms after a product, then sleep.)
  */
 export interface LockstepBaseline<T> {
   nextEpoch(): Promise<number>;
@@ -98,7 +131,9 @@ export function startLockstepBaseline<T>(args: string[], threads: number): Locks
     async nextEpoch() {
       if (started) child.stdin.write('go\n');
       started = true;
-      return (JSON.parse(await nextLine()) as { samplesPerSec: number }).samplesPerSec;
+      const rate = (JSON.parse(await nextLine()) as { samplesPerSec: number }).samplesPerSec;
+      if (child.pid !== undefined) await untilIdle(child.pid);
+      return rate;
     },
     async finish() {
       child.stdin.write('go\n');
