@@ -187,6 +187,20 @@ static void bytesToFloats(const uint8_t *src, size_t lds, int rows, int cols, fl
   }
 }
 
+// bytesToFloats into packB's layout: a byte block kc × nc (row stride lds) as NR-column panels,
+// k-major inside a panel, the last panel padded with zeros. The weight gradient's X, converted so,
+// is then read a panel row after a panel row rather than a row of X (3 KiB) apart.
+static void bytesToPanels(const uint8_t *src, size_t lds, int kc, int nc, float *dst) {
+  for (int jr = 0; jr < nc; jr += NR) {
+    int cols = nc - jr < NR ? nc - jr : NR;
+    float *panel = dst + (size_t)jr * kc;
+    for (int k = 0; k < kc; k++) {
+      bytesToFloats(src + (size_t)k * lds + jr, lds, 1, cols, panel + (size_t)k * NR, NR);
+      for (int c = cols; c < NR; c++) panel[(size_t)k * NR + c] = 0.0f;
+    }
+  }
+}
+
 // The stored block rows [r0, r0+rows) × columns [c0, c0+cols) of an operand with row stride ld: its
 // first element, and (*ldOut) its row stride. A byte operand's block is converted into scratch
 // first (ld becomes cols), and is then read exactly as a float one would be.
@@ -602,12 +616,18 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
       if (bias) b = 1.0f;
       int lastBlock = ep && (ep->reluOut || ep->reluMask) && pc + kc >= K;
       // This k block of op(B)'s columns [jc, jc+nc): its first element Bo and row stride ldb.
-      size_t ldb;
-      const float *Bo = transB ? storedBlock(B, B8, ldB, jc, pc, nc, kc, floatsB, &ldb)
-                               : storedBlock(B, B8, ldB, pc, jc, kc, nc, floatsB, &ldb);
-      // Row-major B with packed A (the weight gradient dZᵀ·X): B's rows are read in place.
-      int directB = !transB && transA;
-      if (directB) {
+      size_t ldb = 0;
+      const float *Bo = NULL;
+      // Row-major float B with packed A (the weight gradient dZᵀ·X): B's rows are read in place.
+      // Bytes are converted straight into packed panels instead (the same one pass over them).
+      int directB = !transB && transA && !B8;
+      if (!transB && transA && B8)
+        bytesToPanels(B8 + (size_t)pc * ldB + jc, ldB, kc, nc, bufB);
+      else
+        Bo = transB ? storedBlock(B, B8, ldB, jc, pc, nc, kc, floatsB, &ldb) : storedBlock(B, B8, ldB, pc, jc, kc, nc, floatsB, &ldb);
+      if (Bo == NULL) {
+        // Packed above.
+      } else if (directB) {
         int full = nc / NR * NR;
         if (full < nc) packB(Bo + full, transB, ldb, nc - full, kc, bufB + (size_t)full * kc);
       } else {
@@ -666,8 +686,8 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
               microkernel_rows(nA[ir / MR], ksA + (ir / MR) * KS_STRIDE, Ao + (size_t)ir * lda, lda, bufB + (size_t)jr * kc, acc);
             else if (ir < fullRows)
               microkernel_rows(kc, NULL, Ao + (size_t)ir * lda, lda, bufB + (size_t)jr * kc, acc);
-            else if (directB && cols == NR && skipB && nB < kc)
-              microkernel(nB, ksB, bufA + (size_t)ir * kc, Bo + jr, ldb, acc);
+            else if (cols == NR && skipB && nB < kc)
+              microkernel(nB, ksB, bufA + (size_t)ir * kc, bufB + (size_t)jr * kc, NR, acc);
             else if (directB && cols == NR)
               microkernel(kc, NULL, bufA + (size_t)ir * kc, Bo + jr, ldb, acc);
             else if (cols <= VL)
