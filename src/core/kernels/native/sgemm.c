@@ -739,17 +739,12 @@ void FN(sgemm_range)(int transA, int transB, int M, int N, int K, float alpha, c
       // Row-major float B with packed A (the weight gradient dZᵀ·X): B's rows are read in place.
       // Bytes are converted straight into packed panels instead (the same one pass over them).
       int directB = !transB && transA && !B8;
-      if (!transB && transA && B8)
+      if (!transB && transA && B8) {
         bytesToPanels(B8 + (size_t)pc * ldB + jc, ldB, kc, nc, bufB);
-      else
-        Bo = transB ? storedBlock(B, B8, ldB, jc, pc, nc, kc, floatsB, &ldb) : storedBlock(B, B8, ldB, pc, jc, kc, nc, floatsB, &ldb);
-      if (Bo == NULL) {
-        // Packed above.
-      } else if (directB) {
-        int full = nc / NR * NR;
-        if (full < nc) packB(Bo + full, transB, ldb, nc - full, kc, bufB + (size_t)full * kc);
       } else {
-        packB(Bo, transB, ldb, nc, kc, bufB);
+        Bo = transB ? storedBlock(B, B8, ldB, jc, pc, nc, kc, floatsB, &ldb) : storedBlock(B, B8, ldB, pc, jc, kc, nc, floatsB, &ldb);
+        int full = directB ? nc / NR * NR : 0; // read in place, only the edge panel is packed
+        if (full < nc) packB(Bo + full, transB, ldb, nc - full, kc, bufB + (size_t)full * kc);
       }
       // Row-major A read in place may skip its panels' zero columns where packed B is finite.
       int skipA = skipA8 && allFinite(bufB, (size_t)((nc + NR - 1) / NR) * NR * kc);
