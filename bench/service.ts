@@ -51,13 +51,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A stack whose worker log lines are kept, with helpers to submit jobs and wait for log lines. */
 async function serviceStack(env: Record<string, string>) {
   const lines: LogLine[] = [];
+  // Waits on log lines are woken by the lines themselves, not by polling: a timer every few ms in
+  // this process would take CPU from a job that trains on every core.
+  const waiters = new Set<(l: LogLine) => void>();
   const stack: Stack = await startStack(1, 0, env, (line) => {
     if (!line.startsWith('{')) return;
+    let parsed: LogLine;
     try {
-      lines.push(JSON.parse(line) as LogLine);
+      parsed = JSON.parse(line) as LogLine;
     } catch {
-      // not a log line
+      return; // not a log line
     }
+    lines.push(parsed);
+    for (const wake of waiters) wake(parsed);
   });
   const http = async <T>(method: string, url: string, body?: unknown): Promise<T> => {
     const res = await fetch(stack.baseUrl + url, {
@@ -68,14 +74,22 @@ async function serviceStack(env: Record<string, string>) {
     if (res.status >= 300) throw new Error(`${method} ${url}: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };
-  const waitLog = async (pred: (l: LogLine) => boolean, ms = 120_000): Promise<LogLine> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const found = lines.find(pred);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error('timed out waiting for a worker log line');
-      await sleep(20);
-    }
+  const waitLog = (pred: (l: LogLine) => boolean, ms = 120_000): Promise<LogLine> => {
+    const found = lines.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(wake);
+        reject(new Error('timed out waiting for a worker log line'));
+      }, ms);
+      const wake = (l: LogLine) => {
+        if (!pred(l)) return;
+        clearTimeout(timer);
+        waiters.delete(wake);
+        resolve(l);
+      };
+      waiters.add(wake);
+    });
   };
   const waitDone = async (id: string): Promise<JobView> => {
     for (;;) {
