@@ -89,12 +89,18 @@ for (const k of backends) {
       expect(sameBits(db, expected)).toBe(true);
     });
 
-    for (const [momentum, nesterov] of [
-      [0, false],
-      [0.9, false],
-      [0.9, true],
+    // On two threads the addon splits the update only after a product it split (the gradient is then
+    // spread over both cores): a product of 4.2M multiply-adds before each step takes that path.
+    const splitProduct = () => k.gemm(false, false, 256, 128, 128, 1, values(256 * 128, 3), values(128 * 128, 4), 0, new Float32Array(256 * 128));
+    for (const [momentum, nesterov, afterSplit] of [
+      [0, false, false],
+      [0.9, false, false],
+      [0.9, true, false],
+      [0.9, false, true],
+      [0.9, true, true],
     ] as const) {
-      it.runIf(k.sgdStep !== undefined)(`sgdStep equals optimizers.ts (momentum ${momentum}, nesterov ${nesterov}) over several steps`, () => {
+      const after = afterSplit ? ', each after a large product' : '';
+      it.runIf(k.sgdStep !== undefined)(`sgdStep equals optimizers.ts (momentum ${momentum}, nesterov ${nesterov}) over several steps${after}`, () => {
         const cfg = { type: 'sgd' as const, momentum, nesterov };
         const n2 = 70001; // above the size at which threads split the pass
         const make = (): Param => ({ name: 'w', shape: [n2], data: values(n2, 5).map((v) => (Number.isNaN(v) ? 0 : v)), grad: new Float32Array(n2), isWeight: true });
@@ -107,6 +113,7 @@ for (const k of backends) {
           ref.grad.set(g);
           ours.grad.set(g);
           optimizerStep(cfg, [ref], refState, 0.05);
+          if (afterSplit) splitProduct();
           k.sgdStep!(ours.data, ours.grad, buf, n2, 0.05, momentum, nesterov);
           expect(sameBits(ours.data, ref.data)).toBe(true);
           if (buf !== null) expect(sameBits(buf, refState.moments[0]!.buf!)).toBe(true);
