@@ -192,7 +192,7 @@ function steadyRate(rates: number[]): number {
 
 /** One side's run of a training in the throughput comparison. */
 interface SideRun extends TrainingTime {
-  /** Median over the run's epochs but the first of training samples/s (training time only, as the metrics report). */
+  /** Training samples/s, the median over the run's epochs but the first (steadyRate; training time only, as the metrics report). */
   samplesPerSec: number;
 }
 
@@ -255,10 +255,10 @@ const spread = (values: number[]) => ({ median: round3(median(values)), iqr: [ro
  * the job through the API, worker and trainer; the core side (bench/core-child.ts) trains that
  * job's stored dataset and TrainConfig with no hooks. `pairs` pairs, alternately service-first and
  * core-first, so drift on a shared machine hits both sides alike. Per pair: the ratio of training
- * samples/s (service ÷ core, each the median over its epochs but the first; the core's bench figure
- * is a median over 20 epochs), of CPU time per sample trained (core ÷ service, the service's per-epoch hooks taken
- * out: above 1 the service is faster, as for samples/s), and of the whole train() call's CPU and
- * wall time with the hooks. Reported: the median of each per-pair ratio and its interquartile
+ * samples/s (service ÷ core, each the median over its epochs but the first; the core's bench
+ * figure is a median over 20 epochs), of CPU time per sample trained (core ÷ service, the
+ * service's per-epoch hooks taken out: above 1 the service is faster, as for samples/s), and of
+ * the whole train() call's CPU and wall time with the hooks. Reported: the median of each per-pair ratio and its interquartile
  * range, what the hooks took per epoch, and the load average seen before each pair.
  */
 export async function throughputSection(
