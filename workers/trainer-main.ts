@@ -48,16 +48,17 @@ process.on('message', (message: ToTrainer) => {
   if (message.type === 'preload') {
     // A spare waiting for its job: load what the worker's recent jobs used (a failure only means a cold start).
     if (started) return;
-    const at = performance.now();
     void trainerContext()
       .then(async (ctx) => {
+        // First compile the training code a job runs (workers/warm-up.ts): it takes tens of ms where
+        // loading takes hundreds, so a job that comes as soon as its dataset is here finds it done.
+        const warmAt = performance.now();
+        const outcome = await warmUpTraining(trainingKernels(), () => started);
+        ctx.logger.info({ ok: outcome !== 'failed', outcome, ms: Math.round(performance.now() - warmAt) }, 'spare trainer warmed up');
+        if (started) return;
+        const at = performance.now();
         const loaded = await preloadDatasets(ctx.store, message.datasets, message.maxBytes);
         ctx.logger.info({ ...loaded, ms: Math.round(performance.now() - at) }, 'spare trainer preloaded datasets');
-        // Then, still waiting, compile the training code a job runs (workers/warm-up.ts).
-        if (started) return;
-        const warmAt = performance.now();
-        const ok = await warmUpTraining(trainingKernels());
-        ctx.logger.info({ ok, ms: Math.round(performance.now() - warmAt) }, 'spare trainer warmed up');
       })
       .catch(() => undefined);
     return;

@@ -75,7 +75,17 @@ function holdoutRows(ds: Dataset, fraction: number, seed: number): { train: Int3
   rng.s[0] = (rng.s[0]! ^ SPLIT_STREAM) >>> 0;
   rng.s[1] = rng.s[1]! | 1;
   shuffleInPlace(rng, perm);
-  return { validation: perm.slice(0, nVal).sort(), train: perm.slice(nVal).sort() };
+  // Each part in ascending order: marking the held-out positions and reading them back in order is
+  // linear, where sorting the shuffled halves took most of a 60,000-row split's 6 ms.
+  const held = new Uint8Array(ds.n);
+  for (let i = 0; i < nVal; i++) held[perm[i]!] = 1;
+  const validation = new Int32Array(nVal);
+  const train = new Int32Array(ds.n - nVal);
+  for (let r = 0, v = 0, t = 0; r < ds.n; r++) {
+    if (held[r] === 1) validation[v++] = r;
+    else train[t++] = r;
+  }
+  return { validation, train };
 }
 
 /** A contiguous copy of a view's rows (a dataset without `rows` is returned as it is). */

@@ -20,7 +20,9 @@ interface LogLine {
   startMs?: number;
   loadMs?: number;
   datasets?: string[];
-  ok?: boolean;
+  outcome?: string;
+  /** pino's epoch-ms timestamp. */
+  time?: number;
   epochs?: number;
   trainMs?: number;
   trainCpuMs?: number;
@@ -97,10 +99,13 @@ describe('spare trainer', () => {
     const dataset = await uploadIdx();
     const first = await run(dataset);
     expect((await waitForLog(w, (l) => l.msg === 'trainer started' && l.jobId === first.id)).spare).toBe(false);
+    // First it compiles the training code on a small run (workers/warm-up.ts), to the end with no job
+    // waiting; then it preloads. The job below still trains to the first one's bytes.
+    const warmed = await waitForLog(w, (l) => l.msg === 'spare trainer warmed up');
+    expect(warmed.outcome).toBe('done');
     const preloaded = await waitForLog(w, (l) => l.msg === 'spare trainer preloaded datasets');
     expect(preloaded.datasets).toEqual([dataset]);
-    // Then it compiles the training code on a tiny run (workers/warm-up.ts); the job below still trains to the first one's bytes.
-    expect((await waitForLog(w, (l) => l.msg === 'spare trainer warmed up')).ok).toBe(true);
+    expect(preloaded.time).toBeGreaterThanOrEqual(warmed.time!);
 
     const second = await run(dataset);
     const started = await waitForLog(w, (l) => l.msg === 'trainer started' && l.jobId === second.id);
