@@ -9,22 +9,33 @@ import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { createRequire } from 'node:module';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { abortedWrite, checkKey, temporaryKey, type ObjectInfo, type ObjectStat, type OpenedObject, type Storage, type StorageSettings } from './storage.js';
 import { StorageUnavailableError } from './storage-unavailable.js';
 
 type S3Settings = Extract<StorageSettings, { kind: 's3' }>;
+
+interface Sdk {
+  s3: typeof import('@aws-sdk/client-s3');
+  Upload: typeof import('@aws-sdk/lib-storage').Upload;
+}
+let sdk: Sdk | null = null;
+
+/**
+ * The SDK, loaded by the first S3 driver made rather than with this module: every process imports
+ * the drivers (a trainer too), and on local storage loading the SDK was about 100 ms of a trainer's
+ * start-up (CPU profile, AMD EPYC). Its packages are CommonJS, so a synchronous require loads them.
+ */
+function loadSdk(): Sdk {
+  if (sdk === null) {
+    const require = createRequire(import.meta.url);
+    const s3 = require('@aws-sdk/client-s3') as Sdk['s3'];
+    const { Upload } = require('@aws-sdk/lib-storage') as typeof import('@aws-sdk/lib-storage');
+    sdk = { s3, Upload };
+  }
+  return sdk;
+}
 
 /** S3's limit for one CopyObject; larger objects are uploaded straight to their final key (multipart completion is atomic too). */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -80,11 +91,13 @@ export class S3Storage implements Storage {
    * transit is then TLS's (an https endpoint).
    */
   private readonly streamClient: S3Client;
+  private readonly sdk: Sdk;
 
   constructor(private readonly s: S3Settings) {
     this.description = `s3://${s.bucket}/${s.prefix}`;
-    this.client = new S3Client(s3ClientConfig(s));
-    this.streamClient = new S3Client(s3ClientConfig(s));
+    this.sdk = loadSdk();
+    this.client = new this.sdk.s3.S3Client(s3ClientConfig(s));
+    this.streamClient = new this.sdk.s3.S3Client(s3ClientConfig(s));
     this.streamClient.middlewareStack.add(
       (next) => async (args) => {
         const request = args.request as { headers?: Record<string, string> };
@@ -111,7 +124,7 @@ export class S3Storage implements Storage {
 
   private async head(full: string): Promise<{ size: number; etag: string; modifiedMs: number } | null> {
     try {
-      const h = await this.call(`reading ${full}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.s.bucket, Key: full })));
+      const h = await this.call(`reading ${full}`, () => this.client.send(new this.sdk.s3.HeadObjectCommand({ Bucket: this.s.bucket, Key: full })));
       return { size: h.ContentLength ?? 0, etag: h.ETag ?? '', modifiedMs: h.LastModified?.getTime() ?? 0 };
     } catch (err) {
       if (isNotFound(err)) return null;
@@ -138,7 +151,7 @@ export class S3Storage implements Storage {
       if (size <= MAX_COPY_BYTES) {
         const source = etag;
         const copied = await this.call(operation, () =>
-          this.client.send(new CopyObjectCommand({ Bucket: this.s.bucket, Key: full, CopySource: `${this.s.bucket}/${encodeURIComponent(tmp).replace(/%2F/g, '/')}` })),
+          this.client.send(new this.sdk.s3.CopyObjectCommand({ Bucket: this.s.bucket, Key: full, CopySource: `${this.s.bucket}/${encodeURIComponent(tmp).replace(/%2F/g, '/')}` })),
         );
         const copyEtag = copied.CopyObjectResult?.ETag ?? '';
         if (isPlainMd5(source) && isPlainMd5(copyEtag)) {
@@ -149,12 +162,12 @@ export class S3Storage implements Storage {
         }
       }
     } finally {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: tmp })).catch(() => undefined);
+      await this.client.send(new this.sdk.s3.DeleteObjectCommand({ Bucket: this.s.bucket, Key: tmp })).catch(() => undefined);
     }
   }
 
   private async deleteQuietly(full: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: full })).catch(() => undefined);
+    await this.client.send(new this.sdk.s3.DeleteObjectCommand({ Bucket: this.s.bucket, Key: full })).catch(() => undefined);
   }
 
   async put(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -164,7 +177,7 @@ export class S3Storage implements Storage {
     let etag: string;
     try {
       // Content-MD5: the server refuses a body that arrived damaged.
-      const put = new PutObjectCommand({ Bucket: this.s.bucket, Key: tmp, Body: bytes, ContentLength: bytes.byteLength, ContentMD5: md5.copy().digest('base64') });
+      const put = new this.sdk.s3.PutObjectCommand({ Bucket: this.s.bucket, Key: tmp, Body: bytes, ContentLength: bytes.byteLength, ContentMD5: md5.copy().digest('base64') });
       const out = await this.call(`writing ${full}`, () => this.client.send(put, { abortSignal: signal }));
       // A plain PutObject's ETag is the body's MD5 (unless the bucket encrypts with KMS keys, whose
       // ETags are opaque): the copy is then checked against the body itself.
@@ -192,11 +205,11 @@ export class S3Storage implements Storage {
     const { size } = await stat(file);
     const direct = size > MAX_COPY_BYTES;
     const target = direct ? full : temporaryKey(full, randomBytes(6).toString('hex'));
-    const upload = new Upload({ client: this.client, params: { Bucket: this.s.bucket, Key: target, Body: createReadStream(file), ContentLength: size }, partSize: PART_BYTES, queueSize: 2, leavePartsOnError: false });
+    const upload = new this.sdk.Upload({ client: this.client, params: { Bucket: this.s.bucket, Key: target, Body: createReadStream(file), ContentLength: size }, partSize: PART_BYTES, queueSize: 2, leavePartsOnError: false });
     try {
       await this.call(`writing ${full}`, () => upload.done());
     } catch (err) {
-      if (!direct) await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: target })).catch(() => undefined);
+      if (!direct) await this.client.send(new this.sdk.s3.DeleteObjectCommand({ Bucket: this.s.bucket, Key: target })).catch(() => undefined);
       throw err;
     }
     if (!direct) await this.publish(target, full, size, null);
@@ -212,7 +225,7 @@ export class S3Storage implements Storage {
     });
     // Straight to the key: S3 shows an object only once its PutObject or multipart completion
     // succeeded; a failed multipart upload is aborted (leavePartsOnError: false).
-    const upload = new Upload({ client: this.streamClient, params: { Bucket: this.s.bucket, Key: full, Body: source }, partSize: STREAM_PART_BYTES, queueSize: 1, leavePartsOnError: false });
+    const upload = new this.sdk.Upload({ client: this.streamClient, params: { Bucket: this.s.bucket, Key: full, Body: source }, partSize: STREAM_PART_BYTES, queueSize: 1, leavePartsOnError: false });
     try {
       await this.call(`writing ${full}`, () => upload.done());
     } catch (err) {
@@ -229,7 +242,7 @@ export class S3Storage implements Storage {
     const full = this.full(key);
     let r;
     try {
-      r = await this.call(`reading ${full}`, () => this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: full })));
+      r = await this.call(`reading ${full}`, () => this.client.send(new this.sdk.s3.GetObjectCommand({ Bucket: this.s.bucket, Key: full })));
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -259,7 +272,7 @@ export class S3Storage implements Storage {
     const full = this.full(key);
     try {
       const res = await this.call(`reading ${full}`, async () => {
-        const r = await this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: full }));
+        const r = await this.client.send(new this.sdk.s3.GetObjectCommand({ Bucket: this.s.bucket, Key: full }));
         const bytes = await (r.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
         if (r.ContentLength !== undefined && bytes.byteLength !== r.ContentLength) throw new Error(`${bytes.byteLength} of ${r.ContentLength} bytes arrived`);
         return bytes;
@@ -276,7 +289,7 @@ export class S3Storage implements Storage {
     if (length <= 0) return (await this.head(full)) === null ? null : Buffer.alloc(0);
     try {
       const bytes = await this.call(`reading ${full}`, async () => {
-        const r = await this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: full, Range: `bytes=${start}-${start + length - 1}` }));
+        const r = await this.client.send(new this.sdk.s3.GetObjectCommand({ Bucket: this.s.bucket, Key: full, Range: `bytes=${start}-${start + length - 1}` }));
         return (r.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
       });
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -299,7 +312,7 @@ export class S3Storage implements Storage {
     const file = path.join(this.s.scratchDir, `s3-${randomBytes(9).toString('hex')}`);
     try {
       const meta = await this.call(`reading ${full}`, async () => {
-        const r = await this.client.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: full }));
+        const r = await this.client.send(new this.sdk.s3.GetObjectCommand({ Bucket: this.s.bucket, Key: full }));
         await pipeline(r.Body as Readable, createWriteStream(file));
         return { etag: r.ETag ?? '', size: r.ContentLength ?? -1, modifiedMs: r.LastModified?.getTime() ?? 0 };
       });
@@ -326,7 +339,7 @@ export class S3Storage implements Storage {
     if (source === null) return false;
     try {
       // A server-side copy is complete or absent: readers never see part of it.
-      await this.call(`copying ${from} to ${to}`, () => this.client.send(new CopyObjectCommand({ Bucket: this.s.bucket, Key: to, CopySource: `${this.s.bucket}/${encodeURIComponent(from).replace(/%2F/g, '/')}` })));
+      await this.call(`copying ${from} to ${to}`, () => this.client.send(new this.sdk.s3.CopyObjectCommand({ Bucket: this.s.bucket, Key: to, CopySource: `${this.s.bucket}/${encodeURIComponent(from).replace(/%2F/g, '/')}` })));
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
@@ -336,7 +349,7 @@ export class S3Storage implements Storage {
 
   async delete(key: string): Promise<void> {
     const full = this.full(key);
-    await this.call(`deleting ${full}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: full }))).catch((err: unknown) => {
+    await this.call(`deleting ${full}`, () => this.client.send(new this.sdk.s3.DeleteObjectCommand({ Bucket: this.s.bucket, Key: full }))).catch((err: unknown) => {
       if (!isNotFound(err)) throw err;
     });
   }
@@ -349,7 +362,7 @@ export class S3Storage implements Storage {
       batch = [];
       if (keys.length === 0) return;
       await this.call(`deleting ${this.full(prefix.slice(0, -1))}/`, () =>
-        this.client.send(new DeleteObjectsCommand({ Bucket: this.s.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })),
+        this.client.send(new this.sdk.s3.DeleteObjectsCommand({ Bucket: this.s.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })),
       );
     };
     for await (const o of this.list(prefix)) {
@@ -364,7 +377,7 @@ export class S3Storage implements Storage {
     let token: string | undefined;
     do {
       const page = await this.call(`listing ${full}`, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.s.bucket, Prefix: full, ...(token === undefined ? {} : { ContinuationToken: token }) })),
+        this.client.send(new this.sdk.s3.ListObjectsV2Command({ Bucket: this.s.bucket, Prefix: full, ...(token === undefined ? {} : { ContinuationToken: token }) })),
       );
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined || !o.Key.startsWith(this.s.prefix)) continue;
