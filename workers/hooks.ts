@@ -9,7 +9,6 @@ import { recordEpoch, setBestMetrics, type MetricsRecord } from '../src/store/jo
 import { getSweep, reportTrialEpoch, type SweepRecord } from '../src/store/sweeps.js';
 import { addTrainingSeconds } from '../src/store/usage.js';
 import type { TrainerContext } from './context.js';
-import { superseded } from './fence.js';
 
 export interface BestInfo {
   epoch: number;
@@ -99,10 +98,7 @@ export function createJobHooks(
     async onEpoch(metrics) {
       trained(metrics);
       if (recordGone) return;
-      if (await superseded(store, jobId, attempt)) {
-        recordGone = takenOver = true;
-        return;
-      }
+      // recordEpoch's script is the fence (a later attempt's record answers 'superseded'): no round trip before it.
       const record: MetricsRecord = { ...metrics, attempt };
       seen.set(metrics.epoch, record);
       const res = await recordEpoch(store, jobId, record, epochs);

@@ -128,6 +128,17 @@ describe('store/jobs', () => {
     expect(recs).toEqual([[1, 1], [2, 2]]);
   });
 
+  it('answers a superseded attempt so even when the later attempt has ended the job', async () => {
+    const r = await create('t-fence-ended');
+    if (r.kind !== 'created') throw new Error('not created');
+    const id = r.job.id;
+    await transitionJob(f.store, id, 'running', { attempt: 1 });
+    await transitionJob(f.store, id, 'running', { attempt: 2, reason: 'restarted' });
+    await transitionJob(f.store, id, 'completed', { attempt: 2, reason: 'max_epochs' });
+    expect(await recordEpoch(f.store, id, metrics(1), 3)).toEqual({ ok: false, why: 'superseded' });
+    expect(await recordEpoch(f.store, id, metrics(1, 2), 3)).toEqual({ ok: false, why: 'terminal' });
+  });
+
   it('does not bring an expired job back as a fragment', async () => {
     expect(await setBestMetrics(f.store, newJobId(), metrics(1))).toBe(false);
   });

@@ -6,9 +6,11 @@
 -- Returns {'ok', streamId} | {'missing'|'terminal'|'duplicate'|'superseded', …}.
 local st = redis.call('HMGET', KEYS[1], 'status', 'lastMetrics', 'attempt')
 if not st[1] then return {'missing', ''} end
-if st[1] == 'completed' or st[1] == 'failed' or st[1] == 'cancelled' then return {'terminal', st[1]} end
--- The record's attempt is a fencing token: a trainer whose job a later attempt took over writes nothing.
+-- The record's attempt is a fencing token: a trainer whose job a later attempt took over writes
+-- nothing, and hears so (before 'terminal': the later attempt may have ended it), so it leaves the
+-- job to that attempt. The trainer asks nothing before this script: this is its one fence per epoch.
 if st[3] and tonumber(st[3]) and tonumber(st[3]) > tonumber(ARGV[1]) then return {'superseded', st[3]} end
+if st[1] == 'completed' or st[1] == 'failed' or st[1] == 'cancelled' then return {'terminal', st[1]} end
 if st[2] then
   local a, e = string.match(st[2], '^(%d+):(%d+)$')
   if a and tonumber(ARGV[2]) <= tonumber(e) then return {'duplicate', ''} end
