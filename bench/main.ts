@@ -298,7 +298,8 @@ async function serviceSection(): Promise<void> {
         ` (loading ${fmtMs(r.loadMs)}), spare trainer ${r.spareTrainer ? 'yes' : 'no'}, trainer peak RSS ${String(r.peakRssMiB)} MiB, ${String(r.threads)} thread(s)`,
     ),
   );
-  const pairs = quick ? 3 : 8;
+  // 12 pairs, not 8: single rows of 8 moved by several percent between runs on a shared host.
+  const pairs = quick ? 3 : 12;
   // Six epochs, the first left out of each side's rate (bench/service.ts): with three, the figure
   // was the second epoch's, still on the climb both sides make over the first few.
   const epochs = Math.min(EPOCHS, 6);
