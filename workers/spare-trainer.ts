@@ -68,10 +68,10 @@ export function createSpareTrainers(admission: MemoryAdmission, cacheBytes: numb
         giveBack();
         if (!closed) logger.warn({ trainerPid: t.child.pid, code, signal }, 'spare trainer ended before it got a job');
       });
-      if (cacheBytes > 0 && recent.length > 0) {
-        reserved = admission.tryAdmit(cacheBytes);
-        if (reserved !== null) t.send({ type: 'preload', datasets: [...recent], maxBytes: cacheBytes });
-      }
+      if (cacheBytes > 0 && recent.length > 0) reserved = admission.tryAdmit(cacheBytes);
+      // The spare warms up in any case (workers/warm-up.ts); it loads the recent datasets only with
+      // their room reserved (none for jobs on built-in datasets, or with DATASET_CACHE_BYTES=0).
+      t.send(reserved === null ? { type: 'preload', datasets: [], maxBytes: 0 } : { type: 'preload', datasets: [...recent], maxBytes: cacheBytes });
     },
     evict() {
       if (spare === null || reserved === null) return false;

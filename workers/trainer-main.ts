@@ -46,7 +46,8 @@ process.on('message', (message: ToTrainer) => {
     return;
   }
   if (message.type === 'preload') {
-    // A spare waiting for its job: load what the worker's recent jobs used (a failure only means a cold start).
+    // A spare waiting for its job: warm up, then load what the worker's recent jobs used, if the
+    // worker sent any (a failure only means a cold start).
     if (started) return;
     void trainerContext()
       .then(async (ctx) => {

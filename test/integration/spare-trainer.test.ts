@@ -124,6 +124,18 @@ describe('spare trainer', () => {
     await stack.stopWorker(w);
   });
 
+  it('warms up even with nothing to preload (DATASET_CACHE_BYTES=0), and the next job takes it', async () => {
+    const w = await stack.startWorker({ DATASET_CACHE_BYTES: '0' });
+    const dataset = await uploadIdx();
+    const first = await run(dataset);
+    expect((await waitForLog(w, (l) => l.msg === 'spare trainer warmed up')).outcome).toBe('done');
+    expect((await waitForLog(w, (l) => l.msg === 'spare trainer preloaded datasets')).datasets).toEqual([]);
+    const second = await run(dataset);
+    expect((await waitForLog(w, (l) => l.msg === 'trainer started' && l.jobId === second.id)).spare).toBe(true);
+    expect(second.metrics).toEqual(first.metrics);
+    await stack.stopWorker(w);
+  });
+
   it('with SPARE_TRAINER=false every job starts its own trainer', async () => {
     const w = await stack.startWorker({ SPARE_TRAINER: 'false' });
     const dataset = await uploadIdx();
