@@ -24,8 +24,9 @@ let sdk: Sdk | null = null;
 
 /**
  * The SDK, loaded by the first S3 driver made rather than with this module: every process imports
- * the drivers (a trainer too), and on local storage loading the SDK was about 100 ms of a trainer's
- * start-up (CPU profile, AMD EPYC). Its packages are CommonJS, so a synchronous require loads them.
+ * the drivers (a trainer too), and on local storage the SDK's modules, their compilation and their
+ * garbage were about 370 ms of a trainer's 814–862 ms start-up (CPU profile, AMD EPYC). Its
+ * packages are CommonJS, so a synchronous require loads them.
  */
 function loadSdk(): Sdk {
   if (sdk === null) {
