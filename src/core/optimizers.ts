@@ -55,11 +55,12 @@ export function momentNames(cfg: OptimizerConfig): MomentName[] {
   }
 }
 
-export function createOptimizerState(cfg: OptimizerConfig, params: Param[]): OptimizerState {
+/** `alloc` makes the (zeroed) moment buffers: the training backend's, so they lie as its kernels like them. */
+export function createOptimizerState(cfg: OptimizerConfig, params: Param[], alloc: (length: number) => Float32Array = (n) => new Float32Array(n)): OptimizerState {
   const names = momentNames(cfg);
   const moments = params.map((p) => {
     const pm: ParamMoments = { name: p.name, shape: [...p.shape] };
-    for (const n of names) pm[n] = new Float32Array(p.data.length);
+    for (const n of names) pm[n] = alloc(p.data.length);
     // PyTorch's Adagrad starts its sum at initial_accumulator_value, not 0.
     if (cfg.type === 'adagrad') pm.v?.fill(cfg.initialAccumulator);
     return pm;
@@ -214,8 +215,9 @@ export function restoreOptimizerState(
   cfg: OptimizerConfig,
   params: Param[],
   tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
+  alloc?: (length: number) => Float32Array,
 ): OptimizerState {
-  const state = createOptimizerState(cfg, params);
+  const state = createOptimizerState(cfg, params, alloc);
   const tt = tensors.get('optimizer.t');
   if (tt === undefined || tt.data.length !== 2) {
     throw new CoreError('optimizer', 'resume state lacks tensor optimizer.t of shape [2]');

@@ -134,12 +134,12 @@ export function createRun(config: TrainConfig, data: { train: Dataset; validatio
     },
     model,
     batches,
-    pred: new Float32Array(maxBatch * O),
+    pred: kernels.alloc(maxBatch * O),
     hits: new Float64Array(1),
-    dOut: new Float32Array(batches.size * O),
+    dOut: kernels.alloc(batches.size * O),
     evalX:
       rawValidation !== null && (rawValidation.x instanceof Uint8Array || rawValidation.rows !== undefined) && config.normalize !== 'standard'
-        ? new Float32Array(maxBatch * rawTrain.features)
+        ? kernels.alloc(maxBatch * rawTrain.features)
         : null,
     evalY: rawValidation?.rows !== undefined ? new Float32Array(maxBatch * T) : null,
     evalOrder: null,
@@ -147,7 +147,7 @@ export function createRun(config: TrainConfig, data: { train: Dataset; validatio
       train: createMetrics(config.loss, O, yMean),
       validation: rawValidation === null ? null : createMetrics(config.loss, O, valMean),
     },
-    optimizer: createOptimizerState(config.optimizer, model.params),
+    optimizer: createOptimizerState(config.optimizer, model.params, (n) => kernels.alloc(n)),
     position: createPosition(model.params, rng, learningRateAt(config.learningRate, 0, 0, null)),
     stopping: createStopping(config),
     ranking: createRanking(config, rawValidation !== null),
@@ -223,7 +223,7 @@ function restore(run: TrainingRun, { state, tensors }: DecodedResume): void {
     params.forEach((p, k) => take(`best.${p.name}`, bestWeights[k]!, p.shape));
     stopping.bestWeights = bestWeights;
   }
-  run.optimizer = restoreOptimizerState(run.config.optimizer, params, tensors);
+  run.optimizer = restoreOptimizerState(run.config.optimizer, params, tensors, (n) => run.model.kernels.alloc(n));
 
   position.epoch = state.epoch;
   position.step = state.step;

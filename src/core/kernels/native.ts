@@ -11,7 +11,8 @@ interface NativeAddon {
   isa(): string;
   supportedIsas(): string[];
   fmaPeak(): FmaPeak | null;
-  allocHuge(length: number): Float32Array | null;
+  allocAligned(length: number): Float32Array | null;
+  addressAlignment(view: ArrayBufferView): number;
   createPool(threads: number, isa?: string): object;
   /** A or B may be bytes standing for byte / 255 (sgemm.h). */
   gemm(pool: object, ...args: GemmArgs<Float32Array | Uint8Array>): void;
@@ -62,9 +63,6 @@ interface NativeAddon {
 interface NativePacked extends PackedDense {
   readonly handle: object;
 }
-
-/** Buffers of at least a 2 MiB huge page come from the addon on huge pages (see allocHuge in addon.c). */
-const HUGE_PAGE_FLOATS = (2 << 20) / 4;
 
 const ADDON_PATH = join('src', 'core', 'kernels', 'native', 'prebuilt', `${process.platform}-${process.arch}`, 'traind_kernels.node');
 
@@ -124,6 +122,11 @@ export function nativeFmaPeak(): FmaPeak | null {
   return loadAddon()?.fmaPeak() ?? null;
 }
 
+/** The largest power of two (up to 2 MiB) dividing the address of `view`'s first element; null without the addon. */
+export function nativeAddressAlignment(view: ArrayBufferView): number | null {
+  return loadAddon()?.addressAlignment(view) ?? null;
+}
+
 /** The GEMM builds ("avx512", "avx2", "generic") this CPU runs, widest first; empty without the addon. */
 export function nativeIsas(): string[] {
   return loadAddon()?.supportedIsas() ?? [];
@@ -155,7 +158,8 @@ function kernelsOf(native: NativeAddon, threads: number, isa: string | undefined
   return {
     name: `native-${isa ?? native.isa()}`,
     threads,
-    alloc: (length) => (length >= HUGE_PAGE_FLOATS ? native.allocHuge(length) : null) ?? new Float32Array(length),
+    // On cache lines, large ones on huge pages (allocAligned in addon.c).
+    alloc: (length) => native.allocAligned(length) ?? new Float32Array(length),
     gemm: (transA, transB, M, N, K, alpha, A, B, beta, C) =>
       native.gemm(pool, transA, transB, M, N, K, alpha, A, B, beta, C),
     // Bias and ReLU in the GEMM's output pass (sgemm.c's epilogue).

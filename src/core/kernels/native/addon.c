@@ -876,43 +876,69 @@ static napi_value js_gather_byte_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// ---- large buffers on huge pages ----
+// ---- buffers on cache lines (and large ones on huge pages) ----
 
 #define HUGE_PAGE ((size_t)2 << 20)
+#define CACHE_LINE ((size_t)64)
 
-static void free_huge(napi_env env, void *data, void *hint) {
+static void free_aligned(napi_env env, void *data, void *hint) {
   int64_t adjusted;
   napi_adjust_external_memory(env, -(int64_t)(size_t)hint, &adjusted);
   free(data);
 }
 
-// allocHuge(length): a zeroed Float32Array of `length` floats on 2 MiB-aligned memory advised to use
-// transparent huge pages (Linux). A mini-batch's inputs are read in place by the GEMMs with a row
-// stride of a few KiB, a new 4 KiB page every row or two: a TLB miss each time. Null when the memory
-// cannot be had (the caller then allocates an ordinary array).
-static napi_value js_alloc_huge(napi_env env, napi_callback_info info) {
+// allocAligned(length): a zeroed Float32Array of `length` floats starting on a 64-byte cache line.
+// V8 takes an ArrayBuffer's memory from malloc, 16-byte aligned at an offset that depends on what
+// the process allocated and freed before, so one trainer's weights could start mid-line and the next
+// one's on a line boundary: every 64-byte vector load of a misaligned row spans two lines, and the
+// same job ran a few percent faster or slower by its process' history. Buffers of at least a 2 MiB
+// page are 2 MiB-aligned and advised to use transparent huge pages (Linux): a mini-batch's inputs are
+// read in place by the GEMMs with a row stride of a few KiB, a new 4 KiB page every row or two, a TLB
+// miss each time. Null when the memory cannot be had (the caller then allocates an ordinary array).
+static napi_value js_alloc_aligned(napi_env env, napi_callback_info info) {
   ARGS(1);
   size_t length;
   napi_value ab, out;
   int64_t adjusted;
   if (!arg_count(env, a[0], &length)) return NULL;
-  size_t bytes = (length * sizeof(float) + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+  int huge = length * sizeof(float) >= HUGE_PAGE;
+  size_t align = huge ? HUGE_PAGE : CACHE_LINE;
+  size_t bytes = (length * sizeof(float) + align - 1) / align * align;
   void *data = NULL;
-  if (length == 0 || length > ((size_t)1 << 40) || posix_memalign(&data, HUGE_PAGE, bytes) != 0) {
+  if (length == 0 || length > ((size_t)1 << 40) || posix_memalign(&data, align, bytes) != 0) {
     CHECK(napi_get_null(env, &out));
     return out;
   }
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  madvise(data, bytes, MADV_HUGEPAGE);
+  if (huge) madvise(data, bytes, MADV_HUGEPAGE);
 #endif
   memset(data, 0, bytes);
-  if (napi_create_external_arraybuffer(env, data, length * sizeof(float), free_huge, (void *)bytes, &ab) != napi_ok) {
+  if (napi_create_external_arraybuffer(env, data, length * sizeof(float), free_aligned, (void *)bytes, &ab) != napi_ok) {
     free(data);
     CHECK(napi_get_null(env, &out));
     return out;
   }
   CHECK(napi_adjust_external_memory(env, (int64_t)bytes, &adjusted));
   CHECK(napi_create_typedarray(env, napi_float32_array, length, ab, 0, &out));
+  return out;
+}
+
+// addressAlignment(view): the largest power of two, up to 2 MiB, that divides the address of a
+// typed array's first element: what allocAligned promises, which JavaScript cannot see.
+static napi_value js_address_alignment(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  napi_value ab, out;
+  if (napi_get_typedarray_info(env, a[0], &type, &length, &data, &ab, &offset) != napi_ok) {
+    napi_throw_type_error(env, NULL, "addressAlignment: a typed array is needed");
+    return NULL;
+  }
+  uintptr_t address = (uintptr_t)data;
+  size_t alignment = 1;
+  while (alignment < HUGE_PAGE && address % (alignment * 2) == 0) alignment *= 2;
+  CHECK(napi_create_uint32(env, (uint32_t)alignment, &out));
   return out;
 }
 
@@ -1254,7 +1280,8 @@ NAPI_MODULE_INIT() {
       {"isa", NULL, js_isa, NULL, NULL, NULL, napi_default, NULL},
       {"supportedIsas", NULL, js_supported_isas, NULL, NULL, NULL, napi_default, NULL},
       {"fmaPeak", NULL, js_fma_peak, NULL, NULL, NULL, napi_default, NULL},
-      {"allocHuge", NULL, js_alloc_huge, NULL, NULL, NULL, napi_default, NULL},
+      {"allocAligned", NULL, js_alloc_aligned, NULL, NULL, NULL, napi_default, NULL},
+      {"addressAlignment", NULL, js_address_alignment, NULL, NULL, NULL, napi_default, NULL},
       {"reluForward", NULL, js_relu_forward, NULL, NULL, NULL, napi_default, NULL},
       {"leakyReluForward", NULL, js_leaky_relu_forward, NULL, NULL, NULL, napi_default, NULL},
       {"reluBackward", NULL, js_relu_backward, NULL, NULL, NULL, napi_default, NULL},
