@@ -2,7 +2,8 @@
 // a trainer is (the same Node flags, the service's environment, its Redis connections and cancel
 // subscriber open), which loads a finished job's inputs the way a trainer does (the stored dataset
 // file, the spec's TrainConfig and checkpoint metadata) and trains them with the core alone: no
-// hooks, so no store writes, no progress events, no cancel check between mini-batches.
+// hooks that write anything, so no store writes, no progress events, no cancel check between
+// mini-batches (but the same checkpoint and resume-state bytes built each epoch, and dropped).
 // Usage: fork with argv [jobId, threads]; it sends one CoreRunResult over IPC and exits.
 
 import { train } from '../src/core/index.js';
@@ -33,7 +34,13 @@ const clock = startTrainingClock();
 await train(
   inputs.config,
   { train: inputs.train, validation: inputs.validation },
-  { onEpoch: (m) => void epochSamplesPerSec.push(m.samplesPerSec) },
+  {
+    onEpoch: (m) => void epochSamplesPerSec.push(m.samplesPerSec),
+    // Hooks that drop what they are given, so the core serializes each epoch's resume state as the
+    // trainer's does: it builds those bytes only for an onLatest hook.
+    onBest: () => undefined,
+    onLatest: () => undefined,
+  },
   { kernels, metadata: inputs.checkpointMetadata, initial: inputs.initial },
 );
 const result: CoreRunResult = { ...clock.read(), epochSamplesPerSec, backend: kernels.name, threads: kernels.threads };
