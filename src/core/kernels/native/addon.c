@@ -881,54 +881,56 @@ static napi_value js_gather_byte_rows(napi_env env, napi_callback_info info) {
 #define HUGE_PAGE ((size_t)2 << 20)
 #define CACHE_LINE ((size_t)64)
 
-#define PAGE ((size_t)4096)
-// From this size on a buffer is mapped rather than taken from malloc: the kernel hands out zeroed
-// pages on first touch, so a run's buffers cost nothing until used (zeroing them here, as calloc
-// does not for its own large blocks, took 14 MB of a 784-256-128-10 run's buffers 22 ms, all page
-// faults, before the first mini-batch).
-#define MAPPED_MIN ((size_t)64 << 10)
-
-static int is_mapped(size_t bytes) {
+// Two kinds of buffer. Below a 2 MiB page: calloc'd with a line's slack and the pointer moved up to
+// the line, the block's own address kept just below it. calloc reuses memory the process freed (a
+// parsed dataset's, say) and takes fresh pages zeroed by the kernel without touching them; zeroing
+// aligned blocks here instead put 22 ms of page faults before a 784-256-128-10 run's first mini-batch,
+// and mapping each one its own pages held 7 MiB more at the peak of a process that had freed memory
+// to reuse. From 2 MiB: mapped on 2 MiB-aligned pages advised for transparent huge pages (Linux).
+static int is_huge(size_t bytes) {
 #if defined(__linux__)
-  return bytes >= MAPPED_MIN;
+  return bytes >= HUGE_PAGE;
 #else
   (void)bytes;
   return 0;
 #endif
 }
 
-// `bytes` zeroed bytes aligned to `align` (64 or HUGE_PAGE; `bytes` a multiple of it), or NULL.
-static void *zeroed_aligned(size_t bytes, size_t align) {
+// `bytes` zeroed bytes (a multiple of 64; of HUGE_PAGE from HUGE_PAGE on), 64-byte aligned, 2 MiB
+// aligned when huge; NULL when the memory cannot be had.
+static void *zeroed_aligned(size_t bytes) {
 #if defined(__linux__)
-  if (is_mapped(bytes)) {
-    size_t slack = align > PAGE ? align : 0;
-    char *base = mmap(NULL, bytes + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (is_huge(bytes)) {
+    char *base = mmap(NULL, bytes + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED) return NULL;
-    char *data = (char *)(((uintptr_t)base + align - 1) / align * align);
-    // Unmap the slack before and after the aligned block, so free_aligned unmaps exactly `bytes`.
+    char *data = (char *)(((uintptr_t)base + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
+    // Unmap the slack before and after the aligned block, so release_aligned unmaps exactly `bytes`.
     if (data > base) munmap(base, (size_t)(data - base));
-    if (base + bytes + slack > data + bytes) munmap(data + bytes, (size_t)(base + bytes + slack - (data + bytes)));
+    munmap(data + bytes, (size_t)(base + HUGE_PAGE - data));
 #if defined(MADV_HUGEPAGE)
-    if (align == HUGE_PAGE) madvise(data, bytes, MADV_HUGEPAGE);
+    madvise(data, bytes, MADV_HUGEPAGE);
 #endif
     return data;
   }
 #endif
-  void *data = NULL;
-  if (posix_memalign(&data, align, bytes) != 0) return NULL;
-  memset(data, 0, bytes);
+  char *raw = calloc(1, bytes + CACHE_LINE + sizeof(void *));
+  if (raw == NULL) return NULL;
+  char *data = (char *)(((uintptr_t)raw + sizeof(void *) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE);
+  memcpy(data - sizeof(void *), &raw, sizeof raw);
   return data;
 }
 
-// Gives back what zeroed_aligned(bytes, …) returned.
+// Gives back what zeroed_aligned(bytes) returned.
 static void release_aligned(void *data, size_t bytes) {
 #if defined(__linux__)
-  if (is_mapped(bytes)) {
+  if (is_huge(bytes)) {
     munmap(data, bytes);
     return;
   }
 #endif
-  free(data);
+  void *raw;
+  memcpy(&raw, (char *)data - sizeof(void *), sizeof raw);
+  free(raw);
 }
 
 static void free_aligned(napi_env env, void *data, void *hint) {
@@ -957,9 +959,7 @@ static napi_value js_alloc_aligned(napi_env env, napi_callback_info info) {
   }
   size_t align = length * sizeof(float) >= HUGE_PAGE ? HUGE_PAGE : CACHE_LINE;
   size_t bytes = (length * sizeof(float) + align - 1) / align * align;
-  // Mapped sizes in whole pages, so that munmap frees exactly what was mapped.
-  if (is_mapped(bytes)) bytes = (bytes + PAGE - 1) / PAGE * PAGE;
-  void *data = zeroed_aligned(bytes, align);
+  void *data = zeroed_aligned(bytes);
   if (data == NULL) {
     CHECK(napi_get_null(env, &out));
     return out;
