@@ -896,8 +896,8 @@ static int is_huge(size_t bytes) {
 #endif
 }
 
-// `bytes` zeroed bytes (a multiple of 64; of HUGE_PAGE from HUGE_PAGE on), 64-byte aligned, 2 MiB
-// aligned when huge; NULL when the memory cannot be had.
+// `bytes` zeroed bytes (a multiple of 64, of HUGE_PAGE when huge), 64-byte aligned, 2 MiB aligned
+// when huge; NULL when the memory cannot be had.
 static void *zeroed_aligned(size_t bytes) {
 #if defined(__linux__)
   if (is_huge(bytes)) {
@@ -939,14 +939,14 @@ static void free_aligned(napi_env env, void *data, void *hint) {
   release_aligned(data, (size_t)hint);
 }
 
-// allocAligned(length): a zeroed Float32Array of `length` floats starting on a 64-byte cache line.
-// V8 takes an ArrayBuffer's memory from malloc, 16-byte aligned at an offset that depends on what
-// the process allocated and freed before, so one trainer's weights could start mid-line and the next
-// one's on a line boundary: every 64-byte vector load of a misaligned row spans two lines, and the
-// same job ran a few percent faster or slower by its process' history. Buffers of at least a 2 MiB
-// page are 2 MiB-aligned and advised to use transparent huge pages (Linux): a mini-batch's inputs are
-// read in place by the GEMMs with a row stride of a few KiB, a new 4 KiB page every row or two, a TLB
-// miss each time. Null when the memory cannot be had (the caller then allocates an ordinary array).
+// allocAligned(length): a zeroed Float32Array of `length` floats starting on a 64-byte cache line
+// (see above for how). V8 takes an ArrayBuffer's memory from malloc, 16-byte aligned at an offset
+// that depends on what the process allocated and freed before, so one trainer's weights could start
+// mid-line and the next one's on a line boundary: every 64-byte vector load of a misaligned row spans
+// two lines, and the same job ran a few percent faster or slower by its process' history. Huge pages
+// for the large ones: a mini-batch's inputs are read in place by the GEMMs with a row stride of a few
+// KiB, a TLB miss every row or two on 4 KiB pages. Null when the memory cannot be had (the caller
+// then allocates an ordinary array).
 static napi_value js_alloc_aligned(napi_env env, napi_callback_info info) {
   ARGS(1);
   size_t length;
@@ -957,7 +957,7 @@ static napi_value js_alloc_aligned(napi_env env, napi_callback_info info) {
     CHECK(napi_get_null(env, &out));
     return out;
   }
-  size_t align = length * sizeof(float) >= HUGE_PAGE ? HUGE_PAGE : CACHE_LINE;
+  size_t align = is_huge(length * sizeof(float)) ? HUGE_PAGE : CACHE_LINE;
   size_t bytes = (length * sizeof(float) + align - 1) / align * align;
   void *data = zeroed_aligned(bytes);
   if (data == NULL) {
